@@ -1,0 +1,2 @@
+export * from './build-record.js';
+export * from './builders/index.js';
