@@ -1,2 +1,4 @@
 export * from './tools.js';
 export * from './ports.js';
+export * from './registry.js';
+export * from './action-runner.js';
