@@ -8,3 +8,4 @@ export * from './command-runner.js';
 export * from './inputs.js';
 export * from './http-client.js';
 export * from './heartbeat.js';
+export * from './workspace-path.js';

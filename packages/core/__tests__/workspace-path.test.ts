@@ -1,0 +1,34 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readWorkspacePath } from '../src/index.js';
+
+const ws = mkdtempSync(join(tmpdir(), 'ds-ws-'));
+mkdirSync(join(ws, 'app'));
+writeFileSync(join(ws, 'app', 'Dockerfile'), 'FROM scratch\n');
+
+describe('readWorkspacePath', () => {
+  it('resolves paths inside the workspace', () => {
+    expect(readWorkspacePath('context', 'app', ws, 'directory')).toBe(join(ws, 'app'));
+    expect(readWorkspacePath('dockerfile', './app/Dockerfile', ws, 'file')).toBe(
+      join(ws, 'app', 'Dockerfile'),
+    );
+  });
+
+  it('refuses paths that climb out of the workspace', () => {
+    expect(() => readWorkspacePath('context', '../../etc', ws, 'directory')).toThrow(
+      /Input 'context' has an invalid value "..\/..\/etc": the path leads outside the workspace/,
+    );
+    expect(() => readWorkspacePath('dockerfile', '/etc/passwd', ws, 'file')).toThrow(
+      'leads outside the workspace',
+    );
+  });
+
+  it('names missing paths and the wrong kind', () => {
+    expect(() => readWorkspacePath('context', 'nope', ws, 'directory')).toThrow(
+      /Input 'context'.*nope does not exist/,
+    );
+    expect(() => readWorkspacePath('dockerfile', 'app', ws, 'file')).toThrow(/is a directory/);
+  });
+});
