@@ -1,2 +1,3 @@
 export * from './build-record.js';
 export * from './builders/index.js';
+export * from './dockerfile.js';

@@ -1,4 +1,4 @@
-import type { CommandRunner, Logger } from '@dreamscape/core';
+import type { Clock, CommandRunner, Logger } from '@dreamscape/core';
 
 /** The builders we drive. */
 export const BUILDER_NAMES = ['buildx', 'buildah'] as const;
@@ -75,4 +75,6 @@ export interface BuilderDeps {
   readonly tempDir: string;
   /** Extra environment for every builder command (e.g. `STORAGE_DRIVER`, `BUILDAH_ISOLATION`). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Measures `durationMs`; the system clock by default. */
+  readonly clock?: Clock;
 }
