@@ -1,0 +1,637 @@
+import { createHash } from 'node:crypto';
+import {
+  HttpTransportError,
+  systemClock,
+  withRetry,
+  type Clock,
+  type HttpClient,
+  type HttpRequest,
+  type HttpResponse,
+  type Logger,
+  type RetryPolicy,
+} from '@dreamscape/core';
+import { GHCR_HOST } from './ghcr.js';
+import {
+  formatPlatform,
+  isImageManifest,
+  isIndex,
+  MANIFEST_ACCEPT,
+  parsePlatform,
+  selectManifest,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+} from './manifest.js';
+import {
+  AuthorizationCache,
+  basicAuthorization,
+  parseTokenResponse,
+  parseWwwAuthenticate,
+  repositoryScope,
+  type RegistryLogin,
+} from './registry-auth.js';
+import {
+  ImageNotFoundError,
+  RegistryAuthError,
+  RegistryError,
+  RegistryUnavailableError,
+} from './registry-errors.js';
+import {
+  DOCKER_HUB,
+  formatName,
+  formatReference,
+  isValidDigest,
+  parseReference,
+  validateDigest,
+  type ImageName,
+  type ImageReference,
+} from './reference.js';
+
+/** How the client reaches a registry. */
+export type RegistryScheme = 'http' | 'https';
+
+/** Options for {@link RegistryClient}. */
+export interface RegistryClientOptions {
+  readonly http: HttpClient;
+  readonly logger: Logger;
+  /** Drives the retry waits and token expiry; tests pass a fake to run fast. */
+  readonly clock?: Clock;
+  /** Credentials, one per registry. Registered with the logger's masker at construction. */
+  readonly logins?: readonly RegistryLogin[];
+  /** Retries of 429, 5xx and connection failures. Default 4 attempts, 0.5 s doubling to 8 s. */
+  readonly retry?: RetryPolicy;
+  /**
+   * `http` or `https`, for all registries or per registry. Default: {@link defaultRegistryScheme}
+   * (plain http for loopback registries such as `127.0.0.1:5000`, https otherwise).
+   */
+  readonly scheme?: RegistryScheme | ((registry: string) => RegistryScheme);
+  /** Per-request timeout. Default 30 s. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** What `GET /v2/` said. */
+export interface PingResult {
+  readonly registry: string;
+  readonly url: string;
+  /** 200 (open, or our credentials were accepted) or 401 (credentials needed). */
+  readonly status: number;
+  /** `Docker-Distribution-API-Version`, when sent. */
+  readonly apiVersion: string | undefined;
+  /** The `WWW-Authenticate` challenges of a 401. */
+  readonly challenges: readonly {
+    readonly scheme: string;
+    readonly params: Readonly<Record<string, string>>;
+  }[];
+}
+
+/** A manifest or index as the registry holds it. */
+export interface ManifestResult {
+  /** The reference asked for, fully qualified. */
+  readonly reference: string;
+  /** The digest of exactly these bytes, as the registry reports it. */
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly body: Uint8Array;
+  readonly manifest: ImageManifest | ImageIndex;
+}
+
+/** An image's config, reached through its manifest (and index). */
+export interface ImageConfigResult {
+  /** The digest of the reference itself (the index for a multi-platform image). */
+  readonly digest: string;
+  /** The digest of the single-platform manifest whose config this is. */
+  readonly manifestDigest: string;
+  /** The platform chosen in an index (`linux/amd64`), undefined for a single manifest. */
+  readonly platform: string | undefined;
+  readonly configDigest: string;
+  readonly config: ImageConfig;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Options for reading an image's config. */
+export interface ConfigOptions {
+  /** Which entry of an index to follow. Default `linux/amd64`, else the first runnable entry. */
+  readonly platform?: string;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialDelayMs: 500, maxDelayMs: 8000 };
+/** Transport failures that will not get better by trying again. */
+const PERMANENT_TRANSPORT = /^(ENOTFOUND|ERR_INVALID_URL)$|CERT|TLS|SSL/;
+
+/** Plain http for loopback registries (`127.0.0.1:5000`, `localhost:5000`, `[::1]:5000`), https otherwise. */
+export function defaultRegistryScheme(registry: string): RegistryScheme {
+  const host = registry.startsWith('[')
+    ? registry.slice(0, registry.indexOf(']') + 1)
+    : (registry.split(':')[0] ?? '');
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+    ? 'http'
+    : 'https';
+}
+
+/** The host serving a registry's API (Docker Hub's differs from its name). */
+export function registryApiHost(registry: string): string {
+  return registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
+}
+
+/** The sha256 digest of some bytes, as `sha256:<hex>`. */
+export function sha256Digest(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** A 429/5xx answer, thrown inside the retry loop so that it is retried. */
+class RetryableStatus extends Error {
+  constructor(readonly response: HttpResponse) {
+    super(`HTTP ${response.status}`);
+  }
+}
+
+/** Who is asking for what, for authentication and for error messages. */
+interface Target {
+  readonly registry: string;
+  /** Unset for registry-wide requests (`/v2/`). */
+  readonly repository: string | undefined;
+  /** How errors name the subject: a reference, or the registry. */
+  readonly display: string;
+}
+
+/**
+ * A client of the OCI distribution API: ping, the `WWW-Authenticate` challenge (Basic, or a Bearer
+ * token from the realm: the GHCR flow), manifests and indexes by tag or digest, digests of tags,
+ * existence checks and image configs (labels). Every request is retried on 429, 5xx and connection
+ * failures with backoff; failures end as {@link RegistryError}s that say what to do.
+ */
+export class RegistryClient {
+  private readonly http: HttpClient;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly logins: readonly RegistryLogin[];
+  private readonly retry: RetryPolicy;
+  private readonly scheme: (registry: string) => RegistryScheme;
+  private readonly timeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
+  private readonly cache: AuthorizationCache;
+  /** The Bearer `service` each registry announced, for hints. */
+  private readonly services = new Map<string, string>();
+
+  constructor(options: RegistryClientOptions) {
+    this.http = options.http;
+    this.logger = options.logger;
+    this.clock = options.clock ?? systemClock;
+    this.logins = options.logins ?? [];
+    for (const login of this.logins) {
+      this.logger.setSecret(login.password);
+      this.logger.setSecret(basicAuthorization(login).slice('Basic '.length));
+    }
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    const scheme = options.scheme;
+    this.scheme =
+      scheme === undefined ? defaultRegistryScheme : typeof scheme === 'function' ? scheme : () => scheme;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.signal = options.signal;
+    this.cache = new AuthorizationCache(this.clock);
+  }
+
+  /** `https://ghcr.io` or `http://127.0.0.1:5000`: where the API of `registry` is. */
+  baseUrl(registry: string): string {
+    return `${this.scheme(registry)}://${registryApiHost(registry)}`;
+  }
+
+  /**
+   * `GET /v2/` without authenticating: whether the registry is there and speaks the API, and which
+   * challenge it sends. Unreachable after the retries → {@link RegistryUnavailableError}.
+   */
+  async ping(registry: string): Promise<PingResult> {
+    const url = `${this.baseUrl(registry)}/v2/`;
+    const response = await this.send(registry, { method: 'GET', url }, registry);
+    if (response.status !== 200 && response.status !== 401)
+      throw new RegistryError(
+        `${registry} answered ${describeStatus(response.status)} to GET ${url}: it does not look like an OCI registry.`,
+        { registry, status: response.status },
+        { hint: 'Check the registry host and port (and http/https).' },
+      );
+    return {
+      registry,
+      url,
+      status: response.status,
+      apiVersion: response.headers['docker-distribution-api-version'],
+      challenges: parseWwwAuthenticate(response.headers['www-authenticate'] ?? ''),
+    };
+  }
+
+  /**
+   * Authenticates against `registry` as its challenge asks (with this client's login for it) and
+   * resolves when `GET /v2/` is allowed; a refusal raises a {@link RegistryAuthError} with a hint.
+   */
+  async verifyLogin(registry: string): Promise<void> {
+    const target: Target = { registry, repository: undefined, display: registry };
+    const response = await this.call(target, { method: 'GET', url: `${this.baseUrl(registry)}/v2/` });
+    this.expectOk(response, target, 'GET');
+  }
+
+  /**
+   * The digest of what a reference points at, as the registry reports it (`Docker-Content-Digest`
+   * of a HEAD with the index and manifest Accept types). When the header is missing the manifest
+   * is fetched and its bytes hashed. A missing image raises {@link ImageNotFoundError}.
+   */
+  async digestOf(reference: ImageReference | string): Promise<string> {
+    const ref = toReference(reference);
+    const target = targetOf(ref);
+    const response = await this.call(target, {
+      method: 'HEAD',
+      url: this.manifestUrl(ref),
+      headers: { Accept: MANIFEST_ACCEPT },
+    });
+    this.expectOk(response, target, 'HEAD', ref);
+    const header = response.headers['docker-content-digest'];
+    if (header !== undefined && isValidDigest(header)) {
+      if (ref.digest !== undefined && header !== ref.digest) throw this.mismatch(target, ref.digest, header);
+      return header;
+    }
+    this.logger.debug(`${target.display}: no Docker-Content-Digest on HEAD; hashing the manifest instead`);
+    return (await this.getManifest(ref)).digest;
+  }
+
+  /** Whether the reference exists in the registry (false on 404; other failures still throw). */
+  async exists(reference: ImageReference | string): Promise<boolean> {
+    try {
+      await this.digestOf(reference);
+      return true;
+    } catch (error) {
+      if (error instanceof ImageNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  /** The manifest or index a reference points at, with its digest. */
+  async getManifest(reference: ImageReference | string): Promise<ManifestResult> {
+    const ref = toReference(reference);
+    const target = targetOf(ref);
+    const response = await this.call(target, {
+      method: 'GET',
+      url: this.manifestUrl(ref),
+      headers: { Accept: MANIFEST_ACCEPT },
+    });
+    this.expectOk(response, target, 'GET', ref);
+    const computed = sha256Digest(response.body);
+    if (ref.digest !== undefined && computed !== ref.digest)
+      throw this.mismatch(target, ref.digest, computed);
+    const header = response.headers['docker-content-digest'];
+    const digest = header !== undefined && isValidDigest(header) ? header : computed;
+    if (digest !== computed)
+      this.logger.debug(`${target.display}: the registry reports ${digest}, the bytes hash to ${computed}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(response.text());
+    } catch (error) {
+      throw new RegistryError(
+        `${target.display}: the registry returned a manifest that is not JSON.`,
+        target,
+        {
+          cause: error,
+        },
+      );
+    }
+    const contentType = (response.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    const declared =
+      typeof json === 'object' && json !== null ? (json as { mediaType?: unknown }).mediaType : undefined;
+    const mediaType = contentType !== '' ? contentType : typeof declared === 'string' ? declared : '';
+    if (!isIndex(mediaType, json) && !isImageManifest(json))
+      throw new RegistryError(
+        `${target.display} is neither an image manifest nor an index (media type '${mediaType}').`,
+        target,
+      );
+    return { reference: formatReference(ref), digest, mediaType, body: response.body, manifest: json };
+  }
+
+  /**
+   * The image config (to read its labels). An index is followed to the `platform` entry
+   * (`linux/amd64` by default) or its first runnable image; attestation entries are skipped.
+   */
+  async getImageConfig(
+    reference: ImageReference | string,
+    options: ConfigOptions = {},
+  ): Promise<ImageConfigResult> {
+    const ref = toReference(reference);
+    const top = await this.getManifest(ref);
+    let current = top;
+    let platform: string | undefined;
+    if (isIndex(top.mediaType, top.manifest)) {
+      const wanted = parsePlatform(options.platform ?? 'linux/amd64');
+      const chosen = selectManifest(top.manifest, wanted);
+      if (chosen === undefined)
+        throw new RegistryError(`${top.reference} is an index with no runnable image in it.`, targetOf(ref));
+      platform = chosen.platform === undefined ? undefined : formatPlatform(chosen.platform);
+      this.logger.debug(
+        `${top.reference} is an index; following ${platform ?? 'its first entry'} (${chosen.digest})`,
+      );
+      current = await this.getManifest({ ...ref, tag: undefined, digest: chosen.digest });
+    }
+    if (!isImageManifest(current.manifest))
+      throw new RegistryError(
+        `${current.reference} has no image config (media type '${current.mediaType}').`,
+        targetOf(ref),
+      );
+    const configDigest = current.manifest.config.digest;
+    const blob = await this.getBlob(ref, configDigest);
+    let config: ImageConfig;
+    try {
+      config = JSON.parse(Buffer.from(blob).toString('utf8')) as ImageConfig;
+    } catch (error) {
+      throw new RegistryError(`The config ${configDigest} of ${top.reference} is not JSON.`, targetOf(ref), {
+        cause: error,
+      });
+    }
+    return {
+      digest: top.digest,
+      manifestDigest: current.digest,
+      platform,
+      configDigest,
+      config,
+      labels: config.config?.Labels ?? {},
+    };
+  }
+
+  /** The labels of an image (of the `platform` entry of an index). */
+  async getLabels(
+    reference: ImageReference | string,
+    options: ConfigOptions = {},
+  ): Promise<Readonly<Record<string, string>>> {
+    return (await this.getImageConfig(reference, options)).labels;
+  }
+
+  /** A blob's bytes, checked against its digest. */
+  async getBlob(name: ImageName, digest: string): Promise<Uint8Array> {
+    validateDigest(digest);
+    const target: Target = {
+      registry: name.registry,
+      repository: name.repository,
+      display: `${formatName(name)}@${digest}`,
+    };
+    const response = await this.call(target, {
+      method: 'GET',
+      url: `${this.baseUrl(name.registry)}/v2/${name.repository}/blobs/${digest}`,
+    });
+    this.expectOk(response, target, 'GET');
+    const computed = sha256Digest(response.body);
+    if (computed !== digest) throw this.mismatch(target, digest, computed);
+    return response.body;
+  }
+
+  private manifestUrl(ref: ImageReference): string {
+    return `${this.baseUrl(ref.registry)}/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`;
+  }
+
+  private loginFor(registry: string): RegistryLogin | undefined {
+    return this.logins.find((l) => l.registry.toLowerCase() === registry.toLowerCase());
+  }
+
+  /** One authenticated request: cached authorization, else the challenge flow, then one retry. */
+  private async call(target: Target, request: HttpRequest): Promise<HttpResponse> {
+    const scope = target.repository === undefined ? '' : repositoryScope(target.repository);
+    let authorization = this.cache.get(target.registry, scope);
+    let response = await this.send(
+      target.registry,
+      withAuthorization(request, authorization),
+      target.display,
+    );
+    if (response.status === 401) {
+      if (authorization !== undefined) this.cache.forget(target.registry, scope);
+      authorization = await this.authorize(target, scope, response);
+      response = await this.send(target.registry, withAuthorization(request, authorization), target.display);
+    }
+    if (response.status === 401 || response.status === 403) throw this.authError(target, response);
+    return response;
+  }
+
+  /** Answers a 401's challenge; returns the `Authorization` value to send. */
+  private async authorize(target: Target, scope: string, response: HttpResponse): Promise<string> {
+    const challenges = parseWwwAuthenticate(response.headers['www-authenticate'] ?? '');
+    const login = this.loginFor(target.registry);
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    if (bearer !== undefined) {
+      const realm = bearer.params.realm;
+      if (realm === undefined || realm === '')
+        throw new RegistryAuthError(`${target.registry} sent a Bearer challenge without a realm.`, {
+          registry: target.registry,
+          status: 401,
+          reference: target.display,
+        });
+      if (bearer.params.service !== undefined) this.services.set(target.registry, bearer.params.service);
+      const url = new URL(realm);
+      if (bearer.params.service !== undefined) url.searchParams.set('service', bearer.params.service);
+      const wanted = bearer.params.scope ?? scope;
+      if (wanted !== '') url.searchParams.set('scope', wanted);
+      const headers: Record<string, string> = {};
+      if (login !== undefined) headers.Authorization = basicAuthorization(login);
+      this.logger.debug(
+        `Getting a token for ${wanted === '' ? target.registry : wanted} from ${url.origin}${url.pathname} (${login === undefined ? 'anonymously' : `as ${login.username}`})`,
+      );
+      const answer = await this.send(
+        target.registry,
+        { method: 'GET', url: url.toString(), headers },
+        target.display,
+      );
+      if (answer.status === 401 || answer.status === 403)
+        throw this.authError(target, answer, `the token service ${url.origin}${url.pathname}`);
+      const token = answer.status === 200 ? parseTokenResponse(answer.text()) : undefined;
+      if (token === undefined)
+        throw new RegistryAuthError(
+          `The token service of ${target.registry} (${url.origin}${url.pathname}) answered ${describeStatus(answer.status)} without a token.`,
+          { registry: target.registry, status: answer.status, reference: target.display },
+        );
+      this.logger.setSecret(token.token);
+      this.cache.setBearer(target.registry, scope, token.token, token.expiresInSeconds);
+      return `Bearer ${token.token}`;
+    }
+    if (challenges.some((c) => c.scheme === 'basic')) {
+      if (login === undefined) throw this.authError(target, response);
+      const value = basicAuthorization(login);
+      this.cache.setBasic(target.registry, value);
+      return value;
+    }
+    throw this.authError(target, response);
+  }
+
+  /** A request with retries on 429/5xx and connection failures. */
+  private async send(registry: string, request: HttpRequest, display: string): Promise<HttpResponse> {
+    let attempts = 0;
+    const full: HttpRequest = {
+      ...request,
+      timeoutMs: request.timeoutMs ?? this.timeoutMs,
+      ...(this.signal === undefined ? {} : { signal: this.signal }),
+    };
+    try {
+      return await withRetry(
+        async (attempt) => {
+          attempts = attempt;
+          const response = await this.http.request(full);
+          this.logger.debug(`${full.method} ${full.url} → ${response.status}`);
+          if (
+            response.status === 429 ||
+            (response.status >= 500 && response.status !== 501 && response.status !== 505)
+          )
+            throw new RetryableStatus(response);
+          return response;
+        },
+        {
+          policy: this.retry,
+          clock: this.clock,
+          ...(this.signal === undefined ? {} : { signal: this.signal }),
+          retryable: (error: unknown) =>
+            error instanceof RetryableStatus ||
+            (error instanceof HttpTransportError && !PERMANENT_TRANSPORT.test(error.code)),
+          onRetry: (error: unknown, attempt, delayMs) => {
+            const what =
+              error instanceof RetryableStatus
+                ? `answered ${describeStatus(error.response.status)}`
+                : `could not be reached (${error instanceof Error ? error.message : String(error)})`;
+            this.logger.info(
+              `${registry} ${what} for ${full.method} ${full.url}; retrying in ${delayMs}ms (attempt ${attempt + 1} of ${this.retry.attempts}).`,
+            );
+          },
+        },
+      );
+    } catch (error) {
+      const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+      if (error instanceof RetryableStatus)
+        throw new RegistryUnavailableError(
+          `${registry} answered ${describeStatus(error.response.status)} to ${full.method} ${full.url} after ${tries}${errorDetail(error.response)}.`,
+          { registry, status: error.response.status, reference: display, attempts },
+          { hint: 'The registry is failing or rate-limiting; try again later or check its status page.' },
+        );
+      if (error instanceof HttpTransportError)
+        throw new RegistryUnavailableError(
+          `Registry ${registry} could not be reached after ${tries} (${full.method} ${full.url}): ${error.message.replace(`${full.method} ${full.url} failed: `, '')}.`,
+          { registry, reference: display, attempts },
+          {
+            hint: `Check the registry address and that it is running. Loopback registries are reached over http and others over https unless the scheme is set.`,
+            cause: error,
+          },
+        );
+      throw error;
+    }
+  }
+
+  private expectOk(response: HttpResponse, target: Target, method: string, ref?: ImageReference): void {
+    if (response.status >= 200 && response.status < 300) return;
+    const data = { registry: target.registry, status: response.status, reference: target.display };
+    const code = firstError(response)?.code;
+    if (response.status === 404) {
+      const what =
+        code === 'NAME_UNKNOWN'
+          ? `the repository '${target.repository ?? ''}' does not exist in ${target.registry}`
+          : ref?.digest !== undefined
+            ? `${target.registry} has no manifest with digest ${ref.digest}`
+            : ref !== undefined
+              ? `${target.registry} has no manifest for tag '${ref.tag ?? 'latest'}'`
+              : `${target.registry} does not have it`;
+      throw new ImageNotFoundError(
+        `Image ${target.display} was not found: ${what}${errorDetail(response)}.`,
+        data,
+        {
+          hint: 'Check the image name and tag, and that the image was pushed (a build without push publishes nothing).',
+        },
+      );
+    }
+    throw new RegistryError(
+      `${target.registry} answered ${describeStatus(response.status)} to ${method} for ${target.display}${errorDetail(response)}.`,
+      data,
+    );
+  }
+
+  private authError(target: Target, response: HttpResponse, from?: string): RegistryAuthError {
+    const login = this.loginFor(target.registry);
+    const who = from ?? target.registry;
+    const detail = `${describeStatus(response.status)}${errorDetail(response)}`;
+    const message =
+      response.status === 403
+        ? `${who} denied ${login === undefined ? 'anonymous' : `'${login.username}'`} access to ${target.display} (${detail}).`
+        : login === undefined
+          ? `${who} requires credentials for ${target.display} (${detail}), and none were given for ${target.registry}.`
+          : `${who} refused the credentials of '${login.username}' for ${target.display} (${detail}).`;
+    return new RegistryAuthError(
+      message,
+      { registry: target.registry, status: response.status, reference: target.display },
+      { hint: authHint(target.registry, this.services.get(target.registry), login !== undefined) },
+    );
+  }
+
+  private mismatch(target: Target, expected: string, actual: string): RegistryError {
+    return new RegistryError(
+      `${target.display}: the registry returned content with digest ${actual} where ${expected} was asked for.`,
+      target,
+      { hint: 'A proxy or the registry altered the content; do not use this image until this is explained.' },
+    );
+  }
+}
+
+/** What to do about a 401/403, with GHCR's own pitfalls when the registry is GHCR. */
+export function authHint(registry: string, service: string | undefined, withLogin: boolean): string {
+  const ghcr = registry === GHCR_HOST || service === GHCR_HOST;
+  const lines = [
+    withLogin
+      ? `Check the username and the password or token given for ${registry}, and that they may read and write this repository.`
+      : `Give credentials for ${registry} (a username and a password or token).`,
+  ];
+  if (ghcr)
+    lines.push(
+      'With GITHUB_TOKEN, the job needs `permissions: packages: write` (`packages: read` to pull only).',
+      'A GHCR package first created by a manual push refuses the workflow token until its settings grant this repository access: Package settings → Manage Actions access → Add repository (role Write).',
+    );
+  else lines.push('On GHCR with GITHUB_TOKEN, the job also needs `permissions: packages: write`.');
+  return lines.join(' ');
+}
+
+function toReference(reference: ImageReference | string): ImageReference {
+  return typeof reference === 'string' ? parseReference(reference) : reference;
+}
+
+function targetOf(ref: ImageReference): Target {
+  return { registry: ref.registry, repository: ref.repository, display: formatReference(ref) };
+}
+
+function withAuthorization(request: HttpRequest, authorization: string | undefined): HttpRequest {
+  if (authorization === undefined) return request;
+  return { ...request, headers: { ...request.headers, Authorization: authorization } };
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+function describeStatus(status: number): string {
+  const text = STATUS_TEXT[status];
+  return text === undefined ? String(status) : `${status} ${text}`;
+}
+
+/** The first entry of a distribution error body: `{"errors":[{"code":"...","message":"..."}]}`. */
+function firstError(response: HttpResponse): { code: string; message: string } | undefined {
+  if (response.body.length === 0) return undefined;
+  try {
+    const json = JSON.parse(response.text()) as { errors?: { code?: unknown; message?: unknown }[] };
+    const first = json.errors?.[0];
+    if (first === undefined) return undefined;
+    return {
+      code: typeof first.code === 'string' ? first.code : '',
+      message: typeof first.message === 'string' ? first.message : '',
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function errorDetail(response: HttpResponse): string {
+  const first = firstError(response);
+  if (first === undefined) return '';
+  return `: ${[first.code, first.message].filter((p) => p !== '').join(' ')}`;
+}
