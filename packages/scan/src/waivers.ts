@@ -1,0 +1,149 @@
+import { readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { load as loadYaml, YAMLException } from 'js-yaml';
+import { ActionError, InputError } from '@dreamscape/core';
+
+/** An accepted risk: one vulnerability (optionally in one package), why, who owns it, until when. */
+export interface Waiver {
+  /** A CVE, GHSA or any identifier the scanner reports; aliases match too. */
+  readonly id: string;
+  /** Limits the waiver to one package name; every package when absent. */
+  readonly package: string | undefined;
+  readonly reason: string;
+  readonly owner: string;
+  /** `YYYY-MM-DD`; the waiver holds through the end of that day (UTC). */
+  readonly expires: string;
+  /** The first millisecond at which the waiver no longer holds. */
+  readonly expiresAt: number;
+}
+
+/** What a waivers file must look like, for error messages and docs. */
+export const WAIVERS_FORMAT =
+  "a YAML list (or a 'waivers:' key holding one) of entries with id, reason, owner, expires (YYYY-MM-DD) and optionally package";
+
+/** A waivers file that cannot be used: names the file and, when it is one entry's fault, the entry. */
+export class WaiverFileError extends ActionError {
+  readonly file: string;
+  /** 1-based position of the faulty entry. */
+  readonly entry: number | undefined;
+
+  constructor(
+    file: string,
+    problem: string,
+    where: { readonly entry?: number; readonly id?: string | undefined; readonly cause?: unknown } = {},
+  ) {
+    const entry =
+      where.entry === undefined
+        ? ''
+        : `, entry ${where.entry}${where.id === undefined ? '' : ` (${where.id})`}`;
+    super(`Waivers file ${file}${entry}: ${problem}`, {
+      hint: `Expected ${WAIVERS_FORMAT}.`,
+      cause: where.cause,
+    });
+    this.name = 'WaiverFileError';
+    this.file = file;
+    this.entry = where.entry;
+  }
+}
+
+const KEYS = new Set(['id', 'package', 'reason', 'owner', 'expires']);
+
+/**
+ * Parses a waivers file. Every problem is reported with the file name and the entry number
+ * (1-based) and id, so that a typo never silently waives nothing.
+ */
+export function parseWaivers(text: string, file: string): Waiver[] {
+  let doc: unknown;
+  try {
+    doc = loadYaml(text);
+  } catch (error) {
+    const where =
+      error instanceof YAMLException && error.mark !== undefined ? ` at line ${error.mark.line + 1}` : '';
+    const reason = error instanceof YAMLException ? error.reason : String(error);
+    throw new WaiverFileError(file, `invalid YAML${where}: ${reason}`, { cause: error });
+  }
+  if (doc === undefined || doc === null) return [];
+  const list: unknown =
+    typeof doc === 'object' && !Array.isArray(doc) && 'waivers' in doc ? doc.waivers : doc;
+  if (list === null || list === undefined) return [];
+  if (!Array.isArray(list)) throw new WaiverFileError(file, 'the top level is not a list of waivers');
+  return list.map((entry: unknown, i) => parseEntry(entry, file, i + 1));
+}
+
+function parseEntry(entry: unknown, file: string, n: number): Waiver {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    throw new WaiverFileError(file, 'is not a mapping of id, reason, owner, expires', { entry: n });
+  const fields = entry as Record<string, unknown>;
+  const shownId = typeof fields.id === 'string' ? fields.id : undefined;
+  const fail = (problem: string): WaiverFileError =>
+    new WaiverFileError(file, problem, { entry: n, id: shownId });
+  for (const key of Object.keys(fields))
+    if (!KEYS.has(key)) throw fail(`unknown key '${key}' (allowed: ${[...KEYS].join(', ')})`);
+  const text = (key: string, required: boolean): string | undefined => {
+    const value = fields[key];
+    if (value === undefined || value === null || value === '') {
+      if (required) throw fail(`'${key}' is required`);
+      return undefined;
+    }
+    if (typeof value !== 'string' && typeof value !== 'number') throw fail(`'${key}' must be text`);
+    return String(value).trim();
+  };
+  const id = text('id', true) ?? '';
+  const reason = text('reason', true) ?? '';
+  const owner = text('owner', true) ?? '';
+  const pkg = text('package', false);
+  const expires = parseDate(fields.expires);
+  if (expires === undefined)
+    throw fail(
+      `'expires' must be a date like 2026-12-31, got ${fields.expires === undefined ? 'nothing' : JSON.stringify(fields.expires)}`,
+    );
+  return { id, package: pkg, reason, owner, expires: expires.text, expiresAt: expires.end };
+}
+
+/** YAML turns `2026-12-31` into a Date; quoted it stays text. Both are accepted, nothing else. */
+function parseDate(value: unknown): { text: string; end: number } | undefined {
+  let text: string;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) text = value.toISOString().slice(0, 10);
+  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value.trim())) text = value.trim();
+  else return undefined;
+  const start = Date.parse(`${text}T00:00:00Z`);
+  if (Number.isNaN(start) || new Date(start).toISOString().slice(0, 10) !== text) return undefined;
+  return { text, end: start + 86_400_000 };
+}
+
+/**
+ * Resolves a user-given path inside the workspace, refusing any path that climbs out of it, also
+ * through a symbolic link. Returns the real path.
+ */
+export function resolveInsideWorkspace(workspace: string, path: string, input: string): string {
+  const accepted = 'a path inside the workspace (relative to GITHUB_WORKSPACE)';
+  const root = resolve(workspace);
+  const wanted = resolve(root, path);
+  const inside = (base: string, p: string): boolean => {
+    const rel = relative(base, p);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  if (!inside(root, wanted))
+    throw new InputError(input, path, accepted, { reason: 'it points outside the workspace' });
+  let real: string;
+  try {
+    real = realpathSync(wanted);
+  } catch (error) {
+    throw new InputError(input, path, accepted, { reason: `${wanted} does not exist`, cause: error });
+  }
+  if (!inside(realpathSync(root), real))
+    throw new InputError(input, path, accepted, { reason: 'it leads outside the workspace through a link' });
+  return real;
+}
+
+/** Reads and parses the waivers file at `path` (inside `workspace`). */
+export function loadWaivers(workspace: string, path: string, input = 'waivers'): Waiver[] {
+  const file = resolveInsideWorkspace(workspace, path, input);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new WaiverFileError(path, `cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  return parseWaivers(text, path);
+}
