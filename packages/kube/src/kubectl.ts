@@ -1,0 +1,704 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ActionError,
+  CommandError,
+  type CommandResult,
+  type CommandRunner,
+  type CommandSpec,
+  type Logger,
+  type RetryPolicy,
+} from '@dreamscape/core';
+import { KubectlError, parseKubectlStderr, type KubectlReason } from './kubectl-error.js';
+import type { KubeList, KubeObject } from './kube-object.js';
+import { formatJsonStream } from './manifests.js';
+import { rawResponseFromFailure, type RawResponse } from './raw-response.js';
+import { apiVersionOf, collectionPath, knownResource, resourceOf, type ObjectRef } from './resource-names.js';
+import { parseRolloutHistory, type RolloutRevision } from './rollout-history.js';
+import { JsonObjectStream } from './json-stream.js';
+import {
+  waitForRollouts,
+  type RolloutOutcome,
+  type RolloutTarget,
+  type RunningWatch,
+  type WaitForRolloutsOptions,
+} from './rollout-wait.js';
+
+/** How to reach the cluster and where kubectl may write. */
+export interface KubectlOptions {
+  readonly runner: CommandRunner;
+  readonly logger: Logger;
+  /** The kubectl executable. Default `kubectl` (found on PATH). */
+  readonly kubectlPath?: string;
+  /**
+   * A kubeconfig file. Default: `KUBECONFIG` from the environment as kubectl reads it, else
+   * `~/.kube/config` of the real home directory when it exists.
+   */
+  readonly kubeconfig?: string;
+  /** A kubeconfig context other than the current one. */
+  readonly context?: string;
+  /** This instance's own discovery and HTTP cache (under the runner temp); kubectl's `HOME` goes below it too. */
+  readonly cacheDir: string;
+  /** Field manager for apply, patch, create and replace. Default `dreamscape`. */
+  readonly fieldManager?: string;
+  /** kubectl's `--request-timeout` for ordinary calls (`30s`); never applied to watches or the proxy. */
+  readonly requestTimeout?: string;
+  /** Extra environment for every kubectl run (for credential plugins, proxies). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Retries of idempotent calls on transient failures (unreachable, 503, 429, 500, timeouts). Default 3 attempts. */
+  readonly retry?: RetryPolicy;
+}
+
+/** Options of {@link Kubectl.applyServerSide}. */
+export interface ApplyOptions {
+  /** `--dry-run=server`: the server validates and defaults but saves nothing. */
+  readonly dryRun?: boolean;
+  /** Take ownership of fields other managers hold (`--force-conflicts`). */
+  readonly forceConflicts?: boolean;
+  /** Namespace for objects that have none. */
+  readonly namespace?: string;
+}
+
+/** Options of {@link Kubectl.list}. */
+export interface ListOptions {
+  /** Omit to list across all namespaces. */
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+/** A JSON-patch operation (RFC 6902). */
+export interface JsonPatchOperation {
+  readonly op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  readonly path: string;
+  readonly value?: unknown;
+  readonly from?: string;
+}
+
+/** Options of {@link Kubectl.patch}. */
+export interface PatchOptions {
+  readonly type: 'merge' | 'json' | 'strategic';
+  readonly dryRun?: boolean;
+  /** `status` or `scale`. */
+  readonly subresource?: string;
+}
+
+/** Options of {@link Kubectl.delete}. */
+export interface DeleteOptions {
+  /** `--cascade`: background (kubectl's default), foreground or orphan. */
+  readonly propagation?: 'background' | 'foreground' | 'orphan';
+  /** A missing object is not an error (the call then returns false). */
+  readonly ignoreNotFound?: boolean;
+  /** Wait until the object is gone (finalizers done). Default false. */
+  readonly wait?: boolean;
+  readonly dryRun?: boolean;
+}
+
+/** One permission to check with {@link Kubectl.canI}. */
+export interface PermissionCheck {
+  readonly verb: string;
+  /** `deployments.apps`, `services`, `leases.coordination.k8s.io`… */
+  readonly resource: string;
+  readonly namespace?: string;
+  readonly subresource?: string;
+  readonly name?: string;
+}
+
+/** A running `kubectl proxy`. */
+export interface KubectlProxy {
+  /** `http://127.0.0.1:PORT`; API paths go below it (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`). */
+  readonly baseUrl: string;
+  /** Stops the proxy process and waits for it to exit. */
+  close(): Promise<void>;
+}
+
+/** Client and server versions. */
+export interface KubeVersion {
+  readonly client: string;
+  /** Undefined when the server could not be asked. */
+  readonly server?: string;
+}
+
+/** Internal options of one kubectl run. */
+interface ExecOptions {
+  readonly stdin?: string;
+  readonly okExitCodes?: readonly number[];
+  /** Safe to repeat: transient failures are retried. */
+  readonly idempotent?: boolean;
+  /** Apply `--request-timeout`. Default true. */
+  readonly requestTimeout?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onStdoutLine?: (line: string) => void;
+  readonly maxStdoutBytes?: number;
+  /** Overrides the parsed reason of a failure (used for JSON-patch `test` failures). */
+  readonly reasonFor?: (reason: KubectlReason, message: string) => KubectlReason | undefined;
+}
+
+const TRANSIENT: ReadonlySet<KubectlReason> = new Set([
+  'Unreachable',
+  'ServiceUnavailable',
+  'TooManyRequests',
+  'InternalError',
+  'Timeout',
+]);
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 3, initialDelayMs: 1000, maxDelayMs: 5000 };
+
+/** How long `startProxy` waits for kubectl to say where it listens. */
+const PROXY_START_TIMEOUT_MS = 30_000;
+
+/**
+ * The kubectl driver. Every call is one argv array with this instance's kubeconfig, context and
+ * cache directory, and a private `HOME`, so nothing is read from or written to `~/.kube`. Failures
+ * are {@link KubectlError}s carrying kubectl's own message and a reason to branch on.
+ */
+export class Kubectl {
+  private readonly runner: CommandRunner;
+  private readonly logger: Logger;
+  private readonly tool: string;
+  private readonly kubeconfig: string | undefined;
+  private readonly context: string | undefined;
+  private readonly cacheDir: string;
+  private readonly homeDir: string;
+  private readonly requestTimeout: string | undefined;
+  private readonly env: Readonly<Record<string, string>>;
+  private readonly retry: RetryPolicy;
+  private homeReady = false;
+  private callCount = 0;
+  /** The field manager every write uses. */
+  readonly fieldManager: string;
+
+  constructor(options: KubectlOptions) {
+    this.runner = options.runner;
+    this.logger = options.logger;
+    this.tool = options.kubectlPath ?? 'kubectl';
+    this.context = options.context;
+    this.cacheDir = options.cacheDir;
+    this.homeDir = join(options.cacheDir, 'home');
+    this.fieldManager = options.fieldManager ?? 'dreamscape';
+    this.requestTimeout = options.requestTimeout;
+    this.env = options.env ?? {};
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.kubeconfig = options.kubeconfig ?? defaultKubeconfig(this.env);
+  }
+
+  /** How many kubectl processes this instance started (retries included): deploys budget them. */
+  get calls(): number {
+    return this.callCount;
+  }
+
+  /** Flags every command gets. */
+  private globalArgs(requestTimeout: boolean): string[] {
+    const args: string[] = [];
+    if (this.kubeconfig !== undefined) args.push(`--kubeconfig=${this.kubeconfig}`);
+    if (this.context !== undefined) args.push(`--context=${this.context}`);
+    args.push(`--cache-dir=${this.cacheDir}`);
+    if (requestTimeout && this.requestTimeout !== undefined)
+      args.push(`--request-timeout=${this.requestTimeout}`);
+    return args;
+  }
+
+  /** The full spec of one run; exposed through {@link exec} only. */
+  private spec(args: readonly string[], options: ExecOptions): CommandSpec {
+    const retry: CommandSpec['retry'] =
+      options.idempotent === true && this.retry.attempts > 1
+        ? {
+            ...this.retry,
+            retryable: (e: CommandError) => {
+              if (e.spawnError !== undefined || e.cancelled || e.timedOut) return false;
+              const again = TRANSIENT.has(parseKubectlStderr(e.stderrTail).reason);
+              if (again) this.callCount++;
+              return again;
+            },
+          }
+        : undefined;
+    return {
+      tool: this.tool,
+      args: [...args, ...this.globalArgs(options.requestTimeout !== false)],
+      env: { ...this.env, HOME: this.homeDir },
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      ...(options.okExitCodes === undefined ? {} : { okExitCodes: options.okExitCodes }),
+      ...(retry === undefined ? {} : { retry }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onStdoutLine === undefined ? {} : { onStdoutLine: options.onStdoutLine }),
+      ...(options.maxStdoutBytes === undefined ? {} : { maxStdoutBytes: options.maxStdoutBytes }),
+    };
+  }
+
+  private ensureHome(): void {
+    if (this.homeReady) return;
+    mkdirSync(this.homeDir, { recursive: true });
+    this.homeReady = true;
+  }
+
+  /** Runs kubectl once (plus retries for idempotent calls); failures become {@link KubectlError}s. */
+  private async exec(args: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
+    this.ensureHome();
+    this.callCount++;
+    try {
+      return await this.runner.run(this.spec(args, options));
+    } catch (error) {
+      throw this.wrap(error, args, options);
+    }
+  }
+
+  private wrap(error: unknown, args: readonly string[], options: ExecOptions): unknown {
+    if (!(error instanceof CommandError)) return error;
+    const parsed = parseKubectlStderr(error.stderrTail);
+    const reason = options.reasonFor?.(parsed.reason, parsed.message);
+    return KubectlError.from(error, {
+      command: `kubectl ${args.join(' ')}`,
+      ...(reason === undefined ? {} : { reason }),
+    });
+  }
+
+  /** The error for a run that exited with a code we accepted but that still means failure. */
+  private failure(args: readonly string[], result: CommandResult): KubectlError {
+    const failure = new CommandError({
+      tool: this.tool,
+      args: [...args],
+      exitCode: result.exitCode,
+      signal: null,
+      stdout: result.stdout,
+      stderrTail: result.stderr.slice(-4000),
+      timedOut: false,
+      cancelled: false,
+    });
+    return KubectlError.from(failure, { command: `kubectl ${args.join(' ')}` });
+  }
+
+  private parseJson(args: readonly string[], text: string): unknown {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new ActionError(
+        `kubectl ${args.join(' ')} printed output that is not JSON: ${text.slice(0, 200)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /**
+   * Server-side applies all `objects` in ONE kubectl call (`apply --server-side -f -`) and returns
+   * the objects as the server returned them (defaulted, with resourceVersions). With `dryRun` the
+   * server validates everything and stores nothing.
+   */
+  async applyServerSide(objects: readonly KubeObject[], options: ApplyOptions = {}): Promise<KubeObject[]> {
+    if (objects.length === 0) return [];
+    const args = ['apply', '--server-side', `--field-manager=${this.fieldManager}`];
+    if (options.forceConflicts === true) args.push('--force-conflicts');
+    if (options.dryRun === true) args.push('--dry-run=server');
+    if (options.namespace !== undefined) args.push(`--namespace=${options.namespace}`);
+    args.push('-f', '-', '-o', 'json');
+    const result = await this.exec(args, { stdin: formatJsonStream(objects), idempotent: true });
+    return itemsOf(this.parseJson(args, result.stdout));
+  }
+
+  /** One object, or undefined when it does not exist. */
+  async get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    const args = ['get', resourceOf(ref), ref.name];
+    if (ref.namespace !== undefined) args.push(`--namespace=${ref.namespace}`);
+    args.push('--ignore-not-found', '-o', 'json');
+    const result = await this.exec(args, { idempotent: true });
+    if (result.stdout.trim() === '') return undefined;
+    return this.parseJson(args, result.stdout) as T;
+  }
+
+  /**
+   * Objects of one resource type with the list's resourceVersion. Built-in resources are read with
+   * `get --raw` on their collection path, which keeps the list metadata that `kubectl get -o json`
+   * drops; others fall back to `kubectl get` (resourceVersion then empty).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the view it expects, as with get()
+  async list<T extends KubeObject = KubeObject>(
+    resource: string,
+    options: ListOptions = {},
+  ): Promise<{ items: T[]; resourceVersion: string }> {
+    const info = knownResource(resource);
+    if (info !== undefined) {
+      const query = new URLSearchParams();
+      if (options.labelSelector !== undefined) query.set('labelSelector', options.labelSelector);
+      if (options.fieldSelector !== undefined) query.set('fieldSelector', options.fieldSelector);
+      const qs = query.toString();
+      const path = `${collectionPath(info, options.namespace)}${qs === '' ? '' : `?${qs}`}`;
+      const args = ['get', '--raw', path];
+      const result = await this.exec(args, { idempotent: true });
+      // Items of a real list may omit apiVersion and kind.
+      const list = this.parseJson(args, result.stdout) as {
+        items: Partial<KubeObject>[];
+        metadata?: { resourceVersion?: string };
+      };
+      const apiVersion = apiVersionOf(info);
+      const items = list.items.map(
+        (item) => ({ ...item, apiVersion: item.apiVersion ?? apiVersion, kind: item.kind ?? info.kind }) as T,
+      );
+      return { items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+    }
+    const args = ['get', resource];
+    args.push(options.namespace === undefined ? '--all-namespaces' : `--namespace=${options.namespace}`);
+    if (options.labelSelector !== undefined) args.push(`--selector=${options.labelSelector}`);
+    if (options.fieldSelector !== undefined) args.push(`--field-selector=${options.fieldSelector}`);
+    args.push('-o', 'json');
+    const result = await this.exec(args, { idempotent: true });
+    const list = this.parseJson(args, result.stdout) as KubeList<T>;
+    return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  }
+
+  /**
+   * Patches one object. A JSON patch may carry `test` operations as preconditions (switch a Service
+   * selector only if it still names the color we expect); when one fails the error's reason is
+   * `PreconditionFailed`. A merge patch carrying `metadata.resourceVersion` fails with `Conflict`
+   * when the object changed.
+   */
+  async patch<T extends KubeObject = KubeObject>(
+    ref: ObjectRef,
+    patch: object | readonly JsonPatchOperation[],
+    options: PatchOptions,
+  ): Promise<T> {
+    const args = ['patch', resourceOf(ref), ref.name];
+    if (ref.namespace !== undefined) args.push(`--namespace=${ref.namespace}`);
+    args.push(
+      `--type=${options.type}`,
+      `--patch=${JSON.stringify(patch)}`,
+      `--field-manager=${this.fieldManager}`,
+    );
+    if (options.subresource !== undefined) args.push(`--subresource=${options.subresource}`);
+    if (options.dryRun === true) args.push('--dry-run=server');
+    args.push('-o', 'json');
+    const hasTest = Array.isArray(patch) && patch.some((op: JsonPatchOperation) => op.op === 'test');
+    const result = await this.exec(args, {
+      reasonFor: (reason, message) =>
+        hasTest && isTestFailure(reason, message) ? 'PreconditionFailed' : undefined,
+    });
+    return this.parseJson(args, result.stdout) as T;
+  }
+
+  /** Creates an object (`AlreadyExists` when it is there). */
+  async create<T extends KubeObject = KubeObject>(
+    object: KubeObject,
+    options: { dryRun?: boolean } = {},
+  ): Promise<T> {
+    const args = ['create', '-f', '-', `--field-manager=${this.fieldManager}`];
+    if (options.dryRun === true) args.push('--dry-run=server');
+    args.push('-o', 'json');
+    const result = await this.exec(args, { stdin: formatJsonStream([object]) });
+    return this.parseJson(args, result.stdout) as T;
+  }
+
+  /**
+   * Replaces an object (HTTP PUT). With `metadata.resourceVersion` set this is a compare-and-swap:
+   * the server answers `Conflict` when the object changed since it was read.
+   */
+  async replace<T extends KubeObject = KubeObject>(
+    object: KubeObject,
+    options: { dryRun?: boolean } = {},
+  ): Promise<T> {
+    const args = ['replace', '-f', '-', `--field-manager=${this.fieldManager}`];
+    if (options.dryRun === true) args.push('--dry-run=server');
+    args.push('-o', 'json');
+    const result = await this.exec(args, { stdin: formatJsonStream([object]) });
+    return this.parseJson(args, result.stdout) as T;
+  }
+
+  /** Deletes an object. Returns false when it was already gone (with `ignoreNotFound`). */
+  async delete(ref: ObjectRef, options: DeleteOptions = {}): Promise<boolean> {
+    const args = ['delete', resourceOf(ref), ref.name];
+    if (ref.namespace !== undefined) args.push(`--namespace=${ref.namespace}`);
+    if (options.propagation !== undefined) args.push(`--cascade=${options.propagation}`);
+    if (options.ignoreNotFound === true) args.push('--ignore-not-found');
+    args.push(`--wait=${options.wait === true ? 'true' : 'false'}`);
+    if (options.dryRun === true) args.push('--dry-run=server');
+    const result = await this.exec(args);
+    return result.stdout.trim() !== '';
+  }
+
+  /** Sets `spec.replicas` through the scale subresource; with `resourceVersion`, only if unchanged. */
+  async scale(ref: ObjectRef, replicas: number, options: { resourceVersion?: string } = {}): Promise<void> {
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new ActionError(
+        `Cannot scale ${ref.name} to ${replicas} replicas: a whole number of 0 or more is needed.`,
+      );
+    }
+    const args = ['scale', resourceOf(ref), ref.name];
+    if (ref.namespace !== undefined) args.push(`--namespace=${ref.namespace}`);
+    args.push(`--replicas=${replicas}`);
+    if (options.resourceVersion !== undefined) args.push(`--resource-version=${options.resourceVersion}`);
+    await this.exec(args);
+  }
+
+  /**
+   * Waits for all `targets` to roll out, in parallel, with ONE long-running
+   * `kubectl get deployments --watch` per namespace (not one poll per second per Deployment).
+   * Each outcome is `complete`, `failed` (ProgressDeadlineExceeded, deleted) or `timeout`.
+   */
+  waitForRollouts(
+    targets: readonly RolloutTarget[],
+    options: WaitForRolloutsOptions,
+  ): Promise<RolloutOutcome[]> {
+    return waitForRollouts(targets, options, {
+      logger: this.logger,
+      startWatch: (namespace, names, onEvent) => this.watchDeployments(namespace, names, onEvent),
+    });
+  }
+
+  /** `kubectl get deployments --watch --output-watch-events -o json` streaming parsed events. */
+  private watchDeployments(
+    namespace: string,
+    names: readonly string[],
+    onEvent: (event: unknown) => void,
+  ): RunningWatch {
+    const controller = new AbortController();
+    const stream = new JsonObjectStream();
+    const args = ['get', 'deployments.apps', `--namespace=${namespace}`];
+    // One name: let the server filter. Several: watch the namespace and filter here (field selectors cannot OR).
+    if (names.length === 1) args.push(`--field-selector=metadata.name=${names[0] ?? ''}`);
+    args.push('--watch', '--output-watch-events', '-o', 'json');
+    const ended = this.exec(args, {
+      signal: controller.signal,
+      requestTimeout: false,
+      maxStdoutBytes: 0,
+      onStdoutLine: (line) => {
+        let events: unknown[];
+        try {
+          events = stream.push(`${line}\n`);
+        } catch (error) {
+          stream.reset();
+          this.logger.debug(`Ignoring unparsable watch output: ${String(error)}`);
+          return;
+        }
+        for (const event of events) onEvent(event);
+      },
+    }).then(
+      () => undefined,
+      (error: unknown) => {
+        if (controller.signal.aborted) return undefined;
+        if (error instanceof KubectlError) return error;
+        throw error;
+      },
+    );
+    return {
+      ended,
+      stop: () => {
+        controller.abort();
+      },
+    };
+  }
+
+  /** `kubectl rollout undo`, to the previous revision or to `toRevision`. */
+  async rolloutUndo(ref: ObjectRef, options: { toRevision?: number } = {}): Promise<void> {
+    const args = ['rollout', 'undo', `${resourceOf(ref)}/${ref.name}`];
+    if (ref.namespace !== undefined) args.push(`--namespace=${ref.namespace}`);
+    if (options.toRevision !== undefined) args.push(`--to-revision=${options.toRevision}`);
+    await this.exec(args);
+  }
+
+  /** The revisions `kubectl rollout history` lists, oldest first. */
+  async rolloutHistory(ref: ObjectRef): Promise<RolloutRevision[]> {
+    const args = ['rollout', 'history', `${resourceOf(ref)}/${ref.name}`];
+    if (ref.namespace !== undefined) args.push(`--namespace=${ref.namespace}`);
+    const result = await this.exec(args, { idempotent: true });
+    return parseRolloutHistory(result.stdout);
+  }
+
+  /**
+   * `kubectl get --raw PATH`, e.g. the API server's service proxy
+   * `/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`. HTTP failures are answers, not errors:
+   * the status comes from kubectl's request log and the body from the error it kept (a service's
+   * own 500 body, or the API server's 503 "no endpoints available"). Not retried: health gates
+   * count failures themselves.
+   */
+  async getRaw(path: string, options: { signal?: AbortSignal } = {}): Promise<RawResponse> {
+    const args = ['get', '--raw', path, '-v=6'];
+    try {
+      const result = await this.exec(args, options.signal === undefined ? {} : { signal: options.signal });
+      return { ok: true, status: rawSuccessStatus(result.stderr), body: result.stdout };
+    } catch (error) {
+      if (error instanceof KubectlError && error.reason !== 'NotInstalled' && error.reason !== 'Cancelled') {
+        return rawResponseFromFailure(error.stderrTail);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Starts ONE `kubectl proxy` on a free loopback port for a whole run, so that many HTTP probes go
+   * through the API server's service proxy with whatever authentication kubectl supports (tokens,
+   * client certificates, exec plugins) without a kubectl process per probe.
+   */
+  startProxy(): Promise<KubectlProxy> {
+    const controller = new AbortController();
+    const args = ['proxy', '--port=0', '--address=127.0.0.1'];
+    return new Promise<KubectlProxy>((resolve, reject) => {
+      let listening = false;
+      const run = this.exec(args, {
+        signal: controller.signal,
+        requestTimeout: false,
+        maxStdoutBytes: 64 * 1024,
+        onStdoutLine: (line) => {
+          const m = /Starting to serve on (\S+):(\d+)/.exec(line);
+          if (m === null || listening) return;
+          listening = true;
+          clearTimeout(startTimer);
+          const host = m[1] === '[::]' || m[1] === '0.0.0.0' ? '127.0.0.1' : (m[1] ?? '127.0.0.1');
+          resolve({
+            baseUrl: `http://${host}:${m[2] ?? ''}`,
+            close: async () => {
+              controller.abort();
+              await run.catch(() => undefined);
+            },
+          });
+        },
+      });
+      const startTimer = setTimeout(() => {
+        controller.abort();
+        reject(
+          new ActionError(`kubectl proxy did not start listening within ${PROXY_START_TIMEOUT_MS / 1000}s.`),
+        );
+      }, PROXY_START_TIMEOUT_MS);
+      run.then(
+        () => {
+          clearTimeout(startTimer);
+          if (!listening) reject(new ActionError('kubectl proxy exited before it started listening.'));
+          else this.logger.warning('kubectl proxy exited.');
+        },
+        (error: unknown) => {
+          clearTimeout(startTimer);
+          if (!listening) reject(error instanceof Error ? error : new Error(String(error)));
+          else if (!controller.signal.aborted) this.logger.warning(`kubectl proxy stopped: ${String(error)}`);
+        },
+      );
+    });
+  }
+
+  /** `kubectl auth can-i`: true for yes, false for no (exit code 1 with `no` is an answer, not an error). */
+  async canI(
+    verb: string,
+    resource: string,
+    options: { namespace?: string; subresource?: string; name?: string } = {},
+  ): Promise<boolean> {
+    const args = [
+      'auth',
+      'can-i',
+      verb,
+      options.name === undefined ? resource : `${resource}/${options.name}`,
+    ];
+    if (options.namespace !== undefined) args.push(`--namespace=${options.namespace}`);
+    if (options.subresource !== undefined) args.push(`--subresource=${options.subresource}`);
+    const result = await this.exec(args, { okExitCodes: [0, 1], idempotent: true });
+    const answer = result.stdout.trim().toLowerCase();
+    if (result.exitCode === 0 && answer.startsWith('yes')) return true;
+    if (answer.startsWith('no')) return false;
+    throw this.failure(args, result);
+  }
+
+  /** Checks many permissions (four kubectl processes at a time); returns the denied ones, in input order. */
+  async canIAll(checks: readonly PermissionCheck[]): Promise<PermissionCheck[]> {
+    const allowed: boolean[] = new Array<boolean>(checks.length).fill(false);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < checks.length) {
+        const index = next++;
+        const c = checks[index];
+        if (c === undefined) continue;
+        allowed[index] = await this.canI(c.verb, c.resource, {
+          ...(c.namespace === undefined ? {} : { namespace: c.namespace }),
+          ...(c.subresource === undefined ? {} : { subresource: c.subresource }),
+          ...(c.name === undefined ? {} : { name: c.name }),
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, checks.length) }, worker));
+    return checks.filter((_, i) => allowed[i] !== true);
+  }
+
+  /**
+   * `kubectl diff --server-side` with this field manager: what applying `objects` would change.
+   * kubectl runs the external `diff` (diffutils on PATH, or `KUBECTL_EXTERNAL_DIFF`); exit code 1
+   * means differences, more than 1 an error.
+   */
+  async diffServerSide(
+    objects: readonly KubeObject[],
+    options: { forceConflicts?: boolean; namespace?: string } = {},
+  ): Promise<{ changed: boolean; diff: string }> {
+    if (objects.length === 0) return { changed: false, diff: '' };
+    const args = ['diff', '--server-side', `--field-manager=${this.fieldManager}`];
+    if (options.forceConflicts === true) args.push('--force-conflicts');
+    if (options.namespace !== undefined) args.push(`--namespace=${options.namespace}`);
+    args.push('-f', '-');
+    const result = await this.exec(args, {
+      stdin: formatJsonStream(objects),
+      okExitCodes: [0, 1],
+      idempotent: true,
+    });
+    if (result.exitCode === 0) return { changed: false, diff: result.stdout };
+    // Exit code 1 is "differences found" only when kubectl printed a diff and no error of its own.
+    if (result.stdout.trim() !== '' || result.stderr.trim() === '')
+      return { changed: true, diff: result.stdout };
+    throw this.failure(args, result);
+  }
+
+  /** `kubectl version`: the client's version, and the server's when it answers. */
+  async version(): Promise<KubeVersion> {
+    const args = ['version', '-o', 'json'];
+    const result = await this.exec(args, { okExitCodes: [0, 1] });
+    let parsed: { clientVersion?: { gitVersion?: string }; serverVersion?: { gitVersion?: string } } = {};
+    try {
+      parsed = JSON.parse(result.stdout) as typeof parsed;
+    } catch {
+      throw this.failure(args, result);
+    }
+    const client = parsed.clientVersion?.gitVersion;
+    if (client === undefined) throw this.failure(args, result);
+    const server = parsed.serverVersion?.gitVersion;
+    if (server === undefined && result.exitCode === 0) return { client };
+    if (server === undefined) {
+      this.logger.debug(`kubectl could not ask the server for its version: ${result.stderr.trim()}`);
+      return { client };
+    }
+    return { client, server };
+  }
+
+  /** `kubectl kustomize DIR`: the rendered YAML (local only, no cluster access). */
+  async kustomize(dir: string): Promise<string> {
+    const result = await this.exec(['kustomize', dir]);
+    // Deprecation notices (commonLabels, patchesStrategicMerge) arrive on stderr with exit code 0.
+    for (const line of result.stderr.split('\n'))
+      if (line.trim() !== '') this.logger.warning(`kustomize: ${line.trim()}`);
+    return result.stdout;
+  }
+}
+
+/** The kubeconfig to pass explicitly when the caller gave none (our private HOME hides `~/.kube`). */
+function defaultKubeconfig(env: Readonly<Record<string, string>>): string | undefined {
+  if ((env['KUBECONFIG'] ?? process.env['KUBECONFIG'] ?? '') !== '') return undefined;
+  const home = env['HOME'] ?? process.env['HOME'] ?? homedir();
+  const file = join(home, '.kube', 'config');
+  return existsSync(file) ? file : undefined;
+}
+
+/** The items of a List, or the single object. */
+function itemsOf(value: unknown): KubeObject[] {
+  const items = (value as { items?: unknown }).items;
+  if (Array.isArray(items)) return items as KubeObject[];
+  return [value as KubeObject];
+}
+
+/** A `test` operation that failed, as the API server reports it (422 "testing value … failed"). */
+function isTestFailure(reason: KubectlReason, message: string): boolean {
+  if (reason === 'Conflict' && /Operation cannot be fulfilled/.test(message)) return false;
+  return (
+    ['Invalid', 'Conflict', 'BadRequest', 'Unknown'].includes(reason) &&
+    /\btest(ing)?\b[^\n]*\bfail/i.test(message)
+  );
+}
+
+/** The 2xx status kubectl logged for a successful raw request (200 when it logged none). */
+function rawSuccessStatus(stderr: string): number {
+  const m =
+    /\] GET \S+ (\d{3})\b[^\n]* in \d+ milliseconds/.exec(stderr) ??
+    /"Response" [^\n]*status="(\d{3})\b/.exec(stderr);
+  return m?.[1] === undefined ? 200 : Number(m[1]);
+}

@@ -1,0 +1,192 @@
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, relative, resolve } from 'node:path';
+import { dump } from 'js-yaml';
+import { ActionError, CommandError, type CommandRunner, type Logger } from '@dreamscape/core';
+import type { Kubectl } from './kubectl.js';
+import { containerImages, type KubeObject } from './kube-object.js';
+import { parseManifests } from './manifests.js';
+
+/** One image to pin: containers whose image name is `name` get `newName@digest` (or `name@digest`). */
+export interface ImagePin {
+  /** The image name as it appears in the rendered manifests, without tag or digest. */
+  readonly name: string;
+  /** A different repository to use (for example the GHCR path the image was pushed to). */
+  readonly newName?: string;
+  /** `sha256:<64 hex>`. */
+  readonly digest: string;
+}
+
+/** Options of {@link renderOverlay}. */
+export interface RenderOverlayOptions {
+  /** The user's kustomization directory (an overlay such as `k8s/overlays/prod`). Never modified. */
+  readonly overlayDir: string;
+  readonly images?: readonly ImagePin[];
+  /** Puts every namespaced object into this namespace. */
+  readonly namespace?: string;
+  /** Renders with `kubectl kustomize` when standalone kustomize is not used. */
+  readonly kubectl: Kubectl;
+  /** With a runner, a `kustomize` found on PATH renders instead (`kustomize build`). */
+  readonly runner?: CommandRunner;
+  readonly logger?: Logger;
+  /** `auto` (default): kustomize when on PATH and a runner is given, else kubectl. */
+  readonly engine?: 'auto' | 'kubectl' | 'kustomize';
+  /** Where the generated overlay goes (the runner temp). Default the OS temp directory. */
+  readonly tempDir?: string;
+}
+
+/** What {@link renderOverlay} produced. */
+export interface RenderedOverlay {
+  readonly objects: KubeObject[];
+  /** The rendered multi-document YAML exactly as kustomize printed it. */
+  readonly text: string;
+  /** Every distinct container image reference in the rendered objects, in order. */
+  readonly images: string[];
+  /** The images in `images` that are not pinned by digest; the caller decides whether that is an error. */
+  readonly unpinned: string[];
+  /** `kubectl kustomize` or `kustomize build`. */
+  readonly renderer: string;
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$/;
+const PINNED = /@sha(256|512):[a-f0-9]+$/;
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/** Whether an image reference carries a digest. */
+export function isPinnedByDigest(image: string): boolean {
+  return PINNED.test(image);
+}
+
+/** The absolute path of an executable on PATH, or undefined. */
+export function findOnPath(name: string, path = process.env['PATH'] ?? ''): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function validatePins(pins: readonly ImagePin[]): void {
+  for (const pin of pins) {
+    if (pin.name.trim() === '' || /[@\s]/.test(pin.name)) {
+      throw new ActionError(`Image pin name ${JSON.stringify(pin.name)} is not an image name.`, {
+        hint: 'Give the image name without tag or digest, as it appears in the manifests (for example ghcr.io/acme/web).',
+      });
+    }
+    if (!DIGEST.test(pin.digest)) {
+      throw new ActionError(`Image pin ${pin.name} has an invalid digest ${JSON.stringify(pin.digest)}.`, {
+        hint: 'A digest looks like sha256: followed by 64 lowercase hex characters.',
+      });
+    }
+  }
+}
+
+/**
+ * The kustomization that pins images and sets the namespace on top of the user's overlay. It only
+ * references the overlay as a directory resource, which kustomize allows outside the kustomization
+ * root (its load restrictor only limits files), so the user's files are never touched.
+ */
+export function generatedKustomization(
+  overlayPath: string,
+  pins: readonly ImagePin[],
+  namespace: string | undefined,
+): string {
+  const doc: Record<string, unknown> = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [overlayPath],
+  };
+  if (namespace !== undefined) doc['namespace'] = namespace;
+  if (pins.length > 0) {
+    doc['images'] = pins.map((p) => ({
+      name: p.name,
+      ...(p.newName === undefined ? {} : { newName: p.newName }),
+      digest: p.digest,
+    }));
+  }
+  return dump(doc, { noRefs: true, lineWidth: -1 });
+}
+
+/**
+ * Renders a kustomize overlay, pinning images by digest and optionally overriding the namespace
+ * through a generated overlay in a temporary directory. Fails when a pin matches no image in the
+ * rendered manifests, naming the pin and listing the images that are there.
+ */
+export async function renderOverlay(options: RenderOverlayOptions): Promise<RenderedOverlay> {
+  const overlayDir = resolve(options.overlayDir);
+  if (!existsSync(overlayDir) || !statSync(overlayDir).isDirectory()) {
+    throw new ActionError(`The kustomize overlay ${options.overlayDir} is not a directory.`);
+  }
+  if (!KUSTOMIZATION_FILES.some((f) => existsSync(join(overlayDir, f)))) {
+    throw new ActionError(`The overlay ${options.overlayDir} has no kustomization.yaml.`, {
+      hint: 'Point the overlay input at a directory with a kustomization.yaml, for example k8s/overlays/prod.',
+    });
+  }
+  const pins = options.images ?? [];
+  validatePins(pins);
+
+  let renderDir = overlayDir;
+  let generated: string | undefined;
+  if (pins.length > 0 || options.namespace !== undefined) {
+    generated = mkdtempSync(join(options.tempDir ?? tmpdir(), 'dreamscape-overlay-'));
+    let target = relative(generated, overlayDir);
+    if (target === '') target = '.';
+    writeFileSync(
+      join(generated, 'kustomization.yaml'),
+      generatedKustomization(target, pins, options.namespace),
+    );
+    renderDir = generated;
+  }
+
+  const kustomize =
+    options.engine === 'kubectl' || options.runner === undefined ? undefined : findOnPath('kustomize');
+  if (options.engine === 'kustomize' && kustomize === undefined) {
+    throw new ActionError('kustomize was asked for but is not on PATH (or no runner was given).');
+  }
+  const renderer = kustomize === undefined ? 'kubectl kustomize' : 'kustomize build';
+  let text: string;
+  try {
+    if (kustomize !== undefined && options.runner !== undefined) {
+      const result = await options.runner.run({ tool: kustomize, args: ['build', renderDir] });
+      for (const line of result.stderr.split('\n'))
+        if (line.trim() !== '') options.logger?.warning(`kustomize: ${line}`);
+      text = result.stdout;
+    } else {
+      text = await options.kubectl.kustomize(renderDir);
+    }
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error;
+    const message = (
+      ('kubectlMessage' in error ? String(error.kubectlMessage) : '') || error.stderrTail
+    ).trim();
+    const through =
+      generated === undefined ? '' : ` (through the generated overlay ${generated} that pins images)`;
+    throw new ActionError(
+      `Rendering the kustomize overlay ${options.overlayDir} with ${renderer} failed${through}: ${message}`,
+      {
+        cause: error,
+        hint: 'Run the same kustomize build locally on the overlay to see the error in context.',
+      },
+    );
+  } finally {
+    if (generated !== undefined) rmSync(generated, { recursive: true, force: true });
+  }
+
+  const objects = parseManifests(text, `${renderer} ${options.overlayDir}`);
+  const images = [...new Set(objects.flatMap((o) => containerImages(o)))];
+  const unmatched = pins.filter((p) => !images.includes(`${p.newName ?? p.name}@${p.digest}`));
+  if (unmatched.length > 0) {
+    const names = unmatched.map((p) => p.name).join(', ');
+    throw new ActionError(
+      `Image ${unmatched.length === 1 ? 'pin' : 'pins'} ${names} ${unmatched.length === 1 ? 'matches' : 'match'} no container image in the manifests rendered from ${options.overlayDir}. Images found: ${images.length === 0 ? '(none)' : images.join(', ')}.`,
+      { hint: 'The pin name must be the image name used in the manifests, without tag or digest.' },
+    );
+  }
+  return { objects, text, images, unpinned: images.filter((i) => !isPinnedByDigest(i)), renderer };
+}
