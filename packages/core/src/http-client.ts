@@ -51,14 +51,15 @@ export class FetchHttpClient implements HttpClient {
         redirect: 'follow',
       });
     } catch (error) {
-      const cause: unknown = error instanceof Error ? error.cause : undefined;
+      // Duck-typed rather than `instanceof Error`: fetch's errors come from Node's own realm, which
+      // differs from the caller's under jest's VM modules.
+      const cause: unknown = isErrorLike(error) ? error.cause : undefined;
       const code = timeout.aborted
         ? 'ETIMEDOUT'
         : typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string'
           ? cause.code
           : 'EFETCH';
-      const detail =
-        cause instanceof Error ? cause.message : error instanceof Error ? error.message : String(error);
+      const detail = isErrorLike(cause) ? cause.message : isErrorLike(error) ? error.message : String(error);
       throw new HttpTransportError(req.url, code, `${req.method} ${req.url} failed: ${detail}`, {
         cause: error,
       });
@@ -70,4 +71,12 @@ export class FetchHttpClient implements HttpClient {
     });
     return { status: response.status, headers, body, text: () => Buffer.from(body).toString('utf8') };
   }
+}
+
+function isErrorLike(value: unknown): value is { message: string; cause?: unknown } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
 }
