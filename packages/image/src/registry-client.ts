@@ -500,15 +500,18 @@ export class RegistryClient {
           { registry, status: error.response.status, reference: display, attempts },
           { hint: 'The registry is failing or rate-limiting; try again later or check its status page.' },
         );
-      if (error instanceof HttpTransportError)
+      if (error instanceof HttpTransportError) {
+        const detail = error.message.replace(`${full.method} ${full.url} failed: `, '');
+        const reason = detail.includes(error.code) ? detail : `${detail} (${error.code})`;
         throw new RegistryUnavailableError(
-          `Registry ${registry} could not be reached after ${tries} (${full.method} ${full.url}): ${error.message.replace(`${full.method} ${full.url} failed: `, '')}.`,
+          `Registry ${registry} could not be reached after ${tries} (${full.method} ${full.url}): ${reason}.`,
           { registry, reference: display, attempts },
           {
             hint: `Check the registry address and that it is running. Loopback registries are reached over http and others over https unless the scheme is set.`,
             cause: error,
           },
         );
+      }
       throw error;
     }
   }

@@ -3,3 +3,7 @@ export * from './ports.js';
 export * from './registry.js';
 export * from './action-runner.js';
 export * from './base-image.js';
+export * from './token-issuer.js';
+export * from './test-image.js';
+export * from './github-api.js';
+export * from './sarif-multitool.js';

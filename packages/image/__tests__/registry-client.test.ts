@@ -1,0 +1,522 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createHash } from 'node:crypto';
+import {
+  FetchHttpClient,
+  MemoryLogger,
+  type Clock,
+  type HttpClient,
+  type HttpResponse,
+} from '@dreamscape/core';
+import {
+  freePort,
+  pushTestImage,
+  startRegistry,
+  type PushedTestImage,
+  type RunningRegistry,
+} from '@dreamscape/testkit';
+import {
+  ImageNotFoundError,
+  RegistryAuthError,
+  RegistryClient,
+  RegistryError,
+  RegistryUnavailableError,
+  defaultRegistryScheme,
+  type RegistryClientOptions,
+} from '../src/index.js';
+
+const PASSWORD = 'Pa55-w0rd-that-must-never-be-logged';
+const USERS = { alice: PASSWORD };
+const LABELS = {
+  'org.opencontainers.image.title': 'voyage',
+  'org.opencontainers.image.source': 'https://github.com/dreamscape-labs/platform',
+};
+
+/** A clock whose sleeps return at once and are recorded, so retries cost no time. */
+function fastClock(): Clock & { readonly slept: number[] } {
+  const slept: number[] = [];
+  let now = Date.now();
+  return {
+    slept,
+    now: () => now,
+    sleep: (ms) => {
+      slept.push(ms);
+      now += ms;
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A MemoryLogger that also keeps every line as it was handed over, before any masking. */
+class RawLogger extends MemoryLogger {
+  readonly raw: string[] = [];
+  override debug(message: string): void {
+    this.raw.push(message);
+    super.debug(message);
+  }
+  override info(message: string): void {
+    this.raw.push(message);
+    super.info(message);
+  }
+  override notice(message: string): void {
+    this.raw.push(message);
+    super.notice(message);
+  }
+  override warning(message: string): void {
+    this.raw.push(message);
+    super.warning(message);
+  }
+  override error(message: string): void {
+    this.raw.push(message);
+    super.error(message);
+  }
+}
+
+function client(overrides: Partial<RegistryClientOptions> & { logger: MemoryLogger }): RegistryClient {
+  return new RegistryClient({ http: new FetchHttpClient(), clock: fastClock(), ...overrides });
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+/** The error `promise` rejects with, which must be a `type`. */
+async function failureOf<E extends Error>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => E,
+): Promise<E> {
+  const error = await failure(promise);
+  expect(error).toBeInstanceOf(type);
+  if (!(error instanceof type)) throw error;
+  return error;
+}
+
+function expectNoCredentialsIn(logger: RawLogger, registry: RunningRegistry): void {
+  const everything = [...logger.raw, logger.text(true)].join('\n');
+  expect(everything).not.toContain(PASSWORD);
+  expect(everything).not.toContain(Buffer.from(`alice:${PASSWORD}`).toString('base64'));
+  // And it was registered with the masker before use, so nothing downstream prints it either.
+  if (registry.authMode !== 'none') expect(logger.masker.values()).toContain(PASSWORD);
+}
+
+describe.each(['none', 'htpasswd', 'token'] as const)(
+  'RegistryClient against docker-registry (auth: %s)',
+  (mode) => {
+    let registry: RunningRegistry;
+    let single: PushedTestImage;
+    let multi: PushedTestImage;
+    const credentials = mode === 'none' ? undefined : { username: 'alice', password: PASSWORD };
+
+    beforeAll(async () => {
+      registry = await startRegistry({ auth: mode === 'none' ? { mode } : { mode, users: USERS } });
+      single = await pushTestImage(registry, 'dreamscape/voyage', '1.4.2', { labels: LABELS, credentials });
+      multi = await pushTestImage(registry, 'dreamscape/gateway', 'multi', {
+        labels: LABELS,
+        credentials,
+        platforms: ['linux/arm64/v8', 'linux/amd64'],
+        attestation: true,
+      });
+    });
+    afterAll(async () => {
+      await registry.close();
+    });
+
+    const logins = (): RegistryClientOptions['logins'] =>
+      credentials === undefined ? [] : [{ registry: registry.host, ...credentials }];
+
+    it('reports the digest of a tag as the digest of the pushed manifest', async () => {
+      const logger = new RawLogger();
+      const registryClient = client({ logger, logins: logins() });
+      expect(await registryClient.digestOf(single.reference)).toBe(single.digest);
+      expect(await registryClient.digestOf(`${registry.host}/dreamscape/voyage@${single.digest}`)).toBe(
+        single.digest,
+      );
+      expect(await registryClient.digestOf(multi.reference)).toBe(multi.digest);
+      expect(await registryClient.exists(single.reference)).toBe(true);
+      expectNoCredentialsIn(logger, registry);
+    });
+
+    it('reads the labels back from the image config', async () => {
+      const logger = new RawLogger();
+      const result = await client({ logger, logins: logins() }).getImageConfig(single.reference);
+      expect(result.labels).toEqual(LABELS);
+      expect(result.digest).toBe(single.digest);
+      expect(result.configDigest).toBe(single.manifests[0]?.configDigest);
+      expect(result.platform).toBeUndefined();
+    });
+
+    it('follows an index to linux/amd64, skipping the attestation entry, or to the platform asked for', async () => {
+      const logger = new RawLogger();
+      const registryClient = client({ logger, logins: logins() });
+      const amd64 = await registryClient.getImageConfig(multi.reference);
+      expect(amd64.platform).toBe('linux/amd64');
+      expect(amd64.digest).toBe(multi.digest);
+      expect(amd64.manifestDigest).toBe(multi.manifests.find((m) => m.platform === 'linux/amd64')?.digest);
+      expect(amd64.labels['dreamscape.test.platform']).toBe('linux/amd64');
+      expect(amd64.labels['org.opencontainers.image.title']).toBe('voyage');
+      const arm64 = await registryClient.getLabels(multi.reference, { platform: 'linux/arm64/v8' });
+      expect(arm64['dreamscape.test.platform']).toBe('linux/arm64/v8');
+    });
+
+    it('says which image is missing for an unknown tag', async () => {
+      const logger = new RawLogger();
+      const registryClient = client({ logger, logins: logins() });
+      const ref = `${registry.host}/dreamscape/voyage:does-not-exist`;
+      const error = await failureOf(registryClient.digestOf(ref), ImageNotFoundError);
+      expect(error.message).toBe(
+        `Image ${ref} was not found: ${registry.host} has no manifest for tag 'does-not-exist'.`,
+      );
+      expect(error.status).toBe(404);
+      expect(await registryClient.exists(ref)).toBe(false);
+      const missingRepo = await failure(
+        registryClient.getManifest(`${registry.host}/dreamscape/nothing-here:1`),
+      );
+      expect(missingRepo).toBeInstanceOf(ImageNotFoundError);
+      expect(missingRepo.message).toBe(
+        `Image ${registry.host}/dreamscape/nothing-here:1 was not found: ${registry.host} has no manifest for tag '1': MANIFEST_UNKNOWN manifest unknown.`,
+      );
+    });
+
+    if (mode !== 'none') {
+      it('refuses wrong credentials with a 401 error and a hint, and never logs the password', async () => {
+        const logger = new RawLogger();
+        const wrong = `${PASSWORD}-but-wrong`;
+        const registryClient = client({
+          logger,
+          logins: [{ registry: registry.host, username: 'alice', password: wrong }],
+        });
+        const authError = await failureOf(registryClient.digestOf(single.reference), RegistryAuthError);
+        expect(authError.status).toBe(401);
+        expect(authError.message).toContain(
+          `refused the credentials of 'alice' for ${single.reference} (401 Unauthorized`,
+        );
+        expect(authError.hint).toContain(
+          `Check the username and the password or token given for ${registry.host}`,
+        );
+        expect(authError.hint).toContain('permissions: packages: write');
+        expect(authError.describe()).not.toContain(wrong);
+        const everything = [...logger.raw, logger.text(true)].join('\n');
+        expect(everything).not.toContain(wrong);
+        expect(logger.masker.values()).toContain(wrong);
+      });
+
+      it('asks for credentials when none are given', async () => {
+        const error = await failure(client({ logger: new RawLogger() }).digestOf(single.reference));
+        expect(error).toBeInstanceOf(RegistryAuthError);
+        expect(error.message).toContain(`requires credentials for ${single.reference}`);
+        expect(error.message).toContain(`none were given for ${registry.host}`);
+      });
+
+      it('verifies a login against /v2/', async () => {
+        await client({ logger: new RawLogger(), logins: logins() }).verifyLogin(registry.host);
+        const error = await failure(
+          client({
+            logger: new RawLogger(),
+            logins: [{ registry: registry.host, username: 'alice', password: 'not-the-password' }],
+          }).verifyLogin(registry.host),
+        );
+        expect(error).toBeInstanceOf(RegistryAuthError);
+      });
+    }
+
+    if (mode === 'token') {
+      it('gets one token per repository scope and reuses it', async () => {
+        const issuer = registry.tokenIssuer!;
+        const before = issuer.requests.length;
+        const registryClient = client({ logger: new RawLogger(), logins: logins() });
+        await registryClient.digestOf(single.reference);
+        await registryClient.digestOf(single.reference);
+        await registryClient.getImageConfig(single.reference);
+        const afterFirstRepo = issuer.requests.slice(before);
+        expect(afterFirstRepo).toEqual([
+          {
+            service: 'ds-registry',
+            scopes: ['repository:dreamscape/voyage:pull'],
+            account: 'alice',
+            status: 200,
+          },
+        ]);
+        await registryClient.digestOf(multi.reference);
+        expect(issuer.requests.slice(before).map((r) => r.scopes)).toEqual([
+          ['repository:dreamscape/voyage:pull'],
+          ['repository:dreamscape/gateway:pull'],
+        ]);
+      });
+    }
+  },
+);
+
+describe('RegistryClient against a registry that looks like GHCR (token service "ghcr.io")', () => {
+  let registry: RunningRegistry;
+  let image: PushedTestImage;
+
+  beforeAll(async () => {
+    registry = await startRegistry({
+      auth: { mode: 'token', users: USERS, service: 'ghcr.io', anonymousPull: true },
+    });
+    image = await pushTestImage(registry, 'dreamscape-labs/voyage', 'sha-1a2b3c4', {
+      labels: LABELS,
+      credentials: { username: 'alice', password: PASSWORD },
+    });
+  });
+  afterAll(async () => {
+    await registry.close();
+  });
+
+  it('pulls a public image anonymously through the token flow', async () => {
+    const registryClient = client({ logger: new RawLogger() });
+    expect(await registryClient.digestOf(image.reference)).toBe(image.digest);
+    expect(registry.tokenIssuer?.requests.at(-1)).toEqual({
+      service: 'ghcr.io',
+      scopes: ['repository:dreamscape-labs/voyage:pull'],
+      account: undefined,
+      status: 200,
+    });
+  });
+
+  it("explains GHCR's permissions and the manual-push pitfall when the token is refused", async () => {
+    const logger = new RawLogger();
+    const error = await failure(
+      client({
+        logger,
+        logins: [{ registry: registry.host, username: 'alice', password: 'ghs_expiredWorkflowToken0000' }],
+      }).digestOf(image.reference),
+    );
+    expect(error).toBeInstanceOf(RegistryAuthError);
+    expect(error.message).toBe(
+      `the token service ${registry.tokenIssuer?.realm} refused the credentials of 'alice' for ${image.reference} (401 Unauthorized: UNAUTHORIZED invalid username or password).`,
+    );
+    const hint = error instanceof RegistryAuthError ? (error.hint ?? '') : '';
+    expect(hint).toContain('the job needs `permissions: packages: write`');
+    expect(hint).toContain('first created by a manual push refuses the workflow token');
+    expect(hint).toContain('Manage Actions access');
+    expect(logger.raw.join('\n')).not.toContain('ghs_expiredWorkflowToken0000');
+  });
+});
+
+describe('RegistryClient retries', () => {
+  it('fails after bounded retries when the registry is unreachable, naming it and the attempts', async () => {
+    const port = await freePort();
+    const clock = fastClock();
+    const logger = new RawLogger();
+    const registryClient = new RegistryClient({
+      http: new FetchHttpClient(),
+      logger,
+      clock,
+      retry: { attempts: 3, initialDelayMs: 200 },
+    });
+    const error = await failureOf(
+      registryClient.digestOf(`127.0.0.1:${port}/dreamscape/voyage:1.0`),
+      RegistryUnavailableError,
+    );
+    expect(error.message).toMatch(
+      new RegExp(
+        `^Registry 127\\.0\\.0\\.1:${port} could not be reached after 3 attempts \\(HEAD http://127\\.0\\.0\\.1:${port}/v2/dreamscape/voyage/manifests/1\\.0\\): .*ECONNREFUSED`,
+      ),
+    );
+    expect(error.attempts).toBe(3);
+    expect(clock.slept).toEqual([200, 400]);
+    expect(logger.text()).toContain('retrying in 200ms (attempt 2 of 3)');
+  });
+
+  describe('against a stub HTTP server', () => {
+    let server: Server;
+    let host: string;
+    let script: ((req: IncomingMessage, res: ServerResponse) => void)[] = [];
+    const seen: string[] = [];
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: `sha256:${'a'.repeat(64)}`,
+        size: 2,
+      },
+      layers: [],
+    });
+    const manifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        seen.push(`${req.method ?? ''} ${req.url ?? ''}`);
+        const next = script.shift();
+        if (next === undefined) res.writeHead(500).end('script exhausted');
+        else next(req, res);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = server.address();
+      host = `127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+    });
+
+    const status =
+      (code: number, headers: Record<string, string> = {}, body = '') =>
+      (_req: IncomingMessage, res: ServerResponse): void => {
+        res.writeHead(code, headers).end(body);
+      };
+    const reset = (req: IncomingMessage): void => {
+      req.socket.destroy();
+    };
+
+    it('retries 503, 429 and a connection reset, then succeeds', async () => {
+      seen.length = 0;
+      script = [
+        status(503, {}, '{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}'),
+        status(429),
+        reset,
+        status(200, { 'Docker-Content-Digest': manifestDigest }),
+      ];
+      const clock = fastClock();
+      const logger = new RawLogger();
+      const registryClient = new RegistryClient({
+        http: new FetchHttpClient(),
+        logger,
+        clock,
+        retry: { attempts: 5, initialDelayMs: 100 },
+      });
+      expect(await registryClient.digestOf(`${host}/app:1.0`)).toBe(manifestDigest);
+      expect(seen).toEqual(Array(4).fill('HEAD /v2/app/manifests/1.0'));
+      expect(clock.slept).toEqual([100, 200, 400]);
+      expect(logger.text()).toContain('answered 503 Service Unavailable');
+      expect(logger.text()).toContain('answered 429 Too Many Requests');
+      expect(logger.text()).toContain('could not be reached');
+    });
+
+    it('gives up on a registry that keeps failing, with the status and attempts', async () => {
+      script = [status(502), status(502), status(502)];
+      const error = await failure(
+        new RegistryClient({
+          http: new FetchHttpClient(),
+          logger: new RawLogger(),
+          clock: fastClock(),
+          retry: { attempts: 3, initialDelayMs: 10 },
+        }).digestOf(`${host}/app:1.0`),
+      );
+      expect(error).toBeInstanceOf(RegistryUnavailableError);
+      expect(error.message).toBe(
+        `${host} answered 502 Bad Gateway to HEAD http://${host}/v2/app/manifests/1.0 after 3 attempts.`,
+      );
+    });
+
+    it('does not retry a 404', async () => {
+      seen.length = 0;
+      script = [status(404), status(200)];
+      const error = await failure(client({ logger: new RawLogger() }).digestOf(`${host}/app:gone`));
+      expect(error).toBeInstanceOf(ImageNotFoundError);
+      expect(seen).toHaveLength(1);
+      script = [];
+    });
+
+    it('hashes the manifest when HEAD has no Docker-Content-Digest', async () => {
+      seen.length = 0;
+      script = [
+        status(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }),
+        status(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, manifest),
+      ];
+      expect(await client({ logger: new RawLogger() }).digestOf(`${host}/app:1.0`)).toBe(manifestDigest);
+      expect(seen).toEqual(['HEAD /v2/app/manifests/1.0', 'GET /v2/app/manifests/1.0']);
+    });
+
+    it('refuses content that does not match the digest asked for', async () => {
+      script = [status(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, manifest)];
+      const wanted = `sha256:${'b'.repeat(64)}`;
+      const error = await failure(client({ logger: new RawLogger() }).getManifest(`${host}/app@${wanted}`));
+      expect(error).toBeInstanceOf(RegistryError);
+      expect(error.message).toBe(
+        `${host}/app@${wanted}: the registry returned content with digest ${manifestDigest} where ${wanted} was asked for.`,
+      );
+    });
+
+    it('sends the index and manifest Accept types, OCI and Docker', async () => {
+      let accept = '';
+      script = [
+        (req, res) => {
+          accept = req.headers.accept ?? '';
+          res.writeHead(200, { 'Docker-Content-Digest': manifestDigest }).end();
+        },
+      ];
+      await client({ logger: new RawLogger() }).digestOf(`${host}/app:1.0`);
+      expect(accept.split(', ')).toEqual([
+        'application/vnd.oci.image.index.v1+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json',
+        'application/vnd.oci.image.manifest.v1+json',
+        'application/vnd.docker.distribution.manifest.v2+json',
+      ]);
+    });
+  });
+});
+
+describe('registry schemes', () => {
+  it('uses plain http for loopback registries and https for others', () => {
+    expect(defaultRegistryScheme('127.0.0.1:5000')).toBe('http');
+    expect(defaultRegistryScheme('localhost:5000')).toBe('http');
+    expect(defaultRegistryScheme('[::1]:5000')).toBe('http');
+    expect(defaultRegistryScheme('ghcr.io')).toBe('https');
+    expect(defaultRegistryScheme('registry.example.com:5000')).toBe('https');
+    const registryClient = new RegistryClient({ http: new FetchHttpClient(), logger: new MemoryLogger() });
+    expect(registryClient.baseUrl('docker.io')).toBe('https://registry-1.docker.io');
+  });
+
+  it('talks https to a loopback registry when told to', async () => {
+    const registry = await startRegistry({ tls: true });
+    try {
+      const ca = readFileSync(registry.caCertPath!);
+      const https = new RegistryClient({
+        http: httpsClient(ca),
+        logger: new MemoryLogger(),
+        scheme: 'https',
+      });
+      const ping = await https.ping(registry.host);
+      expect(ping.url).toBe(`https://${registry.host}/v2/`);
+      expect(ping.status).toBe(200);
+      expect(ping.apiVersion).toBe('registry/2.0');
+      const plain = new RegistryClient({ http: new FetchHttpClient(), logger: new MemoryLogger() });
+      const error = await failure(plain.ping(registry.host));
+      expect(error).toBeInstanceOf(RegistryError);
+      expect(error.message).toContain(`answered 400 Bad Request to GET http://${registry.host}/v2/`);
+    } finally {
+      await registry.close();
+    }
+  });
+});
+
+/** An HttpClient over node:https that trusts one CA (Node's fetch cannot be given a CA at run time). */
+function httpsClient(ca: Buffer): HttpClient {
+  return {
+    request: (req) =>
+      new Promise<HttpResponse>((resolve, reject) => {
+        const r = httpsRequest(req.url, { method: req.method, headers: req.headers, ca }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const body = new Uint8Array(Buffer.concat(chunks));
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers))
+              if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+            resolve({
+              status: res.statusCode ?? 0,
+              headers,
+              body,
+              text: () => Buffer.from(body).toString('utf8'),
+            });
+          });
+        });
+        r.on('error', reject);
+        r.end(req.body);
+      }),
+  };
+}
