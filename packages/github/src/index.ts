@@ -1,0 +1,3 @@
+export * from './client.js';
+export * from './context.js';
+export * from './sticky-comment.js';

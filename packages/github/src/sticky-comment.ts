@@ -1,0 +1,103 @@
+import type { Logger } from '@dreamscape/core';
+import type { GitHubClient } from './client.js';
+
+/** GitHub refuses comment bodies longer than this many characters. */
+export const MAX_COMMENT_LENGTH = 65_536;
+
+/** The hidden marker that identifies one sticky comment: `<!-- dreamscape:<key> -->`. */
+export function stickyMarker(key: string): string {
+  return `<!-- dreamscape:${key.replace(/--+/g, '-')} -->`;
+}
+
+/** What to post where. */
+export interface StickyCommentOptions {
+  readonly owner: string;
+  readonly repo: string;
+  /** The pull request (or issue) number. */
+  readonly issueNumber: number;
+  /** From {@link stickyMarker}; the first line of the comment. */
+  readonly marker: string;
+  /** Markdown; cut to GitHub's limit with a note when longer. */
+  readonly body: string;
+  readonly logger: Logger;
+}
+
+/** What happened to the comment. */
+export interface StickyCommentResult {
+  readonly action: 'created' | 'updated' | 'unchanged';
+  readonly id: number;
+  readonly url: string;
+  /** Older copies carrying the same marker that were removed. */
+  readonly removedDuplicates: number;
+}
+
+interface IssueComment {
+  readonly id: number;
+  readonly body?: string | null;
+  readonly html_url?: string;
+}
+
+/**
+ * Creates the comment once and afterwards edits it in place: it lists every comment (all pages),
+ * finds ours by the hidden marker, and updates the oldest one. Copies left by concurrent runs are
+ * deleted so there is never more than one.
+ */
+export async function upsertStickyComment(
+  client: GitHubClient,
+  o: StickyCommentOptions,
+): Promise<StickyCommentResult> {
+  const body = commentBody(o.marker, o.body);
+  const base = `/repos/${encodeURIComponent(o.owner)}/${encodeURIComponent(o.repo)}/issues`;
+  const comments = await client.paginate<IssueComment>(`${base}/${o.issueNumber}/comments`);
+  const ours = comments
+    .filter((c) => typeof c.body === 'string' && c.body.includes(o.marker))
+    .sort((a, b) => a.id - b.id);
+  const [keep, ...duplicates] = ours;
+  for (const d of duplicates) {
+    await client.request({ method: 'DELETE', path: `${base}/comments/${d.id}` });
+    o.logger.info(`Removed a duplicate comment ${d.id} carrying ${o.marker}.`);
+  }
+  if (keep === undefined) {
+    const created = await client.request<IssueComment>({
+      method: 'POST',
+      path: `${base}/${o.issueNumber}/comments`,
+      body: { body },
+    });
+    o.logger.info(`Created comment ${created.data.id} on #${o.issueNumber}.`);
+    return {
+      action: 'created',
+      id: created.data.id,
+      url: created.data.html_url ?? '',
+      removedDuplicates: duplicates.length,
+    };
+  }
+  if (keep.body === body) {
+    o.logger.info(`Comment ${keep.id} on #${o.issueNumber} is already up to date.`);
+    return {
+      action: 'unchanged',
+      id: keep.id,
+      url: keep.html_url ?? '',
+      removedDuplicates: duplicates.length,
+    };
+  }
+  const updated = await client.request<IssueComment>({
+    method: 'PATCH',
+    path: `${base}/comments/${keep.id}`,
+    body: { body },
+  });
+  o.logger.info(`Updated comment ${keep.id} on #${o.issueNumber}.`);
+  return {
+    action: 'updated',
+    id: keep.id,
+    url: updated.data.html_url ?? keep.html_url ?? '',
+    removedDuplicates: duplicates.length,
+  };
+}
+
+/** The marker, then the body, cut to {@link MAX_COMMENT_LENGTH} with a note. */
+export function commentBody(marker: string, body: string): string {
+  const full = `${marker}\n${body}`;
+  if (full.length <= MAX_COMMENT_LENGTH) return full;
+  const note = '\n\n… (cut to fit GitHub’s comment size limit; see the job summary for everything)';
+  return `${full.slice(0, MAX_COMMENT_LENGTH - note.length)}${note}`;
+}
