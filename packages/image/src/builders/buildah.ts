@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ActionError, systemClock, type RetryPolicy } from '@dreamscape/core';
 import { parseReference } from '../reference.js';
@@ -111,7 +111,9 @@ export function buildahBuildArgs(
   }
   for (const repo of registryCaches(request.cacheFrom)) args.push('--cache-from', repo);
   for (const repo of registryCaches(request.cacheTo)) args.push('--cache-to', repo);
-  args.push('--iidfile', files.iidFile, request.context);
+  // buildah refuses --iidfile when a build makes several images (one per platform).
+  if (files.manifest === undefined) args.push('--iidfile', files.iidFile);
+  args.push(request.context);
   return args;
 }
 
@@ -206,7 +208,7 @@ export class BuildahBuilder implements Builder {
         onStderrLine: progress,
         maxStdoutBytes: 1024 * 1024,
       });
-      const imageId = (await readFile(iidFile, 'utf8')).trim();
+      const imageId = manifest === undefined ? (await readFile(iidFile, 'utf8')).trim() : '';
       let platforms = request.platforms;
       let localDigest: string;
       if (manifest !== undefined) {
@@ -219,7 +221,7 @@ export class BuildahBuilder implements Builder {
       }
 
       if (!request.push) {
-        this.deps.logger.info(`Built ${imageId.slice(0, 12)} (${localDigest}); not pushing.`);
+        this.deps.logger.info(`Built ${manifest ?? imageId.slice(0, 12)} (${localDigest}); not pushing.`);
         return {
           builder: 'buildah',
           digest: localDigest,
@@ -229,6 +231,7 @@ export class BuildahBuilder implements Builder {
         };
       }
 
+      await this.ensureAuthFile();
       const digests: string[] = [];
       for (const [index, tag] of request.tags.entries()) {
         digests.push(
@@ -280,6 +283,19 @@ export class BuildahBuilder implements Builder {
       throw new ActionError(`buildah pushed ${spec.destination} but wrote no digest (got '${digest}').`);
     this.deps.logger.info(`Pushed ${spec.destination}@${digest}.`);
     return digest;
+  }
+
+  /**
+   * buildah push refuses an `--authfile` that does not exist; without a login there are no
+   * credentials to keep, so an empty one stands for "anonymous" instead of falling back to
+   * whatever buildah's default file holds.
+   */
+  private async ensureAuthFile(): Promise<void> {
+    const file = this.options.authFile;
+    if (file === undefined) return;
+    await writeFile(file, '{"auths":{}}\n', { flag: 'wx', mode: 0o600 }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    });
   }
 
   /** The local manifest digest and platform of a built image. */
