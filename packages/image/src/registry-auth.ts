@@ -44,6 +44,13 @@ export function parseWwwAuthenticate(header: string): AuthChallenge[] {
     pos = TOKEN.lastIndex;
     return m[0];
   };
+  // Lenient: an unquoted value runs to the next comma or space, so `realm=https://r/token` works
+  // although ':' and '/' are not token characters.
+  const bare = (): string => {
+    const start = pos;
+    while (pos < header.length && !/[\s,]/.test(header.charAt(pos))) pos++;
+    return header.slice(start, pos);
+  };
   const quoted = (): string => {
     let value = '';
     pos++;
@@ -75,7 +82,7 @@ export function parseWwwAuthenticate(header: string): AuthChallenge[] {
       }
       pos++;
       skip(/\s/);
-      params[name.toLowerCase()] = header.charAt(pos) === '"' ? quoted() : (token() ?? '');
+      params[name.toLowerCase()] = header.charAt(pos) === '"' ? quoted() : bare();
       skip(/\s/);
       if (header.charAt(pos) !== ',') break;
       // After a comma comes either another parameter (`name=`) or the next challenge.
