@@ -1,0 +1,236 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from '@jest/globals';
+import { MemoryLogger, ProcessCommandRunner } from '@dreamscape/core';
+import {
+  Kubectl,
+  containerImages,
+  findOnPath,
+  generatedKustomization,
+  isDeployment,
+  isPinnedByDigest,
+  renderOverlay,
+  type ImagePin,
+} from '../src/index.js';
+import { pinnedKubectl } from './support/pinned-kubectl.js';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const examples = join(repo, 'examples/dreamscape/k8s/overlays');
+const fixtures = fileURLToPath(new URL('./fixtures/overlays/', import.meta.url));
+const SERVICES = ['gateway', 'auth', 'user', 'voyage', 'payment', 'ai', 'panorama'];
+const digestOf = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+
+function kubectl(logger = new MemoryLogger()): Kubectl {
+  return new Kubectl({
+    runner: new ProcessCommandRunner({ logger }),
+    logger,
+    kubectlPath: pinnedKubectl(),
+    cacheDir: mkdtempSync(join(tmpdir(), 'kube-kustomize-')),
+  });
+}
+
+/** A fingerprint of every file under a directory, to prove nothing was edited. */
+function treeHash(dir: string): string {
+  const h = createHash('sha256');
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else h.update(p).update(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return h.digest('hex');
+}
+
+function tempEntries(dir: string): string[] {
+  return readdirSync(dir).filter((n) => n.startsWith('dreamscape-overlay-'));
+}
+
+describe('renderOverlay with the example overlays', () => {
+  it.each(['dev', 'staging', 'prod'])('%s renders and pins every service image by digest', async (env) => {
+    const overlayDir = join(examples, env);
+    const before = treeHash(join(examples, '..'));
+    const tempDir = mkdtempSync(join(tmpdir(), 'kube-render-'));
+    const pins: ImagePin[] = SERVICES.map((s) => ({
+      name: `ghcr.io/dreamscape/${s}`,
+      digest: digestOf(`${env}/${s}`),
+    }));
+
+    const plain = await renderOverlay({ overlayDir, kubectl: kubectl() });
+    expect(plain.unpinned).toHaveLength(SERVICES.length);
+    expect(plain.images.every((i) => !isPinnedByDigest(i))).toBe(true);
+
+    const pinned = await renderOverlay({ overlayDir, images: pins, kubectl: kubectl(), tempDir });
+    expect(pinned.renderer).toBe('kubectl kustomize');
+    expect(pinned.unpinned).toEqual([]);
+    expect([...pinned.images].sort()).toEqual(pins.map((p) => `${p.name}@${p.digest}`).sort());
+    const deployments = pinned.objects.filter(isDeployment);
+    expect(deployments).toHaveLength(SERVICES.length);
+    for (const d of deployments) {
+      for (const image of containerImages(d)) expect(image).toMatch(/@sha256:[a-f0-9]{64}$/);
+    }
+    // The namespace of the overlay survives when none is forced.
+    expect(new Set(pinned.objects.map((o) => o.metadata.namespace))).toEqual(
+      new Set([undefined, `dreamscape-${env}`]),
+    );
+    expect(pinned.text).toContain(pins[0]!.digest);
+    expect(treeHash(join(examples, '..'))).toBe(before);
+    expect(tempEntries(tempDir)).toEqual([]);
+  });
+
+  it('overrides the namespace through the generated overlay', async () => {
+    const rendered = await renderOverlay({
+      overlayDir: join(examples, 'staging'),
+      namespace: 'preview-42',
+      kubectl: kubectl(),
+    });
+    const namespaced = rendered.objects.filter((o) => o.kind !== 'Namespace');
+    expect(new Set(namespaced.map((o) => o.metadata.namespace))).toEqual(new Set(['preview-42']));
+  });
+});
+
+describe('renderOverlay', () => {
+  it('reads a patch file of the user overlay through the generated overlay (load restrictions hold)', async () => {
+    const digest = digestOf('web');
+    const rendered = await renderOverlay({
+      overlayDir: join(fixtures, 'patched'),
+      images: [{ name: 'ghcr.io/acme/web', digest }],
+      kubectl: kubectl(),
+    });
+    const [web] = rendered.objects;
+    expect(web?.['spec']).toMatchObject({ replicas: 3 });
+    // Document order: kustomize sorts keys, so `containers` comes before `initContainers`.
+    expect(rendered.images).toEqual([
+      `ghcr.io/acme/web@${digest}`,
+      'docker.io/library/busybox:1.36',
+      'acme/migrate:1.0',
+    ]);
+    expect(rendered.unpinned).toEqual(['docker.io/library/busybox:1.36', 'acme/migrate:1.0']);
+    expect(rendered.objects[0]?.metadata.namespace).toBe('shop');
+  });
+
+  it('moves an image to a new repository with newName', async () => {
+    const digest = digestOf('migrate');
+    const rendered = await renderOverlay({
+      overlayDir: join(fixtures, 'base'),
+      images: [{ name: 'acme/migrate', newName: 'ghcr.io/acme/migrate', digest }],
+      kubectl: kubectl(),
+    });
+    expect(rendered.images).toContain(`ghcr.io/acme/migrate@${digest}`);
+    expect(rendered.unpinned).toEqual(['acme/web:1.0', 'docker.io/library/busybox:1.36']);
+  });
+
+  it('refuses a pin that matches no image, naming it and listing the images found', async () => {
+    const tempDir = mkdtempSync(join(tmpdir(), 'kube-render-'));
+    await expect(
+      renderOverlay({
+        overlayDir: join(fixtures, 'patched'),
+        images: [
+          { name: 'ghcr.io/acme/web', digest: digestOf('a') },
+          { name: 'acme/web', digest: digestOf('b') },
+        ],
+        kubectl: kubectl(),
+        tempDir,
+      }),
+    ).rejects.toThrow(
+      `Image pin acme/web matches no container image in the manifests rendered from ${join(fixtures, 'patched')}. Images found: ghcr.io/acme/web@${digestOf('a')}, docker.io/library/busybox:1.36, acme/migrate:1.0.`,
+    );
+    expect(tempEntries(tempDir)).toEqual([]);
+  });
+
+  it('refuses a digest that is not one', async () => {
+    await expect(
+      renderOverlay({
+        overlayDir: join(fixtures, 'base'),
+        images: [{ name: 'acme/web', digest: 'latest' }],
+        kubectl: kubectl(),
+      }),
+    ).rejects.toThrow('Image pin acme/web has an invalid digest "latest".');
+  });
+
+  it('shows kustomize’s message and the overlay path when rendering fails', async () => {
+    const overlayDir = join(fixtures, 'broken');
+    const error = (await renderOverlay({
+      overlayDir,
+      images: [{ name: 'x', digest: digestOf('x') }],
+      kubectl: kubectl(),
+    }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain(
+      `Rendering the kustomize overlay ${overlayDir} with kubectl kustomize failed`,
+    );
+    expect(error.message).toContain('does-not-exist.yaml');
+    expect(error.message).toMatch(/error: accumulating resources/);
+  });
+
+  it('says when the directory is not a kustomization', async () => {
+    await expect(renderOverlay({ overlayDir: fixtures, kubectl: kubectl() })).rejects.toThrow(
+      `The overlay ${fixtures} has no kustomization.yaml.`,
+    );
+  });
+
+  it('uses a standalone kustomize from PATH when a runner is given', async () => {
+    // A stand-in `kustomize` that records its argv and renders with the pinned kubectl's kustomize.
+    const bin = mkdtempSync(join(tmpdir(), 'kube-kustomize-bin-'));
+    const log = join(bin, 'argv.log');
+    const script = join(bin, 'kustomize');
+    writeFileSync(script, `#!/bin/sh\necho "$@" >> '${log}'\nexec '${pinnedKubectl()}' kustomize "$2"\n`);
+    chmodSync(script, 0o755);
+    const logger = new MemoryLogger();
+    const runner = new ProcessCommandRunner({
+      logger,
+      baseEnv: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    });
+    const originalPath = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${originalPath ?? ''}`;
+    try {
+      expect(findOnPath('kustomize')).toBe(script);
+      const rendered = await renderOverlay({
+        overlayDir: join(fixtures, 'base'),
+        kubectl: kubectl(),
+        runner,
+        logger,
+      });
+      expect(rendered.renderer).toBe('kustomize build');
+      expect(readFileSync(log, 'utf8')).toBe(`build ${join(fixtures, 'base')}\n`);
+      const viaKubectl = await renderOverlay({
+        overlayDir: join(fixtures, 'base'),
+        kubectl: kubectl(),
+        runner,
+        engine: 'kubectl',
+      });
+      expect(viaKubectl.renderer).toBe('kubectl kustomize');
+      expect(viaKubectl.text).toBe(rendered.text);
+    } finally {
+      process.env['PATH'] = originalPath;
+    }
+  });
+});
+
+describe('generatedKustomization', () => {
+  it('references the overlay as a directory and pins by digest', () => {
+    expect(
+      generatedKustomization(
+        '../k8s/overlays/prod',
+        [{ name: 'a/b', newName: 'ghcr.io/a/b', digest: 'sha256:00' }],
+        'x',
+      ),
+    ).toBe(
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources:',
+        '  - ../k8s/overlays/prod',
+        'namespace: x',
+        'images:',
+        '  - name: a/b',
+        '    newName: ghcr.io/a/b',
+        '    digest: sha256:00',
+        '',
+      ].join('\n'),
+    );
+  });
+});
