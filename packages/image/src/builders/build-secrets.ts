@@ -24,7 +24,15 @@ export function parseSecretSpec(text: string, input = 'secret-files'): BuildSecr
     fields.set(key, part.slice(eq + 1).trim());
   }
   const id = fields.get('id') ?? '';
-  if (id === '') throw new InputError(input, text, SPEC_FORMAT, { reason: 'it has no id' });
+  if (id === '') {
+    // `NAME=PATH` is what docker/build-push-action's secret-files takes: say how to write it here.
+    const [only] = fields.entries();
+    const suggestion =
+      fields.size === 1 && only !== undefined && !['src', 'source', 'env', 'type', 'id'].includes(only[0])
+        ? ` (for a file, write id=${only[0]},src=${only[1]})`
+        : '';
+    throw new InputError(input, text, SPEC_FORMAT, { reason: `it has no id${suggestion}` });
+  }
   if (!SECRET_ID.test(id))
     throw new InputError(input, text, SPEC_FORMAT, {
       reason: `the id '${id}' may hold only letters, digits, '_', '.' and '-'`,
