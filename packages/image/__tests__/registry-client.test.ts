@@ -396,6 +396,22 @@ describe('RegistryClient retries', () => {
       expect(logger.text()).toContain('could not be reached');
     });
 
+    it('waits as long as Retry-After says before trying again', async () => {
+      script = [
+        status(429, { 'Retry-After': '3' }),
+        status(200, { 'Docker-Content-Digest': manifestDigest }),
+      ];
+      const clock = fastClock();
+      const registryClient = new RegistryClient({
+        http: new FetchHttpClient(),
+        logger: new RawLogger(),
+        clock,
+        retry: { attempts: 3, initialDelayMs: 100 },
+      });
+      expect(await registryClient.digestOf(`${host}/app:1.0`)).toBe(manifestDigest);
+      expect(clock.slept).toEqual([2900, 100]);
+    });
+
     it('gives up on a registry that keeps failing, with the status and attempts', async () => {
       script = [status(502), status(502), status(502)];
       const error = await failure(

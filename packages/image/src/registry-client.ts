@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  backoffDelay,
   HttpTransportError,
   systemClock,
   withRetry,
@@ -470,8 +471,10 @@ export class RegistryClient {
           if (
             response.status === 429 ||
             (response.status >= 500 && response.status !== 501 && response.status !== 505)
-          )
+          ) {
+            await this.honourRetryAfter(response, attempt);
             throw new RetryableStatus(response);
+          }
           return response;
         },
         {
@@ -514,6 +517,21 @@ export class RegistryClient {
       }
       throw error;
     }
+  }
+
+  /**
+   * Rate limits (GHCR, Docker Hub) say when to come back: wait that long (at most a minute) instead
+   * of the shorter backoff, when another attempt will follow.
+   */
+  private async honourRetryAfter(response: HttpResponse, attempt: number): Promise<void> {
+    const header = response.headers['retry-after'];
+    if (header === undefined || attempt >= this.retry.attempts) return;
+    const seconds = /^\d+$/.test(header.trim())
+      ? Number(header)
+      : (Date.parse(header) - this.clock.now()) / 1000;
+    if (!Number.isFinite(seconds) || seconds <= 0) return;
+    const extra = Math.min(seconds * 1000, 60_000) - backoffDelay(this.retry, attempt);
+    if (extra > 0) await this.clock.sleep(extra, this.signal);
   }
 
   private expectOk(response: HttpResponse, target: Target, method: string, ref?: ImageReference): void {
