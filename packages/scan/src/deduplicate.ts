@@ -84,7 +84,8 @@ function merge(group: readonly PackageFinding[]): Finding {
   let cvssScore: number | undefined;
   const urls = new Set<string>();
   const packages = new Map<string, AffectedPackage>();
-  for (const m of ordered) {
+  // Packages keep the report's order; text prefers the match under the preferred id.
+  for (const m of group) {
     if (SEVERITY_RANK[m.severity] > SEVERITY_RANK[severity]) severity = m.severity;
     if (m.cvssScore !== undefined && (cvssScore === undefined || m.cvssScore > cvssScore))
       cvssScore = m.cvssScore;

@@ -53,6 +53,8 @@ const KEYS = new Set(['id', 'package', 'reason', 'owner', 'expires']);
  * (1-based) and id, so that a typo never silently waives nothing.
  */
 export function parseWaivers(text: string, file: string): Waiver[] {
+  // js-yaml refuses an empty document; an empty (or all-comment) file simply waives nothing.
+  if (text.split(/\r?\n/).every((l) => l.trim() === '' || l.trim().startsWith('#'))) return [];
   let doc: unknown;
   try {
     doc = loadYaml(text);

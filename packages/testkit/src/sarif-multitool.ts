@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +62,20 @@ export function validateSarif(file: string): SarifValidation {
   const tool = requireSarifMultitool();
   const dir = mkdtempSync(join(tmpdir(), 'ds-sarif-validate-'));
   const out = join(dir, 'validation.sarif');
+  // SARIF2006 fetches every URI in the file over HTTP: tests must never reach beyond this machine.
+  const config = join(dir, 'policy.xml');
+  writeFileSync(
+    config,
+    [
+      '<?xml version="1.0" encoding="utf-8"?>',
+      '<Properties>',
+      '  <Properties Key="SARIF2006.UrisShouldBeReachable.Options">',
+      '    <Property Key="RuleEnabled" Value="Disabled" />',
+      '  </Properties>',
+      '</Properties>',
+      '',
+    ].join('\n'),
+  );
   let output: string;
   try {
     try {
@@ -64,6 +87,8 @@ export function validateSarif(file: string): SarifValidation {
           'Gh;Sarif',
           '--level',
           'Error;Warning;Note',
+          '--config',
+          config,
           '--log',
           'ForceOverwrite',
           '--output',
