@@ -75,7 +75,11 @@ describe('deduplicate', () => {
 
   it('scales linearly: 100,000 matches over 20,000 vulnerabilities in well under a second', () => {
     const matches = Array.from({ length: 100_000 }, (_, i) =>
-      match(`CVE-2024-${i % 20_000}`, i % 2 === 0 ? [`GHSA-${i % 20_000}`] : [], `pkg-${Math.floor(i / 20_000)}`),
+      match(
+        `CVE-2024-${i % 20_000}`,
+        i % 2 === 0 ? [`GHSA-${i % 20_000}`] : [],
+        `pkg-${Math.floor(i / 20_000)}`,
+      ),
     );
     const started = Date.now();
     const findings = deduplicate(matches);
