@@ -7,3 +7,5 @@ export * from './token-issuer.js';
 export * from './test-image.js';
 export * from './github-api.js';
 export * from './sarif-multitool.js';
+export * from './kubectl.js';
+export * from './buildah-storage.js';

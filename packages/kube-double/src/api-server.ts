@@ -1,0 +1,819 @@
+import type { Clock } from '@dreamscape/core';
+import jsonPatch, { type Operation } from 'fast-json-patch';
+import { load as loadYaml } from 'js-yaml';
+import {
+  ApiError,
+  alreadyExists,
+  badRequest,
+  conflict,
+  invalid,
+  notFound,
+  successStatus,
+  unsupportedMediaType,
+} from './api-status.js';
+import { applyDefaults } from './defaults.js';
+import { matchesFields, parseFieldSelector } from './field-selector.js';
+import {
+  cloneJson,
+  isJsonObject,
+  jsonEqual,
+  objectAt,
+  textOf,
+  objectsAt,
+  stringAt,
+  stringMapAt,
+  type JsonObject,
+  type JsonValue,
+} from './json-value.js';
+import {
+  formatLabelSelector,
+  fromLabelSelectorObject,
+  matchesLabels,
+  parseLabelSelector,
+} from './label-selector.js';
+import {
+  applyConfiguration,
+  readManagedFields,
+  recordUpdate,
+  writeManagedFields,
+  type ManagedEntry,
+} from './managed-fields.js';
+import { applyMergePatch } from './merge-patch.js';
+import { nameOf, namespaceOf, uidOf, type ObjectStore } from './object-store.js';
+import { RESOURCE_TYPES, apiVersionOf, resourceTypeOfKind, type ResourceType } from './resource-table.js';
+import { schemaOfKind } from './schema.js';
+import type { SeededRandom } from './seeded-random.js';
+import { applyStrategicMergePatch } from './strategic-merge-patch.js';
+import { unknownFields, validateObject } from './validation.js';
+
+/** How the server treats fields it does not know. */
+export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
+
+/** The query parameters every write takes. */
+export interface WriteOptions {
+  readonly dryRun: boolean;
+  readonly fieldManager: string;
+  readonly fieldValidation: FieldValidation;
+  /** Server-side apply only: take fields from other managers. */
+  readonly force?: boolean;
+}
+
+/** The body and status code of a successful write. */
+export interface WriteResult {
+  readonly code: number;
+  readonly object: JsonObject;
+  /** Texts for `Warning:` headers. */
+  readonly warnings: readonly string[];
+}
+
+/** A DELETE's options (the body kubectl sends, or the query). */
+export interface DeleteOptions {
+  readonly propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  readonly dryRun: boolean;
+  readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string };
+}
+
+/** Selectors of a LIST or WATCH. */
+export interface ListOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+/** The content types PATCH accepts. */
+export const PATCH_TYPES = {
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+} as const;
+
+/** Where a write happens: the object itself, or one of its subresources. */
+export type WriteTarget = undefined | 'status' | 'scale';
+
+const SERVICE_CIDR_BASE = [10, 96, 0, 0] as const;
+
+/**
+ * The API server's semantics, independent of HTTP: the verbs over the store with defaulting,
+ * validation, resourceVersion preconditions, generation, managedFields, dry runs and deletion with
+ * propagation. Controllers write through it too (as `kube-controller-manager`), so that every
+ * change looks the same to watches and to the invariant monitor.
+ */
+export class ApiServer {
+  private nextServiceIp = 1;
+  /** Dependents removal in flight, so background deletion can be awaited in tests. */
+  private readonly pendingDeletions = new Set<Promise<void>>();
+
+  constructor(
+    readonly store: ObjectStore,
+    private readonly clock: Clock,
+    private readonly random: SeededRandom,
+  ) {}
+
+  /** RFC 3339 (seconds) of the current real time, as the server stamps objects. */
+  timestamp(): string {
+    return new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  /** GET one object. */
+  get(type: ResourceType, namespace: string, name: string): JsonObject {
+    const found = this.store.get(type, namespace, name);
+    if (found === undefined) throw notFound(type, name);
+    return found;
+  }
+
+  /** LIST with selectors; the list's resourceVersion is the store's current one. */
+  list(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: ListOptions,
+  ): { items: JsonObject[]; resourceVersion: string } {
+    const matches = this.matcher(type, options);
+    const items = this.store.list(type, namespace).filter(matches);
+    return { items, resourceVersion: String(this.store.currentResourceVersion()) };
+  }
+
+  /** A predicate for the label and field selectors of a LIST or WATCH. */
+  matcher(type: ResourceType, options: ListOptions): (object: JsonObject) => boolean {
+    const labels = options.labelSelector === undefined ? [] : parseLabelSelector(options.labelSelector);
+    const fields =
+      options.fieldSelector === undefined ? [] : parseFieldSelector(options.fieldSelector, type.kind);
+    return (object) =>
+      matchesLabels(labels, stringMapAt(objectAt(object, 'metadata'), 'labels')) &&
+      matchesFields(fields, object);
+  }
+
+  /** POST: create an object. */
+  create(type: ResourceType, namespace: string, body: JsonValue, options: WriteOptions): WriteResult {
+    const object = this.decodeBody(type, namespace, body, undefined);
+    const warnings = this.checkFields(type, object, options.fieldValidation, 'create');
+    return { ...this.commitCreate(type, namespace, object, options.fieldManager, options.dryRun), warnings };
+  }
+
+  /** PUT: replace an object (or its status, or its scale). */
+  update(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    body: JsonValue,
+    options: WriteOptions,
+    target: WriteTarget,
+  ): WriteResult {
+    const before = this.get(type, namespace, name);
+    if (target === 'scale') {
+      const scale = this.decodeScale(body, name);
+      return this.commitScale(type, before, scale, options);
+    }
+    const object = this.decodeBody(type, namespace, body, name);
+    const warnings =
+      target === undefined ? this.checkFields(type, object, options.fieldValidation, 'update') : [];
+    const result = this.commitUpdate(type, before, object, {
+      manager: options.fieldManager,
+      dryRun: options.dryRun,
+      target,
+    });
+    return { ...result, warnings };
+  }
+
+  /** PATCH in any of the four content types. */
+  patch(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    contentType: string,
+    raw: string,
+    options: WriteOptions,
+    target: WriteTarget,
+  ): WriteResult {
+    const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+    if (mediaType === PATCH_TYPES.apply) return this.apply(type, namespace, name, raw, options, target);
+    if (
+      mediaType !== PATCH_TYPES.json &&
+      mediaType !== PATCH_TYPES.merge &&
+      mediaType !== PATCH_TYPES.strategic
+    )
+      throw unsupportedMediaType(contentType);
+    const before = this.get(type, namespace, name);
+    const current = target === 'scale' ? this.scaleOf(before) : before;
+    let patchBody: JsonValue;
+    try {
+      patchBody = JSON.parse(raw) as JsonValue;
+    } catch (error) {
+      throw badRequest(`error decoding patch: ${(error as Error).message}`);
+    }
+    let patched: JsonValue;
+    if (mediaType === PATCH_TYPES.json) patched = applyJsonPatch(current, patchBody);
+    else if (!isJsonObject(patchBody)) throw badRequest('a merge patch must be a JSON object');
+    else if (mediaType === PATCH_TYPES.merge) patched = applyMergePatch(current, patchBody);
+    else
+      patched = applyStrategicMergePatch(
+        current,
+        patchBody,
+        target === 'scale' ? schemaOfKind('Scale') : schemaOfKind(type.kind),
+      );
+    if (!isJsonObject(patched)) throw badRequest('the patch did not produce an object');
+    if (target === 'scale') return this.commitScale(type, before, patched, options);
+    const warnings =
+      target === undefined ? this.checkFields(type, patched, options.fieldValidation, 'patch') : [];
+    const result = this.commitUpdate(type, before, patched, {
+      manager: options.fieldManager,
+      dryRun: options.dryRun,
+      target,
+    });
+    return { ...result, warnings };
+  }
+
+  private apply(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    raw: string,
+    options: WriteOptions,
+    target: WriteTarget,
+  ): WriteResult {
+    if (options.fieldManager === '')
+      throw badRequest('PATCH request with apply patch type requires fieldManager');
+    let parsed: unknown;
+    try {
+      parsed = loadYaml(raw);
+    } catch (error) {
+      throw badRequest(`error decoding YAML: ${(error as Error).message}`);
+    }
+    if (!isJsonObject(parsed)) throw badRequest('an apply patch must be an object');
+    const applied = withoutNulls(parsed);
+    const expected = apiVersionOf(type);
+    if (applied.apiVersion !== expected || applied.kind !== (target === 'scale' ? 'Scale' : type.kind))
+      throw badRequest(
+        `the API version in the data (${textOf(applied.apiVersion)}) does not match the expected API version (${expected}), or the kind ${textOf(applied.kind)} is not ${type.kind}`,
+      );
+    const metadata = objectAt(applied, 'metadata') ?? {};
+    if (stringAt(metadata, 'name') !== undefined && metadata.name !== name)
+      throw badRequest(
+        `the name of the object (${textOf(metadata.name)}) does not match the name on the URL (${name})`,
+      );
+    const warnings = this.checkFields(type, applied, options.fieldValidation, 'apply');
+    const before = this.store.get(type, namespace, name);
+    const precondition = stringAt(metadata, 'resourceVersion');
+    if (
+      before !== undefined &&
+      precondition !== undefined &&
+      precondition !== stringAt(objectAt(before, 'metadata'), 'resourceVersion')
+    )
+      throw conflict(type, name);
+    const outcome = applyConfiguration(before, applied, schemaOfKind(type.kind), {
+      manager: options.fieldManager,
+      apiVersion: expected,
+      time: this.timestamp(),
+      force: options.force === true,
+      ...(target === 'status' ? { subresource: 'status' } : {}),
+    });
+    if (before === undefined) {
+      if (target !== undefined) throw notFound(type, name);
+      const object = outcome.object;
+      object.apiVersion = expected;
+      object.kind = type.kind;
+      const meta = objectAt(object, 'metadata') ?? {};
+      meta.name = name;
+      if (type.namespaced) meta.namespace = namespace;
+      object.metadata = meta;
+      return {
+        ...this.commitCreate(type, namespace, object, options.fieldManager, options.dryRun, outcome.entries),
+        warnings,
+      };
+    }
+    const result = this.commitUpdate(type, before, outcome.object, {
+      manager: options.fieldManager,
+      dryRun: options.dryRun,
+      target,
+      entries: outcome.entries,
+    });
+    return { ...result, warnings };
+  }
+
+  /** The `autoscaling/v1 Scale` view of a Deployment or ReplicaSet. */
+  scaleOf(object: JsonObject): JsonObject {
+    const metadata = objectAt(object, 'metadata') ?? {};
+    const spec = objectAt(object, 'spec');
+    const status = objectAt(object, 'status');
+    const selector = fromLabelSelectorObject(objectAt(spec, 'selector')) ?? [];
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: {
+        name: metadata.name ?? '',
+        namespace: metadata.namespace ?? '',
+        uid: metadata.uid ?? '',
+        resourceVersion: metadata.resourceVersion ?? '',
+        creationTimestamp: metadata.creationTimestamp ?? null,
+      },
+      spec: { replicas: typeof spec?.replicas === 'number' ? spec.replicas : 0 },
+      status: {
+        replicas: typeof status?.replicas === 'number' ? status.replicas : 0,
+        selector: formatLabelSelector(selector),
+      },
+    };
+  }
+
+  private decodeScale(body: JsonValue, name: string): JsonObject {
+    if (!isJsonObject(body)) throw badRequest('the body must be an autoscaling/v1 Scale');
+    if (stringAt(objectAt(body, 'metadata'), 'name') !== name)
+      throw badRequest(
+        `the name of the object (${textOf(objectAt(body, 'metadata')?.name)}) does not match the name on the URL (${name})`,
+      );
+    return body;
+  }
+
+  private commitScale(
+    type: ResourceType,
+    before: JsonObject,
+    scale: JsonObject,
+    options: WriteOptions,
+  ): WriteResult {
+    const replicas = objectAt(scale, 'spec')?.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
+      throw invalid({ ...type, kind: 'Scale', group: 'autoscaling' }, nameOf(before), [
+        {
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+          field: 'spec.replicas',
+        },
+      ]);
+    const precondition = stringAt(objectAt(scale, 'metadata'), 'resourceVersion');
+    if (
+      precondition !== undefined &&
+      precondition !== '' &&
+      precondition !== stringAt(objectAt(before, 'metadata'), 'resourceVersion')
+    )
+      throw conflict(type, nameOf(before));
+    const after = cloneJson(before);
+    const spec = objectAt(after, 'spec') ?? {};
+    spec.replicas = replicas;
+    after.spec = spec;
+    const result = this.commitUpdate(type, before, after, {
+      manager: options.fieldManager,
+      dryRun: options.dryRun,
+      target: 'scale',
+    });
+    return { ...result, object: this.scaleOf(result.object) };
+  }
+
+  private decodeBody(
+    type: ResourceType,
+    namespace: string,
+    body: JsonValue,
+    urlName: string | undefined,
+  ): JsonObject {
+    if (!isJsonObject(body)) throw badRequest(`the body of the request must be a ${type.kind} object`);
+    const object = cloneJson(body);
+    const expected = apiVersionOf(type);
+    if (object.apiVersion !== undefined && object.apiVersion !== expected)
+      throw badRequest(
+        `the API version in the data (${textOf(object.apiVersion)}) does not match the expected API version (${expected})`,
+      );
+    if (object.kind !== undefined && object.kind !== type.kind)
+      throw badRequest(
+        `the kind in the data (${textOf(object.kind)}) does not match the expected kind (${type.kind})`,
+      );
+    object.apiVersion = expected;
+    object.kind = type.kind;
+    const metadata = objectAt(object, 'metadata') ?? {};
+    object.metadata = metadata;
+    const bodyNamespace = stringAt(metadata, 'namespace');
+    if (type.namespaced) {
+      if (bodyNamespace !== undefined && bodyNamespace !== '' && bodyNamespace !== namespace)
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      metadata.namespace = namespace;
+    } else Reflect.deleteProperty(metadata, 'namespace');
+    if (urlName !== undefined) {
+      const bodyName = stringAt(metadata, 'name');
+      if (bodyName !== undefined && bodyName !== urlName)
+        throw badRequest(
+          `the name of the object (${bodyName}) does not match the name on the URL (${urlName})`,
+        );
+      metadata.name = urlName;
+    }
+    return object;
+  }
+
+  private checkFields(
+    type: ResourceType,
+    object: JsonObject,
+    validation: FieldValidation,
+    verb: string,
+  ): string[] {
+    if (validation === 'Ignore') return [];
+    const unknown = unknownFields(type.kind, object);
+    if (unknown.length === 0) return [];
+    if (validation === 'Warn') return unknown.map((f) => `unknown field "${f}"`);
+    const detail = unknown.map((f) => `unknown field "${f}"`).join(', ');
+    if (verb === 'apply')
+      throw badRequest(
+        `failed to create typed patch object (${namespaceOf(object)}/${nameOf(object)}; ${apiVersionOf(type)}, Kind=${type.kind}): ${unknown.map((f) => `.${f}: field not declared in schema`).join(', ')}`,
+      );
+    throw badRequest(
+      `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${detail}`,
+    );
+  }
+
+  private ensureNamespace(type: ResourceType, namespace: string): void {
+    if (!type.namespaced) return;
+    const ns = RESOURCE_TYPES.find((t) => t.kind === 'Namespace');
+    if (ns === undefined) return;
+    const found = this.store.get(ns, '', namespace);
+    if (found === undefined) throw notFound(ns, namespace);
+    if (objectAt(found, 'metadata')?.deletionTimestamp !== undefined)
+      throw new ApiError({
+        code: 403,
+        reason: 'Forbidden',
+        message: `${type.plural} "${namespace}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        details: { name: namespace, kind: type.plural },
+      });
+  }
+
+  private commitCreate(
+    type: ResourceType,
+    namespace: string,
+    input: JsonObject,
+    manager: string,
+    dryRun: boolean,
+    applyEntries?: ManagedEntry[],
+  ): WriteResult {
+    this.ensureNamespace(type, namespace);
+    const object = cloneJson(input);
+    const metadata = objectAt(object, 'metadata') ?? {};
+    object.metadata = metadata;
+    let name = stringAt(metadata, 'name') ?? '';
+    const generateName = stringAt(metadata, 'generateName');
+    if (name === '' && generateName !== undefined && generateName !== '') {
+      name = `${generateName}${this.random.nameSuffix()}`;
+      metadata.name = name;
+    }
+    for (const k of [
+      'resourceVersion',
+      'uid',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'generation',
+      'managedFields',
+      'selfLink',
+    ])
+      Reflect.deleteProperty(metadata, k);
+    // Clients cannot set the status of a type that has a status subresource.
+    if (type.subresources.includes('status') && type.kind !== 'Pod') Reflect.deleteProperty(object, 'status');
+    applyDefaults(type.kind, object);
+    const causes = validateObject(type.kind, object, undefined);
+    if (causes.length > 0) throw invalid(type, name, causes);
+    if (this.store.get(type, namespace, name) !== undefined) throw alreadyExists(type, name);
+    metadata.uid = this.random.uuid();
+    metadata.creationTimestamp = this.timestamp();
+    if (type.tracksGeneration) metadata.generation = 1;
+    if (type.kind === 'Service') this.allocateClusterIp(object);
+    const entries =
+      applyEntries ??
+      recordUpdate([], undefined, object, schemaOfKind(type.kind), {
+        manager,
+        apiVersion: apiVersionOf(type),
+        time: this.timestamp(),
+      });
+    writeManagedFields(object, entries);
+    const ordered = orderTopLevel(object);
+    if (dryRun) return { code: 201, object: ordered, warnings: [] };
+    return { code: 201, object: this.store.put(type, ordered), warnings: [] };
+  }
+
+  private allocateClusterIp(service: JsonObject): void {
+    const spec = objectAt(service, 'spec') ?? {};
+    if (spec.type === 'ExternalName' || spec.clusterIP === 'None') return;
+    if (typeof spec.clusterIP !== 'string' || spec.clusterIP === '') {
+      const n = this.nextServiceIp++;
+      spec.clusterIP = `${SERVICE_CIDR_BASE[0]}.${SERVICE_CIDR_BASE[1]}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+    }
+    spec.clusterIPs = [spec.clusterIP];
+    service.spec = spec;
+  }
+
+  /**
+   * The shared update path (PUT, every PATCH, controller writes): keeps what clients may not change,
+   * defaults, validates, bumps generation on spec changes, records field ownership, and stores the
+   * result under a new resourceVersion unless nothing changed.
+   */
+  commitUpdate(
+    type: ResourceType,
+    before: JsonObject,
+    input: JsonObject,
+    options: {
+      manager: string;
+      dryRun: boolean;
+      target: WriteTarget;
+      entries?: ManagedEntry[];
+      skipValidation?: boolean;
+    },
+  ): WriteResult {
+    const name = nameOf(before);
+    const beforeMeta = objectAt(before, 'metadata') ?? {};
+    const precondition = stringAt(objectAt(input, 'metadata'), 'resourceVersion');
+    if (
+      precondition !== undefined &&
+      precondition !== '' &&
+      precondition !== stringAt(beforeMeta, 'resourceVersion')
+    )
+      throw conflict(type, name);
+
+    let after: JsonObject;
+    if (options.target === 'status') {
+      after = cloneJson(before);
+      if (input.status !== undefined) after.status = cloneJson(input.status);
+      else Reflect.deleteProperty(after, 'status');
+    } else {
+      after = cloneJson(input);
+      if (type.subresources.includes('status')) {
+        if (before.status !== undefined) after.status = cloneJson(before.status);
+        else Reflect.deleteProperty(after, 'status');
+      }
+    }
+    after.apiVersion = apiVersionOf(type);
+    after.kind = type.kind;
+    const metadata = objectAt(after, 'metadata') ?? {};
+    after.metadata = metadata;
+    for (const k of [
+      'name',
+      'namespace',
+      'uid',
+      'creationTimestamp',
+      'generation',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+      'resourceVersion',
+    ]) {
+      if (beforeMeta[k] !== undefined) metadata[k] = beforeMeta[k];
+      else Reflect.deleteProperty(metadata, k);
+    }
+    Reflect.deleteProperty(metadata, 'managedFields');
+    applyDefaults(type.kind, after);
+    if (options.target === undefined && options.skipValidation !== true) {
+      const causes = validateObject(type.kind, after, before);
+      if (causes.length > 0) throw invalid(type, name, causes);
+    }
+    if (type.tracksGeneration && !jsonEqual(before.spec, after.spec)) {
+      const generation = typeof beforeMeta.generation === 'number' ? beforeMeta.generation : 0;
+      metadata.generation = generation + 1;
+    }
+    const entries =
+      options.entries ??
+      recordUpdate(readManagedFields(before), before, after, schemaOfKind(type.kind), {
+        manager: options.manager,
+        apiVersion: apiVersionOf(type),
+        time: this.timestamp(),
+        ...(options.target === undefined ? {} : { subresource: options.target }),
+      });
+    writeManagedFields(after, entries);
+    const ordered = orderTopLevel(after);
+    if (jsonEqual(ordered, before)) return { code: 200, object: before, warnings: [] };
+    if (options.dryRun) return { code: 200, object: ordered, warnings: [] };
+    const deleting = metadata.deletionTimestamp !== undefined && objectsAtFinalizers(ordered).length === 0;
+    if (deleting) {
+      const last = this.store.remove(type, namespaceOf(before), name) ?? ordered;
+      this.collectDependents(uidOf(before), 'Background');
+      return { code: 200, object: last, warnings: [] };
+    }
+    return { code: 200, object: this.store.put(type, ordered), warnings: [] };
+  }
+
+  /** DELETE one object, with propagation to what it owns. */
+  delete(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    options: DeleteOptions,
+  ): { code: number; body: JsonObject } {
+    const object = this.get(type, namespace, name);
+    const metadata = objectAt(object, 'metadata') ?? {};
+    const uid = uidOf(object);
+    const pre = options.preconditions;
+    if (pre?.uid !== undefined && pre.uid !== uid)
+      throw new ApiError({
+        code: 409,
+        reason: 'Conflict',
+        message: `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${uid}`,
+        details: { name, group: type.group, kind: type.plural },
+      });
+    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== metadata.resourceVersion)
+      throw conflict(type, name);
+    if (options.dryRun) return { code: 200, body: successStatus(type, name, uid) };
+
+    const policy = options.propagationPolicy ?? 'Background';
+    const finalizers = objectsAtFinalizers(object);
+    if (type.kind === 'Namespace') {
+      if (metadata.deletionTimestamp === undefined) {
+        metadata.deletionTimestamp = this.timestamp();
+        metadata.deletionGracePeriodSeconds = 0;
+        const status = objectAt(object, 'status') ?? {};
+        status.phase = 'Terminating';
+        object.status = status;
+        const stored = this.store.put(type, object);
+        this.track(this.emptyNamespace(name));
+        return { code: 200, body: stored };
+      }
+      return { code: 200, body: object };
+    }
+    if (policy === 'Foreground' || finalizers.length > 0) {
+      if (metadata.deletionTimestamp === undefined) {
+        metadata.deletionTimestamp = this.timestamp();
+        metadata.deletionGracePeriodSeconds = 0;
+      }
+      if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion'))
+        metadata.finalizers = [...finalizers, 'foregroundDeletion'];
+      const stored = this.store.put(type, object);
+      if (policy === 'Foreground') this.track(this.foregroundDelete(type, namespace, name, uid));
+      return { code: 200, body: stored };
+    }
+    this.store.remove(type, namespace, name);
+    if (policy === 'Orphan') this.orphanDependents(uid);
+    else this.collectDependents(uid, 'Background');
+    return { code: 200, body: successStatus(type, name, uid) };
+  }
+
+  /** DELETE on a collection: every matching object, one by one. */
+  deleteCollection(
+    type: ResourceType,
+    namespace: string | undefined,
+    list: ListOptions,
+    options: DeleteOptions,
+  ): JsonObject {
+    const { items } = this.list(type, namespace, list);
+    for (const item of items) {
+      try {
+        this.delete(type, namespaceOf(item), nameOf(item), options);
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status.code !== 404) throw error;
+      }
+    }
+    return {
+      kind: type.listKind,
+      apiVersion: apiVersionOf(type),
+      metadata: { resourceVersion: String(this.store.currentResourceVersion()) },
+      items,
+    };
+  }
+
+  /** Resolves once every background deletion started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.pendingDeletions.size > 0) await Promise.all([...this.pendingDeletions]);
+  }
+
+  private track(work: Promise<void>): void {
+    this.pendingDeletions.add(work);
+    void work.finally(() => this.pendingDeletions.delete(work));
+  }
+
+  private dependentsOf(uid: string): { type: ResourceType; object: JsonObject }[] {
+    const found: { type: ResourceType; object: JsonObject }[] = [];
+    for (const type of RESOURCE_TYPES)
+      for (const object of this.store.list(type))
+        if (objectsAt(objectAt(object, 'metadata'), 'ownerReferences').some((r) => r.uid === uid))
+          found.push({ type, object });
+    return found;
+  }
+
+  /** Background propagation: the owner is gone; its dependents follow on the next turns. */
+  private collectDependents(uid: string, policy: 'Background' | 'Foreground'): void {
+    this.track(
+      (async () => {
+        await nextTurn();
+        for (const { type, object } of this.dependentsOf(uid)) {
+          try {
+            this.delete(type, namespaceOf(object), nameOf(object), {
+              propagationPolicy: policy,
+              dryRun: false,
+            });
+          } catch (error) {
+            if (!(error instanceof ApiError) || error.status.code !== 404) throw error;
+          }
+        }
+      })(),
+    );
+  }
+
+  private async foregroundDelete(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    uid: string,
+  ): Promise<void> {
+    for (;;) {
+      await nextTurn();
+      const dependents = this.dependentsOf(uid);
+      for (const { type: t, object } of dependents) {
+        if (objectAt(object, 'metadata')?.deletionTimestamp !== undefined) continue;
+        try {
+          this.delete(t, namespaceOf(object), nameOf(object), {
+            propagationPolicy: 'Foreground',
+            dryRun: false,
+          });
+        } catch (error) {
+          if (!(error instanceof ApiError) || error.status.code !== 404) throw error;
+        }
+      }
+      if (this.dependentsOf(uid).length === 0) break;
+    }
+    const owner = this.store.get(type, namespace, name);
+    if (owner === undefined || uidOf(owner) !== uid) return;
+    const metadata = objectAt(owner, 'metadata') ?? {};
+    metadata.finalizers = objectsAtFinalizers(owner).filter((f) => f !== 'foregroundDeletion');
+    if (metadata.finalizers.length === 0) {
+      Reflect.deleteProperty(metadata, 'finalizers');
+      this.store.remove(type, namespace, name);
+    } else this.store.put(type, owner);
+  }
+
+  private orphanDependents(uid: string): void {
+    for (const { type, object } of this.dependentsOf(uid)) {
+      const metadata = objectAt(object, 'metadata') ?? {};
+      const refs = objectsAt(metadata, 'ownerReferences').filter((r) => r.uid !== uid);
+      if (refs.length === 0) Reflect.deleteProperty(metadata, 'ownerReferences');
+      else metadata.ownerReferences = refs;
+      this.store.put(type, object);
+    }
+  }
+
+  private async emptyNamespace(namespace: string): Promise<void> {
+    await nextTurn();
+    for (const type of RESOURCE_TYPES) {
+      if (!type.namespaced) continue;
+      for (const object of this.store.list(type, namespace)) {
+        const metadata = objectAt(object, 'metadata') ?? {};
+        Reflect.deleteProperty(metadata, 'finalizers');
+        this.store.remove(type, namespace, nameOf(object));
+      }
+    }
+    const ns = resourceTypeOfKind('Namespace');
+    if (ns !== undefined) this.store.remove(ns, '', namespace);
+  }
+
+  /** A controller's write: no validation, no faults, recorded under the controller's field manager. */
+  writeInternal(type: ResourceType, before: JsonObject, after: JsonObject, target: WriteTarget): JsonObject {
+    return this.commitUpdate(type, before, after, {
+      manager: 'kube-controller-manager',
+      dryRun: false,
+      target,
+      skipValidation: true,
+    }).object;
+  }
+
+  /** A controller's create. */
+  createInternal(type: ResourceType, object: JsonObject): JsonObject {
+    return this.commitCreate(type, namespaceOf(object), object, 'kube-controller-manager', false).object;
+  }
+
+  /** A controller's delete (no error when it is already gone). */
+  deleteInternal(type: ResourceType, namespace: string, name: string): void {
+    if (this.store.get(type, namespace, name) === undefined) return;
+    this.delete(type, namespace, name, { propagationPolicy: 'Background', dryRun: false });
+  }
+}
+
+function objectsAtFinalizers(object: JsonObject): string[] {
+  const finalizers = objectAt(object, 'metadata')?.finalizers;
+  return Array.isArray(finalizers) ? finalizers.filter((f): f is string => typeof f === 'string') : [];
+}
+
+function withoutNulls(value: JsonObject): JsonObject {
+  const result: JsonObject = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null) continue;
+    if (isJsonObject(v)) result[k] = withoutNulls(v);
+    else if (Array.isArray(v))
+      result[k] = v.filter((i) => i !== null).map((i) => (isJsonObject(i) ? withoutNulls(i) : i));
+    else result[k] = v;
+  }
+  return result;
+}
+
+/** apiVersion, kind, metadata, then the rest: the order the real server writes. */
+function orderTopLevel(object: JsonObject): JsonObject {
+  const { apiVersion, kind, metadata, ...rest } = object;
+  const ordered: JsonObject = {};
+  if (apiVersion !== undefined) ordered.apiVersion = apiVersion;
+  if (kind !== undefined) ordered.kind = kind;
+  if (metadata !== undefined) ordered.metadata = metadata;
+  return Object.assign(ordered, rest);
+}
+
+function applyJsonPatch(document: JsonObject, patch: JsonValue): JsonValue {
+  if (!Array.isArray(patch)) throw badRequest('a JSON patch must be a list of operations');
+  try {
+    return jsonPatch.applyPatch(cloneJson(document), patch as unknown as Operation[], true, true).newDocument;
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0] ?? 'invalid patch';
+    throw new ApiError({
+      code: 422,
+      reason: 'Invalid',
+      message: `the server rejected our request due to an error in our request: ${message}`,
+    });
+  }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

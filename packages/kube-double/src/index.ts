@@ -1,0 +1,10 @@
+export * from './kube-double.js';
+export type { RequestRecord, WriteRecord } from './activity-log.js';
+export type { FaultRule } from './faults.js';
+export { parseFaultRules } from './faults.js';
+export type { ImageBehaviour, HttpAnswer, Readiness } from './image-behaviours.js';
+export { parseBehaviours, parseBehavioursText } from './image-behaviours.js';
+export type { Violation, ViolationKind } from './invariant-monitor.js';
+export { COLOR_LABEL } from './invariant-monitor.js';
+export type { ApiServer } from './api-server.js';
+export type { JsonObject, JsonValue } from './json-value.js';

@@ -1,0 +1,167 @@
+import type { ApiServer } from './api-server.js';
+import { globToRegExp } from './image-behaviours.js';
+import { objectAt, stringMapAt, type JsonObject } from './json-value.js';
+import { fromLabelMap, matchesLabels } from './label-selector.js';
+import { nameOf, namespaceOf, type StoreChange } from './object-store.js';
+import { isPodReady } from './pod-lifecycle.js';
+import { resourceTypeOfKind, type ResourceType } from './resource-table.js';
+
+/** The label whose value is a release color; Services selecting on it are watched. */
+export const COLOR_LABEL = 'dreamscape.io/color';
+
+/** The ways a colored Service can be wrong. */
+export type ViolationKind = 'no-ready-pods' | 'unready-pods' | 'mixed-colors';
+
+/** One stretch of time during which a colored Service broke the invariant. */
+export interface Violation {
+  readonly kind: ViolationKind;
+  /** `namespace/name` of the Service. */
+  readonly service: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly selector: Readonly<Record<string, string>>;
+  /** The pods at fault when it started: the unready ones, or all selected for mixed colors. */
+  readonly pods: readonly string[];
+  readonly colors: readonly string[];
+  readonly message: string;
+  /** When it started (ISO 8601 with milliseconds) and the store's resourceVersion then. */
+  readonly at: string;
+  readonly resourceVersion: number;
+  /** When it stopped, if it has. */
+  endedAt?: string;
+}
+
+/**
+ * Checks, after every change to a pod or a Service, that each Service with a `dreamscape.io/color`
+ * key in its selector selects at least one Ready pod, no unready pod, and pods of one color only;
+ * records every stretch during which it does not.
+ */
+export class InvariantMonitor {
+  private readonly recorded: Violation[] = [];
+  private readonly open = new Map<string, Violation>();
+  private readonly podType: ResourceType;
+  private readonly serviceType: ResourceType;
+  private exclude: readonly RegExp[] = [];
+  private unsubscribe = (): void => undefined;
+
+  constructor(
+    private readonly api: ApiServer,
+    exclude: readonly string[] = [],
+  ) {
+    const podType = resourceTypeOfKind('Pod');
+    const serviceType = resourceTypeOfKind('Service');
+    if (podType === undefined || serviceType === undefined) throw new Error('pods and services are served');
+    this.podType = podType;
+    this.serviceType = serviceType;
+    this.setExclusions(exclude);
+  }
+
+  /** Service names (globs, `name` or `namespace/name`) the invariant does not cover. */
+  setExclusions(exclude: readonly string[]): void {
+    this.exclude = exclude.map(globToRegExp);
+  }
+
+  /** Starts checking after every change. */
+  start(): void {
+    this.unsubscribe = this.api.store.subscribe((change) => {
+      this.onChange(change);
+    });
+  }
+
+  /** Stops. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /** Every violation recorded (open ones have no `endedAt`). */
+  violations(): Violation[] {
+    return this.recorded.map((v) => ({ ...v }));
+  }
+
+  /** Forgets what was recorded; violations still open are recorded again at the next check. */
+  clear(): void {
+    this.recorded.length = 0;
+    this.open.clear();
+  }
+
+  private onChange(change: StoreChange): void {
+    if (change.resourceType !== this.podType && change.resourceType !== this.serviceType) return;
+    const namespace = namespaceOf(change.object);
+    if (change.resourceType === this.serviceType && change.type === 'DELETED') {
+      this.settle(namespace, nameOf(change.object), new Map());
+      return;
+    }
+    for (const service of this.api.store.list(this.serviceType, namespace)) this.check(service);
+  }
+
+  private check(service: JsonObject): void {
+    const namespace = namespaceOf(service);
+    const name = nameOf(service);
+    const selector = stringMapAt(objectAt(service, 'spec'), 'selector');
+    const found = new Map<ViolationKind, Omit<Violation, 'at' | 'resourceVersion'>>();
+    const excluded = this.exclude.some((re) => re.test(name) || re.test(`${namespace}/${name}`));
+    if (Object.hasOwn(selector, COLOR_LABEL) && !excluded) {
+      const requirements = fromLabelMap(selector);
+      const pods = this.api.store
+        .list(this.podType, namespace)
+        .filter(
+          (p) =>
+            objectAt(p, 'metadata')?.deletionTimestamp === undefined &&
+            matchesLabels(requirements, stringMapAt(objectAt(p, 'metadata'), 'labels')),
+        );
+      const ready = pods.filter(isPodReady);
+      const unready = pods.filter((p) => !isPodReady(p));
+      const colors = [
+        ...new Set(pods.map((p) => stringMapAt(objectAt(p, 'metadata'), 'labels')[COLOR_LABEL] ?? '')),
+      ].sort();
+      const base = { service: `${namespace}/${name}`, namespace, name, selector, colors };
+      if (ready.length === 0)
+        found.set('no-ready-pods', {
+          ...base,
+          kind: 'no-ready-pods',
+          pods: pods.map(nameOf),
+          message: `service ${namespace}/${name} selects no Ready pod (${pods.length} selected)`,
+        });
+      if (unready.length > 0)
+        found.set('unready-pods', {
+          ...base,
+          kind: 'unready-pods',
+          pods: unready.map(nameOf),
+          message: `service ${namespace}/${name} selects ${unready.length} unready pod(s): ${unready.map(nameOf).join(', ')}`,
+        });
+      if (colors.length > 1)
+        found.set('mixed-colors', {
+          ...base,
+          kind: 'mixed-colors',
+          pods: pods.map(nameOf),
+          message: `service ${namespace}/${name} selects pods of ${colors.length} colors: ${colors.join(', ')}`,
+        });
+    }
+    this.settle(namespace, name, found);
+  }
+
+  private settle(
+    namespace: string,
+    name: string,
+    found: Map<ViolationKind, Omit<Violation, 'at' | 'resourceVersion'>>,
+  ): void {
+    const now = new Date(Date.now()).toISOString();
+    for (const kind of ['no-ready-pods', 'unready-pods', 'mixed-colors'] as const) {
+      const key = `${namespace}/${name}/${kind}`;
+      const current = found.get(kind);
+      const open = this.open.get(key);
+      if (current !== undefined && open === undefined) {
+        const violation: Violation = {
+          ...current,
+          at: now,
+          resourceVersion: this.api.store.currentResourceVersion(),
+        };
+        this.recorded.push(violation);
+        this.open.set(key, violation);
+      } else if (current === undefined && open !== undefined) {
+        open.endedAt = now;
+        this.open.delete(key);
+      }
+    }
+  }
+}

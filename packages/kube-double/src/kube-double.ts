@@ -1,0 +1,280 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock, type Clock, type Logger } from '@dreamscape/core';
+import { ActivityLog, type RequestRecord, type WriteRecord } from './activity-log.js';
+import { ApiServer } from './api-server.js';
+import { AutoscalerController } from './autoscaler-controller.js';
+import { DeploymentController } from './deployment-controller.js';
+import { DisruptionController } from './disruption-controller.js';
+import { EndpointsController } from './endpoints-controller.js';
+import { EventRecorder } from './event-recorder.js';
+import { FaultInjector, parseFaultRules, type FaultRule } from './faults.js';
+import { createRequestHandler, type InspectionHandler } from './http-frontend.js';
+import { BehaviourBook, parseBehaviours, type ImageBehaviour } from './image-behaviours.js';
+import { InvariantMonitor, type Violation } from './invariant-monitor.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { ObjectStore } from './object-store.js';
+import { PodLifecycle } from './pod-lifecycle.js';
+import { ReplicaSetController } from './replicaset-controller.js';
+import { RESOURCE_TYPES, resourceTypeOfKind } from './resource-table.js';
+import { SeededRandom } from './seeded-random.js';
+import { ServiceProxy } from './service-proxy.js';
+import { SimClock } from './sim-clock.js';
+
+/** An entry of the behaviours document, as written in YAML or JSON (durations as text). */
+export interface BehaviourEntry {
+  readonly image: string;
+  /** A duration (`2s`, default 1s), `never`, or `deadline`. */
+  readonly ready?: string | number;
+  readonly http?: Readonly<
+    Record<string, { readonly status?: number; readonly body?: unknown; readonly latency?: string | number }>
+  >;
+}
+
+/** Options for {@link startKubeDouble}. */
+export interface KubeDoubleOptions {
+  /** TCP port on 127.0.0.1; 0 (the default) picks a free one. */
+  readonly port?: number;
+  /** Where to write the kubeconfig; default: a new temporary directory. */
+  readonly kubeconfigPath?: string;
+  /** The kubeconfig context's namespace. Default `default`. */
+  readonly namespace?: string;
+  /** Namespaces to create besides default, kube-system, kube-public and kube-node-lease. */
+  readonly namespaces?: readonly string[];
+  /** The image behaviours document. */
+  readonly behaviours?: readonly BehaviourEntry[];
+  /** Fault rules in force from the start. */
+  readonly faults?: readonly FaultRule[];
+  /** Seed for fault decisions and generated names. Default 1. */
+  readonly seed?: number;
+  /** Simulated milliseconds per real one for controller delays and deadlines. Default 1. */
+  readonly timeScale?: number;
+  /** Changes kept for watches; older resourceVersions get 410 Expired. Default 10000. */
+  readonly eventLogLimit?: number;
+  /** Real milliseconds between BOOKMARK events on watches that allow them. Default 1000. */
+  readonly bookmarkIntervalMs?: number;
+  /** Services (name or namespace/name globs) the invariant monitor ignores. */
+  readonly monitorExclude?: readonly string[];
+  /** Real time, for timestamps. */
+  readonly clock?: Clock;
+  /** Where controller errors are reported (they are always kept for {@link KubeDouble.errors}). */
+  readonly logger?: Logger;
+}
+
+/** A running double. */
+export interface KubeDouble {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  readonly port: number;
+  /** A kubeconfig for the double (context `kube-double`). */
+  readonly kubeconfigPath: string;
+  /** The API semantics, for tests that need to look at or change state directly. */
+  readonly api: ApiServer;
+  /** Replaces the image behaviours (first match wins). */
+  setBehaviours(entries: readonly BehaviourEntry[]): void;
+  /** The behaviours in force. */
+  behaviours(): readonly ImageBehaviour[];
+  /** Replaces the fault rules; `seed` restarts the random sequence. An empty list stops all faults. */
+  setFaults(rules: readonly FaultRule[], seed?: number): void;
+  /** How many times each fault rule has fired. */
+  faultCounts(): readonly number[];
+  /** Every invariant violation recorded. */
+  violations(): Violation[];
+  /** Every request answered (except `/_double/*`). */
+  requests(): RequestRecord[];
+  /** Every write a client made. */
+  writes(): WriteRecord[];
+  /** Forgets requests, writes and violations. */
+  clearLogs(): void;
+  /** Errors the controllers ran into (should stay empty). */
+  errors(): readonly string[];
+  /** The objects of a resource (plural, e.g. `deployments`), in a namespace or all. */
+  objects(resource: string, namespace?: string): JsonObject[];
+  /** Resolves once the controllers have nothing queued. */
+  settle(): Promise<void>;
+  /** Ends open watches and hung requests, stops the controllers and the server. */
+  close(): Promise<void>;
+}
+
+const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/** Starts a Kubernetes API server double on 127.0.0.1 that the real kubectl accepts. */
+export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<KubeDouble> {
+  const realClock = options.clock ?? systemClock;
+  const clock = new SimClock(realClock, options.timeScale ?? 1);
+  const random = new SeededRandom(options.seed ?? 1);
+  const store = new ObjectStore({ eventLogLimit: options.eventLogLimit ?? 10_000 });
+  const api = new ApiServer(store, realClock, random);
+  const behaviours = new BehaviourBook(parseBehaviours(options.behaviours ?? []));
+  const faults = new FaultInjector(options.seed ?? 1);
+  faults.set(options.faults ?? []);
+  const log = new ActivityLog();
+  const errors: string[] = [];
+  const onError = (where: string) => (key: string, error: unknown) => {
+    const text = `${where} ${key}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+    errors.push(text);
+    options.logger?.warning(text);
+  };
+
+  const namespaceType = resourceTypeOfKind('Namespace');
+  if (namespaceType === undefined) throw new Error('namespaces are not served');
+  for (const ns of [...SYSTEM_NAMESPACES, ...(options.namespaces ?? [])])
+    if (store.get(namespaceType, '', ns) === undefined)
+      api.createInternal(namespaceType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+
+  const events = new EventRecorder(api);
+  const pods = new PodLifecycle(api, clock, behaviours, onError('pod'));
+  const controllers = [
+    pods,
+    new ReplicaSetController(api, clock, pods, events, random, onError('replicaset')),
+    new DeploymentController(api, clock, behaviours, events, onError('deployment')),
+    new EndpointsController(api, onError('endpoints')),
+    new AutoscalerController(api, onError('horizontalpodautoscaler')),
+    new DisruptionController(api, onError('poddisruptionbudget')),
+  ];
+  const monitor = new InvariantMonitor(api, options.monitorExclude ?? []);
+  monitor.start();
+  for (const c of controllers) c.start();
+
+  const proxy = new ServiceProxy(api, behaviours);
+  const inspect: InspectionHandler = (method, path, body) =>
+    inspection(method, path, body, { behaviours, faults, monitor, log });
+  const server: Server = createServer(
+    createRequestHandler({
+      api,
+      proxy,
+      faults,
+      log,
+      inspect,
+      bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
+      onError: (error) => {
+        onError('http')('request', error);
+      },
+    }),
+  );
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const kubeconfigPath =
+    options.kubeconfigPath ?? join(mkdtempSync(join(tmpdir(), 'kube-double-')), 'kubeconfig');
+  writeKubeconfig(kubeconfigPath, url, options.namespace ?? 'default');
+
+  const settle = async (): Promise<void> => {
+    for (let round = 0; round < 50; round++) {
+      const before = store.currentResourceVersion();
+      await api.settled();
+      for (const c of controllers) await c.idle();
+      await new Promise((r) => setImmediate(r));
+      if (store.currentResourceVersion() === before) return;
+    }
+  };
+
+  let closed = false;
+  return {
+    url,
+    port,
+    kubeconfigPath,
+    api,
+    setBehaviours: (entries) => {
+      behaviours.replace(parseBehaviours(entries));
+    },
+    behaviours: () => behaviours.list(),
+    setFaults: (rules, seed) => {
+      faults.set(rules, seed);
+    },
+    faultCounts: () => faults.counts(),
+    violations: () => monitor.violations(),
+    requests: () => log.requests(),
+    writes: () => log.writes(),
+    clearLogs: () => {
+      log.clear();
+      monitor.clear();
+    },
+    errors: () => [...errors],
+    objects: (resource, namespace) => {
+      const type = RESOURCE_TYPES.find((t) => t.plural === resource);
+      if (type === undefined) throw new Error(`unknown resource ${resource}`);
+      return store.list(type, namespace);
+    },
+    settle,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      clock.close();
+      for (const c of controllers) c.close();
+      monitor.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function inspection(
+  method: string,
+  path: string,
+  body: string,
+  parts: { behaviours: BehaviourBook; faults: FaultInjector; monitor: InvariantMonitor; log: ActivityLog },
+): { status: number; body: JsonValue } {
+  const json = (value: unknown): JsonValue => JSON.parse(JSON.stringify(value)) as JsonValue;
+  const route = `${method} ${path.replace(/\/+$/, '')}`;
+  try {
+    switch (route) {
+      case 'GET /_double/violations':
+        return { status: 200, body: json(parts.monitor.violations()) };
+      case 'GET /_double/requests':
+        return { status: 200, body: json(parts.log.requests()) };
+      case 'GET /_double/writes':
+        return { status: 200, body: json(parts.log.writes()) };
+      case 'GET /_double/behaviours':
+        return { status: 200, body: json(parts.behaviours.list()) };
+      case 'POST /_double/behaviours': {
+        parts.behaviours.replace(parseBehaviours(JSON.parse(body === '' ? '[]' : body)));
+        return { status: 200, body: json(parts.behaviours.list()) };
+      }
+      case 'GET /_double/faults':
+        return { status: 200, body: json({ rules: parts.faults.list(), counts: parts.faults.counts() }) };
+      case 'POST /_double/faults': {
+        const parsed: unknown = JSON.parse(body === '' ? '[]' : body);
+        const seed = isJsonObject(parsed) && typeof parsed.seed === 'number' ? parsed.seed : undefined;
+        parts.faults.set(parseFaultRules(parsed), seed);
+        return { status: 200, body: json({ rules: parts.faults.list() }) };
+      }
+      case 'POST /_double/clear':
+        parts.log.clear();
+        parts.monitor.clear();
+        return { status: 200, body: {} };
+      default:
+        return {
+          status: 404,
+          body: {
+            error: `no inspection endpoint ${route}`,
+            endpoints: [
+              'GET /_double/violations',
+              'GET /_double/requests',
+              'GET /_double/writes',
+              'GET|POST /_double/behaviours',
+              'GET|POST /_double/faults',
+              'POST /_double/clear',
+            ],
+          },
+        };
+    }
+  } catch (error) {
+    return { status: 400, body: { error: (error as Error).message } };
+  }
+}

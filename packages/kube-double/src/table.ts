@@ -1,0 +1,347 @@
+import {
+  textOf,
+  arrayAt,
+  numberAt,
+  objectAt,
+  objectsAt,
+  stringAt,
+  stringMapAt,
+  type JsonObject,
+  type JsonValue,
+} from './json-value.js';
+import { formatLabelSelector, fromLabelMap, fromLabelSelectorObject } from './label-selector.js';
+import type { ResourceType } from './resource-table.js';
+
+/** What a Table row carries besides its cells (`includeObject`). */
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+interface Column {
+  readonly name: string;
+  readonly type: 'string' | 'integer' | 'date';
+  readonly priority?: number;
+  readonly cell: (object: JsonObject, now: number) => JsonValue;
+}
+
+/** `5m`, `2d3h`: the real server's HumanDuration of how long ago something happened. */
+export function humanAge(iso: string | undefined, now: number): string {
+  if (iso === undefined) return '<unknown>';
+  const seconds = Math.floor((now - Date.parse(iso)) / 1000);
+  if (seconds < -1) return '<invalid>';
+  if (seconds < 0) return '0s';
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
+  if (minutes < 180) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
+  if (hours < 48) return `${hours}h`;
+  const days = Math.floor(hours / 24);
+  if (hours < 24 * 8) return hours % 24 === 0 ? `${days}d` : `${days}d${hours % 24}h`;
+  if (hours < 24 * 365 * 2) return `${days}d`;
+  const years = Math.floor(days / 365);
+  if (hours < 24 * 365 * 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
+  return `${years}y`;
+}
+
+const NAME: Column = {
+  name: 'Name',
+  type: 'string',
+  cell: (o) => stringAt(objectAt(o, 'metadata'), 'name') ?? '',
+};
+const AGE: Column = {
+  name: 'Age',
+  type: 'string',
+  cell: (o, now) => humanAge(stringAt(objectAt(o, 'metadata'), 'creationTimestamp'), now),
+};
+
+const spec = (o: JsonObject): JsonObject | undefined => objectAt(o, 'spec');
+const status = (o: JsonObject): JsonObject | undefined => objectAt(o, 'status');
+const int = (o: JsonObject | undefined, k: string): number => numberAt(o, k) ?? 0;
+
+function containersOf(o: JsonObject): JsonObject[] {
+  return objectsAt(objectAt(objectAt(spec(o), 'template'), 'spec'), 'containers');
+}
+
+const WORKLOAD_WIDE: Column[] = [
+  {
+    name: 'Containers',
+    type: 'string',
+    priority: 1,
+    cell: (o) =>
+      containersOf(o)
+        .map((c) => stringAt(c, 'name') ?? '')
+        .join(','),
+  },
+  {
+    name: 'Images',
+    type: 'string',
+    priority: 1,
+    cell: (o) =>
+      containersOf(o)
+        .map((c) => stringAt(c, 'image') ?? '')
+        .join(','),
+  },
+  {
+    name: 'Selector',
+    type: 'string',
+    priority: 1,
+    cell: (o) => formatLabelSelector(fromLabelSelectorObject(objectAt(spec(o), 'selector')) ?? []),
+  },
+];
+
+function podReady(o: JsonObject): string {
+  const statuses = objectsAt(status(o), 'containerStatuses');
+  const total = objectsAt(spec(o), 'containers').length;
+  return `${statuses.filter((s) => s.ready === true).length}/${total}`;
+}
+
+function servicePorts(o: JsonObject): string {
+  const ports = objectsAt(spec(o), 'ports').map((p) => {
+    const node = numberAt(p, 'nodePort');
+    return `${textOf(p.port)}${node === undefined ? '' : `:${node}`}/${stringAt(p, 'protocol') ?? 'TCP'}`;
+  });
+  return ports.length === 0 ? '<none>' : ports.join(',');
+}
+
+function endpointsCell(o: JsonObject): string {
+  const parts: string[] = [];
+  for (const subset of objectsAt(o, 'subsets'))
+    for (const a of objectsAt(subset, 'addresses'))
+      for (const p of objectsAt(subset, 'ports')) parts.push(`${stringAt(a, 'ip') ?? ''}:${textOf(p.port)}`);
+  if (parts.length === 0) return '<none>';
+  return parts.length > 3 ? `${parts.slice(0, 3).join(',')} + ${parts.length - 3} more...` : parts.join(',');
+}
+
+const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
+  Deployment: [
+    NAME,
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (o) => `${int(status(o), 'readyReplicas')}/${int(spec(o), 'replicas')}`,
+    },
+    { name: 'Up-to-date', type: 'integer', cell: (o) => int(status(o), 'updatedReplicas') },
+    { name: 'Available', type: 'integer', cell: (o) => int(status(o), 'availableReplicas') },
+    AGE,
+    ...WORKLOAD_WIDE,
+  ],
+  ReplicaSet: [
+    NAME,
+    { name: 'Desired', type: 'integer', cell: (o) => int(spec(o), 'replicas') },
+    { name: 'Current', type: 'integer', cell: (o) => int(status(o), 'replicas') },
+    { name: 'Ready', type: 'integer', cell: (o) => int(status(o), 'readyReplicas') },
+    AGE,
+    ...WORKLOAD_WIDE,
+  ],
+  Pod: [
+    NAME,
+    { name: 'Ready', type: 'string', cell: podReady },
+    {
+      name: 'Status',
+      type: 'string',
+      cell: (o) =>
+        objectAt(o, 'metadata')?.deletionTimestamp !== undefined
+          ? 'Terminating'
+          : (stringAt(status(o), 'phase') ?? 'Pending'),
+    },
+    {
+      name: 'Restarts',
+      type: 'string',
+      cell: (o) =>
+        String(
+          objectsAt(status(o), 'containerStatuses').reduce(
+            (n, s) => n + (numberAt(s, 'restartCount') ?? 0),
+            0,
+          ),
+        ),
+    },
+    AGE,
+    { name: 'IP', type: 'string', priority: 1, cell: (o) => stringAt(status(o), 'podIP') ?? '<none>' },
+    { name: 'Node', type: 'string', priority: 1, cell: (o) => stringAt(spec(o), 'nodeName') ?? '<none>' },
+    { name: 'Nominated Node', type: 'string', priority: 1, cell: () => '<none>' },
+    { name: 'Readiness Gates', type: 'string', priority: 1, cell: () => '<none>' },
+  ],
+  Service: [
+    NAME,
+    { name: 'Type', type: 'string', cell: (o) => stringAt(spec(o), 'type') ?? 'ClusterIP' },
+    { name: 'Cluster-IP', type: 'string', cell: (o) => stringAt(spec(o), 'clusterIP') ?? '<none>' },
+    {
+      name: 'External-IP',
+      type: 'string',
+      cell: (o) => {
+        const ips = arrayAt(spec(o), 'externalIPs').map(String);
+        return ips.length > 0 ? ips.join(',') : '<none>';
+      },
+    },
+    { name: 'Port(s)', type: 'string', cell: servicePorts },
+    AGE,
+    {
+      name: 'Selector',
+      type: 'string',
+      priority: 1,
+      cell: (o) => {
+        const selector = stringMapAt(spec(o), 'selector');
+        return Object.keys(selector).length === 0 ? '<none>' : formatLabelSelector(fromLabelMap(selector));
+      },
+    },
+  ],
+  ConfigMap: [
+    NAME,
+    {
+      name: 'Data',
+      type: 'integer',
+      cell: (o) =>
+        Object.keys(objectAt(o, 'data') ?? {}).length + Object.keys(objectAt(o, 'binaryData') ?? {}).length,
+    },
+    AGE,
+  ],
+  Secret: [
+    NAME,
+    { name: 'Type', type: 'string', cell: (o) => stringAt(o, 'type') ?? 'Opaque' },
+    { name: 'Data', type: 'integer', cell: (o) => Object.keys(objectAt(o, 'data') ?? {}).length },
+    AGE,
+  ],
+  Namespace: [
+    NAME,
+    { name: 'Status', type: 'string', cell: (o) => stringAt(status(o), 'phase') ?? 'Active' },
+    AGE,
+  ],
+  Endpoints: [NAME, { name: 'Endpoints', type: 'string', cell: endpointsCell }, AGE],
+  Event: [
+    {
+      name: 'Last Seen',
+      type: 'string',
+      cell: (o, now) => humanAge(stringAt(o, 'lastTimestamp') ?? stringAt(o, 'eventTime'), now),
+    },
+    { name: 'Type', type: 'string', cell: (o) => stringAt(o, 'type') ?? '' },
+    { name: 'Reason', type: 'string', cell: (o) => stringAt(o, 'reason') ?? '' },
+    {
+      name: 'Object',
+      type: 'string',
+      cell: (o) => {
+        const involved = objectAt(o, 'involvedObject');
+        return `${(stringAt(involved, 'kind') ?? '').toLowerCase()}/${stringAt(involved, 'name') ?? ''}`;
+      },
+    },
+    { name: 'Message', type: 'string', cell: (o) => stringAt(o, 'message') ?? '' },
+  ],
+  HorizontalPodAutoscaler: [
+    NAME,
+    {
+      name: 'Reference',
+      type: 'string',
+      cell: (o) => {
+        const ref = objectAt(spec(o), 'scaleTargetRef');
+        return `${stringAt(ref, 'kind') ?? ''}/${stringAt(ref, 'name') ?? ''}`;
+      },
+    },
+    {
+      name: 'Targets',
+      type: 'string',
+      cell: (o) => (objectsAt(spec(o), 'metrics').length === 0 ? '<none>' : '<unknown>'),
+    },
+    { name: 'MinPods', type: 'string', cell: (o) => String(numberAt(spec(o), 'minReplicas') ?? 1) },
+    { name: 'MaxPods', type: 'integer', cell: (o) => int(spec(o), 'maxReplicas') },
+    { name: 'Replicas', type: 'integer', cell: (o) => int(status(o), 'currentReplicas') },
+    AGE,
+  ],
+  PodDisruptionBudget: [
+    NAME,
+    { name: 'Min Available', type: 'string', cell: (o) => textOf(spec(o)?.minAvailable ?? 'N/A') },
+    { name: 'Max Unavailable', type: 'string', cell: (o) => textOf(spec(o)?.maxUnavailable ?? 'N/A') },
+    { name: 'Allowed Disruptions', type: 'integer', cell: (o) => int(status(o), 'disruptionsAllowed') },
+    AGE,
+  ],
+  Ingress: [
+    NAME,
+    { name: 'Class', type: 'string', cell: (o) => stringAt(spec(o), 'ingressClassName') ?? '<none>' },
+    {
+      name: 'Hosts',
+      type: 'string',
+      cell: (o) => {
+        const hosts = objectsAt(spec(o), 'rules').map((r) => stringAt(r, 'host') ?? '*');
+        return hosts.length === 0 ? '*' : hosts.join(',');
+      },
+    },
+    { name: 'Address', type: 'string', cell: () => '' },
+    { name: 'Ports', type: 'string', cell: (o) => (objectsAt(spec(o), 'tls').length > 0 ? '80, 443' : '80') },
+    AGE,
+  ],
+  Lease: [
+    NAME,
+    { name: 'Holder', type: 'string', cell: (o) => stringAt(spec(o), 'holderIdentity') ?? '' },
+    AGE,
+  ],
+  EndpointSlice: [
+    NAME,
+    { name: 'AddressType', type: 'string', cell: (o) => stringAt(o, 'addressType') ?? '' },
+    {
+      name: 'Ports',
+      type: 'string',
+      cell: (o) => {
+        const ports = objectsAt(o, 'ports').map((p) => textOf(p.port));
+        return ports.length === 0 ? '<unset>' : ports.join(',');
+      },
+    },
+    {
+      name: 'Endpoints',
+      type: 'string',
+      cell: (o) => {
+        const ips = objectsAt(o, 'endpoints').flatMap((e) => arrayAt(e, 'addresses').map(String));
+        return ips.length === 0 ? '<unset>' : ips.join(',');
+      },
+    },
+    AGE,
+  ],
+};
+
+function partialMetadata(object: JsonObject): JsonObject {
+  return {
+    kind: 'PartialObjectMetadata',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: objectAt(object, 'metadata') ?? {},
+  };
+}
+
+/**
+ * A `meta.k8s.io/v1 Table` of objects with the columns the real server prints for the type, so that
+ * `kubectl get` shows the same columns as against a real cluster.
+ */
+export function toTable(
+  type: ResourceType,
+  objects: readonly JsonObject[],
+  include: IncludeObject,
+  now: number,
+  resourceVersion?: string,
+): JsonObject {
+  const columns = COLUMNS[type.kind] ?? [NAME, AGE];
+  const metadata: JsonObject = resourceVersion === undefined ? {} : { resourceVersion };
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata,
+    columnDefinitions: columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c === NAME ? 'name' : '',
+      description: c.name,
+      priority: c.priority ?? 0,
+    })),
+    rows: objects.map((o) => {
+      const row: JsonObject = { cells: columns.map((c) => c.cell(o, now)) };
+      if (include === 'Object') row.object = o;
+      else if (include === 'Metadata') row.object = partialMetadata(o);
+      return row;
+    }),
+  };
+}
+
+/** Whether an Accept header asks for a Table. */
+export function wantsTable(accept: string | undefined): boolean {
+  return accept !== undefined && /as=Table/.test(accept) && /g=meta\.k8s\.io/.test(accept);
+}
+
+/** `includeObject` from a query value. */
+export function includeObjectOf(value: string | null): IncludeObject {
+  return value === 'None' || value === 'Object' ? value : 'Metadata';
+}
