@@ -144,7 +144,8 @@ export class GitHubClient {
       policy: this.retry,
       retryable: (e) =>
         e instanceof GitHubApiError &&
-        (e.status === 0 || e.status === 429 || e.status >= 500 || e.status === 403),
+        // A permission error (403 without a rate limit) will not heal by waiting.
+        (e.status === 0 || e.status >= 500 || e.rateLimited),
       onRetry: (e, n, delay) => {
         this.logger.warning(
           `${e instanceof Error ? e.message : String(e)} (attempt ${n}); retrying in ${delay}ms`,
