@@ -95,6 +95,19 @@ describe('parseKubectlStderr on real kubectl output', () => {
     expect(parsed.message).not.toMatch(/^[IEWF]\d{4} /m);
   });
 
+  it('collapses the same failure repeated for every object into one line with a count', () => {
+    const line = 'Error from server (NotFound): namespaces "dreamscape-dev" not found';
+    const parsed = parseKubectlStderr(`${line}\n${line}\n${line}\n`);
+    expect(parsed).toMatchObject({ reason: 'NotFound', message: `${line} (3 times)` });
+  });
+
+  it('reads the client-side preconditions of kubectl scale', () => {
+    expect(parseKubectlStderr('error: Expected resource version to be 1, was 1017\n').reason).toBe(
+      'Conflict',
+    );
+    expect(parseKubectlStderr('error: Expected replicas to be 2, was 3\n').reason).toBe('PreconditionFailed');
+  });
+
   it('keeps the whole multi-line apply conflict advice', () => {
     const parsed = parseKubectlStderr(fixture('apply-conflict'));
     expect(parsed.message).toMatch(

@@ -3,8 +3,9 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { MemoryLogger, ProcessCommandRunner } from '@dreamscape/core';
+import { resolveKubectl } from '@dreamscape/testkit';
 import {
   Kubectl,
   containerImages,
@@ -15,19 +16,23 @@ import {
   renderOverlay,
   type ImagePin,
 } from '../src/index.js';
-import { pinnedKubectl } from './support/pinned-kubectl.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const examples = join(repo, 'examples/dreamscape/k8s/overlays');
 const fixtures = fileURLToPath(new URL('./fixtures/overlays/', import.meta.url));
 const SERVICES = ['gateway', 'auth', 'user', 'voyage', 'payment', 'ai', 'panorama'];
+let kubectlPath: string;
+beforeAll(async () => {
+  kubectlPath = await resolveKubectl();
+});
+
 const digestOf = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 
 function kubectl(logger = new MemoryLogger()): Kubectl {
   return new Kubectl({
     runner: new ProcessCommandRunner({ logger }),
     logger,
-    kubectlPath: pinnedKubectl(),
+    kubectlPath,
     cacheDir: mkdtempSync(join(tmpdir(), 'kube-kustomize-')),
   });
 }
@@ -177,7 +182,7 @@ describe('renderOverlay', () => {
     const bin = mkdtempSync(join(tmpdir(), 'kube-kustomize-bin-'));
     const log = join(bin, 'argv.log');
     const script = join(bin, 'kustomize');
-    writeFileSync(script, `#!/bin/sh\necho "$@" >> '${log}'\nexec '${pinnedKubectl()}' kustomize "$2"\n`);
+    writeFileSync(script, `#!/bin/sh\necho "$@" >> '${log}'\nexec '${kubectlPath}' kustomize "$2"\n`);
     chmodSync(script, 0o755);
     const logger = new MemoryLogger();
     const runner = new ProcessCommandRunner({

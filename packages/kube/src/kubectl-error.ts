@@ -101,6 +101,26 @@ export function stripKlog(stderr: string): string {
   return kept.join('\n').trim();
 }
 
+/**
+ * kubectl prints one line per object for the same failure (24 × `namespaces "x" not found` for an
+ * overlay applied to a missing namespace); keep each distinct line once, with its count.
+ */
+function collapseRepeats(text: string): string {
+  const counts = new Map<string, number>();
+  const order: string[] = [];
+  for (const line of text.split('\n')) {
+    const seen = counts.get(line);
+    if (seen === undefined) order.push(line);
+    counts.set(line, (seen ?? 0) + 1);
+  }
+  return order
+    .map((line) => {
+      const n = counts.get(line) ?? 1;
+      return n > 1 && line.trim() !== '' ? `${line} (${n} times)` : line;
+    })
+    .join('\n');
+}
+
 /** The last HTTP status kubectl logged at `-v=6`, if any. */
 export function loggedStatusCode(stderr: string): number | undefined {
   let code: number | undefined;
@@ -111,7 +131,7 @@ export function loggedStatusCode(stderr: string): number | undefined {
 
 /** Sorts kubectl's error output into a {@link KubectlReason}. */
 export function parseKubectlStderr(stderr: string): ParsedKubectlError {
-  const message = stripKlog(stderr);
+  const message = collapseRepeats(stripKlog(stderr));
   const logged = loggedStatusCode(stderr);
   const fromServer = /Error from server \((\w+)\):/.exec(message);
   if (fromServer?.[1] !== undefined) {
@@ -143,6 +163,9 @@ function classifyClientMessage(message: string): KubectlReason {
   if (/^The .* is invalid\b|^The request is invalid\b/m.test(message)) return 'Invalid';
   if (/error validating data|error validating "/.test(message)) return 'Invalid';
   if (/Apply failed with \d+ conflicts?/.test(message)) return 'Conflict';
+  // `kubectl scale --resource-version/--current-replicas` checks its preconditions itself.
+  if (/Expected resource version to be /.test(message)) return 'Conflict';
+  if (/Expected replicas to be /.test(message)) return 'PreconditionFailed';
   if (/the server doesn't have a resource type|no matches for kind/.test(message)) return 'UnknownResource';
   if (
     /Client\.Timeout exceeded|context deadline exceeded|i\/o timeout|TLS handshake timeout|timed out waiting|deadline exceeded/i.test(

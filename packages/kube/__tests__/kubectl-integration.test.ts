@@ -1,0 +1,444 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MemoryLogger, ProcessCommandRunner } from '@dreamscape/core';
+import { startKubeDouble, type KubeDouble } from '@dreamscape/kube-double';
+import { requireTool, resolveKubectl } from '@dreamscape/testkit';
+import {
+  Kubectl,
+  KubectlError,
+  isDeployment,
+  renderOverlay,
+  type ConfigMap,
+  type Deployment,
+  type KubeObject,
+  type Service,
+} from '../src/index.js';
+import { startAccessReviewFront } from './support/access-review-front.js';
+
+// The real upstream kubectl 1.32 against the in-process API double.
+
+const IMAGES = {
+  ok: 'registry.local/shop/web@sha256:' + 'a'.repeat(64),
+  okV2: 'registry.local/shop/web@sha256:' + 'b'.repeat(64),
+  sick: 'registry.local/shop/sick@sha256:' + 'c'.repeat(64),
+  never: 'registry.local/shop/never@sha256:' + 'd'.repeat(64),
+  deadline: 'registry.local/shop/deadline@sha256:' + 'e'.repeat(64),
+};
+
+let double: KubeDouble;
+let kubectlPath: string;
+let logger: MemoryLogger;
+
+beforeAll(async () => {
+  kubectlPath = await resolveKubectl();
+  double = await startKubeDouble({
+    namespaces: ['apply', 'reads', 'patch', 'cas', 'rollout', 'rollout-b', 'proxy', 'diff', 'undo', 'perm'],
+    behaviours: [
+      { image: IMAGES.never, ready: 'never' },
+      { image: IMAGES.deadline, ready: 'deadline' },
+      { image: IMAGES.sick, ready: '200ms', http: { '/health': { status: 500, body: 'down' } } },
+      { image: '*', ready: '200ms', http: { '/health': { status: 200, body: 'ok' } } },
+    ],
+  });
+  logger = new MemoryLogger();
+});
+
+afterAll(async () => {
+  await double.close();
+});
+
+function driver(kubeconfig = double.kubeconfigPath): Kubectl {
+  return new Kubectl({
+    runner: new ProcessCommandRunner({ logger }),
+    logger,
+    kubectlPath,
+    kubeconfig,
+    cacheDir: mkdtempSync(join(tmpdir(), 'kube-int-')),
+  });
+}
+
+function deployment(namespace: string, name: string, image: string, replicas = 2): Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: { app: name, tier: 'web' } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'main', image, ports: [{ name: 'http', containerPort: 8080 }] }] },
+      },
+    },
+  };
+}
+
+function service(namespace: string, name: string, selector: Record<string, string>): Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace },
+    spec: { selector, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+  };
+}
+
+/** Requests the double logged; watches are logged when they close, so wait for them a little. */
+async function requestsMatching(pattern: RegExp, atLeast: number): Promise<string[]> {
+  for (let i = 0; i < 50; i++) {
+    const found = double
+      .requests()
+      .map((r) => `${r.method} ${r.path}`)
+      .filter((p) => pattern.test(p));
+    if (found.length >= atLeast) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return double
+    .requests()
+    .map((r) => `${r.method} ${r.path}`)
+    .filter((p) => pattern.test(p));
+}
+
+describe('Kubectl against the API double', () => {
+  it('reports the client and server versions', async () => {
+    const v = await driver().version();
+    expect(v.client).toBe('v1.32.3');
+    expect(v.server).toMatch(/^v1\.32\./);
+  });
+
+  it('server-side applies in one call; a dry run writes nothing', async () => {
+    const k = driver();
+    const objects = [deployment('apply', 'web', IMAGES.ok), service('apply', 'web', { app: 'web' })];
+    double.clearLogs();
+    const dry = await k.applyServerSide(objects, { dryRun: true });
+    expect(dry.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Deployment/web', 'Service/web']);
+    expect(double.objects('deployments', 'apply')).toEqual([]);
+    expect(double.objects('services', 'apply')).toEqual([]);
+    expect(double.writes().every((w) => w.dryRun)).toBe(true);
+    expect(double.writes()).toHaveLength(2);
+
+    const callsBefore = k.calls;
+    const applied = await k.applyServerSide(objects);
+    expect(k.calls - callsBefore).toBe(1);
+    expect(applied.every((o) => typeof o.metadata.resourceVersion === 'string')).toBe(true);
+    expect(double.objects('deployments', 'apply')).toHaveLength(1);
+    const real = double.writes().filter((w) => !w.dryRun);
+    expect(real.map((w) => [w.verb, w.kind, w.name, w.fieldManager])).toEqual([
+      ['apply', 'Deployment', 'web', 'dreamscape'],
+      ['apply', 'Service', 'web', 'dreamscape'],
+    ]);
+  });
+
+  it('gets one object, undefined for a missing one, and lists with a selector and resourceVersion', async () => {
+    const k = driver();
+    await k.applyServerSide([
+      deployment('reads', 'a', IMAGES.ok),
+      deployment('reads', 'b', IMAGES.ok),
+      {
+        ...deployment('reads', 'c', IMAGES.ok),
+        metadata: { name: 'c', namespace: 'reads', labels: { app: 'c', tier: 'db' } },
+      },
+    ]);
+    const a = await k.get<Deployment>({ kind: 'Deployment', name: 'a', namespace: 'reads' });
+    expect(a?.spec?.replicas).toBe(2);
+    await expect(k.get({ kind: 'Deployment', name: 'nope', namespace: 'reads' })).resolves.toBeUndefined();
+    const list = await k.list<Deployment>('Deployment', { namespace: 'reads', labelSelector: 'tier=web' });
+    expect(list.items.map((d) => d.metadata.name).sort()).toEqual(['a', 'b']);
+    expect(list.items.map((d) => [d.kind as string, d.apiVersion])).toEqual([
+      ['Deployment', 'apps/v1'],
+      ['Deployment', 'apps/v1'],
+    ]);
+    expect(Number(list.resourceVersion)).toBeGreaterThan(0);
+  });
+
+  it('a JSON patch with a test precondition switches the color only if it is still the expected one', async () => {
+    const k = driver();
+    await k.applyServerSide([service('patch', 'web', { app: 'web', 'dreamscape.io/color': 'blue' })]);
+    const ref = { kind: 'Service', name: 'web', namespace: 'patch' };
+    const path = '/spec/selector/dreamscape.io~1color';
+    const switched = await k.patch<Service>(
+      ref,
+      [
+        { op: 'test', path, value: 'blue' },
+        { op: 'replace', path, value: 'green' },
+      ],
+      { type: 'json' },
+    );
+    expect(switched.spec?.selector?.['dreamscape.io/color']).toBe('green');
+
+    const error = await k
+      .patch(
+        ref,
+        [
+          { op: 'test', path, value: 'blue' },
+          { op: 'replace', path, value: 'blue' },
+        ],
+        { type: 'json' },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KubectlError);
+    expect((error as KubectlError).reason).toBe('PreconditionFailed');
+    const now = await k.get<Service>(ref);
+    expect(now?.spec?.selector?.['dreamscape.io/color']).toBe('green');
+  });
+
+  it('replace with a stale resourceVersion is a Conflict (compare-and-swap); create of an existing object AlreadyExists', async () => {
+    const k = driver();
+    const cm: ConfigMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'history', namespace: 'cas' },
+      data: { rev: '1' },
+    };
+    const created = await k.create<ConfigMap>(cm);
+    const rv = created.metadata.resourceVersion;
+    const updated = await k.replace<ConfigMap>({ ...created, data: { rev: '2' } });
+    expect(updated.metadata.resourceVersion).not.toBe(rv);
+    const stale = await k
+      .replace({ ...created, data: { rev: '3' } })
+      .catch((e: unknown) => e as KubectlError);
+    expect(stale).toBeInstanceOf(KubectlError);
+    expect((stale as KubectlError).reason).toBe('Conflict');
+    expect((stale as KubectlError).kubectlMessage).toContain('the object has been modified');
+    await expect(k.create(cm)).rejects.toMatchObject({ reason: 'AlreadyExists' });
+    await expect(k.delete({ kind: 'ConfigMap', name: 'history', namespace: 'cas' })).resolves.toBe(true);
+    await expect(
+      k.delete({ kind: 'ConfigMap', name: 'history', namespace: 'cas' }, { ignoreNotFound: true }),
+    ).resolves.toBe(false);
+    await expect(k.delete({ kind: 'ConfigMap', name: 'history', namespace: 'cas' })).rejects.toMatchObject({
+      reason: 'NotFound',
+    });
+  });
+
+  it('waits for several deployments in parallel with one watch per namespace', async () => {
+    const k = driver();
+    await k.applyServerSide([
+      deployment('rollout', 'ok-1', IMAGES.ok),
+      deployment('rollout', 'ok-2', IMAGES.ok, 3),
+      deployment('rollout', 'never', IMAGES.never),
+      deployment('rollout', 'deadline', IMAGES.deadline),
+      deployment('rollout', 'bystander', IMAGES.ok),
+    ]);
+    await k.applyServerSide([deployment('rollout-b', 'ok-3', IMAGES.ok)]);
+    double.clearLogs();
+    const callsBefore = k.calls;
+    const progress: string[] = [];
+    const started = Date.now();
+    const outcomes = await k.waitForRollouts(
+      [
+        { namespace: 'rollout', name: 'ok-1' },
+        { namespace: 'rollout', name: 'ok-2' },
+        { namespace: 'rollout', name: 'never' },
+        { namespace: 'rollout', name: 'deadline' },
+        { namespace: 'rollout-b', name: 'ok-3' },
+      ],
+      { timeoutMs: 4000, onProgress: (s) => progress.push(`${s.name}:${s.reason}`) },
+    );
+    const elapsed = Date.now() - started;
+    expect(outcomes.map((o) => [o.name, o.state, o.reason])).toEqual([
+      ['ok-1', 'complete', 'Complete'],
+      ['ok-2', 'complete', 'Complete'],
+      ['never', 'timeout', 'AvailableReplicas'],
+      ['deadline', 'failed', 'ProgressDeadlineExceeded'],
+      ['ok-3', 'complete', 'Complete'],
+    ]);
+    expect(outcomes[1]).toMatchObject({ replicas: 3, ready: 3, available: 3, updated: 3 });
+    expect(outcomes[3]!.elapsedMs).toBeLessThan(2000);
+    expect(elapsed).toBeGreaterThanOrEqual(3900);
+    expect(progress).toContain('never:AvailableReplicas');
+    // One kubectl process per namespace, and exactly one watch request each.
+    expect(k.calls - callsBefore).toBe(2);
+    const watches = await requestsMatching(/deployments\?.*watch=true/, 2);
+    expect(watches).toHaveLength(2);
+    expect(watches.filter((w) => w.includes('/namespaces/rollout/')).length).toBe(1);
+    expect(watches.filter((w) => w.includes('/namespaces/rollout-b/'))[0]).toContain(
+      'fieldSelector=metadata.name%3Dok-3',
+    );
+  });
+
+  it('health checks through the API server service proxy: healthy, 500 behaviour, no ready pods', async () => {
+    const k = driver();
+    await k.applyServerSide([
+      deployment('proxy', 'web', IMAGES.ok),
+      deployment('proxy', 'sick', IMAGES.sick),
+      deployment('proxy', 'never', IMAGES.never),
+      service('proxy', 'web', { app: 'web' }),
+      service('proxy', 'sick', { app: 'sick' }),
+      service('proxy', 'never', { app: 'never' }),
+    ]);
+    await k.waitForRollouts(
+      [
+        { namespace: 'proxy', name: 'web' },
+        { namespace: 'proxy', name: 'sick' },
+      ],
+      { timeoutMs: 5000 },
+    );
+    const path = (svc: string): string => `/api/v1/namespaces/proxy/services/${svc}:http/proxy/health`;
+
+    await expect(k.getRaw(path('web'))).resolves.toEqual({ ok: true, status: 200, body: 'ok' });
+    await expect(k.getRaw(path('sick'))).resolves.toEqual({
+      ok: false,
+      status: 500,
+      body: 'down',
+      reason: 'InternalError',
+    });
+    await expect(k.getRaw(path('never'))).resolves.toEqual({
+      ok: false,
+      status: 503,
+      body: 'no endpoints available for service "never"',
+      reason: 'ServiceUnavailable',
+    });
+
+    const proxy = await k.startProxy();
+    try {
+      expect(proxy.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const callsBefore = k.calls;
+      const answers = await Promise.all(
+        ['web', 'sick', 'never', 'web'].map(async (svc) => {
+          const r = await fetch(`${proxy.baseUrl}${path(svc)}`);
+          return [r.status, await r.text()] as const;
+        }),
+      );
+      expect(answers[0]).toEqual([200, 'ok']);
+      expect(answers[1]).toEqual([500, 'down']);
+      expect(answers[2]?.[0]).toBe(503);
+      expect(answers[2]?.[1]).toContain('no endpoints available for service');
+      expect(answers[3]).toEqual([200, 'ok']);
+      expect(k.calls).toBe(callsBefore);
+    } finally {
+      await proxy.close();
+    }
+    await expect(fetch(`${proxy.baseUrl}${path('web')}`)).rejects.toThrow();
+  });
+
+  it('diffServerSide tells changed from unchanged', async () => {
+    requireTool('diff');
+    const k = driver();
+    const d = deployment('diff', 'web', IMAGES.ok);
+    await k.applyServerSide([d]);
+    await expect(k.diffServerSide([d])).resolves.toEqual({ changed: false, diff: '' });
+    const scaled = { ...d, spec: { ...d.spec, replicas: 5 } };
+    const result = await k.diffServerSide([scaled]);
+    expect(result.changed).toBe(true);
+    expect(result.diff).toMatch(/^-\s+replicas: 2$/m);
+    expect(result.diff).toMatch(/^\+\s+replicas: 5$/m);
+  });
+
+  it('rollout history and undo go back to the previous template', async () => {
+    const k = driver();
+    const ref = { kind: 'Deployment', name: 'web', namespace: 'undo' };
+    await k.applyServerSide([deployment('undo', 'web', IMAGES.ok)]);
+    await k.waitForRollouts([{ namespace: 'undo', name: 'web' }], { timeoutMs: 5000 });
+    await k.applyServerSide([deployment('undo', 'web', IMAGES.okV2)]);
+    await k.waitForRollouts([{ namespace: 'undo', name: 'web' }], { timeoutMs: 5000 });
+    const history = await k.rolloutHistory(ref);
+    expect(history.map((r) => r.revision)).toEqual([1, 2]);
+    await k.rolloutUndo(ref);
+    const [outcome] = await k.waitForRollouts([{ namespace: 'undo', name: 'web' }], { timeoutMs: 5000 });
+    expect(outcome?.state).toBe('complete');
+    const now = await k.get<Deployment>(ref);
+    expect(now?.spec?.template?.spec?.containers?.[0]?.image).toBe(IMAGES.ok);
+  });
+
+  it('scales through the scale subresource', async () => {
+    const k = driver();
+    const ref = { kind: 'Deployment', name: 'scaled', namespace: 'apply' };
+    await k.applyServerSide([deployment('apply', 'scaled', IMAGES.ok)]);
+    await k.scale(ref, 4);
+    expect((await k.get<Deployment>(ref))?.spec?.replicas).toBe(4);
+    await expect(k.scale(ref, 1, { resourceVersion: '1' })).rejects.toMatchObject({ reason: 'Conflict' });
+  });
+
+  it('canI answers yes and no without treating no as an error', async () => {
+    // The double has no authorizer: a pass-through front answers the access reviews.
+    const front = await startAccessReviewFront(
+      double.url,
+      (a) =>
+        !(a.verb === 'patch' && a.resource === 'services') &&
+        !(a.resource === 'deployments' && a.subresource === 'scale'),
+    );
+    try {
+      const k = driver(front.kubeconfigPath);
+      await expect(k.canI('get', 'deployments.apps', { namespace: 'perm' })).resolves.toBe(true);
+      await expect(k.canI('patch', 'services', { namespace: 'perm' })).resolves.toBe(false);
+      const checks = [
+        { verb: 'get', resource: 'services', namespace: 'perm' },
+        { verb: 'patch', resource: 'services', namespace: 'perm' },
+        { verb: 'update', resource: 'deployments.apps', namespace: 'perm', subresource: 'scale' },
+        { verb: 'create', resource: 'leases.coordination.k8s.io', namespace: 'perm' },
+      ];
+      await expect(k.canIAll(checks)).resolves.toEqual([checks[1], checks[2]]);
+      expect(front.reviews).toContainEqual({
+        namespace: 'perm',
+        verb: 'update',
+        group: 'apps',
+        resource: 'deployments',
+        subresource: 'scale',
+      });
+      expect(front.reviews).toContainEqual({
+        namespace: 'perm',
+        verb: 'create',
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+      });
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('a missing resource type is UnknownResource', async () => {
+    await expect(
+      driver().get({ resource: 'widgets.example.com', name: 'x', namespace: 'apply' }),
+    ).rejects.toMatchObject({
+      reason: 'UnknownResource',
+    });
+  });
+});
+
+describe('the example overlays on the double', () => {
+  const examples = fileURLToPath(new URL('../../../examples/dreamscape/k8s/overlays/', import.meta.url));
+  const SERVICES = ['gateway', 'auth', 'user', 'voyage', 'payment', 'ai', 'panorama'];
+
+  it.each(['dev', 'staging', 'prod'])(
+    '%s renders, pins every image by digest, applies server-side and rolls out',
+    async (env) => {
+      const k = driver();
+      const images = SERVICES.map((s) => ({
+        name: `ghcr.io/dreamscape/${s}`,
+        digest: `sha256:${createHash('sha256').update(`${env}-${s}`).digest('hex')}`,
+      }));
+      const rendered = await renderOverlay({ overlayDir: `${examples}${env}`, images, kubectl: k });
+      expect(rendered.unpinned).toEqual([]);
+      expect(rendered.images.every((i) => /@sha256:[a-f0-9]{64}$/.test(i))).toBe(true);
+
+      // A server-side dry run cannot place objects in a namespace that does not exist yet (the real
+      // API server answers NotFound too), so the overlay's Namespace goes first.
+      const namespace = `dreamscape-${env}`;
+      const dry = await k.applyServerSide(rendered.objects, { dryRun: true }).catch((e: unknown) => e);
+      expect(dry).toBeInstanceOf(KubectlError);
+      expect((dry as KubectlError).reason).toBe('NotFound');
+      expect((dry as KubectlError).kubectlMessage).toMatch(
+        new RegExp(
+          `^Error from server \\(NotFound\\): namespaces "${namespace}" not found \\(\\d+ times\\)$`,
+        ),
+      );
+      await k.applyServerSide(rendered.objects.filter((o) => o.kind === 'Namespace'));
+      await k.applyServerSide(rendered.objects, { dryRun: true });
+      const applied: KubeObject[] = await k.applyServerSide(rendered.objects);
+      expect(applied).toHaveLength(rendered.objects.length);
+      const deployments = rendered.objects.filter(isDeployment);
+      const outcomes = await k.waitForRollouts(
+        deployments.map((d) => ({ namespace, name: d.metadata.name })),
+        { timeoutMs: 20_000 },
+      );
+      expect(outcomes.map((o) => o.state)).toEqual(deployments.map(() => 'complete'));
+      const live = await k.list<Deployment>('deployments', { namespace });
+      expect(
+        live.items.flatMap((d) => d.spec?.template?.spec?.containers?.map((c) => c.image) ?? []).sort(),
+      ).toEqual(images.map((i) => `${i.name}@${i.digest}`).sort());
+    },
+  );
+});
