@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MemoryLogger, ProcessCommandRunner } from '@dreamscape/core';
-import { startKubeDouble, type KubeDouble } from '@dreamscape/kube-double';
+import { startKubeDouble, type BehaviourEntry, type KubeDouble } from '@dreamscape/kube-double';
 import { requireTool, resolveKubectl } from '@dreamscape/testkit';
 import {
   Kubectl,
@@ -33,16 +33,30 @@ let double: KubeDouble;
 let kubectlPath: string;
 let logger: MemoryLogger;
 
+const currentBehaviours: BehaviourEntry[] = [
+  { image: IMAGES.never, ready: 'never' },
+  { image: IMAGES.deadline, ready: 'deadline' },
+  { image: IMAGES.sick, ready: '200ms', http: { '/health': { status: 500, body: 'down' } } },
+  { image: '*', ready: '200ms', http: { '/health': { status: 200, body: 'ok' } } },
+];
+
 beforeAll(async () => {
   kubectlPath = await resolveKubectl();
   double = await startKubeDouble({
-    namespaces: ['apply', 'reads', 'patch', 'cas', 'rollout', 'rollout-b', 'proxy', 'diff', 'undo', 'perm'],
-    behaviours: [
-      { image: IMAGES.never, ready: 'never' },
-      { image: IMAGES.deadline, ready: 'deadline' },
-      { image: IMAGES.sick, ready: '200ms', http: { '/health': { status: 500, body: 'down' } } },
-      { image: '*', ready: '200ms', http: { '/health': { status: 200, body: 'ok' } } },
+    namespaces: [
+      'apply',
+      'reads',
+      'patch',
+      'cas',
+      'rollout',
+      'rollout-b',
+      'proxy',
+      'diff',
+      'undo',
+      'perm',
+      'dropped',
     ],
+    behaviours: currentBehaviours,
   });
   logger = new MemoryLogger();
 });
@@ -257,6 +271,44 @@ describe('Kubectl against the API double', () => {
     expect(watches.filter((w) => w.includes('/namespaces/rollout-b/'))[0]).toContain(
       'fieldSelector=metadata.name%3Dok-3',
     );
+  });
+
+  it('lists and watches again when the server drops the watch, and still sees the rollout finish', async () => {
+    const k = driver();
+    const slow = 'registry.local/shop/slow@sha256:' + 'f'.repeat(64);
+    double.setBehaviours([{ image: slow, ready: '1500ms' }, ...currentBehaviours]);
+    try {
+      await k.applyServerSide([deployment('dropped', 'a', slow), deployment('dropped', 'b', slow)]);
+      double.setFaults([
+        {
+          verbs: ['watch'],
+          resources: ['deployments'],
+          namespaces: ['dropped'],
+          dropWatch: '300ms',
+          limit: 2,
+        },
+      ]);
+      double.clearLogs();
+      const callsBefore = k.calls;
+      const outcomes = await k.waitForRollouts(
+        [
+          { namespace: 'dropped', name: 'a' },
+          { namespace: 'dropped', name: 'b' },
+        ],
+        { timeoutMs: 8000, restartDelayMs: 100 },
+      );
+      expect(outcomes.map((o) => o.state)).toEqual(['complete', 'complete']);
+      expect(double.faultCounts()).toEqual([2]);
+      // Each drop ends kubectl's watch; a new process lists afresh and watches again.
+      expect(k.calls - callsBefore).toBe(3);
+      expect(await requestsMatching(/namespaces\/dropped\/deployments\?.*watch=true/, 3)).toHaveLength(3);
+      expect(logger.text()).toContain(
+        'The watch of deployments in dropped ended; listing and watching again',
+      );
+    } finally {
+      double.setFaults([]);
+      double.setBehaviours(currentBehaviours);
+    }
   });
 
   it('health checks through the API server service proxy: healthy, 500 behaviour, no ready pods', async () => {
