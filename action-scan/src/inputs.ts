@@ -1,0 +1,158 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import {
+  InputError,
+  readBoolean,
+  readDuration,
+  readEnum,
+  readString,
+  type InputSource,
+} from '@dreamscape/core';
+import {
+  defaultCategory,
+  parseScanTarget,
+  resolveInsideWorkspace,
+  SCANNER_DRIVERS,
+  SCANNERS,
+  THRESHOLDS,
+  type RegistryCredentials,
+  type ScannerName,
+  type ScanTarget,
+  type Threshold,
+} from '@dreamscape/scan';
+
+/** Everything action-scan is told, parsed and validated once. */
+export interface ScanInputs {
+  readonly target: ScanTarget;
+  readonly scanner: ScannerName;
+  readonly scannerVersion: string;
+  readonly scannerDownloadUrl: string | undefined;
+  readonly threshold: Threshold;
+  readonly ignoreUnfixed: boolean;
+  /** The real path of the waivers file, inside the workspace. */
+  readonly waiversFile: string | undefined;
+  /** The waivers file as the user wrote it (for messages). */
+  readonly waiversInput: string | undefined;
+  readonly sarifFile: string;
+  readonly reportFile: string;
+  readonly category: string;
+  /** The Dockerfile relative to the workspace, and its real path. */
+  readonly dockerfile: { readonly path: string; readonly file: string } | undefined;
+  readonly credentials: RegistryCredentials | undefined;
+  readonly githubToken: string | undefined;
+  readonly summary: boolean;
+  readonly failBuild: boolean;
+  readonly timeoutMs: number;
+  readonly workspace: string;
+  readonly tempDir: string;
+  readonly toolCacheDir: string;
+  readonly dbDir: string;
+}
+
+const VERSION = /^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/;
+const CATEGORY = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
+
+/** Reads and validates every input. Nothing else in the action reads inputs. */
+export function readInputs(src: InputSource, env: Readonly<Record<string, string | undefined>>): ScanInputs {
+  const workspace = resolve(env.GITHUB_WORKSPACE ?? process.cwd());
+  const tempDir = env.RUNNER_TEMP !== undefined && env.RUNNER_TEMP !== '' ? env.RUNNER_TEMP : tmpdir();
+  const toolCacheDir =
+    env.RUNNER_TOOL_CACHE !== undefined && env.RUNNER_TOOL_CACHE !== ''
+      ? env.RUNNER_TOOL_CACHE
+      : join(tempDir, 'tool-cache');
+
+  const target = parseScanTarget(readString(src, 'image', { required: true }));
+  const scanner = readEnum(src, 'scanner', SCANNERS, 'trivy');
+  const driver = SCANNER_DRIVERS[scanner];
+  const versionText = readString(src, 'scanner-version');
+  let scannerVersion = driver.pinnedVersion;
+  if (versionText !== '') {
+    const m = VERSION.exec(versionText);
+    if (m?.[1] === undefined)
+      throw new InputError(
+        'scanner-version',
+        versionText,
+        `a release version such as ${driver.pinnedVersion}`,
+      );
+    scannerVersion = m[1];
+  }
+  const downloadText = readString(src, 'scanner-download-url');
+  if (downloadText !== '' && !/^https?:\/\/\S+$/.test(downloadText))
+    throw new InputError(
+      'scanner-download-url',
+      downloadText,
+      'an http(s) URL of a release directory, {version} standing for the version',
+    );
+
+  const threshold = readEnum(src, 'severity-threshold', THRESHOLDS, 'high');
+  const ignoreUnfixed = readBoolean(src, 'ignore-unfixed', false);
+  const waiversInput = readString(src, 'waivers');
+  const waiversFile =
+    waiversInput === '' ? undefined : resolveInsideWorkspace(workspace, waiversInput, 'waivers');
+
+  const category = readString(src, 'category', { default: defaultCategory(target) });
+  if (!CATEGORY.test(category))
+    throw new InputError(
+      'category',
+      category,
+      'up to 200 letters, digits and . _ : / @ -, starting with a letter or digit',
+    );
+  const slug = category.replace(/[^A-Za-z0-9._-]+/g, '-');
+  const outDir = join(tempDir, 'dreamscape-scan', slug);
+  const sarifText = readString(src, 'sarif-file');
+  const sarifFile =
+    sarifText === ''
+      ? join(outDir, 'results.sarif')
+      : isAbsolute(sarifText)
+        ? sarifText
+        : resolve(workspace, sarifText);
+
+  const dockerfileText = readString(src, 'dockerfile');
+  const dockerfile =
+    dockerfileText === ''
+      ? undefined
+      : {
+          path: dockerfileText.replace(/^\.\//, ''),
+          file: resolveInsideWorkspace(workspace, dockerfileText, 'dockerfile'),
+        };
+
+  const username = readString(src, 'registry-username');
+  const password = readString(src, 'registry-password');
+  if ((username === '') !== (password === ''))
+    throw new InputError(
+      username === '' ? 'registry-username' : 'registry-password',
+      '',
+      'registry-username and registry-password together, or neither',
+    );
+  const token = readString(src, 'github-token');
+  const cacheText = readString(src, 'cache-dir');
+
+  return {
+    target,
+    scanner,
+    scannerVersion,
+    scannerDownloadUrl: downloadText === '' ? undefined : downloadText,
+    threshold,
+    ignoreUnfixed,
+    waiversFile,
+    waiversInput: waiversInput === '' ? undefined : waiversInput,
+    sarifFile,
+    reportFile: join(outDir, 'report.json'),
+    category,
+    dockerfile,
+    credentials: username === '' ? undefined : { username, password },
+    githubToken: token === '' ? undefined : token,
+    summary: readBoolean(src, 'summary', true),
+    failBuild: readBoolean(src, 'fail-build', true),
+    timeoutMs: readDuration(src, 'timeout', 15 * 60_000, { minMs: 10_000, maxMs: 6 * 3_600_000 }),
+    workspace,
+    tempDir,
+    toolCacheDir,
+    dbDir:
+      cacheText === ''
+        ? join(toolCacheDir, 'dreamscape-scan', `${scanner}-db`)
+        : isAbsolute(cacheText)
+          ? cacheText
+          : resolve(workspace, cacheText),
+  };
+}

@@ -1,0 +1,204 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ActionError, FetchHttpClient, ProcessCommandRunner, systemClock } from '@dreamscape/core';
+import { runAction, type ActionRuntime } from '@dreamscape/core/actions';
+import { GitHubClient, readGitHubContext, stickyMarker, upsertStickyComment } from '@dreamscape/github';
+import {
+  buildSarif,
+  evaluatePolicy,
+  loadWaivers,
+  normalizedReport,
+  renderScanSummary,
+  resolveScanner,
+  runScan,
+  SCANNER_DRIVERS,
+  scanOutputs,
+  updateDatabase,
+  type PolicyResult,
+  type SarifOutput,
+  type ScanReport,
+  type Waiver,
+} from '@dreamscape/scan';
+import { readInputs, type ScanInputs } from './inputs.js';
+
+/** action-scan: scan an image pinned by digest, apply the policy, write SARIF, summary and outputs. */
+export async function run(): Promise<void> {
+  await runAction(scan);
+}
+
+async function scan(runtime: ActionRuntime): Promise<void> {
+  const inputs = readInputs(runtime.inputs, process.env);
+  const logger = runtime.logger;
+  // Credentials are masked before anything can print them.
+  if (inputs.credentials !== undefined) logger.setSecret(inputs.credentials.password);
+  if (inputs.githubToken !== undefined) logger.setSecret(inputs.githubToken);
+  const runner = new ProcessCommandRunner({ logger });
+  const http = new FetchHttpClient();
+  const driver = SCANNER_DRIVERS[inputs.scanner];
+
+  // A malformed waivers file fails before minutes of scanning, not after.
+  const waivers: Waiver[] =
+    inputs.waiversInput === undefined ? [] : loadWaivers(inputs.workspace, inputs.waiversInput);
+  if (inputs.waiversInput !== undefined)
+    logger.info(`Loaded ${waivers.length} waivers from ${inputs.waiversInput}.`);
+
+  const scanner = await logger.group(`Set up ${driver.name} ${inputs.scannerVersion}`, () =>
+    resolveScanner({
+      driver,
+      version: inputs.scannerVersion,
+      toolCacheDir: inputs.toolCacheDir,
+      tempDir: inputs.tempDir,
+      downloadUrl: inputs.scannerDownloadUrl,
+      runner,
+      http,
+      logger,
+    }),
+  );
+  const db = await logger.group(`Update the ${driver.name} vulnerability database`, () =>
+    updateDatabase({ driver, binary: scanner.path, dbDir: inputs.dbDir, runner, logger }),
+  );
+  const { report } = await logger.group(`Scan ${inputs.target.reference}`, () =>
+    runScan({
+      driver,
+      binary: scanner.path,
+      target: inputs.target,
+      workDir: dirname(inputs.reportFile),
+      dbDir: inputs.dbDir,
+      credentials: inputs.credentials,
+      timeoutMs: inputs.timeoutMs,
+      runner,
+      logger,
+    }),
+  );
+
+  const policy = await logger.group('Apply the policy', () => {
+    const result = evaluatePolicy(report.findings, {
+      threshold: inputs.threshold,
+      ignoreUnfixed: inputs.ignoreUnfixed,
+      waivers,
+      now: systemClock.now(),
+    });
+    logger.info(`Verdict: ${result.verdict}.`);
+    for (const reason of result.reasons) logger.info(reason);
+    for (const { waiver } of result.waivers.expired)
+      logger.warning(`Waiver for ${waiver.id} (owner ${waiver.owner}) expired on ${waiver.expires}.`);
+    return Promise.resolve(result);
+  });
+
+  const sarif = await logger.group('Write SARIF and the report', () => {
+    // Development builds report 'dev': the version we verified on the binary is the truthful one.
+    const scannerVersion = /^\d/.test(report.scannerVersion) ? report.scannerVersion : scanner.version;
+    const out = writeReports(inputs, policy, { ...report, scannerVersion });
+    const truncated = out.sarif.truncated
+      ? `; truncated to the ${out.sarif.results} most severe of ${out.sarif.totalResults} to stay within GitHub's limits`
+      : '';
+    if (out.sarif.truncated)
+      logger.warning(
+        `SARIF holds ${out.sarif.results} of ${out.sarif.totalResults} results (GitHub code scanning limits); the report file has them all.`,
+      );
+    logger.info(`SARIF: ${inputs.sarifFile} (${out.sarif.results} results${truncated}).`);
+    logger.info(`Report: ${inputs.reportFile}.`);
+    return Promise.resolve(out.sarif);
+  });
+
+  const outputs = scanOutputs(report, policy);
+  runtime.setOutput('verdict', outputs.verdict);
+  runtime.setOutput('counts', outputs.counts);
+  runtime.setOutput('total', outputs.total);
+  runtime.setOutput('fixable', outputs.fixable);
+  runtime.setOutput('waived', outputs.waived);
+  runtime.setOutput('sarif-file', inputs.sarifFile);
+  runtime.setOutput('report-file', inputs.reportFile);
+
+  const summaryOptions = {
+    image: inputs.target.reference,
+    scanner: inputs.scanner,
+    scannerVersion: report.scannerVersion,
+    category: inputs.category,
+    policy,
+    sarif,
+  };
+  if (inputs.summary) {
+    const note = db.status === 'cached' ? `\n> ⚠️ ${db.message}\n` : '';
+    await runtime.appendSummary(`${renderScanSummary(summaryOptions)}${note}\n`);
+  }
+  await comment(runtime, inputs, () => renderScanSummary({ ...summaryOptions, topFindings: 5 }));
+
+  if (policy.verdict === 'fail' && inputs.failBuild)
+    throw new ActionError(
+      `Vulnerability scan failed for ${inputs.target.reference}: ${policy.reasons[0] ?? ''}`,
+      {
+        hint: 'Upgrade the affected packages, or record an accepted risk in the waivers file (with an owner and an expiry date).',
+      },
+    );
+}
+
+function writeReports(inputs: ScanInputs, policy: PolicyResult, report: ScanReport): { sarif: SarifOutput } {
+  const sarif = buildSarif({
+    scanner: inputs.scanner,
+    scannerVersion: report.scannerVersion,
+    policy,
+    category: inputs.category,
+    image: inputs.target.reference,
+    imageName: inputs.target.name,
+    dockerfile:
+      inputs.dockerfile === undefined
+        ? undefined
+        : { path: inputs.dockerfile.path, line: lastFromLine(inputs.dockerfile.file) },
+  });
+  mkdirSync(dirname(inputs.sarifFile), { recursive: true });
+  writeFileSync(inputs.sarifFile, sarif.json);
+  mkdirSync(dirname(inputs.reportFile), { recursive: true });
+  writeFileSync(
+    inputs.reportFile,
+    normalizedReport({
+      image: inputs.target.reference,
+      category: inputs.category,
+      report,
+      policy,
+      generatedAt: new Date(systemClock.now()).toISOString(),
+    }),
+  );
+  return { sarif };
+}
+
+/** The line of the final stage's FROM: what the image's packages came in through. */
+function lastFromLine(file: string): number {
+  const lines = readFileSync(file, 'utf8').split(/\r?\n/);
+  let found = 1;
+  lines.forEach((line, i) => {
+    if (/^\s*FROM\s/i.test(line)) found = i + 1;
+  });
+  return found;
+}
+
+async function comment(runtime: ActionRuntime, inputs: ScanInputs, body: () => string): Promise<void> {
+  const logger = runtime.logger;
+  if (inputs.githubToken === undefined) return;
+  const context = readGitHubContext(process.env);
+  if (context.pullRequest === undefined) {
+    logger.info(`No pull request in this ${context.eventName || 'run'} event: no comment.`);
+    return;
+  }
+  const pr = context.pullRequest;
+  const token = inputs.githubToken;
+  await logger.group(`Comment on pull request #${pr}`, async () => {
+    try {
+      const client = new GitHubClient({ token, apiUrl: context.apiUrl, http: new FetchHttpClient(), logger });
+      const result = await upsertStickyComment(client, {
+        owner: context.owner,
+        repo: context.repo,
+        issueNumber: pr,
+        marker: stickyMarker(`scan:${inputs.category}`),
+        body: body(),
+        logger,
+      });
+      runtime.setOutput('comment-url', result.url);
+    } catch (error) {
+      // A comment is a courtesy: a read-only token (pull requests from forks) must not fail the scan.
+      logger.warning(
+        `Could not comment on pull request #${pr}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  });
+}
