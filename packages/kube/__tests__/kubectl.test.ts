@@ -390,6 +390,28 @@ describe('Kubectl results and failures', () => {
     );
   });
 
+  it('never shows a registered secret in the message of a failed call', async () => {
+    const logger = new MemoryLogger();
+    logger.setSecret('s3cr3t-token');
+    const runner = new FakeRunner([{ exitCode: 1, stderr: fixture('invalid') }]);
+    const kubectl = new Kubectl({
+      runner,
+      logger,
+      cacheDir: mkdtempSync(join(tmpdir(), 'kube-')),
+      retry: { attempts: 1 },
+    });
+    const error = (await kubectl
+      .patch(
+        { kind: 'Secret', name: 'api', namespace: 'prod' },
+        { stringData: { token: 's3cr3t-token' } },
+        { type: 'merge' },
+      )
+      .catch((e: unknown) => e)) as KubectlError;
+    expect(error.reason).toBe('Invalid');
+    expect(error.message).toContain('--patch={"stringData":{"token":"***"}}');
+    expect(error.message).not.toContain('s3cr3t-token');
+  });
+
   it('a failed JSON-patch test comes back as PreconditionFailed', async () => {
     const { kubectl } = setup([{ exitCode: 1, stderr: fixture('json-patch-test-failed') }]);
     const error = (await kubectl

@@ -248,16 +248,21 @@ export class Kubectl {
     const parsed = parseKubectlStderr(error.stderrTail);
     const reason = options.reasonFor?.(parsed.reason, parsed.message);
     return KubectlError.from(error, {
-      command: `kubectl ${args.join(' ')}`,
+      command: this.describeCommand(args),
       ...(reason === undefined ? {} : { reason }),
     });
+  }
+
+  /** `kubectl <args>` for messages: without the global flags, registered secrets redacted. */
+  private describeCommand(args: readonly string[]): string {
+    return ['kubectl', ...args].map((a) => this.logger.masker.redact(a)).join(' ');
   }
 
   /** The error for a run that exited with a code we accepted but that still means failure. */
   private failure(args: readonly string[], result: CommandResult): KubectlError {
     const failure = new CommandError({
       tool: this.tool,
-      args: [...args],
+      args: args.map((a) => this.logger.masker.redact(a)),
       exitCode: result.exitCode,
       signal: null,
       stdout: result.stdout,
@@ -265,7 +270,7 @@ export class Kubectl {
       timedOut: false,
       cancelled: false,
     });
-    return KubectlError.from(failure, { command: `kubectl ${args.join(' ')}` });
+    return KubectlError.from(failure, { command: this.describeCommand(args) });
   }
 
   private parseJson(args: readonly string[], text: string): unknown {
