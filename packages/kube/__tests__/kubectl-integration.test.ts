@@ -366,6 +366,35 @@ describe('Kubectl against the API double', () => {
     await expect(fetch(`${proxy.baseUrl}${path('web')}`)).rejects.toThrow();
   });
 
+  it('getRaw gives up on a slow service after its own timeout', async () => {
+    const k = driver();
+    const slowHealth = 'registry.local/shop/slow-health@sha256:' + '9'.repeat(64);
+    double.setBehaviours([
+      {
+        image: slowHealth,
+        ready: '100ms',
+        http: { '/health': { status: 200, body: 'late', latency: '3s' } },
+      },
+      ...currentBehaviours,
+    ]);
+    try {
+      await k.applyServerSide([
+        deployment('proxy', 'slow', slowHealth),
+        service('proxy', 'slow', { app: 'slow' }),
+      ]);
+      await k.waitForRollouts([{ namespace: 'proxy', name: 'slow' }], { timeoutMs: 5000 });
+      const started = Date.now();
+      const r = await k.getRaw('/api/v1/namespaces/proxy/services/slow:http/proxy/health', {
+        timeoutMs: 400,
+      });
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(r).toMatchObject({ ok: false, reason: 'Timeout' });
+      expect(r.status).toBeUndefined();
+    } finally {
+      double.setBehaviours(currentBehaviours);
+    }
+  });
+
   it('diffServerSide tells changed from unchanged', async () => {
     requireTool('diff');
     const k = driver();

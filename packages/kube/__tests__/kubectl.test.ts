@@ -229,6 +229,11 @@ describe('Kubectl argv', () => {
       argv: ['get', '--raw', '/api/v1/namespaces/prod/services/web-preview:http/proxy/healthz', '-v=6'],
     },
     {
+      name: 'getRaw with its own timeout',
+      call: (k) => k.getRaw('/healthz', { timeoutMs: 1500 }),
+      argv: ['get', '--raw', '/healthz', '-v=6', '--request-timeout=1500ms'],
+    },
+    {
       name: 'canI with a subresource',
       call: (k) => k.canI('patch', 'deployments.apps', { namespace: 'prod', subresource: 'scale' }),
       argv: ['auth', 'can-i', 'patch', 'deployments.apps', '--namespace=prod', '--subresource=scale'],

@@ -52,7 +52,11 @@ export interface KubectlOptions {
 
 /** Options of {@link Kubectl.applyServerSide}. */
 export interface ApplyOptions {
-  /** `--dry-run=server`: the server validates and defaults but saves nothing. */
+  /**
+   * `--dry-run=server`: the server validates and defaults but saves nothing. Like the real API
+   * server it cannot place objects in a namespace that does not exist yet (`NotFound`): apply
+   * Namespaces first.
+   */
   readonly dryRun?: boolean;
   /** Take ownership of fields other managers hold (`--force-conflicts`). */
   readonly forceConflicts?: boolean;
@@ -515,10 +519,19 @@ export class Kubectl {
    * own 500 body, or the API server's 503 "no endpoints available"). Not retried: health gates
    * count failures themselves.
    */
-  async getRaw(path: string, options: { signal?: AbortSignal } = {}): Promise<RawResponse> {
+  async getRaw(
+    path: string,
+    options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<RawResponse> {
     const args = ['get', '--raw', path, '-v=6'];
+    // A per-call deadline replaces the instance's --request-timeout (kubectl keeps the last flag).
+    if (options.timeoutMs !== undefined)
+      args.push(`--request-timeout=${Math.max(1, Math.round(options.timeoutMs))}ms`);
     try {
-      const result = await this.exec(args, options.signal === undefined ? {} : { signal: options.signal });
+      const result = await this.exec(args, {
+        requestTimeout: options.timeoutMs === undefined,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
       return { ok: true, status: rawSuccessStatus(result.stderr), body: result.stdout };
     } catch (error) {
       if (error instanceof KubectlError && error.reason !== 'NotInstalled' && error.reason !== 'Cancelled') {

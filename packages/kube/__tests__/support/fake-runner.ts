@@ -54,6 +54,6 @@ export class FakeRunner implements CommandRunner {
   argv(i = this.specs.length - 1): string[] {
     const spec = this.specs[i];
     if (spec === undefined) throw new Error(`no run ${i}`);
-    return spec.args.filter((a) => !/^--(kubeconfig|cache-dir|context|request-timeout)=/.test(a));
+    return spec.args.filter((a) => !/^--(kubeconfig|cache-dir|context)=/.test(a));
   }
 }
