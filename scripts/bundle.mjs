@@ -22,6 +22,8 @@ let stale = 0;
 for (const action of actions) {
   const dir = join(root, action);
   const out = check ? mkdtempSync(join(tmpdir(), `${action}-dist-`)) : join(dir, 'dist');
+  // A stale chunk from an earlier build must not survive next to the fresh bundle.
+  if (!check) rmSync(out, { recursive: true, force: true });
   const started = Date.now();
   execFileSync(
     process.execPath,

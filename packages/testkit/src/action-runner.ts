@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -53,6 +53,7 @@ export async function runActionBundle(
     GITHUB_PATH: join(dir, 'path'),
   };
   for (const f of Object.values(files)) writeFileSync(f, '');
+  mkdirSync(join(dir, 'runner-temp'));
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env))
     if (v !== undefined && !k.startsWith('INPUT_')) env[k] = v;

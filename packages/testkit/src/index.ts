@@ -8,3 +8,4 @@ export * from './test-image.js';
 export * from './github-api.js';
 export * from './sarif-multitool.js';
 export * from './kubectl.js';
+export * from './buildah-storage.js';

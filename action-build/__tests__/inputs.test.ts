@@ -1,0 +1,92 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inputsFrom, InputError } from '@dreamscape/core';
+import { readInputs } from '../src/inputs.js';
+
+const ws = mkdtempSync(join(tmpdir(), 'ds-build-inputs-'));
+mkdirSync(join(ws, 'svc'));
+writeFileSync(join(ws, 'svc', 'Dockerfile'), 'FROM scratch\n');
+writeFileSync(join(ws, 'token.txt'), 'file-secret');
+const env = {
+  GITHUB_WORKSPACE: ws,
+  GITHUB_REPOSITORY: 'Dream/App',
+  GITHUB_ACTOR: 'octocat',
+  GITHUB_EVENT_NAME: 'push',
+};
+
+function read(values: Record<string, string>, e: Record<string, string> = env) {
+  return readInputs(inputsFrom(values), e);
+}
+
+function errorOf(fn: () => unknown): InputError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof InputError) return error;
+    throw error;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('action-build inputs', () => {
+  it('fills the defaults a workflow expects', () => {
+    const i = read({ context: 'svc' });
+    expect(i.image).toBe('ghcr.io/Dream/App');
+    expect(i.dockerfile).toBe(join(ws, 'svc', 'Dockerfile'));
+    expect(i.push).toBe(true);
+    expect(i.builder).toBe('auto');
+    expect(i.provenance).toBe(false);
+    expect(i.sbom).toBe(false);
+    expect(i.username).toBe('octocat');
+  });
+
+  it('does not push on pull requests unless asked', () => {
+    expect(read({ context: 'svc' }, { ...env, GITHUB_EVENT_NAME: 'pull_request' }).push).toBe(false);
+    expect(read({ context: 'svc', push: 'true' }, { ...env, GITHUB_EVENT_NAME: 'pull_request' }).push).toBe(
+      true,
+    );
+  });
+
+  it('reads build args, secrets and secret files', () => {
+    const i = read({
+      context: 'svc',
+      'build-args': 'VERSION=1.2.3\nEMPTY=',
+      secrets: 'npm_token=abc=def',
+      'secret-files': 'git=token.txt',
+    });
+    expect(i.buildArgs).toEqual([
+      ['VERSION', '1.2.3'],
+      ['EMPTY', ''],
+    ]);
+    expect(i.secrets).toEqual([
+      { id: 'npm_token', value: 'abc=def' },
+      { id: 'git', file: join(ws, 'token.txt') },
+    ]);
+  });
+
+  it('never echoes a secret value in an error', () => {
+    const e = errorOf(() => read({ context: 'svc', secrets: 'bad id=hunter2secret' }));
+    expect(e.message).toContain("Input 'secrets'");
+    expect(e.message).not.toContain('hunter2secret');
+    expect(errorOf(() => read({ context: 'svc', secrets: 'a=1\na=2' })).message).toContain('duplicate id');
+  });
+
+  it('names the input and what is accepted for bad values', () => {
+    expect(errorOf(() => read({ context: 'missing' })).input).toBe('context');
+    expect(errorOf(() => read({ context: '.' })).message).toMatch(
+      /Input 'dockerfile' is required: no Dockerfile in the context/,
+    );
+    expect(errorOf(() => read({ context: 'svc', platforms: 'linux/amd64,arm64' })).message).toContain(
+      'linux/amd64, linux/arm64/v8',
+    );
+    expect(errorOf(() => read({ context: 'svc', provenance: 'max' })).message).toContain("'mode=max'");
+    expect(errorOf(() => read({ context: 'svc', push: 'maybe' })).input).toBe('push');
+    expect(errorOf(() => read({ context: 'svc', 'secret-files': 'x=../../etc/passwd' })).message).toContain(
+      'outside the workspace',
+    );
+    expect(errorOf(() => read({ context: 'svc', labels: 'bad key=1' })).input).toBe('labels');
+    expect(errorOf(() => read({ context: 'svc' }, { GITHUB_WORKSPACE: ws })).input).toBe('image');
+  });
+});

@@ -1,0 +1,167 @@
+import { join } from 'node:path';
+import {
+  InputError,
+  readBoolean,
+  readEnum,
+  readKeyValues,
+  readList,
+  readString,
+  readWorkspacePath,
+  type InputSource,
+} from '@dreamscape/core';
+import type { BuildSecret } from '@dreamscape/image';
+
+/** Builder choices for the `builder` input. */
+export const BUILDER_CHOICES = ['auto', 'buildx', 'buildah'] as const;
+
+/** Everything action-build was asked to do, validated once. */
+export interface BuildInputs {
+  /** The image repository as given (`ghcr.io/owner/app`), without tag or digest. */
+  readonly image: string;
+  readonly context: string;
+  readonly dockerfile: string;
+  readonly target: string | undefined;
+  readonly buildArgs: readonly (readonly [string, string])[];
+  readonly secrets: readonly BuildSecret[];
+  /** The tag rules text (one rule per line), parsed by the tag rules of @dreamscape/image. */
+  readonly tagRules: string;
+  readonly latest: string;
+  readonly labels: readonly (readonly [string, string])[];
+  readonly push: boolean;
+  readonly builder: (typeof BUILDER_CHOICES)[number];
+  readonly platforms: readonly string[];
+  readonly cacheFrom: readonly string[];
+  readonly cacheTo: readonly string[];
+  /** The registry to log in to; defaults to the image's registry. */
+  readonly registry: string | undefined;
+  readonly username: string;
+  readonly password: string;
+  readonly provenance: boolean | string;
+  readonly sbom: boolean;
+}
+
+const SECRET_ID = /^[A-Za-z0-9_.-]+$/;
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
+
+/**
+ * Reads and validates the inputs. `env` supplies the runner's context (`GITHUB_WORKSPACE`,
+ * `GITHUB_EVENT_NAME`, `GITHUB_REPOSITORY`, `GITHUB_ACTOR`).
+ */
+export function readInputs(src: InputSource, env: Readonly<Record<string, string | undefined>>): BuildInputs {
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const repository = env.GITHUB_REPOSITORY ?? '';
+  const image = readString(src, 'image', { default: repository === '' ? '' : `ghcr.io/${repository}` });
+  if (image === '') throw new InputError('image', '', 'an image repository such as ghcr.io/OWNER/NAME');
+
+  const context = readWorkspacePath(
+    'context',
+    readString(src, 'context', { default: '.' }),
+    workspace,
+    'directory',
+  );
+  const dockerfileInput = readString(src, 'dockerfile');
+  const dockerfile =
+    dockerfileInput === ''
+      ? readWorkspacePathOrExplain(context, workspace)
+      : readWorkspacePath('dockerfile', dockerfileInput, workspace, 'file');
+
+  const pushInput = readEnum(src, 'push', ['auto', 'true', 'false'] as const, 'auto');
+  const push = pushInput === 'auto' ? env.GITHUB_EVENT_NAME !== 'pull_request' : pushInput === 'true';
+
+  const platforms = readList(src, 'platforms');
+  for (const p of platforms) {
+    if (!PLATFORM.test(p))
+      throw new InputError('platforms', p, 'platforms such as linux/amd64, linux/arm64/v8');
+  }
+
+  const provenanceText = readString(src, 'provenance', { default: 'false' });
+  const provenance =
+    provenanceText === 'false'
+      ? false
+      : provenanceText === 'true'
+        ? true
+        : validateProvenance(provenanceText);
+
+  return {
+    image,
+    context,
+    dockerfile,
+    target: readString(src, 'target') || undefined,
+    buildArgs: readKeyValues(src, 'build-args', {
+      keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/,
+      keyDescription: 'an ARG name',
+    }),
+    secrets: readSecrets(src, workspace),
+    tagRules: readString(src, 'tags'),
+    latest: readString(src, 'latest', { default: 'auto' }),
+    labels: readKeyValues(src, 'labels', {
+      keyPattern: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(\.[a-z0-9-]+)*$/i,
+      keyDescription: 'a label key such as org.opencontainers.image.vendor',
+    }),
+    push,
+    builder: readEnum(src, 'builder', BUILDER_CHOICES, 'auto'),
+    platforms,
+    cacheFrom: readList(src, 'cache-from', { commas: false }),
+    cacheTo: readList(src, 'cache-to', { commas: false }),
+    registry: readString(src, 'registry') || undefined,
+    username: readString(src, 'username', { default: env.GITHUB_ACTOR ?? '' }),
+    password: readString(src, 'password'),
+    provenance,
+    sbom: readBoolean(src, 'sbom', false),
+  };
+}
+
+function readWorkspacePathOrExplain(context: string, workspace: string): string {
+  try {
+    return readWorkspacePath('dockerfile', join(context, 'Dockerfile'), workspace, 'file');
+  } catch (error) {
+    throw new InputError('dockerfile', '', 'a Dockerfile path inside the workspace', {
+      reason: `no Dockerfile in the context directory ${context}`,
+      cause: error,
+    });
+  }
+}
+
+function validateProvenance(text: string): string {
+  if (/^mode=(min|max)$/.test(text)) return text;
+  throw new InputError('provenance', text, "'false' (default), 'true', 'mode=min' or 'mode=max'");
+}
+
+/** `secrets`: `id=value` lines (masked); `secret-files`: `id=path` lines inside the workspace. */
+function readSecrets(src: InputSource, workspace: string): BuildSecret[] {
+  const secrets: BuildSecret[] = [];
+  const seen = new Set<string>();
+  const add = (input: string, secret: BuildSecret): void => {
+    if (seen.has(secret.id))
+      throw new InputError(input, secret.id, 'each secret id once', { reason: 'duplicate id' });
+    seen.add(secret.id);
+    secrets.push(secret);
+  };
+  for (const [id, value] of readSecretLines(src, 'secrets')) {
+    if (value === '') throw new InputError('secrets', `${id}=`, 'id=value lines with a non-empty value');
+    add('secrets', { id, value });
+  }
+  for (const [id, path] of readSecretLines(src, 'secret-files')) {
+    add('secret-files', { id, file: readWorkspacePath('secret-files', path, workspace, 'file') });
+  }
+  return secrets;
+}
+
+function readSecretLines(src: InputSource, name: string): [string, string][] {
+  // The value may itself contain '=' and must never be echoed in an error: show the id only.
+  const pairs: [string, string][] = [];
+  for (const line of src(name).split(/\r?\n/)) {
+    if (line.trim() === '') continue;
+    const eq = line.indexOf('=');
+    const id = eq < 0 ? '' : line.slice(0, eq).trim();
+    if (eq <= 0 || !SECRET_ID.test(id)) {
+      throw new InputError(
+        name,
+        eq <= 0 ? '(a line without "=")' : id,
+        'one id=value per line, id made of letters, digits, _ . -',
+      );
+    }
+    pairs.push([id, line.slice(eq + 1)]);
+  }
+  return pairs;
+}

@@ -1,0 +1,178 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAction } from '@dreamscape/core/actions';
+import { ActionError, FetchHttpClient, ProcessCommandRunner } from '@dreamscape/core';
+import {
+  DEFAULT_TAG_RULES,
+  computeTags,
+  defaultRegistryScheme,
+  formatName,
+  imageTags,
+  isGhcr,
+  normalizeGhcrReference,
+  ociLabels,
+  parseTagRules,
+  readGitHubContext,
+  RegistryClient,
+  revisionOf,
+  selectBuilder,
+  type BuildRecord,
+  type ImageManifest,
+  type LatestPolicy,
+  type RegistryLogin,
+} from '@dreamscape/image';
+import { readInputs } from './inputs.js';
+import { renderSummary } from './summary.js';
+
+/** Builds the image, pushes it, proves the digest with the registry and reports. */
+export async function run(): Promise<void> {
+  await runAction(async (rt) => {
+    const started = Date.now();
+    const { logger } = rt;
+    const inputs = readInputs(rt.inputs, process.env);
+    // Credentials are masked before anything else can print them.
+    if (inputs.password !== '') logger.setSecret(inputs.password);
+    for (const secret of inputs.secrets) if ('value' in secret) logger.setSecret(secret.value);
+
+    const context = readGitHubContext(process.env);
+    const name = normalizeGhcrReference(inputs.image, logger, { input: 'image', defaultTag: false });
+    if (name.tag !== undefined || name.digest !== undefined) {
+      throw new ActionError(
+        `Input 'image' must name a repository without a tag or digest, got '${inputs.image}'. Tags come from the 'tags' rules.`,
+      );
+    }
+    const latest = inputs.latest === 'auto' ? undefined : (inputs.latest as LatestPolicy);
+    const tagSet = computeTags(parseTagRules(inputs.tagRules || DEFAULT_TAG_RULES, 'tags'), context, {
+      ...(latest === undefined ? {} : { latest }),
+      prHeadSha: true,
+    });
+    const tags = imageTags([name], tagSet.tags);
+    if (inputs.push && tags.length === 0) {
+      throw new ActionError(
+        `The 'tags' rules produced no tag for this ${context.eventName || 'run'}, so there is nothing to push.`,
+        {
+          hint: "Add a rule that always applies, such as 'type=sha' or 'type=raw,value=edge'.",
+        },
+      );
+    }
+    const labels = ociLabels(context, {
+      version: tagSet.version,
+      prHeadSha: true,
+      extra: [
+        ['org.opencontainers.image.title', name.repository.split('/').pop() ?? name.repository],
+        ...inputs.labels,
+      ],
+    });
+    const registry = inputs.registry ?? name.registry;
+    const insecure = defaultRegistryScheme(registry) === 'http' ? [registry] : [];
+    if (inputs.push && inputs.password === '' && isGhcr(registry)) {
+      throw new ActionError(`Input 'password' is empty, and pushing to ${registry} needs a token.`, {
+        hint: 'Leave the default (the workflow token, github.token) and grant the job `permissions: packages: write`.',
+      });
+    }
+    const logins: RegistryLogin[] =
+      inputs.password === '' ? [] : [{ registry, username: inputs.username, password: inputs.password }];
+    const registryClient = new RegistryClient({ http: new FetchHttpClient(), logger, logins });
+
+    if (inputs.push) {
+      await logger.group(`Registry ${registry}`, async () => {
+        // Fails fast, before a long build, on an unreachable registry or wrong credentials.
+        await registryClient.verifyLogin(registry);
+        logger.info(
+          `${registry} answers and accepts ${logins.length === 0 ? 'anonymous access' : `the credentials of ${inputs.username}`}.`,
+        );
+      });
+    }
+
+    const tempRoot = process.env.RUNNER_TEMP ?? tmpdir();
+    mkdirSync(tempRoot, { recursive: true });
+    const tempDir = mkdtempSync(join(tempRoot, 'dreamscape-build-'));
+    try {
+      const runner = new ProcessCommandRunner({ logger });
+      const builder = await selectBuilder({
+        preference: inputs.builder,
+        runner,
+        logger,
+        tempDir,
+        buildah: { insecureRegistries: insecure },
+      });
+      const builderVersion = await builder.version();
+      if (inputs.push && logins[0] !== undefined) await builder.login(logins[0]);
+
+      const result = await logger.group(`Build ${formatName(name)} with ${builder.name}`, () =>
+        builder.build({
+          context: inputs.context,
+          dockerfile: inputs.dockerfile,
+          target: inputs.target,
+          buildArgs: inputs.buildArgs,
+          secrets: inputs.secrets,
+          labels,
+          tags: tags.length === 0 ? [`${formatName(name)}:build`] : tags,
+          platforms: inputs.platforms,
+          cacheFrom: inputs.cacheFrom,
+          cacheTo: inputs.cacheTo,
+          push: inputs.push,
+          provenance: inputs.provenance,
+          sbom: inputs.sbom,
+          insecureRegistries: insecure,
+        }),
+      );
+
+      let sizeBytes: number | undefined;
+      if (inputs.push) {
+        sizeBytes = await logger.group('Verify the pushed digest', async () => {
+          for (const tag of tags) {
+            const held = await registryClient.digestOf(tag);
+            if (held !== result.digest) {
+              throw new ActionError(
+                `The registry holds ${held} for ${tag}, but ${builder.name} reported ${result.digest}.`,
+                { hint: 'Another push to the same tag may have raced this one; re-run the job.' },
+              );
+            }
+            logger.info(`${tag} → ${held} ✓`);
+          }
+          const ref = `${formatName(name)}@${result.digest}`;
+          const top = await registryClient.getManifest(ref);
+          if ('layers' in top.manifest) return imageSize(top.manifest);
+          // A multi-platform index: report the size of the platform a runner would pull.
+          const config = await registryClient.getImageConfig(ref);
+          const single = await registryClient.getManifest(`${formatName(name)}@${config.manifestDigest}`);
+          return 'layers' in single.manifest ? imageSize(single.manifest) : undefined;
+        });
+      }
+
+      const record: BuildRecord = {
+        image: `${formatName(name)}@${result.digest}`,
+        digest: result.digest,
+        tags,
+        platforms: result.platforms,
+        labels,
+        builder: builder.name,
+        revision: revisionOf(context, { prHeadSha: true }),
+      };
+      rt.setOutput('image', record.image);
+      rt.setOutput('digest', record.digest);
+      rt.setOutput('tags', JSON.stringify(record.tags));
+      rt.setOutput('labels', JSON.stringify(record.labels));
+      rt.setOutput('metadata', JSON.stringify(record));
+      logger.info(`Built ${record.image}${inputs.push ? ' and pushed it' : ''}.`);
+      await rt.appendSummary(
+        renderSummary({
+          record,
+          pushed: inputs.push,
+          sizeBytes,
+          builderVersion,
+          durationMs: Date.now() - started,
+        }),
+      );
+    } finally {
+      rmSync(tempDir, { recursive: true, force: true });
+    }
+  });
+}
+
+/** Config plus layers: what a pull downloads (compressed). */
+function imageSize(manifest: ImageManifest): number {
+  return manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
+}
