@@ -281,7 +281,25 @@ describe('Kubectl argv', () => {
       `--cache-dir=${cacheDir}`,
       '--request-timeout=20s',
     ]);
-    expect(spec.env).toEqual({ AWS_PROFILE: 'ci', HOME: join(cacheDir, 'home') });
+    expect(spec.env).toMatchObject({ AWS_PROFILE: 'ci', HOME: join(cacheDir, 'home') });
+  });
+
+  it('keeps credential plugins reading their configuration from the real home directory', async () => {
+    const { runner, kubectl } = setup([{ stdout: '' }], {
+      env: { HOME: '/home/runner', AZURE_CONFIG_DIR: '/custom/azure' },
+    });
+    await kubectl.get({ kind: 'Service', name: 'web', namespace: 'prod' });
+    const env = runner.specs[0]?.env ?? {};
+    expect(env['HOME']).not.toBe('/home/runner');
+    expect(env['AZURE_CONFIG_DIR']).toBe('/custom/azure');
+    for (const [key, value] of [
+      ['AWS_CONFIG_FILE', '/home/runner/.aws/config'],
+      ['AWS_SHARED_CREDENTIALS_FILE', '/home/runner/.aws/credentials'],
+      ['CLOUDSDK_CONFIG', '/home/runner/.config/gcloud'],
+    ] as const) {
+      if (process.env[key] === undefined) expect(env[key]).toBe(value);
+      else expect(env[key]).toBeUndefined();
+    }
   });
 
   it('never puts a request timeout on the long-running watch', async () => {

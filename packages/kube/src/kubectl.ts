@@ -182,7 +182,7 @@ export class Kubectl {
     this.homeDir = join(options.cacheDir, 'home');
     this.fieldManager = options.fieldManager ?? 'dreamscape';
     this.requestTimeout = options.requestTimeout;
-    this.env = options.env ?? {};
+    this.env = { ...credentialConfigEnv(options.env ?? {}), ...options.env };
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.kubeconfig = options.kubeconfig ?? defaultKubeconfig(this.env);
   }
@@ -687,6 +687,26 @@ export class Kubectl {
       if (line.trim() !== '') this.logger.warning(`kustomize: ${line.trim()}`);
     return result.stdout;
   }
+}
+
+/**
+ * Credential plugins that kubectl runs (`aws eks get-token`, `kubelogin` via `az`,
+ * `gke-gcloud-auth-plugin`) inherit kubectl's private HOME; these variables keep them reading their
+ * configuration from the real home directory. Variables already set win.
+ */
+function credentialConfigEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+  const home = env['HOME'] ?? process.env['HOME'] ?? homedir();
+  const defaults: Record<string, string> = {
+    AWS_CONFIG_FILE: join(home, '.aws', 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, '.aws', 'credentials'),
+    AZURE_CONFIG_DIR: join(home, '.azure'),
+    CLOUDSDK_CONFIG: join(home, '.config', 'gcloud'),
+  };
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(defaults)) {
+    if (env[key] === undefined && (process.env[key] ?? '') === '') out[key] = value;
+  }
+  return out;
 }
 
 /** The kubeconfig to pass explicitly when the caller gave none (our private HOME hides `~/.kube`). */
