@@ -790,8 +790,23 @@ function withoutNulls(value: JsonObject): JsonObject {
   return result;
 }
 
-/** apiVersion, kind, metadata, then the rest: the order the real server writes. */
+/** Fields the real server's omitempty drops when empty (a patch that removes the last label leaves none). */
+const OMIT_WHEN_EMPTY = {
+  metadata: ['labels', 'annotations', 'finalizers', 'ownerReferences'],
+  top: ['data', 'binaryData', 'stringData'],
+} as const;
+
+function isEmpty(value: JsonValue | undefined): boolean {
+  return Array.isArray(value) ? value.length === 0 : isJsonObject(value) && Object.keys(value).length === 0;
+}
+
+/** apiVersion, kind, metadata, then the rest: the order the real server writes, empty maps dropped. */
 function orderTopLevel(object: JsonObject): JsonObject {
+  const metadataObject = objectAt(object, 'metadata');
+  if (metadataObject !== undefined)
+    for (const k of OMIT_WHEN_EMPTY.metadata)
+      if (isEmpty(metadataObject[k])) Reflect.deleteProperty(metadataObject, k);
+  for (const k of OMIT_WHEN_EMPTY.top) if (isEmpty(object[k])) Reflect.deleteProperty(object, k);
   const { apiVersion, kind, metadata, ...rest } = object;
   const ordered: JsonObject = {};
   if (apiVersion !== undefined) ordered.apiVersion = apiVersion;

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { COLOR_LABEL, startKubeDouble, type KubeDouble } from '../src/index.js';
+import { deployment, kubectlFor, ok, service, yaml, type Kubectl } from './support/manifests.js';
+
+let double: KubeDouble;
+let k: Kubectl;
+
+const colored = (name: string, color: string, image: string, replicas = 2): Record<string, unknown> =>
+  deployment(`${name}-${color}`, image, { replicas, labels: { app: name, [COLOR_LABEL]: color } });
+const selecting = (name: string, color: string): Record<string, unknown> =>
+  service(name, { app: name, [COLOR_LABEL]: color });
+
+beforeAll(async () => {
+  double = await startKubeDouble({
+    timeScale: 20,
+    behaviours: [{ image: '*:never', ready: 'never' }],
+    monitorExclude: ['*-preview'],
+  });
+  k = kubectlFor(double);
+  // blue is healthy, green never becomes Ready.
+  ok(
+    await k(['apply', '--server-side', '-f', '-'], {
+      stdin: yaml(colored('web', 'blue', 'web:1'), colored('web', 'green', 'web:never')),
+    }),
+  );
+  ok(await k(['rollout', 'status', 'deploy/web-blue', '--timeout=30s']));
+});
+
+beforeEach(() => {
+  double.clearLogs();
+});
+
+afterAll(async () => {
+  await double.close();
+});
+
+describe('invariant monitor', () => {
+  it('records nothing while a colored Service selects Ready pods of one color', async () => {
+    ok(await k(['apply', '--server-side', '-f', '-'], { stdin: yaml(selecting('web', 'blue')) }));
+    await double.settle();
+    expect(double.violations()).toEqual([]);
+  });
+
+  it('records the moment a Service is switched to unready pods, and when it ends', async () => {
+    ok(await k(['apply', '--server-side', '-f', '-'], { stdin: yaml(selecting('web', 'blue')) }));
+    ok(
+      await k([
+        'patch',
+        'svc',
+        'web',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { selector: { [COLOR_LABEL]: 'green' } } }),
+      ]),
+    );
+    const during = double.violations();
+    expect(during.map((v) => v.kind).sort()).toEqual(['no-ready-pods', 'unready-pods']);
+    expect(during[0]).toMatchObject({
+      service: 'default/web',
+      selector: { app: 'web', [COLOR_LABEL]: 'green' },
+      colors: ['green'],
+    });
+    expect(during.find((v) => v.kind === 'unready-pods')?.pods).toHaveLength(2);
+    expect(during.every((v) => v.endedAt === undefined)).toBe(true);
+
+    ok(
+      await k([
+        'patch',
+        'svc',
+        'web',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { selector: { [COLOR_LABEL]: 'blue' } } }),
+      ]),
+    );
+    const after = double.violations();
+    expect(after).toHaveLength(2);
+    expect(after.every((v) => v.endedAt !== undefined)).toBe(true);
+
+    const viaHttp = (await (await fetch(`${double.url}/_double/violations`)).json()) as { kind: string }[];
+    expect(viaHttp.map((v) => v.kind).sort()).toEqual(['no-ready-pods', 'unready-pods']);
+  });
+
+  it('records zero Ready pods when the selected color is scaled away', async () => {
+    ok(await k(['apply', '--server-side', '-f', '-'], { stdin: yaml(colored('api', 'blue', 'api:1', 1)) }));
+    ok(await k(['rollout', 'status', 'deploy/api-blue', '--timeout=30s']));
+    ok(await k(['apply', '--server-side', '-f', '-'], { stdin: yaml(selecting('api', 'blue')) }));
+    await double.settle();
+    expect(double.violations().filter((v) => v.name === 'api')).toEqual([]);
+    ok(await k(['scale', 'deploy', 'api-blue', '--replicas=0']));
+    await double.settle();
+    const found = double.violations().filter((v) => v.name === 'api');
+    expect(found.map((v) => v.kind)).toEqual(['no-ready-pods']);
+    expect(found[0]?.message).toBe('service default/api selects no Ready pod (0 selected)');
+    ok(await k(['delete', 'svc', 'api']));
+    expect(double.violations().find((v) => v.name === 'api')?.endedAt).toBeDefined();
+  });
+
+  it('records pods that are not Ready yet behind a colored Service', async () => {
+    ok(
+      await k(['apply', '--server-side', '-f', '-'], {
+        stdin: yaml(colored('late', 'blue', 'late:1', 1), selecting('late', 'blue')),
+      }),
+    );
+    ok(await k(['rollout', 'status', 'deploy/late-blue', '--timeout=30s']));
+    await double.settle();
+    const kinds = double
+      .violations()
+      .filter((v) => v.name === 'late')
+      .map((v) => v.kind);
+    expect(kinds).toContain('unready-pods');
+    expect(
+      double
+        .violations()
+        .filter((v) => v.name === 'late')
+        .every((v) => v.endedAt !== undefined),
+    ).toBe(true);
+  });
+
+  it('ignores Services without a color key and excluded names', async () => {
+    ok(
+      await k(['apply', '--server-side', '-f', '-'], {
+        stdin: yaml(service('plain', { app: 'web' }), selecting('web-preview', 'green')),
+      }),
+    );
+    await double.settle();
+    expect(double.violations().filter((v) => v.name === 'plain' || v.name === 'web-preview')).toEqual([]);
+  });
+});
