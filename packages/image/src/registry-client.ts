@@ -379,6 +379,60 @@ export class RegistryClient {
     return response.body;
   }
 
+  /**
+   * Stores a manifest (or index) under a tag or digest: `PUT /v2/<name>/manifests/<reference>`,
+   * authenticated for `pull,push`. The blobs it points at must already be in the same repository,
+   * which is the case when re-tagging a manifest read from it. Returns the digest, after checking
+   * that the registry's `Docker-Content-Digest` equals the sha256 of `body`: a registry that stored
+   * something else (a converted manifest) must not be taken to hold these bytes.
+   */
+  async putManifest(
+    reference: ImageReference | string,
+    body: Uint8Array,
+    mediaType: string,
+  ): Promise<string> {
+    const ref = toReference(reference);
+    const target = targetOf(ref);
+    const digest = sha256Digest(body);
+    if (ref.digest !== undefined && ref.digest !== digest)
+      throw new RegistryError(
+        `${target.display}: the manifest to store hashes to ${digest}, not to the digest it is to be stored under.`,
+        target,
+      );
+    const response = await this.call(
+      target,
+      { method: 'PUT', url: this.manifestUrl(ref), headers: { 'Content-Type': mediaType }, body },
+      ['pull', 'push'],
+    );
+    if (response.status < 200 || response.status >= 300) {
+      const code = firstError(response)?.code;
+      throw new RegistryError(
+        `${target.registry} answered ${describeStatus(response.status)} to PUT of the manifest for ${target.display}${errorDetail(response)}.`,
+        { registry: target.registry, status: response.status, reference: target.display },
+        {
+          hint:
+            code === 'MANIFEST_BLOB_UNKNOWN' || code === 'BLOB_UNKNOWN'
+              ? 'The blobs of this manifest are not in this repository; a manifest can only be tagged in the repository it was pushed to.'
+              : code === 'MANIFEST_INVALID' || code === 'MANIFEST_UNVERIFIED' || response.status === 415
+                ? `The registry does not accept this manifest (media type '${mediaType}').`
+                : 'Check that the credentials may push to this repository.',
+        },
+      );
+    }
+    const reported = response.headers['docker-content-digest'];
+    if (reported === undefined || reported === '')
+      this.logger.debug(`${target.display}: no Docker-Content-Digest on PUT; the bytes hash to ${digest}`);
+    else if (reported !== digest)
+      throw new RegistryError(
+        `${target.display}: the registry reports that it stored ${reported} for a manifest whose bytes hash to ${digest}.`,
+        target,
+        {
+          hint: 'The registry or a proxy rewrote the manifest; the tag does not point at the image it was meant to.',
+        },
+      );
+    return digest;
+  }
+
   private manifestUrl(ref: ImageReference): string {
     return `${this.baseUrl(ref.registry)}/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`;
   }
@@ -388,8 +442,12 @@ export class RegistryClient {
   }
 
   /** One authenticated request: cached authorization, else the challenge flow, then one retry. */
-  private async call(target: Target, request: HttpRequest): Promise<HttpResponse> {
-    const scope = target.repository === undefined ? '' : repositoryScope(target.repository);
+  private async call(
+    target: Target,
+    request: HttpRequest,
+    actions: readonly string[] = ['pull'],
+  ): Promise<HttpResponse> {
+    const scope = target.repository === undefined ? '' : repositoryScope(target.repository, actions);
     let authorization = this.cache.get(target.registry, scope);
     let response = await this.send(
       target.registry,
