@@ -9,3 +9,4 @@ export * from './rollout-history.js';
 export * from './rollout-wait.js';
 export * from './kubectl.js';
 export * from './kustomize.js';
+export * from './proxy-api.js';

@@ -1,0 +1,207 @@
+import { ActionError, type HttpClient, type HttpResponse, type Logger } from '@dreamscape/core';
+import type { KubeObject } from './kube-object.js';
+import {
+  collectionPath,
+  knownResource,
+  resourceOf,
+  type ObjectRef,
+  type ResourceInfo,
+} from './resource-names.js';
+
+/** A failed API call through the proxy, with the Status reason to branch on (`NotFound`, `Conflict`, ...). */
+export class KubeApiError extends ActionError {
+  readonly reason: string;
+  readonly statusCode: number;
+
+  constructor(method: string, path: string, statusCode: number, reason: string, message: string) {
+    super(`${method} ${path} failed: ${statusCode} ${reason}: ${message}`);
+    this.name = 'KubeApiError';
+    this.reason = reason;
+    this.statusCode = statusCode;
+  }
+}
+
+/** Options of {@link ProxyApi}. */
+export interface ProxyApiOptions {
+  /** `http://127.0.0.1:PORT` of a running `kubectl proxy` (see `Kubectl.startProxy`). */
+  readonly baseUrl: string;
+  readonly http: HttpClient;
+  readonly logger: Logger;
+  /** Default `dreamscape`. */
+  readonly fieldManager?: string;
+  /** Per request. Default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+const PATCH_TYPES = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+} as const;
+
+/**
+ * The Kubernetes REST API through a running `kubectl proxy`: the proxy carries kubectl's
+ * credentials (tokens, client certificates, exec plugins), and each call costs milliseconds instead
+ * of a kubectl process. Used for the many small reads and writes of a release; kubectl itself still
+ * does apply, diff, rollout undo and kustomize.
+ */
+export class ProxyApi {
+  private readonly o: ProxyApiOptions;
+  private readonly fieldManager: string;
+  /** Requests made, for budgets and benchmarks. */
+  requests = 0;
+
+  constructor(options: ProxyApiOptions) {
+    this.o = options;
+    this.fieldManager = options.fieldManager ?? 'dreamscape';
+  }
+
+  /** One object, or undefined when it does not exist. */
+  async get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    const res = await this.call('GET', objectPath(ref));
+    if (res.status === 404) return undefined;
+    return this.json<T>('GET', objectPath(ref), res);
+  }
+
+  /** Objects of a resource, with the list's resourceVersion. */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the view it expects
+  async list<T extends KubeObject = KubeObject>(
+    resource: string,
+    options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
+  ): Promise<{ items: T[]; resourceVersion: string }> {
+    const info = requireKnown(resource);
+    const query = new URLSearchParams();
+    if (options.labelSelector !== undefined) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector !== undefined) query.set('fieldSelector', options.fieldSelector);
+    const qs = query.toString();
+    const path = `${collectionPath(info, options.namespace)}${qs === '' ? '' : `?${qs}`}`;
+    const list = this.json<{ items: Partial<KubeObject>[]; metadata?: { resourceVersion?: string } }>(
+      'GET',
+      path,
+      await this.call('GET', path),
+    );
+    const apiVersion = info.group === '' ? info.version : `${info.group}/${info.version}`;
+    return {
+      items: list.items.map(
+        (i) => ({ ...i, apiVersion: i.apiVersion ?? apiVersion, kind: i.kind ?? info.kind }) as T,
+      ),
+      resourceVersion: list.metadata?.resourceVersion ?? '',
+    };
+  }
+
+  /** Creates an object (`AlreadyExists` when it is there). */
+  async create<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T> {
+    const info = requireKnown(object.kind);
+    const path = `${collectionPath(info, object.metadata.namespace)}?fieldManager=${encodeURIComponent(this.fieldManager)}`;
+    return this.json<T>(
+      'POST',
+      path,
+      await this.call('POST', path, JSON.stringify(object), 'application/json'),
+    );
+  }
+
+  /** PUT; with `metadata.resourceVersion` a compare-and-swap that fails with `Conflict`. */
+  async replace<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T> {
+    const path = `${objectPath({ kind: object.kind, name: object.metadata.name, ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }) })}?fieldManager=${encodeURIComponent(this.fieldManager)}`;
+    return this.json<T>(
+      'PUT',
+      path,
+      await this.call('PUT', path, JSON.stringify(object), 'application/json'),
+    );
+  }
+
+  /** Patches an object (or its `scale`/`status` subresource). A failed JSON-patch `test` is reason `PreconditionFailed`. */
+  async patch<T extends KubeObject = KubeObject>(
+    ref: ObjectRef,
+    patch: object | readonly { op: string; path: string; value?: unknown }[],
+    options: { type: 'merge' | 'json' | 'strategic'; subresource?: string },
+  ): Promise<T> {
+    const sub = options.subresource === undefined ? '' : `/${options.subresource}`;
+    const path = `${objectPath(ref)}${sub}?fieldManager=${encodeURIComponent(this.fieldManager)}`;
+    const res = await this.call('PATCH', path, JSON.stringify(patch), PATCH_TYPES[options.type]);
+    if (
+      res.status === 422 &&
+      options.type === 'json' &&
+      /test operation|testing value|test failed/i.test(res.text())
+    ) {
+      throw new KubeApiError('PATCH', path, 422, 'PreconditionFailed', statusMessage(res));
+    }
+    return this.json<T>('PATCH', path, res);
+  }
+
+  /** Deletes an object; false when it was already gone and `ignoreNotFound` is set. */
+  async delete(ref: ObjectRef, options: { ignoreNotFound?: boolean } = {}): Promise<boolean> {
+    const path = objectPath(ref);
+    const res = await this.call(
+      'DELETE',
+      path,
+      JSON.stringify({ propagationPolicy: 'Background' }),
+      'application/json',
+    );
+    if (res.status === 404 && options.ignoreNotFound === true) return false;
+    this.check('DELETE', path, res);
+    return true;
+  }
+
+  private async call(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: string,
+    contentType?: string,
+  ): Promise<HttpResponse> {
+    this.requests++;
+    const res = await this.o.http.request({
+      method,
+      url: `${this.o.baseUrl}${path}`,
+      headers: {
+        Accept: 'application/json',
+        ...(contentType === undefined ? {} : { 'Content-Type': contentType }),
+      },
+      ...(body === undefined ? {} : { body }),
+      timeoutMs: this.o.timeoutMs ?? 30_000,
+    });
+    this.o.logger.debug(`${method} ${path} → ${res.status}`);
+    return res;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it expects
+  private json<T>(method: string, path: string, res: HttpResponse): T {
+    this.check(method, path, res);
+    return JSON.parse(res.text()) as T;
+  }
+
+  private check(method: string, path: string, res: HttpResponse): void {
+    if (res.status >= 200 && res.status < 300) return;
+    let reason = `HTTP${res.status}`;
+    try {
+      const status = JSON.parse(res.text()) as { reason?: string };
+      if (typeof status.reason === 'string' && status.reason !== '') reason = status.reason;
+    } catch {
+      // not a Status body: keep the HTTP code
+    }
+    throw new KubeApiError(method, path, res.status, reason, statusMessage(res));
+  }
+}
+
+function statusMessage(res: HttpResponse): string {
+  const text = res.text();
+  try {
+    const status = JSON.parse(text) as { message?: string };
+    if (typeof status.message === 'string') return status.message;
+  } catch {
+    // fall through
+  }
+  return text.slice(0, 300);
+}
+
+function requireKnown(kindOrResource: string): ResourceInfo {
+  const info = knownResource(kindOrResource);
+  if (info === undefined)
+    throw new ActionError(`The API client does not know the resource '${kindOrResource}'.`);
+  return info;
+}
+
+function objectPath(ref: ObjectRef): string {
+  const info = requireKnown(ref.kind ?? resourceOf(ref));
+  return `${collectionPath(info, ref.namespace)}/${encodeURIComponent(ref.name)}`;
+}

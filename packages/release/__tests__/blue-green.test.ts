@@ -1,0 +1,95 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { formatManifests, type Deployment, type KubeObject, type Service } from '@dreamscape/kube';
+import { BlueGreenDeploy, parseHealthChecks, planBlueGreen, type ReleaseOutcome } from '../src/index.js';
+import { clock, startTestCluster, type TestCluster } from './support/cluster.js';
+import { shopObjects } from './support/fixture.js';
+
+let cluster: TestCluster;
+
+beforeEach(async () => {
+  cluster = await startTestCluster();
+});
+afterEach(async () => {
+  await cluster.close();
+});
+
+async function deploy(
+  objects: KubeObject[],
+  checksYaml = '',
+  overrides: { verifyWindowMs?: number; previous?: 'keep' | 'scale-down' } = {},
+): Promise<ReleaseOutcome> {
+  const manifestText = formatManifests(objects);
+  const plan = planBlueGreen(objects, { app: 'shop', environment: 'dev', manifestText });
+  const checks = parseHealthChecks(
+    checksYaml === '' ? undefined : (await import('js-yaml')).load(checksYaml),
+    plan.services.map((s) => s.name),
+  );
+  return new BlueGreenDeploy({
+    plan,
+    manifestText,
+    checks,
+    checksText: checksYaml,
+    kubectl: cluster.kubectl,
+    api: cluster.api,
+    http: cluster.http,
+    proxyBaseUrl: cluster.proxy.baseUrl,
+    logger: cluster.logger,
+    clock,
+    holder: { id: 'test-run-1', runUrl: 'https://github.com/o/r/actions/runs/1' },
+    run: { commit: 'abc', runId: '1', runUrl: 'https://github.com/o/r/actions/runs/1', actor: 'me' },
+    rolloutTimeoutMs: 30_000,
+    verifyWindowMs: overrides.verifyWindowMs ?? 500,
+    previous: overrides.previous ?? 'keep',
+    lockWaitMs: 5000,
+  }).run();
+}
+
+function selectorColor(name: string): string | undefined {
+  const svc = cluster.double
+    .objects('services', 'shop')
+    .find((s) => (s.metadata as { name: string }).name === name) as unknown as Service | undefined;
+  return svc?.spec?.selector?.['dreamscape.io/color'];
+}
+
+const HEALTH = `
+- name: web
+  service: web
+  port: http
+  path: /health
+  interval: 100ms
+  successes: 2
+- name: api
+  service: api
+  path: /health
+  interval: 100ms
+  successes: 2
+`;
+
+describe('blue-green deploy against the double with the real kubectl', () => {
+  it('first deploy, a switch to green, then back to blue, with zero invariant violations', async () => {
+    const first = await deploy(shopObjects('v1'), HEALTH);
+    expect(first.result).toBe('promoted');
+    expect(first.revision).toBe(1);
+    expect(first.activeColor).toBe('blue');
+    expect(selectorColor('web')).toBe('blue');
+    expect(selectorColor('web-preview')).toBe('blue');
+
+    const second = await deploy(shopObjects('v2'), HEALTH);
+    expect(second.result).toBe('promoted');
+    expect(second.revision).toBe(2);
+    expect(second.activeColor).toBe('green');
+    expect(second.previousColor).toBe('blue');
+    expect(selectorColor('web')).toBe('green');
+    expect(selectorColor('api')).toBe('green');
+    // The previous color is kept at full scale for an instant rollback.
+    const blue = cluster.double
+      .objects('deployments', 'shop')
+      .find((d) => (d.metadata as { name: string }).name === 'web-blue') as unknown as Deployment;
+    expect(blue.spec?.replicas).toBe(2);
+
+    const third = await deploy(shopObjects('v3'), HEALTH);
+    expect(third.activeColor).toBe('blue');
+    expect(third.revision).toBe(3);
+    expect(cluster.double.violations()).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,772 @@
+import { ActionError, formatDuration, type Clock, type HttpClient, type Logger } from '@dreamscape/core';
+import type {
+  Deployment,
+  HorizontalPodAutoscaler,
+  KubeObject,
+  Kubectl,
+  RolloutOutcome,
+  Service,
+} from '@dreamscape/kube';
+import type { ClusterApi } from './cluster-api.js';
+import type { Endpoints } from './endpoints.js';
+import { coloredName, otherColor, previewName, type Color } from './colors.js';
+import { checksFor, type HealthCheck } from './health-checks.js';
+import { runGate, type GateResult, type ProbeContext } from './gates.js';
+import {
+  isConflict,
+  packManifest,
+  ReleaseHistory,
+  type ReleaseRecord,
+  type StoredRelease,
+} from './history.js';
+import { LeaseLock, type LockHolder } from './lease-lock.js';
+import {
+  coloredDeployment,
+  coloredHpa,
+  coloredPdbs,
+  coloredService,
+  containersOf,
+  previewService,
+  type BlueGreenPlan,
+  type PlannedDeployment,
+} from './plan.js';
+import {
+  pointPreview,
+  selectorColor,
+  switchServices,
+  type SelectorColor,
+  type SwitchTarget,
+} from './switching.js';
+import type { ReleaseOutcome, ServiceChange } from './outcome.js';
+
+/** Run metadata recorded with a release. */
+export interface RunInfo {
+  readonly commit: string;
+  readonly runId: string;
+  readonly runUrl: string;
+  readonly actor: string;
+}
+
+/** What a blue-green deploy needs. */
+export interface BlueGreenOptions {
+  readonly plan: BlueGreenPlan;
+  /** The rendered, digest-pinned manifest (recorded, gzip + base64). */
+  readonly manifestText: string;
+  readonly checks: readonly HealthCheck[];
+  /** The health-checks YAML as given (recorded for rollback). */
+  readonly checksText: string;
+  readonly kubectl: Kubectl;
+  /** Reads and writes; an HTTP client over the run's `kubectl proxy`. */
+  readonly api: ClusterApi;
+  readonly http: HttpClient;
+  readonly proxyBaseUrl: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly holder: LockHolder;
+  readonly run: RunInfo;
+  readonly rolloutTimeoutMs: number;
+  readonly verifyWindowMs: number;
+  readonly previous: 'keep' | 'scale-down';
+  readonly lockWaitMs: number;
+  readonly lockTtlMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Steps, as journaled in the release record. */
+export const DEPLOY_STEPS = [
+  'started',
+  'applied',
+  'ready',
+  'preview-switched',
+  'gates-passed',
+  'switching',
+  'switched',
+  'verified',
+  'finished',
+] as const;
+
+interface LiveState {
+  readonly services: Map<string, Service>;
+  readonly deployments: Map<string, Deployment>;
+  readonly active: Color | 'legacy' | undefined;
+}
+
+/**
+ * One blue-green deploy, in the order and with the safety rules of the design: lock, live state,
+ * idle color applied and awaited, preview gates, switch with preconditions, verification window,
+ * switch back on failure, record. Every step is journaled in the release record; a re-run of the
+ * same manifest resumes, a different one first reverts what the dead run left half done.
+ */
+export class BlueGreenDeploy {
+  private readonly o: BlueGreenOptions;
+  private readonly history: ReleaseHistory;
+  private readonly lock: LeaseLock;
+  private readonly timings: Record<string, number> = {};
+  private stored: StoredRelease | undefined;
+  private readonly gates: GateResult[] = [];
+
+  constructor(options: BlueGreenOptions) {
+    this.o = options;
+    const { plan } = options;
+    this.history = new ReleaseHistory(options.api, options.logger, {
+      app: plan.app,
+      environment: plan.environment,
+      namespace: plan.namespace,
+    });
+    this.lock = new LeaseLock({
+      api: options.api,
+      logger: options.logger,
+      clock: options.clock,
+      namespace: plan.namespace,
+      app: plan.app,
+      environment: plan.environment,
+      holder: options.holder,
+      waitMs: options.lockWaitMs,
+      ...(options.lockTtlMs === undefined ? {} : { ttlMs: options.lockTtlMs }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  }
+
+  /** Runs the deploy. Release failures come back as an outcome; setup errors are thrown. */
+  async run(): Promise<ReleaseOutcome> {
+    const { logger } = this.o;
+    const started = this.o.clock.now();
+    await this.phase('lock', () => logger.group('Lock', () => this.lock.acquire()));
+    try {
+      const outcome = await this.deploy();
+      this.timings.total = this.o.clock.now() - started;
+      return { ...outcome, timings: { ...this.timings } };
+    } finally {
+      await this.lock.release();
+    }
+  }
+
+  private async deploy(): Promise<Omit<ReleaseOutcome, 'timings'>> {
+    const { plan, logger } = this.o;
+    const all = await this.history.list();
+    let live = await this.readLive();
+    const latest = all[0];
+
+    // A release a killed run left half done: resume it when it deploys the same manifest, else put
+    // every Service back on the color that was live before it, and close its record.
+    let resume: StoredRelease | undefined;
+    if (latest?.record.result === 'in-progress') {
+      const r = latest.record;
+      if (r.kind === 'deploy' && r.manifestHash === plan.manifestHash && r.color !== undefined) {
+        logger.notice(`Resuming revision ${r.revision}, which an earlier run left at step '${lastStep(r)}'.`);
+        resume = latest;
+      } else {
+        logger.notice(
+          `Revision ${r.revision} was left at step '${lastStep(r)}' by an earlier run; reverting it first.`,
+        );
+        await this.revertInterrupted(latest, live);
+        live = await this.readLive();
+      }
+    }
+
+    const lastPromoted = all.find((s) => s.record.result === 'promoted');
+    if (
+      resume === undefined &&
+      lastPromoted !== undefined &&
+      lastPromoted.record.manifestHash === plan.manifestHash &&
+      live.active === lastPromoted.record.color &&
+      this.activeIsReady(live, lastPromoted.record.color)
+    ) {
+      logger.notice(
+        `Revision ${lastPromoted.record.revision} already runs this exact manifest in ${lastPromoted.record.color}: nothing to deploy.`,
+      );
+      await this.applyPreviousPolicy(lastPromoted.record.color, lastPromoted.record.previousColor);
+      return this.outcome('promoted', lastPromoted.record, live, live, 'already live');
+    }
+
+    const active: Color | 'legacy' | undefined = resume?.record.previousColor ?? live.active;
+    const candidate: Color =
+      resume?.record.color ?? (active === undefined || active === 'legacy' ? 'blue' : otherColor(active));
+    if (active === 'legacy')
+      logger.notice(
+        `The Services select un-colored pods: adopting them. ${candidate} comes up beside the existing Deployments, which are left as they are.`,
+      );
+
+    const revision = resume?.record.revision ?? (all[0]?.record.revision ?? 0) + 1;
+    const previousRevision = resume?.record.previousRevision ?? lastPromoted?.record.revision ?? 0;
+    this.stored = resume ?? (await this.createRecord(revision, previousRevision, active, candidate));
+    await this.history.prune(await this.history.list());
+    logger.info(
+      `Revision ${revision}: ${active === undefined ? 'first deploy' : `live color ${active}`}, deploying to ${candidate}.`,
+    );
+    const before = live;
+
+    // 4. Shared objects and the idle color only; the live color is never touched.
+    await this.phase('apply', () =>
+      logger.group(`Apply ${candidate} and shared objects`, async () => {
+        await this.applyCandidate(live, active, candidate);
+      }),
+    );
+    await this.journal('applied');
+
+    // 5. Every candidate Deployment awaited in parallel, by watch.
+    const waited = await this.phase('wait', () =>
+      logger.group(`Wait for ${candidate} to be fully available`, () => this.waitCandidate(candidate)),
+    );
+    const notReady = waited.filter((w) => w.state !== 'complete');
+    if (notReady.length > 0) {
+      const message = `${candidate} did not become available: ${notReady
+        .map((w) => `${w.name} ${w.state} (${w.reason}${w.message === '' ? '' : `: ${w.message}`})`)
+        .join('; ')}`;
+      logger.error(message);
+      await this.abandonCandidate(active, candidate);
+      return this.finish('failed', message, before, await this.readLive());
+    }
+    await this.journal('ready');
+
+    // 6. Pre-switch gates on the preview Services.
+    await this.phase('preview', () => this.pointPreviews(candidate));
+    await this.journal('preview-switched');
+    const endpointsProblem = await this.phase('endpoints', () => this.checkEndpoints(candidate));
+    if (endpointsProblem !== undefined) {
+      logger.error(endpointsProblem);
+      await this.abandonCandidate(active, candidate);
+      return this.finish('failed', endpointsProblem, before, await this.readLive());
+    }
+    const pre = await this.phase('pre-switch gates', () =>
+      logger.group('Pre-switch health gates', () => this.runGates('pre-switch', undefined)),
+    );
+    if (pre.some((g) => !g.passed)) {
+      const message = `pre-switch health gates failed: ${describeFailures(pre)}`;
+      logger.error(message);
+      await this.abandonCandidate(active, candidate);
+      return this.finish('failed', message, before, await this.readLive());
+    }
+    await this.journal('gates-passed');
+
+    // 7. Switch every Service together, each with a precondition; revert the switched ones on any failure.
+    this.lock.assertHeld();
+    await this.journal('switching', `${active ?? 'none'} → ${candidate}`);
+    const switched = await this.phase('switch', () =>
+      logger.group(`Switch Services to ${candidate}`, () => this.switchAll(live, candidate)),
+    );
+    if (!switched.ok) {
+      await this.abandonCandidate(active, candidate);
+      return this.finish('failed', switched.message, before, await this.readLive());
+    }
+    await this.journal('switched');
+
+    // 8. Post-switch verification window against the live Services.
+    const detection: { at: number } = { at: 0 };
+    const post = await this.phase('verify', () =>
+      logger.group(`Verify for ${formatDuration(this.o.verifyWindowMs)} after the switch`, () =>
+        this.runGates('post-switch', this.o.verifyWindowMs, () => {
+          detection.at = this.o.clock.now();
+        }),
+      ),
+    );
+    if (post.some((g) => !g.passed)) {
+      const message = `post-switch health gates failed: ${describeFailures(post)}`;
+      logger.error(message);
+      if (active === undefined) {
+        return this.finish(
+          'failed',
+          `${message}; this was the first deploy, so there is no previous color to return to`,
+          before,
+          await this.readLive(),
+        );
+      }
+      await logger.group(`Switch back to ${active}`, async () => {
+        const back = await this.switchBack(live, candidate);
+        this.timings.rollback = this.o.clock.now() - (detection.at === 0 ? this.o.clock.now() : detection.at);
+        if (!back) throw new ActionError('Switching back failed; the Services are left as listed above.');
+        await this.abandonCandidate(active, candidate);
+      });
+      return this.finish('rolled-back', message, before, await this.readLive());
+    }
+    await this.journal('verified');
+
+    // 9. Record, keep or scale down the previous color.
+    await this.applyPreviousPolicy(candidate, active === 'legacy' ? undefined : active);
+    return this.finish('promoted', `${candidate} is live`, before, await this.readLive());
+  }
+
+  /** Reads the Services and Deployments of the plan and works out the live color. */
+  private async readLive(): Promise<LiveState> {
+    const { api, plan } = this.o;
+    const [svcList, depList] = await Promise.all([
+      api.list<Service>('services', { namespace: plan.namespace }),
+      api.list<Deployment>('deployments', { namespace: plan.namespace }),
+    ]);
+    const services = new Map(svcList.items.map((s) => [s.metadata.name, s]));
+    const deployments = new Map(depList.items.map((d) => [d.metadata.name, d]));
+    const colors = new Map<string, SelectorColor>(
+      plan.services.map((s) => [s.name, selectorColor(services.get(s.name))]),
+    );
+    // A Service missing from the cluster while others exist is a new Service: it takes the live color.
+    const present = new Set([...colors.values()].filter((c) => c !== 'missing'));
+    if (present.size === 0) return { services, deployments, active: undefined };
+    if (present.size === 1) return { services, deployments, active: [...present][0] as Color | 'legacy' };
+    const history = await this.history.list();
+    const inflight = history[0]?.record.result === 'in-progress' ? history[0].record : undefined;
+    if (inflight !== undefined && inflight.kind === 'deploy') {
+      // The journal explains it: a switch was interrupted. The caller resumes or reverts it.
+      return { services, deployments, active: inflight.previousColor };
+    }
+    const detail = [...colors.entries()].map(([n, c]) => `${n}=${c}`).join(', ');
+    throw new ActionError(
+      `The live Services of ${plan.app} in ${plan.environment} select different colors (${detail}), and no journaled release explains it.`,
+      { hint: 'Point every Service of the app at one color (kubectl patch) before deploying again.' },
+    );
+  }
+
+  private activeIsReady(live: LiveState, color: Color | undefined): boolean {
+    if (color === undefined) return false;
+    return this.o.plan.deployments.every((d) => {
+      const dep = live.deployments.get(coloredName(d.name, color));
+      const want = dep?.spec?.replicas ?? 0;
+      return dep !== undefined && want > 0 && (dep.status?.availableReplicas ?? 0) >= want;
+    });
+  }
+
+  private async createRecord(
+    revision: number,
+    previousRevision: number,
+    active: Color | 'legacy' | undefined,
+    candidate: Color,
+  ): Promise<StoredRelease> {
+    const { plan, run, clock } = this.o;
+    const record: ReleaseRecord = {
+      schema: 1,
+      app: plan.app,
+      environment: plan.environment,
+      namespace: plan.namespace,
+      revision,
+      kind: 'deploy',
+      strategy: 'blue-green',
+      result: 'in-progress',
+      color: candidate,
+      previousColor: active === 'legacy' ? undefined : active,
+      previousRevision,
+      manifestHash: plan.manifestHash,
+      manifest: packManifest(this.o.manifestText),
+      images: imagesOf(plan.deployments),
+      services: plan.services.map((s) => ({ name: s.name, deployment: s.deployment })),
+      replicas: {},
+      checks: this.o.checksText,
+      commit: run.commit,
+      runId: run.runId,
+      runUrl: run.runUrl,
+      actor: run.actor,
+      reason: '',
+      rollbackTo: undefined,
+      rolloutRevisions: {},
+      startedAt: new Date(clock.now()).toISOString(),
+      finishedAt: undefined,
+      message: '',
+      journal: [{ step: 'started', at: new Date(clock.now()).toISOString() }],
+      gates: [],
+    };
+    try {
+      return await this.history.create(record);
+    } catch (error) {
+      if (isConflict(error))
+        throw new ActionError(
+          `Revision ${revision} of ${plan.app} in ${plan.environment} was recorded by another run at the same moment.`,
+          {
+            cause: error,
+          },
+        );
+      throw error;
+    }
+  }
+
+  private async journal(step: (typeof DEPLOY_STEPS)[number], detail?: string): Promise<void> {
+    const stored = this.stored;
+    if (stored === undefined) return;
+    const record: ReleaseRecord = {
+      ...stored.record,
+      journal: [
+        ...stored.record.journal,
+        { step, at: new Date(this.o.clock.now()).toISOString(), ...(detail === undefined ? {} : { detail }) },
+      ],
+      gates: [...this.gates],
+    };
+    this.stored = await this.history.update(stored, record);
+  }
+
+  private async applyCandidate(
+    live: LiveState,
+    active: Color | 'legacy' | undefined,
+    candidate: Color,
+  ): Promise<void> {
+    const { plan, kubectl, logger } = this.o;
+    const objects: KubeObject[] = [...plan.shared];
+    const scaleAfter: { name: string; replicas: number }[] = [];
+    for (const d of plan.deployments) {
+      const target = this.targetReplicas(d, live, active);
+      const hpa = coloredHpa(plan, d, candidate);
+      objects.push(coloredDeployment(plan, d, candidate, hpa === undefined ? target : undefined));
+      if (hpa !== undefined) {
+        objects.push(hpaWithFloor(hpa, target));
+        scaleAfter.push({ name: coloredName(d.name, candidate), replicas: target });
+      }
+      objects.push(...coloredPdbs(plan, d, candidate));
+    }
+    // Existing Services get their non-selector changes now, with the color they already select;
+    // preview Services keep theirs until the candidate is Ready.
+    for (const s of plan.services) {
+      const liveSvc = live.services.get(s.name);
+      const color = selectorColor(liveSvc);
+      if (color === 'blue' || color === 'green') objects.push(coloredService(plan, s, color));
+      const preview = live.services.get(previewName(s.name));
+      const previewColor = selectorColor(preview);
+      if (previewColor === 'blue' || previewColor === 'green')
+        objects.push(previewService(plan, s, previewColor));
+    }
+    const applied = await kubectl.applyServerSide(objects);
+    logger.info(
+      `Applied ${applied.length} objects (${plan.shared.length} shared, ${plan.deployments.length} ${candidate} Deployments).`,
+    );
+    for (const s of scaleAfter) {
+      const current =
+        (await this.o.api.get<Deployment>({ kind: 'Deployment', name: s.name, namespace: plan.namespace }))
+          ?.spec?.replicas ?? 0;
+      if (current < s.replicas) {
+        await this.o.api.patch(
+          { kind: 'Deployment', name: s.name, namespace: plan.namespace },
+          { spec: { replicas: s.replicas } },
+          { type: 'merge', subresource: 'scale' },
+        );
+        logger.info(`  ${s.name} scaled to ${s.replicas} (the live color runs that many).`);
+      }
+    }
+  }
+
+  /** At least the manifest's replicas, and at least what the live color runs now (an HPA may have scaled it). */
+  private targetReplicas(
+    d: PlannedDeployment,
+    live: LiveState,
+    active: Color | 'legacy' | undefined,
+  ): number {
+    const liveName =
+      active === undefined ? undefined : active === 'legacy' ? d.name : coloredName(d.name, active);
+    const liveReplicas = liveName === undefined ? 0 : (live.deployments.get(liveName)?.spec?.replicas ?? 0);
+    return Math.max(d.replicas, liveReplicas, 1);
+  }
+
+  private async waitCandidate(candidate: Color): Promise<RolloutOutcome[]> {
+    const { plan, kubectl, logger } = this.o;
+    const targets = plan.deployments.map((d) => ({
+      namespace: plan.namespace,
+      name: coloredName(d.name, candidate),
+    }));
+    const outcomes = await kubectl.waitForRollouts(targets, {
+      timeoutMs: this.o.rolloutTimeoutMs,
+      heartbeatMs: 30_000,
+      ...(this.o.signal === undefined ? {} : { signal: this.o.signal }),
+    });
+    for (const w of outcomes)
+      logger.info(
+        `  ${w.name}: ${w.state}${w.state === 'complete' ? '' : ` (${w.reason})`} — ${w.available}/${w.replicas} available after ${formatDuration(w.elapsedMs)}`,
+      );
+    return outcomes;
+  }
+
+  private async pointPreviews(candidate: Color): Promise<void> {
+    const { plan, api, kubectl } = this.o;
+    const live = await api.list<Service>('services', { namespace: plan.namespace });
+    const existing = new Set(live.items.map((s) => s.metadata.name));
+    const missing = plan.services.filter((s) => !existing.has(previewName(s.name)));
+    if (missing.length > 0)
+      await kubectl.applyServerSide(missing.map((s) => previewService(plan, s, candidate)));
+    await Promise.all(
+      plan.services
+        .filter((s) => existing.has(previewName(s.name)))
+        .map((s) => pointPreview(api, plan.namespace, previewName(s.name), candidate)),
+    );
+    this.o.logger.info(`Preview Services now select ${candidate}.`);
+  }
+
+  /** Every port of every preview Service has Ready endpoints (a multi-port Service switches all ports at once). */
+  private async checkEndpoints(candidate: Color): Promise<string | undefined> {
+    const { plan, api, clock } = this.o;
+    const deadline = clock.now() + 30_000;
+    let problem: string | undefined;
+    for (;;) {
+      const { items } = await api.list<Endpoints>('endpoints', { namespace: plan.namespace });
+      const byName = new Map(items.map((e) => [e.metadata.name, e]));
+      problem = undefined;
+      for (const s of plan.services) {
+        const ep = byName.get(previewName(s.name));
+        for (const port of s.ports) {
+          const ready = (ep?.subsets ?? []).some(
+            (sub) =>
+              (sub.addresses ?? []).length > 0 &&
+              (sub.ports ?? []).some((p) => (port.name === undefined ? true : p.name === port.name)),
+          );
+          if (!ready)
+            problem = `${previewName(s.name)} has no Ready ${candidate} endpoint on port ${port.name ?? port.port}`;
+        }
+      }
+      if (problem === undefined || clock.now() >= deadline) return problem;
+      await clock.sleep(200, this.o.signal);
+    }
+  }
+
+  private async runGates(
+    phase: 'pre-switch' | 'post-switch',
+    windowMs: number | undefined,
+    onFailure?: () => void,
+  ): Promise<GateResult[]> {
+    const checks = checksFor(this.o.checks, phase);
+    if (checks.length === 0) {
+      this.o.logger.info(`No ${phase} health checks configured; readiness is the gate.`);
+      return [];
+    }
+    const ctx: ProbeContext = {
+      http: this.o.http,
+      proxyBaseUrl: this.o.proxyBaseUrl,
+      namespace: this.o.plan.namespace,
+      servicePorts: new Map(this.o.plan.services.map((s) => [s.name, s.ports])),
+    };
+    const results = await runGate(checks, ctx, {
+      phase,
+      logger: this.o.logger,
+      clock: this.o.clock,
+      ...(windowMs === undefined ? {} : { windowMs }),
+      ...(this.o.signal === undefined ? {} : { signal: this.o.signal }),
+      ...(onFailure === undefined ? {} : { onFailure }),
+    });
+    this.gates.push(...results);
+    return results;
+  }
+
+  private targets(live: LiveState, candidate: Color): SwitchTarget[] {
+    const { plan } = this.o;
+    return plan.services.map((s) => {
+      const svc = live.services.get(s.name);
+      return {
+        name: s.name,
+        namespace: plan.namespace,
+        from: selectorColor(svc),
+        to: candidate,
+        liveSelector: svc?.spec?.selector ?? {},
+      };
+    });
+  }
+
+  private async switchAll(live: LiveState, candidate: Color): Promise<{ ok: boolean; message: string }> {
+    const { plan, kubectl, logger } = this.o;
+    const targets = this.targets(live, candidate);
+    // Services that do not exist yet (first deploy, or a new Service) are created selecting the candidate.
+    const create = plan.services.filter((s) => selectorColor(live.services.get(s.name)) === 'missing');
+    const pending = targets.filter((t) => t.from !== 'missing' && t.from !== candidate);
+    const results = await switchServices(this.o.api, logger, pending, 'forward');
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length > 0) {
+      const done = pending.filter((t) => results.find((r) => r.name === t.name)?.ok === true);
+      logger.warning(
+        `Switching failed for ${failed.map((f) => f.name).join(', ')}; switching back ${done.length} Service(s).`,
+      );
+      const back = await switchServices(this.o.api, logger, done, 'back');
+      const stuck = back.filter((b) => !b.ok);
+      return {
+        ok: false,
+        message: `switching Services to ${candidate} failed (${failed.map((f) => `${f.name}: ${f.error ?? 'error'}`).join('; ')}); ${
+          stuck.length === 0
+            ? `the ${done.length} already switched were switched back`
+            : `could not switch back ${stuck.map((s) => s.name).join(', ')}`
+        }`,
+      };
+    }
+    if (create.length > 0) {
+      await kubectl.applyServerSide(create.map((s) => coloredService(plan, s, candidate)));
+      for (const s of create) logger.info(`  Service ${s.name}: created, selecting ${candidate}`);
+    }
+    return { ok: true, message: '' };
+  }
+
+  private async switchBack(live: LiveState, candidate: Color): Promise<boolean> {
+    const targets = this.targets(live, candidate).filter((t) => t.from !== 'missing' && t.from !== candidate);
+    const results = await switchServices(this.o.api, this.o.logger, targets, 'back');
+    return results.every((r) => r.ok);
+  }
+
+  /**
+   * After a failure before or after the switch: preview Services back on the live color (or removed on
+   * a first deploy), then the candidate scaled down; never leaves a Service selecting nothing.
+   */
+  private async abandonCandidate(active: Color | 'legacy' | undefined, candidate: Color): Promise<void> {
+    const { plan, api, logger } = this.o;
+    const previews = await api.list<Service>('services', { namespace: plan.namespace });
+    const names = new Set(previews.items.map((s) => s.metadata.name));
+    for (const s of plan.services) {
+      const name = previewName(s.name);
+      if (!names.has(name)) continue;
+      if (active === 'blue' || active === 'green') await pointPreview(api, plan.namespace, name, active);
+      else await api.delete({ kind: 'Service', name, namespace: plan.namespace }, { ignoreNotFound: true });
+    }
+    await this.scaleDown(candidate);
+    logger.info(`${candidate} scaled down; the live color is untouched.`);
+  }
+
+  private async scaleDown(color: Color): Promise<void> {
+    const { plan, api } = this.o;
+    await Promise.all(
+      plan.deployments.map(async (d) => {
+        if (d.hpa !== undefined)
+          await api.delete(
+            {
+              kind: 'HorizontalPodAutoscaler',
+              name: coloredName(d.hpa.metadata.name, color),
+              namespace: plan.namespace,
+            },
+            { ignoreNotFound: true },
+          );
+        const ref = { kind: 'Deployment', name: coloredName(d.name, color), namespace: plan.namespace };
+        if ((await api.get(ref)) !== undefined)
+          await api.patch(ref, { spec: { replicas: 0 } }, { type: 'merge', subresource: 'scale' });
+      }),
+    );
+  }
+
+  private async applyPreviousPolicy(live: Color | undefined, previous: Color | undefined): Promise<void> {
+    if (this.o.previous !== 'scale-down' || previous === undefined || previous === live) return;
+    await this.scaleDown(previous);
+    this.o.logger.info(`Previous color ${previous} scaled down (previous: scale-down).`);
+  }
+
+  /** Puts the Services of an interrupted release back on its previous color and closes its record. */
+  private async revertInterrupted(stored: StoredRelease, live: LiveState): Promise<void> {
+    const r = stored.record;
+    if (r.color !== undefined && r.previousColor !== undefined) {
+      const targets = this.o.plan.services
+        .map((s) => {
+          const svc = live.services.get(s.name);
+          return {
+            name: s.name,
+            namespace: this.o.plan.namespace,
+            from: r.previousColor as Color,
+            to: r.color as Color,
+            liveSelector: svc?.spec?.selector ?? {},
+            now: selectorColor(svc),
+          };
+        })
+        .filter((t) => t.now === t.to);
+      await switchServices(this.o.api, this.o.logger, targets, 'back');
+      for (const s of this.o.plan.services) {
+        const name = previewName(s.name);
+        if (live.services.has(name))
+          await pointPreview(this.o.api, this.o.plan.namespace, name, r.previousColor);
+      }
+    }
+    await this.history.update(stored, {
+      ...r,
+      result: 'failed',
+      finishedAt: new Date(this.o.clock.now()).toISOString(),
+      message: `interrupted at step '${lastStep(r)}' and reverted by run ${this.o.run.runId}`,
+    });
+  }
+
+  private async finish(
+    result: 'promoted' | 'failed' | 'rolled-back',
+    message: string,
+    before: LiveState,
+    after: LiveState,
+  ): Promise<Omit<ReleaseOutcome, 'timings'>> {
+    const stored = this.stored;
+    if (stored === undefined) throw new Error('finish() before the release was recorded');
+    const replicas: Record<string, number> = {};
+    for (const d of this.o.plan.deployments) {
+      const dep = after.deployments.get(coloredName(d.name, stored.record.color ?? 'blue'));
+      replicas[d.name] = dep?.spec?.replicas ?? d.replicas;
+    }
+    const record: ReleaseRecord = {
+      ...stored.record,
+      result,
+      message,
+      replicas,
+      finishedAt: new Date(this.o.clock.now()).toISOString(),
+      journal: [
+        ...stored.record.journal,
+        { step: 'finished', at: new Date(this.o.clock.now()).toISOString(), detail: result },
+      ],
+      gates: [...this.gates],
+    };
+    this.stored = await this.history.update(stored, record);
+    return this.outcome(result, record, before, after, message);
+  }
+
+  private outcome(
+    result: ReleaseOutcome['result'],
+    record: ReleaseRecord,
+    before: LiveState,
+    after: LiveState,
+    message: string,
+  ): Omit<ReleaseOutcome, 'timings'> {
+    const { plan } = this.o;
+    const changes: ServiceChange[] = plan.services.map((s) => {
+      const was = selectorColor(before.services.get(s.name));
+      const now = selectorColor(after.services.get(s.name));
+      return {
+        service: s.name,
+        deployment: s.deployment,
+        before: { color: was, images: imagesIn(before.deployments, s.deployment, was) },
+        after: { color: now, images: imagesIn(after.deployments, s.deployment, now) },
+      };
+    });
+    const activeAfter = after.active === 'legacy' ? undefined : after.active;
+    return {
+      result,
+      message,
+      app: plan.app,
+      environment: plan.environment,
+      namespace: plan.namespace,
+      revision: record.revision,
+      activeColor: activeAfter,
+      previousColor: record.previousColor,
+      services: changes,
+      gates: [...record.gates],
+      record,
+    };
+  }
+
+  private async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const started = this.o.clock.now();
+    try {
+      return await fn();
+    } finally {
+      this.timings[name] = this.o.clock.now() - started;
+    }
+  }
+}
+
+function imagesOf(deployments: readonly PlannedDeployment[]): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const d of deployments)
+    for (const c of containersOf(d.manifest)) images[`${d.name}/${c.name}`] = c.image ?? '';
+  return images;
+}
+
+function imagesIn(
+  deployments: ReadonlyMap<string, Deployment>,
+  name: string,
+  color: SelectorColor,
+): string[] {
+  const dep =
+    color === 'missing' ? undefined : deployments.get(color === 'legacy' ? name : coloredName(name, color));
+  return dep === undefined ? [] : containersOf(dep).map((c) => c.image ?? '');
+}
+
+/** The candidate must be able to carry what the live color carries: its HPA may not cap it lower. */
+function hpaWithFloor(hpa: HorizontalPodAutoscaler, floor: number): HorizontalPodAutoscaler {
+  if (hpa.spec === undefined) return hpa;
+  return { ...hpa, spec: { ...hpa.spec, maxReplicas: Math.max(hpa.spec.maxReplicas, floor) } };
+}
+
+function lastStep(r: ReleaseRecord): string {
+  return r.journal[r.journal.length - 1]?.step ?? 'started';
+}
+
+function describeFailures(results: readonly GateResult[]): string {
+  return results
+    .filter((g) => !g.passed)
+    .map((g) => `${g.check} (${g.target}): ${g.lastDetail}`)
+    .join('; ');
+}

@@ -1,0 +1,33 @@
+/* eslint-disable @typescript-eslint/no-unnecessary-type-parameters -- callers name the object view they expect, as with kubectl get */
+import type { KubeObject, ObjectRef } from '@dreamscape/kube';
+
+/**
+ * The reads and writes the release engine makes, as a small interface: the kubectl driver implements
+ * it with one process per call, and the engine switches to an HTTP client over `kubectl proxy` once
+ * one runs (milliseconds per call, the same credentials).
+ */
+export interface ClusterApi {
+  get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined>;
+  list<T extends KubeObject = KubeObject>(
+    resource: string,
+    options: { namespace?: string; labelSelector?: string },
+  ): Promise<{ items: T[]; resourceVersion: string }>;
+  create<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T>;
+  /** A PUT; with `metadata.resourceVersion` set it fails with reason `Conflict` when the object changed. */
+  replace<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T>;
+  patch<T extends KubeObject = KubeObject>(
+    ref: ObjectRef,
+    patch: object | readonly { op: string; path: string; value?: unknown }[],
+    options: { type: 'merge' | 'json' | 'strategic'; subresource?: string },
+  ): Promise<T>;
+  delete(ref: ObjectRef, options?: { ignoreNotFound?: boolean }): Promise<boolean>;
+}
+
+/** The Kubernetes reason (`NotFound`, `Conflict`, `AlreadyExists`, ...) carried by an error, if any. */
+export function reasonOf(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'reason' in error) {
+    const reason = error.reason;
+    return typeof reason === 'string' ? reason : undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,287 @@
+import {
+  formatDuration,
+  HttpTransportError,
+  type Clock,
+  type HttpClient,
+  type Logger,
+} from '@dreamscape/core';
+import type { ServicePort } from '@dreamscape/kube';
+import { previewName } from './colors.js';
+import type { HealthCheck, Phase, PrometheusCheck } from './health-checks.js';
+
+/** Where probes go. */
+export interface ProbeContext {
+  readonly http: HttpClient;
+  /** `http://127.0.0.1:PORT` of a running `kubectl proxy`: Service checks go through the API server's service proxy. */
+  readonly proxyBaseUrl: string | undefined;
+  readonly namespace: string;
+  /** Each Service's ports, to resolve a check's port (name, number, or the first port). */
+  readonly servicePorts: ReadonlyMap<string, readonly ServicePort[]>;
+}
+
+/** One probe's outcome. */
+export interface ProbeResult {
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly latencyMs: number;
+}
+
+/** How a check fared in one phase. */
+export interface GateResult {
+  readonly check: string;
+  readonly phase: Phase;
+  readonly target: string;
+  readonly passed: boolean;
+  readonly attempts: number;
+  readonly successes: number;
+  readonly failures: number;
+  readonly durationMs: number;
+  readonly lastDetail: string;
+}
+
+/** Options of {@link runGate}. */
+export interface GateOptions {
+  readonly phase: Phase;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /**
+   * Post-switch: keep probing for this long (every check still needs its successes). Pre-switch:
+   * unset, each check runs until it passes or fails.
+   */
+  readonly windowMs?: number;
+  /** Gives up (fails the checks still running) when this aborts. */
+  readonly signal?: AbortSignal;
+  /** Called once, the moment any check fails, before the others are stopped. */
+  readonly onFailure?: (result: GateResult) => void;
+}
+
+/** The URL a check probes in a phase. */
+export function probeTarget(check: HealthCheck, phase: Phase, ctx: ProbeContext): string {
+  if (check.kind === 'url') return check.url;
+  if (check.kind === 'service') {
+    const name = phase === 'pre-switch' ? previewName(check.service) : check.service;
+    return serviceProxyUrl(ctx, name, servicePort(ctx, check.service, check.port), check.path);
+  }
+  return prometheusQueryUrl(check, ctx);
+}
+
+/** Probes once. Never throws: a failure is a result. */
+export async function probe(
+  check: HealthCheck,
+  phase: Phase,
+  ctx: ProbeContext,
+  signal?: AbortSignal,
+): Promise<ProbeResult> {
+  const started = Date.now();
+  const url = probeTarget(check, phase, ctx);
+  try {
+    const res = await ctx.http.request({
+      method: 'GET',
+      url,
+      headers: { Accept: check.kind === 'prometheus' ? 'application/json' : '*/*' },
+      timeoutMs: check.timeoutMs,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    const latencyMs = Date.now() - started;
+    const body = res.text();
+    if (check.kind === 'prometheus') return { ...prometheusVerdict(check, res.status, body), latencyMs };
+    if (!check.expectStatus.matches(res.status))
+      return {
+        ok: false,
+        latencyMs,
+        detail: `HTTP ${res.status}, expected ${check.expectStatus.text}: ${snippet(body)}`,
+      };
+    if (check.expectBody !== undefined && !check.expectBody.matches(body))
+      return {
+        ok: false,
+        latencyMs,
+        detail: `HTTP ${res.status}, body does not match ${check.expectBody.text}: ${snippet(body)}`,
+      };
+    return { ok: true, latencyMs, detail: `HTTP ${res.status} in ${latencyMs}ms` };
+  } catch (error) {
+    const latencyMs = Date.now() - started;
+    const reason =
+      error instanceof HttpTransportError && error.code === 'ETIMEDOUT'
+        ? `no answer within ${formatDuration(check.timeoutMs)}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    return { ok: false, latencyMs, detail: reason };
+  }
+}
+
+/**
+ * Runs checks concurrently. Pre-switch, each check probes every `interval` until it has `successes`
+ * consecutive successes (passed) or more than `failures` failures (failed). Post-switch, each keeps
+ * probing for the whole window and must also reach its successes. The first failure stops every
+ * other check at once, so a rollback is not delayed by checks still in progress.
+ */
+export async function runGate(
+  checks: readonly HealthCheck[],
+  ctx: ProbeContext,
+  options: GateOptions,
+): Promise<GateResult[]> {
+  if (checks.length === 0) return [];
+  const stop = new AbortController();
+  const onOuterAbort = (): void => {
+    stop.abort(options.signal?.reason);
+  };
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let failed = false;
+  try {
+    return await Promise.all(
+      checks.map(async (check) => {
+        const result = await runCheck(check, ctx, options, stop.signal);
+        if (!result.passed && !failed) {
+          failed = true;
+          options.onFailure?.(result);
+          stop.abort(new Error(`check '${result.check}' failed`));
+        }
+        return result;
+      }),
+    );
+  } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+async function runCheck(
+  check: HealthCheck,
+  ctx: ProbeContext,
+  options: GateOptions,
+  signal: AbortSignal,
+): Promise<GateResult> {
+  const { clock, logger, phase } = options;
+  const started = clock.now();
+  const target = describeTarget(check, phase, ctx);
+  const windowEnd = options.windowMs === undefined ? undefined : started + options.windowMs;
+  let attempts = 0;
+  let successes = 0;
+  let streak = 0;
+  let failures = 0;
+  let lastDetail = 'not probed';
+  const result = (passed: boolean): GateResult => ({
+    check: check.name,
+    phase,
+    target,
+    passed,
+    attempts,
+    successes,
+    failures,
+    durationMs: clock.now() - started,
+    lastDetail,
+  });
+  for (;;) {
+    if (signal.aborted) {
+      lastDetail = `stopped: ${signal.reason instanceof Error ? signal.reason.message : 'cancelled'}`;
+      return result(false);
+    }
+    attempts++;
+    const r = await probe(check, phase, ctx, signal);
+    if (isAborted(signal) && !r.ok) {
+      lastDetail = `stopped: ${signal.reason instanceof Error ? signal.reason.message : 'cancelled'}`;
+      return result(false);
+    }
+    lastDetail = r.detail;
+    if (r.ok) {
+      successes++;
+      streak++;
+    } else {
+      failures++;
+      streak = 0;
+      logger.info(
+        `  ${check.name} (${phase}) ✗ ${r.detail} — failure ${failures} of ${check.failures} allowed`,
+      );
+      if (failures > check.failures) {
+        logger.warning(`Health check '${check.name}' failed ${phase} against ${target}: ${r.detail}`);
+        return result(false);
+      }
+    }
+    const windowOpen = windowEnd !== undefined && clock.now() < windowEnd;
+    if (streak >= check.successes && !windowOpen) {
+      logger.info(`  ${check.name} (${phase}) ✓ ${streak} consecutive successes (${r.detail})`);
+      return result(true);
+    }
+    try {
+      await clock.sleep(check.intervalMs, signal);
+    } catch {
+      // aborted: reported at the top of the loop
+    }
+  }
+}
+
+/** Read through a call so the compiler does not assume the flag cannot change across an await. */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
+function describeTarget(check: HealthCheck, phase: Phase, ctx: ProbeContext): string {
+  if (check.kind === 'url') return check.url;
+  if (check.kind === 'service') {
+    const name = phase === 'pre-switch' ? previewName(check.service) : check.service;
+    return `service ${name}:${servicePort(ctx, check.service, check.port)}${check.path}`;
+  }
+  return `prometheus ${'url' in check.source ? check.source.url : check.source.service}: ${check.query}`;
+}
+
+function servicePort(ctx: ProbeContext, service: string, port: string | number | undefined): string | number {
+  if (port !== undefined) return port;
+  const ports = ctx.servicePorts.get(service) ?? [];
+  const first = ports[0];
+  return first?.name ?? first?.port ?? 80;
+}
+
+function serviceProxyUrl(ctx: ProbeContext, service: string, port: string | number, path: string): string {
+  if (ctx.proxyBaseUrl === undefined)
+    throw new Error('service checks need the kubectl proxy, which is not running');
+  return `${ctx.proxyBaseUrl}/api/v1/namespaces/${encodeURIComponent(ctx.namespace)}/services/${encodeURIComponent(service)}:${encodeURIComponent(String(port))}/proxy${path}`;
+}
+
+function prometheusQueryUrl(check: PrometheusCheck, ctx: ProbeContext): string {
+  const query = `/api/v1/query?query=${encodeURIComponent(check.query)}`;
+  if ('url' in check.source) return `${check.source.url.replace(/\/$/, '')}${query}`;
+  return serviceProxyUrl(
+    ctx,
+    check.source.service,
+    servicePort(ctx, check.source.service, check.source.port),
+    query,
+  );
+}
+
+/** Judges a Prometheus `/api/v1/query` answer. An empty vector counts as 0 (no matching series). */
+export function prometheusVerdict(
+  check: PrometheusCheck,
+  status: number,
+  body: string,
+): { ok: boolean; detail: string } {
+  if (status !== 200) return { ok: false, detail: `Prometheus answered HTTP ${status}: ${snippet(body)}` };
+  let value: number;
+  try {
+    const doc = JSON.parse(body) as { status?: string; data?: { resultType?: string; result?: unknown } };
+    if (doc.status !== 'success') return { ok: false, detail: `Prometheus query failed: ${snippet(body)}` };
+    const result = doc.data?.result;
+    if (doc.data?.resultType === 'scalar' && Array.isArray(result)) value = Number(result[1]);
+    else if (Array.isArray(result)) {
+      const first = result[0] as { value?: [number, string] } | undefined;
+      value = first?.value === undefined ? 0 : Number(first.value[1]);
+      if (result.length > 1)
+        return {
+          ok: false,
+          detail: `the query returned ${result.length} series; aggregate it to one (e.g. sum(...))`,
+        };
+    } else return { ok: false, detail: `unexpected Prometheus answer: ${snippet(body)}` };
+  } catch {
+    return { ok: false, detail: `Prometheus answered something that is not JSON: ${snippet(body)}` };
+  }
+  if (Number.isNaN(value)) return { ok: false, detail: 'the query value is NaN' };
+  if (check.max !== undefined && value > check.max)
+    return { ok: false, detail: `value ${value} is above max ${check.max}` };
+  if (check.min !== undefined && value < check.min)
+    return { ok: false, detail: `value ${value} is below min ${check.min}` };
+  return { ok: true, detail: `value ${value} within bounds` };
+}
+
+function snippet(text: string): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > 120 ? `${one.slice(0, 120)}…` : one === '' ? '(empty body)' : one;
+}

@@ -1,0 +1,216 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { ActionError, type Logger } from '@dreamscape/core';
+import type { Secret } from '@dreamscape/kube';
+import type { ClusterApi } from './cluster-api.js';
+import { reasonOf } from './cluster-api.js';
+import { APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type Color } from './colors.js';
+import type { GateResult } from './gates.js';
+
+/** How a release ended (or that it is still running). */
+export const RELEASE_RESULTS = ['in-progress', 'promoted', 'rolled-back', 'failed'] as const;
+export type ReleaseResult = (typeof RELEASE_RESULTS)[number];
+
+/** One step of a release, journaled as it happens so that a killed run can be resumed or reverted. */
+export interface JournalEntry {
+  readonly step: string;
+  readonly at: string;
+  readonly detail?: string;
+}
+
+/** One Service of a release: which Deployment it exposes and which color it selects. */
+export interface ReleaseService {
+  readonly name: string;
+  readonly deployment: string;
+}
+
+/** Everything recorded about one release, in the cluster, so rollback needs nothing but cluster access. */
+export interface ReleaseRecord {
+  readonly schema: 1;
+  readonly app: string;
+  readonly environment: string;
+  readonly namespace: string;
+  readonly revision: number;
+  readonly kind: 'deploy' | 'rollback';
+  readonly strategy: 'blue-green' | 'rolling';
+  result: ReleaseResult;
+  /** Blue-green: the color this release runs in, and the one that was live before it. */
+  readonly color: Color | undefined;
+  readonly previousColor: Color | undefined;
+  /** The revision live before this one started (0 for the first). */
+  readonly previousRevision: number;
+  /** sha256 of the rendered manifest. */
+  readonly manifestHash: string;
+  /** The rendered, digest-pinned manifest, gzip + base64: re-applied byte for byte on rollback. */
+  readonly manifest: string;
+  /** Container images by `deployment/container`. */
+  readonly images: Readonly<Record<string, string>>;
+  readonly services: readonly ReleaseService[];
+  /** Replicas each Deployment ran with. */
+  replicas: Record<string, number>;
+  /** The health-checks YAML this release was verified with (rollback's default). */
+  readonly checks: string;
+  readonly commit: string;
+  readonly runId: string;
+  readonly runUrl: string;
+  readonly actor: string;
+  readonly reason: string;
+  /** For a rollback: the revision it returned to. */
+  readonly rollbackTo: number | undefined;
+  /** Rolling releases: the ReplicaSet revision of each Deployment after the rollout. */
+  rolloutRevisions: Record<string, number>;
+  readonly startedAt: string;
+  finishedAt: string | undefined;
+  message: string;
+  journal: JournalEntry[];
+  gates: GateResult[];
+}
+
+/** Where a release history lives and how much of it is kept. */
+export interface HistoryScope {
+  readonly app: string;
+  readonly environment: string;
+  readonly namespace: string;
+}
+
+/** Revisions kept per environment and app. */
+export const HISTORY_LIMIT = 10;
+const DATA_KEY = 'release.json.gz';
+const REVISION_LABEL = 'dreamscape.io/revision';
+const RESULT_LABEL = 'dreamscape.io/result';
+/** The Secret type of release records. */
+export const RELEASE_SECRET_TYPE = 'dreamscape.io/release.v1';
+
+/** A record together with the Secret's resourceVersion (for compare-and-swap updates). */
+export interface StoredRelease {
+  readonly record: ReleaseRecord;
+  readonly resourceVersion: string;
+}
+
+/** `dreamscape-release-<app>-<environment>-v<revision>`. */
+export function releaseSecretName(
+  scope: Pick<HistoryScope, 'app' | 'environment'>,
+  revision: number,
+): string {
+  return `dreamscape-release-${scope.app}-${scope.environment}-v${revision}`;
+}
+
+/** The label selector of one history. */
+export function historySelector(scope: Pick<HistoryScope, 'app' | 'environment'>): string {
+  return `${APP_LABEL}=${scope.app},${ENVIRONMENT_LABEL}=${scope.environment},${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+}
+
+/** gzip + base64, as the manifest is recorded. */
+export function packManifest(text: string): string {
+  return gzipSync(Buffer.from(text, 'utf8')).toString('base64');
+}
+
+/** The exact manifest text a record holds. */
+export function unpackManifest(record: Pick<ReleaseRecord, 'manifest'>): string {
+  return gunzipSync(Buffer.from(record.manifest, 'base64')).toString('utf8');
+}
+
+/**
+ * Release records, one Secret per revision (a Secret because a rendered manifest may hold Secret
+ * data), listed with one label-selector call. Updates are compare-and-swap on the resourceVersion.
+ */
+export class ReleaseHistory {
+  private readonly api: ClusterApi;
+  private readonly logger: Logger;
+  readonly scope: HistoryScope;
+  private readonly limit: number;
+
+  constructor(api: ClusterApi, logger: Logger, scope: HistoryScope, limit = HISTORY_LIMIT) {
+    this.api = api;
+    this.logger = logger;
+    this.scope = scope;
+    this.limit = limit;
+  }
+
+  /** Every recorded release of this environment and app, newest first. */
+  async list(): Promise<StoredRelease[]> {
+    const { items } = await this.api.list<Secret>('secrets', {
+      namespace: this.scope.namespace,
+      labelSelector: historySelector(this.scope),
+    });
+    return items
+      .filter((s) => s.type === RELEASE_SECRET_TYPE)
+      .map((s) => ({ record: decode(s), resourceVersion: s.metadata.resourceVersion ?? '' }))
+      .sort((a, b) => b.record.revision - a.record.revision);
+  }
+
+  /** Creates the record of a new revision; `AlreadyExists` means another run took the number. */
+  async create(record: ReleaseRecord): Promise<StoredRelease> {
+    const secret = await this.api.create<Secret>(this.encode(record, undefined));
+    return { record, resourceVersion: secret.metadata.resourceVersion ?? '' };
+  }
+
+  /** Writes a changed record if nobody else changed it since `stored` was read. */
+  async update(stored: StoredRelease, record: ReleaseRecord): Promise<StoredRelease> {
+    const secret = await this.api.replace<Secret>(this.encode(record, stored.resourceVersion));
+    return { record, resourceVersion: secret.metadata.resourceVersion ?? '' };
+  }
+
+  /** Deletes the oldest finished records beyond the limit. Failures are logged, never fatal. */
+  async prune(all: readonly StoredRelease[]): Promise<void> {
+    const finished = all.filter((s) => s.record.result !== 'in-progress');
+    for (const old of finished.slice(this.limit)) {
+      try {
+        await this.api.delete(
+          {
+            kind: 'Secret',
+            name: releaseSecretName(this.scope, old.record.revision),
+            namespace: this.scope.namespace,
+          },
+          { ignoreNotFound: true },
+        );
+        this.logger.debug(`pruned release record v${old.record.revision}`);
+      } catch (error) {
+        this.logger.warning(`Could not prune release record v${old.record.revision}: ${String(error)}`);
+      }
+    }
+  }
+
+  private encode(record: ReleaseRecord, resourceVersion: string | undefined): Secret {
+    const json = JSON.stringify(record);
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: RELEASE_SECRET_TYPE,
+      metadata: {
+        name: releaseSecretName(this.scope, record.revision),
+        namespace: this.scope.namespace,
+        labels: {
+          [APP_LABEL]: this.scope.app,
+          [ENVIRONMENT_LABEL]: this.scope.environment,
+          [MANAGED_BY_LABEL]: MANAGED_BY,
+          [REVISION_LABEL]: String(record.revision),
+          [RESULT_LABEL]: record.result,
+        },
+        ...(resourceVersion === undefined ? {} : { resourceVersion }),
+      },
+      data: { [DATA_KEY]: gzipSync(Buffer.from(json, 'utf8')).toString('base64') },
+    };
+  }
+}
+
+/** Whether an error is a lost compare-and-swap race. */
+export function isConflict(error: unknown): boolean {
+  const reason = reasonOf(error);
+  return reason === 'Conflict' || reason === 'AlreadyExists';
+}
+
+function decode(secret: Secret): ReleaseRecord {
+  const data = secret.data?.[DATA_KEY];
+  if (data === undefined) {
+    throw new ActionError(
+      `Release record ${secret.metadata.name} has no ${DATA_KEY}: it was edited by hand.`,
+    );
+  }
+  try {
+    return JSON.parse(gunzipSync(Buffer.from(data, 'base64')).toString('utf8')) as ReleaseRecord;
+  } catch (error) {
+    throw new ActionError(`Release record ${secret.metadata.name} cannot be read: ${String(error)}`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,235 @@
+import { ActionError, formatDuration, type Clock, type Logger } from '@dreamscape/core';
+import type { Lease } from '@dreamscape/kube';
+import type { ClusterApi } from './cluster-api.js';
+import { isConflict } from './history.js';
+import { APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from './colors.js';
+
+/** Who asks for the lock. */
+export interface LockHolder {
+  /** Stable across re-runs of the same workflow run (a re-run may take its own lock over at once). */
+  readonly id: string;
+  /** Shown to a run that has to wait. */
+  readonly runUrl: string;
+}
+
+/** Options of {@link LeaseLock}. */
+export interface LeaseLockOptions {
+  readonly api: ClusterApi;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly namespace: string;
+  readonly app: string;
+  readonly environment: string;
+  readonly holder: LockHolder;
+  /** How long the lease lives without renewal. Default 60 s. */
+  readonly ttlMs?: number;
+  /** How long to wait for a lock another run holds. */
+  readonly waitMs: number;
+  readonly signal?: AbortSignal;
+}
+
+const RUN_URL_ANNOTATION = 'dreamscape.io/run-url';
+
+/**
+ * One `coordination.k8s.io/v1` Lease per environment and app. Taken with create-or-compare-and-swap,
+ * renewed in the background, taken over only after its TTL has passed without renewal (or at once by
+ * a re-run of the same workflow run), released by clearing the holder.
+ */
+export class LeaseLock {
+  private readonly o: LeaseLockOptions;
+  private readonly ttlMs: number;
+  private lease: Lease | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private lost: Error | undefined;
+
+  constructor(options: LeaseLockOptions) {
+    this.o = options;
+    this.ttlMs = options.ttlMs ?? 60_000;
+  }
+
+  /** `dreamscape-lock-<app>-<environment>`. */
+  get name(): string {
+    return `dreamscape-lock-${this.o.app}-${this.o.environment}`;
+  }
+
+  /** Takes the lock, waiting up to `waitMs` for another holder; fails naming the holder's run. */
+  async acquire(): Promise<void> {
+    const { logger, clock } = this.o;
+    const deadline = clock.now() + this.o.waitMs;
+    let delay = 500;
+    let lastNotice = 0;
+    for (;;) {
+      const outcome = await this.tryAcquire();
+      if (outcome.acquired) {
+        this.startRenewal();
+        return;
+      }
+      const now = clock.now();
+      if (now >= deadline) {
+        throw new ActionError(
+          `Another release of ${this.o.app} to ${this.o.environment} holds the lock ${this.o.namespace}/${this.name}: ${outcome.holder} (${outcome.runUrl || 'no run URL'}), lease valid for ${formatDuration(outcome.expiresInMs)} more.`,
+          {
+            hint: 'Wait for that run to finish, or raise `lock-timeout`. A lock whose run died is taken over once its lease expires.',
+          },
+        );
+      }
+      if (now - lastNotice >= 30_000 || lastNotice === 0) {
+        logger.info(
+          `Waiting for the lock ${this.name}, held by ${outcome.holder} (${outcome.runUrl || 'no run URL'}); ${formatDuration(deadline - now)} left.`,
+        );
+        lastNotice = now;
+      }
+      await clock.sleep(
+        Math.min(delay, Math.max(0, deadline - now), Math.max(50, outcome.expiresInMs)),
+        this.o.signal,
+      );
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+
+  /** Fails if a renewal found the lock taken by someone else. */
+  assertHeld(): void {
+    if (this.lost !== undefined) throw this.lost;
+  }
+
+  /** Stops renewing and frees the lock (only if it is still ours). */
+  async release(): Promise<void> {
+    this.stopRenewal();
+    const current = this.lease;
+    if (current === undefined) return;
+    this.lease = undefined;
+    try {
+      const live = await this.o.api.get<Lease>({
+        kind: 'Lease',
+        name: this.name,
+        namespace: this.o.namespace,
+      });
+      if (live?.spec?.holderIdentity !== this.o.holder.id) return;
+      await this.o.api.replace<Lease>({
+        ...live,
+        spec: { ...live.spec, holderIdentity: '', renewTime: nowMicro(this.o.clock) },
+      });
+    } catch (error) {
+      this.o.logger.warning(
+        `Could not release the lock ${this.name}: ${String(error)}. It expires by itself.`,
+      );
+    }
+  }
+
+  private async tryAcquire(): Promise<
+    { acquired: true } | { acquired: false; holder: string; runUrl: string; expiresInMs: number }
+  > {
+    const { api, clock, holder, namespace } = this.o;
+    const live = await api.get<Lease>({ kind: 'Lease', name: this.name, namespace });
+    const spec = {
+      holderIdentity: holder.id,
+      leaseDurationSeconds: Math.ceil(this.ttlMs / 1000),
+      acquireTime: nowMicro(clock),
+      renewTime: nowMicro(clock),
+    };
+    if (live === undefined) {
+      try {
+        this.lease = await api.create<Lease>({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: {
+            name: this.name,
+            namespace,
+            labels: this.labels(),
+            annotations: { [RUN_URL_ANNOTATION]: holder.runUrl },
+          },
+          spec,
+        });
+        this.o.logger.info(`Lock ${namespace}/${this.name} taken.`);
+        return { acquired: true };
+      } catch (error) {
+        if (isConflict(error))
+          return { acquired: false, holder: 'another run', runUrl: '', expiresInMs: 500 };
+        throw error;
+      }
+    }
+    const current = live.spec?.holderIdentity ?? '';
+    const renew = Date.parse(live.spec?.renewTime ?? live.spec?.acquireTime ?? '') || 0;
+    const ttl = (live.spec?.leaseDurationSeconds ?? 0) * 1000;
+    const expiresInMs = renew + ttl - clock.now();
+    const free = current === '' || current === holder.id || expiresInMs <= 0;
+    if (!free) {
+      return {
+        acquired: false,
+        holder: current,
+        runUrl: live.metadata.annotations?.[RUN_URL_ANNOTATION] ?? '',
+        expiresInMs,
+      };
+    }
+    try {
+      this.lease = await api.replace<Lease>({
+        ...live,
+        metadata: {
+          ...live.metadata,
+          annotations: { ...(live.metadata.annotations ?? {}), [RUN_URL_ANNOTATION]: holder.runUrl },
+        },
+        spec: {
+          ...live.spec,
+          ...spec,
+          leaseTransitions:
+            (live.spec?.leaseTransitions ?? 0) + (current === holder.id || current === '' ? 0 : 1),
+        },
+      });
+    } catch (error) {
+      if (isConflict(error)) return { acquired: false, holder: 'another run', runUrl: '', expiresInMs: 500 };
+      throw error;
+    }
+    if (current !== '' && current !== holder.id)
+      this.o.logger.warning(
+        `Took over the lock ${this.name} from ${current}, whose lease expired ${formatDuration(-expiresInMs)} ago.`,
+      );
+    else if (current === holder.id)
+      this.o.logger.info(`Lock ${namespace}/${this.name} taken back by the same run.`);
+    else this.o.logger.info(`Lock ${namespace}/${this.name} taken.`);
+    return { acquired: true };
+  }
+
+  private startRenewal(): void {
+    const every = Math.max(1000, Math.floor(this.ttlMs / 3));
+    this.renewTimer = setInterval(() => {
+      void this.renew();
+    }, every);
+    this.renewTimer.unref();
+  }
+
+  private stopRenewal(): void {
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  private async renew(): Promise<void> {
+    const lease = this.lease;
+    if (lease === undefined) return;
+    try {
+      this.lease = await this.o.api.replace<Lease>({
+        ...lease,
+        spec: { ...lease.spec, renewTime: nowMicro(this.o.clock) },
+      });
+    } catch (error) {
+      if (isConflict(error)) {
+        this.lost = new ActionError(`The lock ${this.name} was taken by another run while this one held it.`);
+        this.stopRenewal();
+      } else {
+        this.o.logger.warning(`Could not renew the lock ${this.name}: ${String(error)}; retrying.`);
+      }
+    }
+  }
+
+  private labels(): Record<string, string> {
+    return {
+      [APP_LABEL]: this.o.app,
+      [ENVIRONMENT_LABEL]: this.o.environment,
+      [MANAGED_BY_LABEL]: MANAGED_BY,
+    };
+  }
+}
+
+/** Lease times are MicroTime: RFC 3339 with microseconds. */
+function nowMicro(clock: Clock): string {
+  return new Date(clock.now()).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
