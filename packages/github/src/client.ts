@@ -71,7 +71,7 @@ export class GitHubApiError extends ActionError {
 function hintFor(status: number): string | undefined {
   if (status === 401) return 'The token is missing, expired or invalid.';
   if (status === 403 || status === 404)
-    return "The token may lack a permission the call needs (for comments: 'pull-requests: write'), or the repository is not visible to it.";
+    return "The token may lack a permission the call needs (comments need 'pull-requests: write', deployments 'deployments: write'), or the repository is not visible to it.";
   if (status === 422) return 'GitHub rejected the request body.';
   return undefined;
 }
