@@ -152,6 +152,82 @@ describe.each(['none', 'htpasswd', 'token'] as const)(
       expect(result.platform).toBeUndefined();
     });
 
+    it('stores the exact bytes of a manifest or an index under a new tag, which then serves the same digest', async () => {
+      const logger = new RawLogger();
+      const registryClient = client({ logger, logins: logins() });
+      const tag = `${registry.host}/dreamscape/voyage:copied-${mode}`;
+      expect(await registryClient.putManifest(tag, Buffer.from(single.body), single.mediaType)).toBe(
+        single.digest,
+      );
+      expect(await registryClient.digestOf(tag)).toBe(single.digest);
+      expect(Buffer.from((await registryClient.getManifest(tag)).body).toString()).toBe(single.body);
+      const indexTag = `${registry.host}/dreamscape/gateway:copied-${mode}`;
+      expect(await registryClient.putManifest(indexTag, Buffer.from(multi.body), multi.mediaType)).toBe(
+        multi.digest,
+      );
+      expect(await registryClient.digestOf(indexTag)).toBe(multi.digest);
+      expectNoCredentialsIn(logger, registry);
+    });
+
+    it('says so when a manifest is PUT into a repository that lacks its blobs', async () => {
+      const registryClient = client({ logger: new RawLogger(), logins: logins() });
+      const tag = `${registry.host}/dreamscape/elsewhere:1`;
+      const error = await failureOf(
+        registryClient.putManifest(tag, Buffer.from(single.body), single.mediaType),
+        RegistryError,
+      );
+      expect(error.status).toBe(400);
+      expect(error.message).toBe(
+        `${registry.host} answered 400 Bad Request to PUT of the manifest for ${tag}: MANIFEST_BLOB_UNKNOWN blob unknown to registry.`,
+      );
+      expect(error.hint).toContain('a manifest can only be tagged in the repository it was pushed to');
+    });
+
+    it('refuses to store bytes under a digest they do not hash to, before sending anything', async () => {
+      const registryClient = client({ logger: new RawLogger(), logins: logins() });
+      const ref = `${registry.host}/dreamscape/voyage@${multi.digest}`;
+      const error = await failureOf(
+        registryClient.putManifest(ref, Buffer.from(single.body), single.mediaType),
+        RegistryError,
+      );
+      expect(error.message).toBe(
+        `${ref}: the manifest to store hashes to ${single.digest}, not to the digest it is to be stored under.`,
+      );
+      expect(error.status).toBeUndefined();
+    });
+
+    if (mode !== 'none') {
+      it('refuses a PUT with wrong credentials with the auth error', async () => {
+        const wrong = `${PASSWORD}-but-wrong`;
+        const tag = `${registry.host}/dreamscape/voyage:never-${mode}`;
+        const error = await failureOf(
+          client({
+            logger: new RawLogger(),
+            logins: [{ registry: registry.host, username: 'alice', password: wrong }],
+          }).putManifest(tag, Buffer.from(single.body), single.mediaType),
+          RegistryAuthError,
+        );
+        expect(error.status).toBe(401);
+        expect(error.message).toContain(`refused the credentials of 'alice' for ${tag} (401 Unauthorized`);
+        expect(await client({ logger: new RawLogger(), logins: logins() }).exists(tag)).toBe(false);
+      });
+    }
+
+    if (mode === 'token') {
+      it('asks the token service for push as well as pull to PUT a manifest', async () => {
+        const issuer = registry.tokenIssuer!;
+        const before = issuer.requests.length;
+        await client({ logger: new RawLogger(), logins: logins() }).putManifest(
+          `${registry.host}/dreamscape/voyage:scoped`,
+          Buffer.from(single.body),
+          single.mediaType,
+        );
+        expect(issuer.requests.slice(before).map((r) => r.scopes)).toEqual([
+          ['repository:dreamscape/voyage:pull,push'],
+        ]);
+      });
+    }
+
     it('follows an index to linux/amd64, skipping the attestation entry, or to the platform asked for', async () => {
       const logger = new RawLogger();
       const registryClient = client({ logger, logins: logins() });
@@ -298,6 +374,17 @@ describe('RegistryClient against a registry that looks like GHCR (token service 
     expect(hint).toContain('first created by a manual push refuses the workflow token');
     expect(hint).toContain('Manage Actions access');
     expect(logger.raw.join('\n')).not.toContain('ghs_expiredWorkflowToken0000');
+  });
+
+  it('refuses an anonymous PUT on a registry that lets anyone pull, asking for credentials', async () => {
+    const tag = `${registry.host}/dreamscape-labs/voyage:anonymous`;
+    const error = await failure(
+      client({ logger: new RawLogger() }).putManifest(tag, Buffer.from(image.body), image.mediaType),
+    );
+    expect(error).toBeInstanceOf(RegistryAuthError);
+    expect(error.message).toBe(
+      `${registry.host} requires credentials for ${tag} (401 Unauthorized: UNAUTHORIZED authentication required), and none were given for ${registry.host}.`,
+    );
   });
 });
 

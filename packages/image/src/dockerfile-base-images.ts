@@ -47,7 +47,8 @@ const AUTOMATIC_PLATFORM_ARGS: ReadonlySet<string> = new Set([
 /** What a stage needs from outside itself. */
 interface StageNeeds {
   readonly stages: Set<number>;
-  readonly images: string[];
+  /** With the line that names each, to report them in Dockerfile order. */
+  readonly images: { readonly image: string; readonly line: number }[];
   readonly problems: string[];
 }
 
@@ -133,12 +134,12 @@ function collect(text: string, options: BaseImagesOptions): string[] {
 
   const needs: StageNeeds[] = froms.map((from, index) => {
     const need: StageNeeds = { stages: new Set(), images: [], problems: [] };
-    const add = (value: string, where: string): void => {
+    const add = (value: string, where: string, at: number): void => {
       try {
         const kind = classify(value, index, where);
         if (kind === null) return;
         if ('stage' in kind) need.stages.add(kind.stage);
-        else need.images.push(kind.image);
+        else need.images.push({ image: kind.image, line: at });
       } catch (error) {
         if (!(error instanceof Unpinnable)) throw error;
         need.problems.push(error.message);
@@ -146,7 +147,11 @@ function collect(text: string, options: BaseImagesOptions): string[] {
     };
     const line = lineOf(from);
     try {
-      add(expand(from.getImage() ?? '', globals, escape, `FROM on line ${line}`), `FROM on line ${line}`);
+      add(
+        expand(from.getImage() ?? '', globals, escape, `FROM on line ${line}`),
+        `FROM on line ${line}`,
+        line,
+      );
     } catch (error) {
       if (!(error instanceof Unpinnable)) throw error;
       need.problems.push(error.message);
@@ -158,13 +163,13 @@ function collect(text: string, options: BaseImagesOptions): string[] {
       if (at <= line || at >= end) continue;
       for (const source of externalSources(instruction, at)) {
         if (source.problem !== undefined) need.problems.push(source.problem);
-        else add(source.from, source.where);
+        else add(source.from, source.where, at);
       }
     }
     return need;
   });
 
-  const images: string[] = [];
+  const named: { readonly image: string; readonly line: number }[] = [];
   const problems: string[] = [];
   const seen = new Set<number>();
   const visit = (index: number): void => {
@@ -174,10 +179,11 @@ function collect(text: string, options: BaseImagesOptions): string[] {
     if (need === undefined) return;
     problems.push(...need.problems);
     for (const stage of need.stages) visit(stage);
-    for (const image of need.images) if (!images.includes(image)) images.push(image);
+    named.push(...need.images);
   };
   visit(targetIndex);
   if (problems.length > 0) throw new Unpinnable(problems.join('; '));
+  const images = [...new Set(named.sort((a, b) => a.line - b.line).map((n) => n.image))];
 
   if (options.includeSyntax) {
     const syntax = dockerfile.getDirectives().find((d) => d.getName().toLowerCase() === 'syntax');
