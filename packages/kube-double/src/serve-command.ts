@@ -122,7 +122,14 @@ export async function runServeCommand(
   }
   io.out(JSON.stringify({ url: double.url, kubeconfig: args.kubeconfig }));
   await new Promise<void>((resolveSignal) => {
+    // `npx` does not pass SIGTERM on to the program it runs: when the process that started the
+    // double goes away (its parent changes), the double stops too instead of lingering.
+    const parent = process.ppid;
+    const orphaned = setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, 250);
     const stop = (): void => {
+      clearInterval(orphaned);
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       resolveSignal();
