@@ -22,7 +22,10 @@ async function firstLineMs(file: string, runs: number): Promise<number> {
   for (let i = 0; i < runs; i++) {
     const started = process.hrtime.bigint();
     await new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: process.env.PATH ?? '' } });
+      const child = spawn(process.execPath, [file], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        env: { PATH: process.env.PATH ?? '' },
+      });
       child.stdout.once('data', () => {
         times.push(Number(process.hrtime.bigint() - started) / 1e6);
         child.kill();
@@ -40,8 +43,12 @@ const work = mkdtempSync(join(tmpdir(), 'ds-bench-build-'));
 const registry = await startRegistry();
 try {
   const storage = buildahStorage(work);
-  const baseImage = await ensureBaseImage({ root: storage.root, runroot: storage.runroot, storageDriver: 'vfs' });
-  const run = async (label: string): Promise<number> => {
+  const baseImage = await ensureBaseImage({
+    root: storage.root,
+    runroot: storage.runroot,
+    storageDriver: 'vfs',
+  });
+  const run = async (label: string, extra: Record<string, string> = {}): Promise<number> => {
     const result = await runActionBundle(actionDir, {
       inputs: {
         image: `${registry.host}/dreamscape/gateway`,
@@ -53,8 +60,14 @@ try {
         push: 'true',
         username: '',
         password: '',
+        ...extra,
       },
-      env: { GITHUB_WORKSPACE: root, GITHUB_REPOSITORY: 'dreamscape/platform', GITHUB_SHA: 'f'.repeat(40), ...storage.env },
+      env: {
+        GITHUB_WORKSPACE: root,
+        GITHUB_REPOSITORY: 'dreamscape/platform',
+        GITHUB_SHA: 'f'.repeat(40),
+        ...storage.env,
+      },
       timeoutMs: 600_000,
     });
     if (result.exitCode !== 0) throw new Error(`${label} build failed:\n${result.stdout}\n${result.stderr}`);
@@ -63,8 +76,11 @@ try {
   };
   const cold = await run('cold build (empty layer cache)');
   const cached = await run('cached rebuild (unchanged service)');
+  // For reference: the same rebuild with reuse turned off, so only buildah's layer cache helps.
+  const layersOnly = await run('rebuild with reuse off (layer cache only)', { reuse: 'false' });
   const nodeMs = await firstLineMs(join(root, 'scripts', 'bench-hello.mjs'), 15);
   const startupMs = await firstLineMs(entry, 15);
+  console.log(`layer cache only: ${(layersOnly / cold).toFixed(3)} of cold`);
   console.log(`node itself to its first line: ${nodeMs.toFixed(0)} ms (machine-dependent baseline)`);
   const bundleKb = Math.round(statSync(entry).size / 1024);
   console.log(

@@ -179,6 +179,42 @@ describe('action-build, run as the runner runs it', () => {
     assertNoLeak(result, [PASSWORD, NPM_TOKEN]);
   }, 300_000);
 
+  it('reuses the image when nothing changed: same digest, no build, the new tag added by manifest copy', async () => {
+    const inputs = gatewayInputs(registry, {
+      image: `${registry.host}/dreamscape/user`,
+      context: 'examples/dreamscape/services/user',
+      tags: 'type=raw,value=one',
+    });
+    const first = await runActionBundle(actionDir, {
+      inputs,
+      env: githubEnv(),
+      event: { name: 'push', payload: pushEvent },
+      timeoutMs: 240_000,
+    });
+    expect(first.errors).toEqual([]);
+    expect(first.stdout).toMatch(/STEP \d/);
+    const again = await runActionBundle(actionDir, {
+      inputs: { ...inputs, tags: 'type=raw,value=one\ntype=raw,value=two' },
+      env: githubEnv(),
+      event: { name: 'push', payload: pushEvent },
+    });
+    expect(again.errors).toEqual([]);
+    expect(again.stdout).not.toMatch(/STEP \d/);
+    expect(again.stdout).toContain('not rebuilding');
+    expect(again.outputs.digest).toBe(first.outputs.digest);
+    const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+    expect(await registryDigest(registry, 'dreamscape/user', 'two', basic)).toBe(first.outputs.digest);
+    // A changed build argument is a different build.
+    const changed = await runActionBundle(actionDir, {
+      inputs: { ...inputs, 'build-args': `BASE_IMAGE=${baseImage}\nVERSION=9.9.9` },
+      env: githubEnv(),
+      event: { name: 'push', payload: pushEvent },
+      timeoutMs: 240_000,
+    });
+    expect(changed.stdout).toMatch(/STEP \d/);
+    expect(changed.outputs.digest).not.toBe(first.outputs.digest);
+  }, 600_000);
+
   it('refuses wrong credentials before building, naming the registry, and pushes nothing', async () => {
     const result = await runActionBundle(actionDir, {
       inputs: gatewayInputs(registry, {

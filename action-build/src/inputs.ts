@@ -38,6 +38,8 @@ export interface BuildInputs {
   readonly password: string;
   readonly provenance: boolean | string;
   readonly sbom: boolean;
+  /** Reuse an image built from identical inputs instead of rebuilding (ADR 0002). */
+  readonly reuse: boolean;
 }
 
 const SECRET_ID = /^[A-Za-z0-9_.-]+$/;
@@ -108,6 +110,7 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     password: readString(src, 'password'),
     provenance,
     sbom: readBoolean(src, 'sbom', false),
+    reuse: readBoolean(src, 'reuse', true),
   };
 }
 

@@ -2,9 +2,19 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction } from '@dreamscape/core/actions';
-import { ActionError, FetchHttpClient, ProcessCommandRunner } from '@dreamscape/core';
 import {
+  ActionError,
+  FetchHttpClient,
+  ProcessCommandRunner,
+  type CommandRunner,
+  type Logger,
+} from '@dreamscape/core';
+import {
+  computeBuildFingerprint,
   DEFAULT_TAG_RULES,
+  FINGERPRINT_LABEL,
+  findReusableImage,
+  tagManifest,
   computeTags,
   defaultRegistryScheme,
   formatName,
@@ -20,6 +30,7 @@ import {
   type BuildRecord,
   type ImageManifest,
   type LatestPolicy,
+  type Builder,
   type RegistryLogin,
 } from '@dreamscape/image';
 import { readInputs } from './inputs.js';
@@ -98,26 +109,77 @@ export async function run(): Promise<void> {
         buildah: { insecureRegistries: insecure },
       });
       const builderVersion = await builder.version();
-      if (inputs.push && logins[0] !== undefined) await builder.login(logins[0]);
 
-      const result = await logger.group(`Build ${formatName(name)} with ${builder.name}`, () =>
-        builder.build({
-          context: inputs.context,
-          dockerfile: inputs.dockerfile,
-          target: inputs.target,
-          buildArgs: inputs.buildArgs,
-          secrets: inputs.secrets,
-          labels,
-          tags: tags.length === 0 ? [`${formatName(name)}:build`] : tags,
-          platforms: inputs.platforms,
-          cacheFrom: inputs.cacheFrom,
-          cacheTo: inputs.cacheTo,
-          push: inputs.push,
-          provenance: inputs.provenance,
-          sbom: inputs.sbom,
-          insecureRegistries: insecure,
-        }),
-      );
+      // An image built from exactly these inputs may already be in the registry: then point the
+      // tags at it instead of building (ADR 0002).
+      const fingerprint =
+        inputs.push && inputs.reuse
+          ? await logger.group('Build fingerprint', () =>
+              computeBuildFingerprint(
+                {
+                  context: inputs.context,
+                  dockerfile: inputs.dockerfile,
+                  target: inputs.target,
+                  buildArgs: inputs.buildArgs,
+                  secretIds: inputs.secrets.map((x) => x.id),
+                  labels,
+                  platforms: inputs.platforms,
+                  builder: builder.name,
+                  provenance: inputs.provenance,
+                  sbom: inputs.sbom,
+                },
+                {
+                  resolveImage: (ref) => resolveBaseImage(ref, builder, runner, registryClient, logger),
+                  logger,
+                },
+              ),
+            )
+          : undefined;
+      const reusable =
+        fingerprint === undefined
+          ? undefined
+          : await findReusableImage({
+              client: registryClient,
+              name,
+              tags,
+              fingerprint: fingerprint.value,
+              logger,
+            });
+
+      let result: { digest: string; platforms: readonly string[] };
+      if (reusable !== undefined) {
+        result = await logger.group(`Reuse ${reusable.ref}`, async () => {
+          logger.info(
+            `${reusable.ref} was built from identical inputs (${fingerprint?.value ?? ''}): not rebuilding.`,
+          );
+          for (const t of await tagManifest({ client: registryClient, image: reusable, tags, logger }))
+            logger.info(
+              `${t.ref} ${t.action === 'kept' ? 'already points at' : 'now points at'} ${t.digest}`,
+            );
+          return { digest: reusable.manifestDigest, platforms: inputs.platforms };
+        });
+      } else {
+        if (inputs.push && logins[0] !== undefined) await builder.login(logins[0]);
+        result = await logger.group(`Build ${formatName(name)} with ${builder.name}`, () =>
+          builder.build({
+            context: inputs.context,
+            dockerfile: inputs.dockerfile,
+            target: inputs.target,
+            buildArgs: inputs.buildArgs,
+            secrets: inputs.secrets,
+            labels:
+              fingerprint === undefined ? labels : { ...labels, [FINGERPRINT_LABEL]: fingerprint.value },
+            tags: tags.length === 0 ? [`${formatName(name)}:build`] : tags,
+            platforms: inputs.platforms,
+            cacheFrom: inputs.cacheFrom,
+            cacheTo: inputs.cacheTo,
+            push: inputs.push,
+            provenance: inputs.provenance,
+            sbom: inputs.sbom,
+            insecureRegistries: insecure,
+          }),
+        );
+      }
 
       let sizeBytes: number | undefined;
       if (inputs.push) {
@@ -148,7 +210,7 @@ export async function run(): Promise<void> {
         tags,
         platforms: result.platforms,
         labels,
-        builder: builder.name,
+        builder: reusable === undefined ? builder.name : `${builder.name} (reused)`,
         revision: revisionOf(context, { prHeadSha: true }),
       };
       rt.setOutput('image', record.image);
@@ -167,12 +229,54 @@ export async function run(): Promise<void> {
         }),
       );
     } finally {
-      rmSync(tempDir, { recursive: true, force: true });
+      removeQuietly(tempDir);
     }
   });
+}
+
+/**
+ * The digest (or local image ID) a base image resolves to for this builder: buildah uses a local
+ * copy when it has one, so that wins; otherwise the registry's digest, as any builder pulls it.
+ */
+async function resolveBaseImage(
+  ref: string,
+  builder: Builder,
+  runner: CommandRunner,
+  registry: RegistryClient,
+  logger: Logger,
+): Promise<string | undefined> {
+  if (builder.name === 'buildah') {
+    try {
+      const out = await runner.run({
+        tool: 'buildah',
+        args: ['inspect', '--type', 'image', '--format', '{{.FromImageID}}', ref],
+      });
+      const id = out.stdout.trim();
+      if (id !== '') return `local:${id}`;
+    } catch {
+      // not in local storage: buildah would pull it, so the registry says what it is
+    }
+  }
+  try {
+    return await registry.digestOf(ref);
+  } catch (error) {
+    logger.info(
+      `Base image ${ref} could not be resolved (${error instanceof Error ? error.message : String(error)}).`,
+    );
+    return undefined;
+  }
 }
 
 /** Config plus layers: what a pull downloads (compressed). */
 function imageSize(manifest: ImageManifest): number {
   return manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
+}
+
+/** Cleans up the run's temporary files; a kubectl still exiting must not turn a result into an error. */
+function removeQuietly(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
+  } catch {
+    // The runner deletes RUNNER_TEMP after the job anyway.
+  }
 }
