@@ -7,13 +7,13 @@ import {
   buildSarif,
   evaluatePolicy,
   loadWaivers,
-  normalizedReport,
   renderScanSummary,
   resolveScanner,
   runScan,
   SCANNER_DRIVERS,
   scanOutputs,
   updateDatabase,
+  writeNormalizedReport,
   type PolicyResult,
   type SarifOutput,
   type ScanReport,
@@ -149,16 +149,13 @@ function writeReports(inputs: ScanInputs, policy: PolicyResult, report: ScanRepo
   mkdirSync(dirname(inputs.sarifFile), { recursive: true });
   writeFileSync(inputs.sarifFile, sarif.json);
   mkdirSync(dirname(inputs.reportFile), { recursive: true });
-  writeFileSync(
-    inputs.reportFile,
-    normalizedReport({
-      image: inputs.target.reference,
-      category: inputs.category,
-      report,
-      policy,
-      generatedAt: new Date(systemClock.now()).toISOString(),
-    }),
-  );
+  writeNormalizedReport(inputs.reportFile, {
+    image: inputs.target.reference,
+    category: inputs.category,
+    report,
+    policy,
+    generatedAt: new Date(systemClock.now()).toISOString(),
+  });
   return { sarif };
 }
 

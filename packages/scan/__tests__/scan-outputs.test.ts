@@ -1,10 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   evaluatePolicy,
-  normalizedReport,
   parseScanReport,
   parseWaivers,
   scanOutputs,
+  writeNormalizedReport,
 } from '../src/index.js';
 import { fixture } from './support/stand-in-scanner.js';
 
@@ -50,16 +53,19 @@ describe('scanOutputs and normalizedReport', () => {
     });
   });
 
-  it('writes every finding with its packages and the policy decision', () => {
-    const json = JSON.parse(
-      normalizedReport({
-        image: 'img@sha256:x',
-        category: 'c',
-        report,
-        policy,
-        generatedAt: '2026-11-26T12:00:00.000Z',
-      }),
-    ) as Record<string, unknown> & { findings: Record<string, unknown>[] };
+  it('writes every finding with its packages and the policy decision, as valid JSON', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ds-report-')), 'report.json');
+    writeNormalizedReport(file, {
+      image: 'img@sha256:x',
+      category: 'c',
+      report,
+      policy,
+      generatedAt: '2026-11-26T12:00:00.000Z',
+    });
+    const text = readFileSync(file, 'utf8');
+    // One finding per line, so that the file greps well.
+    expect(text.split('\n').filter((l) => l.includes('"id":"CVE-2014-3577"'))).toHaveLength(1);
+    const json = JSON.parse(text) as Record<string, unknown> & { findings: Record<string, unknown>[] };
     expect(json.schema).toBe('dreamscape.scan/v1');
     expect(json.scanner).toEqual({ name: 'grype', version: '0.65.1' });
     expect(json.matches).toBe(2);

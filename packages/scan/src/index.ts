@@ -4,6 +4,7 @@ export * from './trivy-report.js';
 export * from './grype-report.js';
 export * from './parse-report.js';
 export * from './deduplicate.js';
+export * from './json-stream.js';
 export * from './waivers.js';
 export * from './policy.js';
 export * from './sarif.js';

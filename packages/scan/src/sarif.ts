@@ -100,14 +100,23 @@ export function buildSarif(options: SarifOptions): SarifOutput {
   let budget = Math.min(totalResults, limits.resultsPerRun);
   for (;;) {
     const log = render(options, evaluated, budget, totalResults);
-    const json = JSON.stringify(log, null, 2);
-    const gzipped = gzipSync(json).length;
+    const json = JSON.stringify(log);
+    const gzipped = gzippedSize(json, limits.gzippedBytes);
     if (gzipped <= limits.gzippedBytes || budget === 0) {
       return { json, results: budget, totalResults, truncated: budget < totalResults, gzippedBytes: gzipped };
     }
     // Shrink in proportion, with a margin, rather than one result at a time.
     budget = Math.max(0, Math.floor((budget * limits.gzippedBytes * 0.9) / gzipped));
   }
+}
+
+/**
+ * The gzipped size as GitHub would measure it, cheaply: the fastest level compresses worse, so when
+ * it already fits, the real upload fits too; only near the limit is the default level worth its time.
+ */
+function gzippedSize(json: string, limit: number): number {
+  const fast = gzipSync(json, { level: 1 }).length;
+  return fast <= limit ? fast : gzipSync(json).length;
 }
 
 function render(
@@ -298,7 +307,7 @@ function sentence(text: string): string {
 }
 
 function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
 /** Escapes what would break a Markdown table cell. */

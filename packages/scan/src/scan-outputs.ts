@@ -1,3 +1,4 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Finding, Severity } from './finding.js';
 import type { PolicyResult, WaiverUse } from './policy.js';
 import type { ScanReport } from './scan-report.js';
@@ -49,9 +50,13 @@ export interface NormalizedReportOptions {
   readonly generatedAt: string;
 }
 
-/** The normalized JSON report: every finding with the policy's decision, counts, waivers, verdict. */
-export function normalizedReport(o: NormalizedReportOptions): string {
-  const body = {
+/**
+ * Writes the normalized JSON report (the `report-file` output): every finding with its packages
+ * and the policy's decision, counts, waivers and the verdict. Findings are written one per line as
+ * they are serialized, so a 100,000-match report never exists as one string in memory.
+ */
+export function writeNormalizedReport(file: string, o: NormalizedReportOptions): void {
+  const header = {
     schema: 'dreamscape.scan/v1',
     generatedAt: o.generatedAt,
     image: o.image,
@@ -64,13 +69,26 @@ export function normalizedReport(o: NormalizedReportOptions): string {
     matches: o.report.matchCount,
     total: o.report.findings.length,
     waivers: waiverSummary(o.policy),
-    findings: o.policy.evaluated.map((e) => ({
-      ...findingJson(e.finding),
-      status: e.status,
-      waivedBy: e.waivers.map((w) => w.id),
-    })),
   };
-  return `${JSON.stringify(body, null, 2)}\n`;
+  const fd = openSync(file, 'w');
+  try {
+    const head = JSON.stringify(header);
+    writeSync(fd, `${head.slice(0, -1)},"findings":[`);
+    let chunk: string[] = [];
+    const flush = (): void => {
+      if (chunk.length > 0) writeSync(fd, chunk.join(''));
+      chunk = [];
+    };
+    o.policy.evaluated.forEach((e, i) => {
+      const finding = { ...findingJson(e.finding), status: e.status, waivedBy: e.waivers.map((w) => w.id) };
+      chunk.push(`${i === 0 ? '' : ','}\n${JSON.stringify(finding)}`);
+      if (chunk.length >= 500) flush();
+    });
+    flush();
+    writeSync(fd, '\n]}\n');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function findingJson(f: Finding): Record<string, unknown> & { severity: Severity } {

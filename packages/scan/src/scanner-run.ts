@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ActionError,
@@ -8,7 +8,7 @@ import {
   type RetryPolicy,
 } from '@dreamscape/core';
 import type { ScanTarget } from './image-reference.js';
-import { parseScanReport } from './parse-report.js';
+import { readScanReport } from './parse-report.js';
 import { ScannerReportError, type ScanReport } from './scan-report.js';
 import type { RegistryCredentials, ScannerDriver } from './scanner-driver.js';
 
@@ -129,7 +129,7 @@ export async function runScan(o: RunScanOptions): Promise<{ report: ScanReport; 
       reportFile,
       `${o.driver.name} exited successfully but did not write it`,
     );
-  const report = parseScanReport(o.driver.name, readFileSync(reportFile, 'utf8'), reportFile);
+  const report = readScanReport(o.driver.name, reportFile);
   o.logger.info(
     `${o.driver.name} ${report.scannerVersion} reported ${report.matchCount} matches: ${report.findings.length} distinct vulnerabilities.`,
   );

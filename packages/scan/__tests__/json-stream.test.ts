@@ -1,0 +1,81 @@
+import { describe, expect, it } from '@jest/globals';
+import { JsonStreamError, visitJson, type JsonPath, type JsonSource } from '../src/index.js';
+import { fixture } from './support/stand-in-scanner.js';
+
+/** A source that hands out at most `step` bytes a call, to cross every window boundary. */
+function trickle(text: string, step: number): JsonSource {
+  const bytes = Buffer.from(text, 'utf8');
+  let at = 0;
+  return {
+    read(into, offset, length) {
+      const n = Math.min(step, length, bytes.length - at);
+      bytes.copy(into, offset, at, at + n);
+      at += n;
+      return n;
+    },
+  };
+}
+
+function collect(input: Uint8Array | JsonSource, patterns: string[][]): [JsonPath, unknown][] {
+  const seen: [JsonPath, unknown][] = [];
+  visitJson(input, patterns, (path, value) => seen.push([path, value]));
+  return seen;
+}
+
+describe('visitJson', () => {
+  const doc = JSON.stringify({
+    skip: { deep: ['x', { y: '}]"' }] },
+    'we\\ird"key': 1,
+    list: [{ a: 1, b: 'é ünïcode \\" \n' }, { a: 2 }, 3, null, true, 'str'],
+    tail: -1.5e3,
+  });
+
+  it('visits only the selected values, in order, with their paths', () => {
+    expect(collect(Buffer.from(doc), [['list', '*'], ['tail']])).toEqual([
+      [['list', 0], { a: 1, b: 'é ünïcode \\" \n' }],
+      [['list', 1], { a: 2 }],
+      [['list', 2], 3],
+      [['list', 3], null],
+      [['list', 4], true],
+      [['list', 5], 'str'],
+      [['tail'], -1500],
+    ]);
+    expect(collect(Buffer.from(doc), [['we\\ird"key']])).toEqual([[['we\\ird"key'], 1]]);
+  });
+
+  it.each([1, 2, 3, 7, 64])('gives the same values when read %i bytes at a time', (step) => {
+    const whole = collect(Buffer.from(doc), [['list', '*'], ['skip'], ['tail']]);
+    expect(collect(trickle(doc, step), [['list', '*'], ['skip'], ['tail']])).toEqual(whole);
+  });
+
+  it('reads a real report through a tiny window exactly as JSON.parse sees it', () => {
+    const text = fixture('trivy-image-debian-buster.json');
+    const expected = (JSON.parse(text) as { Results: { Vulnerabilities: unknown[] }[] }).Results[0]
+      ?.Vulnerabilities;
+    const seen = collect(trickle(text, 5), [['Results', '*', 'Vulnerabilities', '*']]);
+    expect(seen.map(([, v]) => v)).toEqual(expected);
+  });
+
+  it.each([
+    ['{"a": [1, 2', 'the document ends inside a value'],
+    ['{"a" 1}', "':' was expected"],
+    ['{"a": 1 "b": 2}', "',' or '}' was expected"],
+    ['{"a": "open', 'unterminated string'],
+    ['{"a": 1} trailing', 'unexpected data after the document'],
+    ['"just a string"', 'an object or an array was expected'],
+    ['{"list": [tru]}', 'invalid JSON'],
+  ])('reports %j as not well-formed: %s', (text, message) => {
+    const run = () => collect(trickle(text, 3), [['list', '*']]);
+    expect(run).toThrow(JsonStreamError);
+    expect(run).toThrow(message);
+  });
+
+  it('says at which byte', () => {
+    try {
+      collect(Buffer.from('{"a": 1 "b": 2}'), [['a']]);
+    } catch (error) {
+      expect((error as JsonStreamError).offset).toBe(8);
+    }
+    expect.assertions(1);
+  });
+});
