@@ -129,7 +129,15 @@ export function diffFields(before: JsonValue, after: JsonValue, schema: SchemaNo
 
 /** Removes the fields at `paths` from `root` (in place), pruning containers the removal left empty. */
 export function removeFields(root: JsonObject, paths: Iterable<string>, schema: SchemaNode): void {
-  const sorted = [...paths].sort((a, b) => pathElements(b).length - pathElements(a).length);
+  // Removing an item or a field removes everything under it: drop paths whose ancestor goes too
+  // (removing children first would lose the key fields that find their list item).
+  const all = new Set(paths);
+  const roots = [...all].filter((path) => {
+    const elements = pathElements(path);
+    for (let i = 1; i < elements.length; i++) if (all.has(elements.slice(0, i).join(SEP))) return false;
+    return true;
+  });
+  const sorted = roots.sort((a, b) => pathElements(b).length - pathElements(a).length);
   for (const path of sorted) {
     const elements = pathElements(path);
     // containers[i] holds elements[i]; nodes[i] is the schema of containers[i].
