@@ -9,3 +9,6 @@ export * from './switching.js';
 export * from './outcome.js';
 export * from './endpoints.js';
 export * from './blue-green.js';
+export * from './rolling.js';
+export * from './preflight.js';
+export * from './release-summary.js';

@@ -9,3 +9,4 @@ export * from './github-api.js';
 export * from './sarif-multitool.js';
 export * from './kubectl.js';
 export * from './buildah-storage.js';
+export * from './kubectl-path.js';

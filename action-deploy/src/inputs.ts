@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import {
+  InputError,
+  readDuration,
+  readEnum,
+  readString,
+  readWorkspacePath,
+  readYaml,
+  type InputSource,
+} from '@dreamscape/core';
+import type { ImagePin } from '@dreamscape/kube';
+import { parseImagesInput } from './images.js';
+
+/** A DNS label, as app and environment names become part of object names. */
+const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+const NAME_ACCEPTED =
+  'a lowercase name of letters, digits and dashes (at most 40 characters), such as staging';
+
+/** Everything action-deploy was asked to do, validated once. */
+export interface DeployInputs {
+  readonly overlay: string;
+  readonly images: readonly ImagePin[];
+  readonly environment: string;
+  readonly app: string;
+  readonly namespace: string | undefined;
+  readonly strategy: 'blue-green' | 'rolling';
+  /** The health-checks YAML, decoded (validated against the overlay's Services later). */
+  readonly healthChecks: unknown;
+  readonly healthChecksText: string;
+  readonly rolloutTimeoutMs: number;
+  readonly verifyWindowMs: number;
+  readonly previous: 'keep' | 'scale-down';
+  readonly lockTimeoutMs: number;
+  readonly kubeconfig: string | undefined;
+  readonly githubToken: string;
+  readonly mode: 'deploy' | 'plan';
+  readonly environmentUrl: string;
+}
+
+/** Reads and validates the inputs; `env` gives the runner's context (`GITHUB_WORKSPACE`, `KUBECONFIG`, `GITHUB_REPOSITORY`). */
+export function readInputs(
+  src: InputSource,
+  env: Readonly<Record<string, string | undefined>>,
+): DeployInputs {
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const overlay = readWorkspacePath(
+    'overlay',
+    readString(src, 'overlay', { required: true }),
+    workspace,
+    'directory',
+  );
+  if (
+    !['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => existsSync(resolve(overlay, f)))
+  )
+    throw new InputError('overlay', readString(src, 'overlay'), 'a directory holding a kustomization.yaml', {
+      reason: `${overlay} has no kustomization.yaml`,
+    });
+
+  const environment = readString(src, 'environment', { required: true });
+  if (!NAME.test(environment)) throw new InputError('environment', environment, NAME_ACCEPTED);
+  const repoName =
+    (env.GITHUB_REPOSITORY ?? '')
+      .split('/')[1]
+      ?.toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-') ?? '';
+  const app = readString(src, 'app', { default: repoName });
+  if (!NAME.test(app)) throw new InputError('app', app, NAME_ACCEPTED);
+  const namespace = readString(src, 'namespace') || undefined;
+  if (namespace !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(namespace))
+    throw new InputError(
+      'namespace',
+      namespace,
+      'a Kubernetes namespace name (lowercase letters, digits, dashes)',
+    );
+
+  const kubeconfigInput = readString(src, 'kubeconfig');
+  let kubeconfig: string | undefined;
+  if (kubeconfigInput !== '') {
+    kubeconfig = isAbsolute(kubeconfigInput) ? kubeconfigInput : resolve(workspace, kubeconfigInput);
+    if (!existsSync(kubeconfig))
+      throw new InputError('kubeconfig', kubeconfigInput, 'the path of a kubeconfig file', {
+        reason: `${kubeconfig} does not exist`,
+      });
+  } else if (env.KUBECONFIG !== undefined && env.KUBECONFIG !== '') {
+    kubeconfig = env.KUBECONFIG;
+  }
+
+  const healthChecksText = readString(src, 'health-checks');
+  return {
+    overlay,
+    images: parseImagesInput(readString(src, 'images')),
+    environment,
+    app,
+    namespace,
+    strategy: readEnum(src, 'strategy', ['blue-green', 'rolling'] as const, 'blue-green'),
+    healthChecks: readYaml(src, 'health-checks', 'a YAML list of health checks'),
+    healthChecksText,
+    rolloutTimeoutMs: readDuration(src, 'rollout-timeout', 300_000, { minMs: 1000, maxMs: 6 * 3_600_000 }),
+    verifyWindowMs: readDuration(src, 'verify-window', 60_000, { minMs: 0, maxMs: 6 * 3_600_000 }),
+    previous: readEnum(src, 'previous', ['keep', 'scale-down'] as const, 'keep'),
+    lockTimeoutMs: readDuration(src, 'lock-timeout', 300_000, { minMs: 0, maxMs: 6 * 3_600_000 }),
+    kubeconfig,
+    githubToken: readString(src, 'github-token'),
+    mode: readEnum(src, 'mode', ['deploy', 'plan'] as const, 'deploy'),
+    environmentUrl: readString(src, 'environment-url'),
+  };
+}

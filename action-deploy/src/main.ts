@@ -1,0 +1,210 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAction } from '@dreamscape/core/actions';
+import {
+  ActionError,
+  FetchHttpClient,
+  ProcessCommandRunner,
+  systemClock,
+  type Logger,
+} from '@dreamscape/core';
+import { GitHubClient, GitHubDeployments } from '@dreamscape/github';
+import { Kubectl, ProxyApi, renderOverlay, type Ingress } from '@dreamscape/kube';
+import {
+  assertNoLintErrors,
+  BlueGreenDeploy,
+  checkCluster,
+  dryRun,
+  FIELD_MANAGER,
+  parseHealthChecks,
+  planBlueGreen,
+  releaseJson,
+  releaseObjects,
+  renderReleaseSummary,
+  RollingDeploy,
+  type ReleaseOutcome,
+} from '@dreamscape/release';
+import { readInputs } from './inputs.js';
+import { renderPlan } from './plan-report.js';
+
+/** Renders, checks and deploys; reports outputs, the job summary and the GitHub deployment. */
+export async function run(): Promise<void> {
+  await runAction(async (rt) => {
+    const { logger } = rt;
+    const inputs = readInputs(rt.inputs, process.env);
+    if (inputs.githubToken !== '') logger.setSecret(inputs.githubToken);
+    const env = process.env;
+    const runUrl =
+      env.GITHUB_RUN_ID === undefined || env.GITHUB_REPOSITORY === undefined
+        ? ''
+        : `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+
+    const tempRoot = env.RUNNER_TEMP ?? tmpdir();
+    mkdirSync(tempRoot, { recursive: true });
+    const tempDir = mkdtempSync(join(tempRoot, 'dreamscape-deploy-'));
+    const runner = new ProcessCommandRunner({ logger });
+    const http = new FetchHttpClient();
+    const kubectl = new Kubectl({
+      runner,
+      logger,
+      ...(inputs.kubeconfig === undefined ? {} : { kubeconfig: inputs.kubeconfig }),
+      cacheDir: join(tempDir, 'kubectl'),
+      fieldManager: FIELD_MANAGER,
+    });
+    const kubeconfigSource =
+      inputs.kubeconfig === undefined ? 'the default kubeconfig' : `the kubeconfig ${inputs.kubeconfig}`;
+
+    try {
+      const rendered = await logger.group(`Render ${inputs.overlay}`, async () => {
+        const r = await renderOverlay({
+          overlayDir: inputs.overlay,
+          images: inputs.images,
+          ...(inputs.namespace === undefined ? {} : { namespace: inputs.namespace }),
+          kubectl,
+          runner,
+          logger,
+          tempDir,
+        });
+        logger.info(`${r.renderer}: ${r.objects.length} objects, images: ${r.images.join(', ') || 'none'}.`);
+        return r;
+      });
+      const plan = planBlueGreen(rendered.objects, {
+        app: inputs.app,
+        environment: inputs.environment,
+        namespace: inputs.namespace,
+        manifestText: rendered.text,
+      });
+      for (const f of plan.findings.filter((x) => x.level === 'warning'))
+        logger.warning(`${f.object}: ${f.message}`);
+      if (inputs.mode === 'deploy') assertNoLintErrors(plan);
+      const checks = parseHealthChecks(
+        inputs.healthChecks,
+        plan.services.map((s) => s.name),
+      );
+
+      const { namespaceExists } = await logger.group('Preflight', async () => {
+        const state = await checkCluster(kubectl, logger, plan, kubeconfigSource);
+        await dryRun(kubectl, logger, releaseObjects(plan, 'blue'), state.namespaceExists, plan.namespace);
+        return state;
+      });
+
+      if (inputs.mode === 'plan') {
+        const report = await logger.group('Plan', () =>
+          renderPlan({ plan, kubectl, namespaceExists, logger }),
+        );
+        rt.setOutput('result', 'planned');
+        rt.setOutput('plan', report.markdown);
+        await rt.appendSummary(report.markdown);
+        logger.info('Plan mode: nothing was written.');
+        return;
+      }
+
+      const url = inputs.environmentUrl || ingressUrl(rendered.objects);
+      const github = githubDeployments(inputs.githubToken, http, logger);
+      let deploymentId: number | undefined;
+      if (github !== undefined) {
+        deploymentId = await github.create({
+          ref: env.GITHUB_SHA ?? 'HEAD',
+          environment: inputs.environment,
+          description: `${inputs.app}: ${plan.deployments.length} services, ${inputs.strategy}`,
+          payload: {
+            app: inputs.app,
+            images: Object.fromEntries(inputs.images.map((i) => [i.name, i.digest])),
+          },
+        });
+        await github.setStatus(deploymentId, {
+          state: 'in_progress',
+          description: 'Deploying',
+          logUrl: runUrl,
+        });
+      }
+
+      const proxy = await kubectl.startProxy();
+      let outcome: ReleaseOutcome;
+      try {
+        const api = new ProxyApi({ baseUrl: proxy.baseUrl, http, logger, fieldManager: FIELD_MANAGER });
+        const common = {
+          plan,
+          manifestText: rendered.text,
+          checks,
+          checksText: inputs.healthChecksText,
+          kubectl,
+          api,
+          http,
+          proxyBaseUrl: proxy.baseUrl,
+          logger,
+          clock: systemClock,
+          holder: {
+            id: `${env.GITHUB_REPOSITORY ?? 'local'}#${env.GITHUB_RUN_ID ?? String(process.pid)}`,
+            runUrl,
+          },
+          run: {
+            commit: env.GITHUB_SHA ?? '',
+            runId: env.GITHUB_RUN_ID ?? '',
+            runUrl,
+            actor: env.GITHUB_ACTOR ?? '',
+          },
+          rolloutTimeoutMs: inputs.rolloutTimeoutMs,
+          verifyWindowMs: inputs.verifyWindowMs,
+          lockWaitMs: inputs.lockTimeoutMs,
+        };
+        outcome =
+          inputs.strategy === 'rolling'
+            ? await new RollingDeploy({ ...common, objects: rendered.objects }).run()
+            : await new BlueGreenDeploy({ ...common, previous: inputs.previous }).run();
+      } finally {
+        await proxy.close();
+      }
+
+      rt.setOutput('result', outcome.result);
+      rt.setOutput('revision', String(outcome.revision));
+      rt.setOutput('active-color', outcome.activeColor ?? '');
+      rt.setOutput('previous-color', outcome.previousColor ?? '');
+      rt.setOutput('release', releaseJson(outcome));
+      rt.setOutput('url', url);
+      await rt.appendSummary(renderReleaseSummary(outcome, 'Deploy'));
+      if (github !== undefined && deploymentId !== undefined) {
+        await github.setStatus(deploymentId, {
+          state: outcome.result === 'promoted' ? 'success' : 'failure',
+          description: `${outcome.result}: revision ${outcome.revision}`,
+          environmentUrl: url,
+          logUrl: runUrl,
+        });
+      }
+      if (outcome.result !== 'promoted') {
+        throw new ActionError(`Deploy ${outcome.result}: ${outcome.message}`);
+      }
+      logger.info(`Revision ${outcome.revision} is live in ${outcome.activeColor ?? 'place'}.`);
+    } finally {
+      removeQuietly(tempDir);
+    }
+  });
+}
+
+function githubDeployments(
+  token: string,
+  http: FetchHttpClient,
+  logger: Logger,
+): GitHubDeployments | undefined {
+  const repository = process.env.GITHUB_REPOSITORY;
+  if (token === '' || repository === undefined || repository === '') return undefined;
+  const client = new GitHubClient({ token, apiUrl: process.env.GITHUB_API_URL, http, logger });
+  return new GitHubDeployments(client, repository, logger);
+}
+
+/** `https://<host>` of the first Ingress rule, when the overlay has one. */
+function ingressUrl(objects: readonly { kind: string }[]): string {
+  const ingress = objects.find((o): o is Ingress => o.kind === 'Ingress');
+  const host = ingress?.spec?.rules?.find((r) => r.host !== undefined)?.host;
+  return host === undefined ? '' : `https://${host}`;
+}
+
+/** Cleans up the run's temporary files; a kubectl still exiting must not turn a result into an error. */
+function removeQuietly(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
+  } catch {
+    // The runner deletes RUNNER_TEMP after the job anyway.
+  }
+}

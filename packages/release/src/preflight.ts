@@ -1,0 +1,135 @@
+import { ActionError, type Logger } from '@dreamscape/core';
+import { isKubectlError, type KubeObject, type Kubectl, type PermissionCheck } from '@dreamscape/kube';
+import {
+  coloredDeployment,
+  coloredHpa,
+  coloredPdbs,
+  coloredService,
+  previewService,
+  type BlueGreenPlan,
+} from './plan.js';
+
+/** The permissions a blue-green release of `plan` uses in its namespace. */
+export function requiredPermissions(
+  plan: Pick<BlueGreenPlan, 'namespace' | 'deployments'>,
+): PermissionCheck[] {
+  const namespace = plan.namespace;
+  const rw = (resource: string, verbs: readonly string[]): PermissionCheck[] =>
+    verbs.map((verb) => ({ verb, resource, namespace }));
+  return [
+    ...rw('deployments.apps', ['get', 'list', 'watch', 'create', 'patch']),
+    { verb: 'patch', resource: 'deployments.apps', namespace, subresource: 'scale' },
+    ...rw('services', ['get', 'list', 'create', 'patch', 'delete']),
+    { verb: 'get', resource: 'services', namespace, subresource: 'proxy' },
+    ...rw('secrets', ['get', 'list', 'create', 'update', 'delete']),
+    ...rw('leases.coordination.k8s.io', ['get', 'create', 'update']),
+    ...rw('endpoints', ['list']),
+    ...(plan.deployments.some((d) => d.hpa !== undefined)
+      ? rw('horizontalpodautoscalers.autoscaling', ['create', 'patch', 'delete'])
+      : []),
+  ];
+}
+
+/**
+ * Checks, before any write, that the cluster answers, that the namespace exists (or is created by
+ * the overlay), and that the credentials may do everything a release does. Each failure is an
+ * ActionError saying what to fix.
+ */
+export async function checkCluster(
+  kubectl: Kubectl,
+  logger: Logger,
+  plan: BlueGreenPlan,
+  kubeconfigSource: string,
+): Promise<{ namespaceExists: boolean }> {
+  let server: string | undefined;
+  try {
+    server = (await kubectl.version()).server;
+  } catch (error) {
+    throw new ActionError(
+      `The cluster could not be reached with ${kubeconfigSource}: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        hint: 'Check the `kubeconfig` input (or KUBECONFIG) and that the API server is reachable from the runner.',
+        cause: error,
+      },
+    );
+  }
+  if (server === undefined)
+    throw new ActionError(
+      `The cluster could not be reached with ${kubeconfigSource}: kubectl got no server version.`,
+      {
+        hint: 'Check the `kubeconfig` input (or KUBECONFIG) and that the API server is reachable from the runner.',
+      },
+    );
+  logger.info(`Cluster answers: Kubernetes ${server}.`);
+
+  let namespaceExists: boolean;
+  try {
+    namespaceExists = (await kubectl.get({ kind: 'Namespace', name: plan.namespace })) !== undefined;
+  } catch (error) {
+    if (isKubectlError(error, 'Forbidden'))
+      namespaceExists = true; // may not read namespaces, may still deploy into one
+    else throw error;
+  }
+  const createsIt = plan.shared.some((o) => o.kind === 'Namespace' && o.metadata.name === plan.namespace);
+  if (!namespaceExists && !createsIt)
+    throw new ActionError(`Namespace ${plan.namespace} does not exist and the overlay does not create it.`, {
+      hint: 'Create the namespace, add a Namespace object to the overlay, or set the `namespace` input.',
+    });
+
+  const denied = await kubectl.canIAll(requiredPermissions(plan));
+  if (denied.length > 0)
+    throw new ActionError(
+      `The credentials may not do everything a release needs in namespace ${plan.namespace}. Denied: ${denied
+        .map((d) => `${d.verb} ${d.resource}${d.subresource === undefined ? '' : `/${d.subresource}`}`)
+        .join(', ')}.`,
+      {
+        hint: 'Grant them in a Role bound to the deploying identity (see the action README, "Permissions in the cluster").',
+      },
+    );
+  logger.info(`Permissions in ${plan.namespace}: all ${requiredPermissions(plan).length} granted.`);
+  return { namespaceExists };
+}
+
+/** Everything a release would apply to a color, for a server-side dry run or a diff. */
+export function releaseObjects(plan: BlueGreenPlan, color: 'blue' | 'green'): KubeObject[] {
+  const objects: KubeObject[] = [...plan.shared];
+  for (const d of plan.deployments) {
+    const hpa = coloredHpa(plan, d, color);
+    objects.push(coloredDeployment(plan, d, color, hpa === undefined ? d.replicas : undefined));
+    if (hpa !== undefined) objects.push(hpa);
+    objects.push(...coloredPdbs(plan, d, color));
+  }
+  for (const s of plan.services) objects.push(coloredService(plan, s, color), previewService(plan, s, color));
+  return objects;
+}
+
+/**
+ * Server-side dry run of everything the release would apply: the API server validates and defaults
+ * every object (and admission runs) without storing anything. Objects in a namespace the overlay is
+ * about to create cannot be checked yet; the Namespace itself is.
+ */
+export async function dryRun(
+  kubectl: Kubectl,
+  logger: Logger,
+  objects: readonly KubeObject[],
+  namespaceExists: boolean,
+  namespace: string,
+): Promise<void> {
+  const checkable = namespaceExists
+    ? objects
+    : objects.filter((o) => o.kind === 'Namespace' || o.metadata.namespace !== namespace);
+  try {
+    await kubectl.applyServerSide(checkable, { dryRun: true });
+  } catch (error) {
+    throw new ActionError(
+      `The API server refused the release in a dry run: ${isKubectlError(error) ? error.kubectlMessage : error instanceof Error ? error.message : String(error)}`,
+      {
+        hint: 'Nothing was written. Fix the manifests (or the immutable field the message names) and deploy again.',
+        cause: error,
+      },
+    );
+  }
+  logger.info(
+    `Server-side dry run: ${checkable.length} objects accepted${checkable.length < objects.length ? ` (${objects.length - checkable.length} wait for their new namespace)` : ''}.`,
+  );
+}

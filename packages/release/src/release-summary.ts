@@ -1,0 +1,80 @@
+import { formatDuration } from '@dreamscape/core';
+import type { GateResult } from './gates.js';
+import type { ReleaseOutcome } from './outcome.js';
+
+const ICONS: Readonly<Record<ReleaseOutcome['result'], string>> = {
+  promoted: '✅',
+  'rolled-back': '↩️',
+  failed: '❌',
+  planned: '📝',
+};
+
+/** `registry/repo@sha256:0123456789ab` — enough of a digest to tell two apart. */
+export function shortImage(image: string): string {
+  const at = image.indexOf('@sha256:');
+  if (at < 0) return image;
+  const name = image.slice(0, at).split('/').slice(-2).join('/');
+  return `${name}@${image.slice(at + 1, at + 1 + 7 + 12)}`;
+}
+
+/** A job summary of a deploy or rollback, meant to be read instead of the log. */
+export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
+  const lines: string[] = [];
+  lines.push(`### ${ICONS[o.result]} ${title}: ${o.app} → ${o.environment} — ${o.result}`);
+  lines.push('');
+  lines.push(o.message);
+  lines.push('');
+  const meta: [string, string][] = [
+    [
+      'Revision',
+      `${o.revision}${o.record.previousRevision > 0 ? ` (previous ${o.record.previousRevision})` : ''}`,
+    ],
+    ['Namespace', `\`${o.namespace}\``],
+    ['Strategy', o.record.strategy],
+  ];
+  if (o.activeColor !== undefined || o.previousColor !== undefined)
+    meta.push([
+      'Live color',
+      `${o.activeColor ?? '—'}${o.previousColor === undefined ? '' : ` (was ${o.previousColor})`}`,
+    ]);
+  if (o.record.commit !== '') meta.push(['Commit', `\`${o.record.commit.slice(0, 12)}\``]);
+  if (o.record.reason !== '') meta.push(['Reason', o.record.reason]);
+  meta.push(['Time', formatDuration(o.timings.total ?? 0)]);
+  lines.push('| | |', '|---|---|', ...meta.map(([k, v]) => `| ${k} | ${v} |`), '');
+
+  if (o.services.length > 0) {
+    lines.push('| Service | Before | After |', '|---|---|---|');
+    for (const s of o.services) {
+      const side = (x: { color: string; images: readonly string[] }): string =>
+        x.color === 'missing'
+          ? '—'
+          : `${x.color === 'legacy' ? '' : `**${x.color}** `}${x.images.map((i) => `\`${shortImage(i)}\``).join('<br>') || '(no pods)'}`;
+      lines.push(`| ${s.service} | ${side(s.before)} | ${side(s.after)} |`);
+    }
+    lines.push('');
+  }
+
+  if (o.gates.length > 0) {
+    lines.push(
+      '| Health check | Phase | Result | Probes | Time | Last answer |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const g of o.gates) lines.push(gateRow(g));
+    lines.push('');
+  }
+
+  const phases = Object.entries(o.timings).filter(([k]) => k !== 'total');
+  if (phases.length > 0) {
+    lines.push('<details><summary>Timings</summary>', '', '| Phase | Time |', '|---|---|');
+    for (const [k, v] of phases) lines.push(`| ${k} | ${formatDuration(v)} |`);
+    lines.push('', '</details>', '');
+  }
+  if (o.record.runUrl !== '') lines.push(`[Workflow run](${o.record.runUrl})`, '');
+  return lines.join('\n');
+}
+
+function gateRow(g: GateResult): string {
+  const result = g.passed ? '✅ passed' : '❌ failed';
+  const detail = g.lastDetail.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return `| ${g.check} | ${g.phase} | ${result} | ${g.successes}✓ ${g.failures}✗ | ${formatDuration(g.durationMs)} | ${detail} |`;
+}
