@@ -1,5 +1,5 @@
 import type { JsonObject } from './json-value.js';
-import { RESOURCE_TYPES, RESOURCE_VERBS, groupVersions, type ResourceType } from './resource-table.js';
+import { RESOURCE_TYPES, groupVersions, type ResourceType } from './resource-table.js';
 
 /** The content type kubectl requires before it reads a body as aggregated discovery. */
 export const AGGREGATED_DISCOVERY_CONTENT_TYPE =
@@ -44,7 +44,7 @@ function resourceDiscovery(type: ResourceType): JsonObject {
     responseKind: { group: '', version: '', kind: type.kind },
     scope: type.namespaced ? 'Namespaced' : 'Cluster',
     singularResource: type.singular,
-    verbs: [...RESOURCE_VERBS],
+    verbs: [...type.verbs],
   };
   if (type.shortNames.length > 0) doc.shortNames = [...type.shortNames];
   if (type.categories.length > 0) doc.categories = [...type.categories];
@@ -118,7 +118,7 @@ export function legacyResourceList(group: string, version: string): JsonObject |
       singularName: t.singular,
       namespaced: t.namespaced,
       kind: t.kind,
-      verbs: [...RESOURCE_VERBS],
+      verbs: [...t.verbs],
     };
     if (t.shortNames.length > 0) entry.shortNames = [...t.shortNames];
     if (t.categories.length > 0) entry.categories = [...t.categories];

@@ -8,7 +8,8 @@ import {
   type WriteOptions,
   type WriteResult,
 } from './api-server.js';
-import { ApiError, badRequest, methodNotAllowed, pathNotFound, unsupportedMediaType } from './api-status.js';
+import type { AccessRules } from './access-review.js';
+import { ApiError, badRequest, methodNotAllowed, pathNotFound } from './api-status.js';
 import {
   AGGREGATED_DISCOVERY_CONTENT_TYPE,
   SERVER_VERSION,
@@ -21,6 +22,7 @@ import {
 import type { FaultInjector, FaultTarget } from './faults.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
 import { openApiGroupVersion, openApiRoot } from './openapi-stub.js';
+import { PROTOBUF_CONTENT_TYPE, decodeProtobufBody } from './protobuf-body.js';
 import { apiVersionOf, findResourceType, type ResourceType } from './resource-table.js';
 import type { ServiceProxy } from './service-proxy.js';
 import { includeObjectOf, toTable, wantsTable } from './table.js';
@@ -46,6 +48,7 @@ export type InspectionHandler = (
 /** What the HTTP front end needs. */
 export interface FrontendDependencies {
   readonly api: ApiServer;
+  readonly access: AccessRules;
   readonly proxy: ServiceProxy;
   readonly faults: FaultInjector;
   readonly log: ActivityLog;
@@ -75,6 +78,10 @@ function sendError(res: ServerResponse, error: ApiError): void {
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
+  return readBodyBytes(req).then((bytes) => bytes.toString('utf8'));
+}
+
+function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -94,7 +101,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       chunks.push(chunk);
     });
     req.on('end', () => {
-      resolve(Buffer.concat(chunks).toString('utf8'));
+      resolve(Buffer.concat(chunks));
     });
     req.on('error', reject);
   });
@@ -386,6 +393,10 @@ async function serveResource(
     return;
   }
 
+  if (!type.verbs.includes(verb))
+    throw methodNotAllowed(
+      `the server does not allow this method on the requested resource (${verb} ${type.plural})`,
+    );
   const table = wantsTable(req.headers.accept);
   const include = includeObjectOf(query.get('includeObject'));
   const selectors = {
@@ -441,9 +452,16 @@ async function serveResource(
     return;
   }
 
-  const body = await readBody(req);
+  const bytes = await readBodyBytes(req);
+  const body = bytes.toString('utf8');
   const contentType = req.headers['content-type'] ?? '';
-  if (contentType.startsWith('application/vnd.kubernetes.protobuf')) throw unsupportedMediaType(contentType);
+  const protobuf = contentType.startsWith(PROTOBUF_CONTENT_TYPE);
+  const decode = (): JsonValue => (protobuf ? decodeProtobufBody(bytes, contentType) : parseJsonBody(body));
+  if (type.virtual) {
+    const review = decode();
+    sendJson(res, 201, deps.access.review(isJsonObject(review) ? review : {}));
+    return;
+  }
   const dryRun = dryRunOf(query.getAll('dryRun'));
   const name = request.name ?? '';
   const isApply = verb === 'patch' && contentType.startsWith(PATCH_TYPES.apply);
@@ -485,12 +503,12 @@ async function serveResource(
   try {
     switch (verb) {
       case 'create': {
-        const result = api.create(type, namespace, parseJsonBody(body), options);
+        const result = api.create(type, namespace, decode(), options);
         respond(result, stringAt(result.object, 'name'));
         return;
       }
       case 'update':
-        respond(api.update(type, namespace, name, parseJsonBody(body), options, target), name);
+        respond(api.update(type, namespace, name, decode(), options, target), name);
         return;
       case 'patch':
         respond(api.patch(type, namespace, name, contentType, body, options, target), name);

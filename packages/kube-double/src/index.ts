@@ -8,3 +8,4 @@ export type { Violation, ViolationKind } from './invariant-monitor.js';
 export { COLOR_LABEL } from './invariant-monitor.js';
 export type { ApiServer } from './api-server.js';
 export type { JsonObject, JsonValue } from './json-value.js';
+export type { AccessRule } from './access-review.js';

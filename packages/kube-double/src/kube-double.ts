@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock, type Logger } from '@dreamscape/core';
+import { AccessRules, parseAccessRules, type AccessRule } from './access-review.js';
 import { ActivityLog, type RequestRecord, type WriteRecord } from './activity-log.js';
 import { ApiServer } from './api-server.js';
 import { AutoscalerController } from './autoscaler-controller.js';
@@ -57,6 +58,8 @@ export interface KubeDoubleOptions {
   readonly eventLogLimit?: number;
   /** Real milliseconds between BOOKMARK events on watches that allow them. Default 1000. */
   readonly bookmarkIntervalMs?: number;
+  /** Rules answering SelfSubjectAccessReviews (`kubectl auth can-i`); default: everything allowed. */
+  readonly access?: readonly AccessRule[];
   /** Services (name or namespace/name globs) the invariant monitor ignores. */
   readonly monitorExclude?: readonly string[];
   /** Real time, for timestamps. */
@@ -80,6 +83,8 @@ export interface KubeDouble {
   behaviours(): readonly ImageBehaviour[];
   /** Replaces the fault rules; `seed` restarts the random sequence. An empty list stops all faults. */
   setFaults(rules: readonly FaultRule[], seed?: number): void;
+  /** Replaces the access rules (first match wins; no match allows). */
+  setAccess(rules: readonly AccessRule[]): void;
   /** How many times each fault rule has fired. */
   faultCounts(): readonly number[];
   /** Every invariant violation recorded. */
@@ -113,6 +118,8 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
   const faults = new FaultInjector(options.seed ?? 1);
   faults.set(options.faults ?? []);
   const log = new ActivityLog();
+  const access = new AccessRules();
+  access.set(options.access ?? []);
   const errors: string[] = [];
   const onError = (where: string) => (key: string, error: unknown) => {
     const text = `${where} ${key}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
@@ -142,10 +149,11 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
 
   const proxy = new ServiceProxy(api, behaviours);
   const inspect: InspectionHandler = (method, path, body) =>
-    inspection(method, path, body, { behaviours, faults, monitor, log });
+    inspection(method, path, body, { behaviours, faults, monitor, log, access });
   const server: Server = createServer(
     createRequestHandler({
       api,
+      access,
       proxy,
       faults,
       log,
@@ -193,6 +201,9 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     setFaults: (rules, seed) => {
       faults.set(rules, seed);
     },
+    setAccess: (rules) => {
+      access.set(rules);
+    },
     faultCounts: () => faults.counts(),
     violations: () => monitor.violations(),
     requests: () => log.requests(),
@@ -228,7 +239,13 @@ function inspection(
   method: string,
   path: string,
   body: string,
-  parts: { behaviours: BehaviourBook; faults: FaultInjector; monitor: InvariantMonitor; log: ActivityLog },
+  parts: {
+    behaviours: BehaviourBook;
+    faults: FaultInjector;
+    monitor: InvariantMonitor;
+    log: ActivityLog;
+    access: AccessRules;
+  },
 ): { status: number; body: JsonValue } {
   const json = (value: unknown): JsonValue => JSON.parse(JSON.stringify(value)) as JsonValue;
   const route = `${method} ${path.replace(/\/+$/, '')}`;
@@ -254,6 +271,11 @@ function inspection(
         parts.faults.set(parseFaultRules(parsed), seed);
         return { status: 200, body: json({ rules: parts.faults.list() }) };
       }
+      case 'GET /_double/access':
+        return { status: 200, body: json(parts.access.list()) };
+      case 'POST /_double/access':
+        parts.access.set(parseAccessRules(JSON.parse(body === '' ? '[]' : body)));
+        return { status: 200, body: json(parts.access.list()) };
       case 'POST /_double/clear':
         parts.log.clear();
         parts.monitor.clear();
@@ -269,6 +291,7 @@ function inspection(
               'GET /_double/writes',
               'GET|POST /_double/behaviours',
               'GET|POST /_double/faults',
+              'GET|POST /_double/access',
               'POST /_double/clear',
             ],
           },

@@ -17,6 +17,10 @@ export interface ResourceType {
   readonly subresources: readonly Subresource[];
   /** Whether `metadata.generation` tracks spec changes (the real server does this per type). */
   readonly tracksGeneration: boolean;
+  /** The verbs served. */
+  readonly verbs: readonly string[];
+  /** Not stored: a POST is answered and forgotten (access reviews). */
+  readonly virtual: boolean;
 }
 
 /** The verbs every resource supports. */
@@ -41,6 +45,8 @@ interface ResourceSpec {
   readonly categories?: readonly string[];
   readonly subresources?: readonly Subresource[];
   readonly tracksGeneration?: boolean;
+  readonly verbs?: readonly string[];
+  readonly virtual?: boolean;
 }
 
 function resource(spec: ResourceSpec): ResourceType {
@@ -56,6 +62,8 @@ function resource(spec: ResourceSpec): ResourceType {
     categories: spec.categories ?? [],
     subresources: spec.subresources ?? [],
     tracksGeneration: spec.tracksGeneration ?? false,
+    verbs: spec.verbs ?? RESOURCE_VERBS,
+    virtual: spec.virtual ?? false,
   };
 }
 
@@ -142,6 +150,15 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   }),
   resource({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases' }),
   resource({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices' }),
+  resource({
+    group: 'authorization.k8s.io',
+    version: 'v1',
+    kind: 'SelfSubjectAccessReview',
+    plural: 'selfsubjectaccessreviews',
+    namespaced: false,
+    verbs: ['create'],
+    virtual: true,
+  }),
 ];
 
 /** `apps/v1`, or `v1` for the core group. */
