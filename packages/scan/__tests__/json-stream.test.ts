@@ -57,6 +57,28 @@ describe('visitJson', () => {
   });
 
   it.each([
+    [['a'], 'the first member'],
+    [['c'], 'the last member'],
+    [['b'], 'a middle member'],
+    [['a', 'b'], 'the first two members'],
+    [['a', 'b', 'c'], 'every member'],
+    [['nested'], 'nothing (omit applies to top-level members only)'],
+  ])('omits %j (%s) from selected objects before parsing', (omit) => {
+    const text = '{"list": [ {"a": 1, "b": {"nested": "x, y"}, "c": [1,{"a":2}]} , {"c" : "only"}, {}, 5 ]}';
+    for (const step of [2, 1000]) {
+      const seen: unknown[] = [];
+      visitJson(trickle(text, step), [['list', '*']], (_p, v) => seen.push(v), undefined, { omit });
+      const expected = (JSON.parse(text) as { list: unknown[] }).list.map((v) => {
+        if (typeof v !== 'object' || v === null) return v;
+        const copy: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+        for (const k of omit) Reflect.deleteProperty(copy, k);
+        return copy;
+      });
+      expect(seen).toEqual(expected);
+    }
+  });
+
+  it.each([
     ['{"a": [1, 2', 'the document ends inside a value'],
     ['{"a" 1}', "':' was expected"],
     ['{"a": 1 "b": 2}', "',' or '}' was expected"],

@@ -29,17 +29,19 @@ export function deduplicate(matches: readonly PackageFinding[]): Finding[] {
     return root;
   };
   const owner = new Map<string, number>();
-  matches.forEach((m, i) => {
-    for (const id of [m.id, ...m.aliases]) {
-      const key = id.toUpperCase();
-      const seen = owner.get(key);
-      if (seen === undefined) owner.set(key, i);
-      else {
-        const a = find(seen);
-        const b = find(i);
-        if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
-      }
+  const link = (id: string, i: number): void => {
+    const key = id.toUpperCase();
+    const seen = owner.get(key);
+    if (seen === undefined) owner.set(key, i);
+    else {
+      const a = find(seen);
+      const b = find(i);
+      if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
     }
+  };
+  matches.forEach((m, i) => {
+    link(m.id, i);
+    for (const alias of m.aliases) link(alias, i);
   });
 
   const groups = new Map<number, PackageFinding[]>();
@@ -79,45 +81,60 @@ function merge(group: readonly PackageFinding[]): Finding {
   }
   const id = preferredId(ids);
   // Text comes from the match reported under the preferred id when there is one.
-  const ordered = [...group].sort((a, b) => Number(b.id === id) - Number(a.id === id));
+  const text = group.find((m) => m.id === id) ?? first;
+  const pick = (key: 'title' | 'description'): string =>
+    text[key] !== '' ? text[key] : (group.find((m) => m[key] !== '')?.[key] ?? '');
   let severity = first.severity;
   let cvssScore: number | undefined;
-  const urls = new Set<string>();
-  const packages = new Map<string, AffectedPackage>();
-  // Packages keep the report's order; text prefers the match under the preferred id.
+  // Matches of one vulnerability usually share one list of references (see SharedText).
+  let urls: readonly string[] = text.urls;
+  let unitedUrls: Set<string> | undefined;
+  const packages: AffectedPackage[] = [];
+  const index = group.length > 16 ? new Map<string, number>() : undefined;
+  // Packages keep the report's order.
   for (const m of group) {
     if (SEVERITY_RANK[m.severity] > SEVERITY_RANK[severity]) severity = m.severity;
     if (m.cvssScore !== undefined && (cvssScore === undefined || m.cvssScore > cvssScore))
       cvssScore = m.cvssScore;
-    for (const u of m.urls) urls.add(u);
+    if (m.urls !== urls) {
+      unitedUrls ??= new Set(urls);
+      for (const u of m.urls) unitedUrls.add(u);
+    }
     const p = m.package;
-    const key = `${p.type}\u0000${p.name}\u0000${p.version}\u0000${p.target}`;
-    const known = packages.get(key);
-    packages.set(
-      key,
-      known === undefined
-        ? p
-        : {
-            ...known,
-            purl: known.purl ?? p.purl,
-            layer: known.layer ?? p.layer,
-            fixedVersions: [...new Set([...known.fixedVersions, ...p.fixedVersions])],
-            fixState: combineFixStates(known.fixState, p.fixState),
-          },
-    );
+    const key =
+      index === undefined ? undefined : `${p.type}\u0000${p.name}\u0000${p.version}\u0000${p.target}`;
+    const at =
+      key === undefined
+        ? packages.findIndex(
+            (q) => q.name === p.name && q.version === p.version && q.type === p.type && q.target === p.target,
+          )
+        : (index?.get(key) ?? -1);
+    const known = packages[at];
+    if (known === undefined) {
+      if (key !== undefined) index?.set(key, packages.length);
+      packages.push(p);
+    } else {
+      packages[at] = {
+        ...known,
+        purl: known.purl ?? p.purl,
+        layer: known.layer ?? p.layer,
+        fixedVersions: [...new Set([...known.fixedVersions, ...p.fixedVersions])],
+        fixState: combineFixStates(known.fixState, p.fixState),
+      };
+    }
   }
-  const merged = [...packages.values()];
+  if (unitedUrls !== undefined) urls = [...unitedUrls];
   return {
     id,
     aliases: [...ids].filter((i) => i !== id).sort(),
     severity,
     cvssScore,
-    title: ordered.find((m) => m.title !== '')?.title ?? '',
-    description: ordered.find((m) => m.description !== '')?.description ?? '',
-    primaryUrl: ordered.find((m) => m.primaryUrl !== undefined)?.primaryUrl,
-    urls: [...urls],
-    fixState: merged.reduce((s, p) => combineFixStates(s, p.fixState), merged[0]?.fixState ?? 'unknown'),
-    packages: merged,
+    title: pick('title'),
+    description: pick('description'),
+    primaryUrl: text.primaryUrl ?? group.find((m) => m.primaryUrl !== undefined)?.primaryUrl,
+    urls,
+    fixState: packages.reduce((s, p) => combineFixStates(s, p.fixState), packages[0]?.fixState ?? 'unknown'),
+    packages,
   };
 }
 

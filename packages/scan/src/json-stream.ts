@@ -25,6 +25,16 @@ export function fileSource(fd: number): JsonSource {
   return { read: (into, offset, length) => readSync(fd, into, offset, length, null) };
 }
 
+/** Options of {@link visitJson}. */
+export interface VisitOptions {
+  /**
+   * Members of a selected object left out before it is parsed (top-level keys of that object).
+   * Cutting what is never read (vendor data, dates, fingerprints) from the text is much cheaper
+   * than letting JSON.parse build it.
+   */
+  readonly omit?: readonly string[];
+}
+
 /** The document is not well-formed JSON where the walker looked. */
 export class JsonStreamError extends Error {
   /** Byte offset from the start of the document. */
@@ -62,7 +72,10 @@ export function visitJson(
   patterns: readonly JsonPattern[],
   visit: (path: JsonPath, value: unknown) => void,
   enter?: (path: JsonPath) => void,
+  options: VisitOptions = {},
 ): void {
+  const omit = (options.omit ?? []).map((k) => Buffer.from(k, 'latin1'));
+  let scratch = Buffer.allocUnsafe(omit.length === 0 ? 0 : 64 * 1024);
   const source = input instanceof Uint8Array ? undefined : input;
   let buf: Buffer =
     input instanceof Uint8Array
@@ -189,6 +202,91 @@ export function visitJson(
   };
 
   /** Parses the value at `pos`; a plain string is decoded directly, without JSON.parse. */
+  const wholeValue = (): string => {
+    skipValue();
+    return buf.toString('utf8', mark, pos);
+  };
+
+  /** Whether the key string at [from, to) (quotes excluded) is one of `omit`. */
+  const omitted = (from: number, to: number): boolean => {
+    const n = to - from;
+    for (const key of omit) {
+      if (key.length !== n) continue;
+      let same = true;
+      for (let k = 0; k < n; k++) {
+        if (buf[from + k] !== key[k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return true;
+    }
+    return false;
+  };
+
+  /** The text of the object at `pos` (= `mark`) without its `omit` members. */
+  const objectWithout = (): string => {
+    // Cuts are [from, to) pairs relative to `mark`, which stays valid when the window moves.
+    const cuts: number[] = [];
+    pos++;
+    ws();
+    if (peek() === CLOSE_OBJECT) {
+      pos++;
+      return '{}';
+    }
+    let memberStart = pos - mark;
+    let first = true;
+    let cutNextComma = false;
+    for (;;) {
+      ws();
+      if (peek() !== QUOTE) fail('a key was expected');
+      const keyStart = skipString();
+      const drop = omitted(keyStart + 1, pos - 1);
+      ws();
+      if (peek() !== COLON) fail("':' was expected");
+      pos++;
+      ws();
+      skipValue();
+      const memberEnd = pos - mark;
+      if (drop) {
+        // Drop the member with the comma before it; the first member takes the comma after it.
+        if (first) {
+          cuts.push(keyStart - mark, memberEnd);
+          cutNextComma = true;
+        } else cuts.push(memberStart, memberEnd);
+      }
+      ws();
+      const c = peek();
+      if (c === COMMA) {
+        if (cutNextComma && drop) {
+          const last = cuts.length - 1;
+          cuts[last] = pos + 1 - mark;
+        } else if (cutNextComma) cutNextComma = false;
+        memberStart = pos - mark;
+        pos++;
+        first = first && drop;
+        continue;
+      }
+      if (c === CLOSE_OBJECT) {
+        pos++;
+        break;
+      }
+      fail("',' or '}' was expected");
+    }
+    if (cuts.length === 0) return buf.toString('utf8', mark, pos);
+    const size = pos - mark;
+    if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
+    let n = 0;
+    let from = 0;
+    for (let k = 0; k < cuts.length; k += 2) {
+      const cutFrom = cuts[k] ?? 0;
+      n += buf.copy(scratch, n, mark + from, mark + cutFrom);
+      from = cuts[k + 1] ?? cutFrom;
+    }
+    n += buf.copy(scratch, n, mark + from, pos);
+    return scratch.toString('utf8', 0, n);
+  };
+
   const parseHere = (): unknown => {
     mark = pos;
     if (buf[pos] === QUOTE) {
@@ -198,8 +296,7 @@ export function visitJson(
       // Escapes are rare in scanner output: decode directly, and let JSON.parse handle the rest.
       return text.includes('\\') ? (JSON.parse(buf.toString('utf8', start, pos)) as unknown) : text;
     }
-    skipValue();
-    const text = buf.toString('utf8', mark, pos);
+    const text = omit.length > 0 && buf[pos] === OPEN_OBJECT ? objectWithout() : wholeValue();
     const at = mark;
     mark = -1;
     try {

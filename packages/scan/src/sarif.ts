@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { AffectedPackage, Finding, Severity } from './finding.js';
 import type { EvaluatedFinding, PolicyResult } from './policy.js';
@@ -212,7 +211,7 @@ function rule(finding: Finding): SarifRule {
         `| ${md(p.name)} | ${md(p.version)} | ${md(p.fixedVersions.join(', ') || p.fixState)} | ${md(p.target)} |`,
     )
     .join('\n');
-  const refs = finding.urls.slice(0, 10);
+  const refs = finding.urls.slice(0, 5);
   const markdown = [
     `**${finding.id}** (${finding.severity}${finding.cvssScore === undefined ? '' : `, CVSS ${finding.cvssScore}`})${finding.aliases.length > 0 ? `, also known as ${finding.aliases.join(', ')}` : ''}`,
     '',
@@ -257,15 +256,15 @@ function result(
   const f = e.finding;
   const fix =
     pkg.fixedVersions.length > 0 ? `fixed in ${pkg.fixedVersions.join(', ')}` : `no fix (${pkg.fixState})`;
-  const fingerprint = createHash('sha256')
-    .update(`${f.id}\u0000${pkg.type}\u0000${pkg.name}\u0000${pkg.version}\u0000${pkg.target}`)
-    .digest('hex');
+  const fingerprint = fingerprintOf(
+    `${f.id}\u0000${pkg.type}\u0000${pkg.name}\u0000${pkg.version}\u0000${pkg.target}`,
+  );
   return {
     ruleId: f.id,
     ruleIndex,
     level: LEVEL[f.severity],
     message: {
-      text: `${f.id} (${f.severity}) in ${pkg.name} ${pkg.version}: ${fix}. Image: ${image}. Target: ${pkg.target || 'image'}.`,
+      text: `${f.id} (${f.severity}) in ${pkg.name} ${pkg.version}: ${fix}. Target: ${pkg.target || image}.`,
     },
     locations: [
       {
@@ -287,6 +286,22 @@ function result(
       policyStatus: e.status,
     },
   };
+}
+
+/**
+ * A stable 64-bit fingerprint (two 32-bit FNV-1a hashes with different offsets), as 16 hex digits.
+ * It only has to tell results apart and stay the same across runs; a cryptographic hash per result
+ * cost more than the rest of the result.
+ */
+export function fingerprintOf(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
 /** A rule name in the PascalCase SARIF expects, from the package type. */

@@ -28,6 +28,21 @@ const STATUS: Readonly<Record<string, FixState>> = {
   unknown: 'unknown',
 };
 
+/** Members of a vulnerability entry that nothing reads: cut before parsing. */
+const TRIVY_UNREAD = [
+  'PkgID',
+  'DataSource',
+  'Fingerprint',
+  'CweIDs',
+  'VendorSeverity',
+  'VendorIDs',
+  'PublishedDate',
+  'LastModifiedDate',
+];
+
+/** Trivy links no identifiers: one shared empty list instead of one per match. */
+const NO_ALIASES: readonly string[] = Object.freeze([]);
+
 /** CVSS sources in order of trust when the report's own severity source has none. */
 const CVSS_SOURCES = ['nvd', 'ghsa', 'redhat'];
 
@@ -128,6 +143,7 @@ export function streamTrivyReport(input: Uint8Array | JsonSource, source: string
     (path) => {
       if (path.length === 2 && path[0] === 'Results' && typeof path[1] === 'number') enterResult(path[1]);
     },
+    { omit: TRIVY_UNREAD },
   );
   if (typeof schema !== 'number')
     throw new ScannerReportError(
@@ -187,7 +203,7 @@ function trivyMatch(
   });
   return {
     id,
-    aliases: [],
+    aliases: NO_ALIASES,
     severity: SEVERITY[asString(vuln.Severity).toUpperCase()] ?? 'unknown',
     cvssScore: cvssScore(vuln.CVSS, optionalString(vuln.SeveritySource)),
     ...text,
@@ -207,6 +223,7 @@ function trivyMatch(
 /** Trivy lists several fixed versions comma-separated (one per release line). */
 function splitVersions(text: string): string[] {
   if (text === '') return [];
+  if (!text.includes(',')) return [text.trim()];
   return text
     .split(',')
     .map((v) => v.trim())
@@ -217,11 +234,18 @@ function splitVersions(text: string): string[] {
 function cvssScore(value: unknown, preferred: string | undefined): number | undefined {
   const cvss = asObject(value);
   if (cvss === undefined) return undefined;
-  const sources = [...(preferred === undefined ? [] : [preferred]), ...CVSS_SOURCES, ...Object.keys(cvss)];
   for (const field of ['V3Score', 'V40Score', 'V2Score']) {
-    for (const s of sources) {
-      const score = optionalNumber(asObject(cvss[s])?.[field]);
-      if (score !== undefined && score > 0) return score;
+    const score = (source: string | undefined): number | undefined => {
+      if (source === undefined) return undefined;
+      const n = optionalNumber(asObject(cvss[source])?.[field]);
+      return n !== undefined && n > 0 ? n : undefined;
+    };
+    const found =
+      score(preferred) ?? score(CVSS_SOURCES[0]) ?? score(CVSS_SOURCES[1]) ?? score(CVSS_SOURCES[2]);
+    if (found !== undefined) return found;
+    for (const source of Object.keys(cvss)) {
+      const other = score(source);
+      if (other !== undefined) return other;
     }
   }
   return undefined;
