@@ -455,6 +455,66 @@ describe('patch', () => {
   });
 });
 
+describe('subresources, preconditions and names', () => {
+  it('writes status only through /status, and reads a Scale from /scale', async () => {
+    ok(
+      await k(['apply', '--server-side', '-f', '-'], {
+        stdin: yaml(service('lb', { app: 'lb' }), deployment('lb', 'nginx:1.27', { replicas: 2 })),
+      }),
+    );
+    const status = JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: '203.0.113.7' }] } } });
+    ok(await k(['patch', 'svc', 'lb', '--type=merge', '-p', status]));
+    expect(ok(await k(['get', 'svc', 'lb', '-o', 'jsonpath={.status.loadBalancer}']))).toBe('{}');
+    ok(await k(['patch', 'svc', 'lb', '--subresource=status', '--type=merge', '-p', status]));
+    expect(ok(await k(['get', 'svc', 'lb', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']))).toBe(
+      '203.0.113.7',
+    );
+    const scale = json(ok(await k(['get', 'deploy', 'lb', '--subresource=scale', '-o', 'json'])));
+    expect(scale).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 2 } });
+    expect((scale.status as JsonObject).selector).toBe('app=lb');
+  });
+
+  it('refuses a PUT with a stale resourceVersion with 409', async () => {
+    ok(
+      await k(['apply', '--server-side', '-f', '-'], {
+        stdin: yaml({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cas' }, data: { v: '1' } }),
+      }),
+    );
+    const stale = ok(await k(['get', 'cm', 'cas', '-o', 'json']));
+    ok(await k(['patch', 'cm', 'cas', '--type=merge', '-p', '{"data":{"v":"2"}}']));
+    const edited = stale.replace('"v": "1"', '"v": "3"');
+    const stderr = failed(await k(['replace', '-f', '-'], { stdin: edited }));
+    expect(stderr).toContain(
+      'Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on configmaps "cas": the object has been modified',
+    );
+    expect(((await getJson(['cm', 'cas'])).data as JsonObject).v).toBe('2');
+  });
+
+  it('names objects from generateName', async () => {
+    const out = ok(
+      await k(['create', '-f', '-', '-o', 'name'], {
+        stdin: yaml({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'job-' } }),
+      }),
+    );
+    expect(out.trim()).toMatch(/^configmap\/job-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+  });
+
+  it('deletes a namespace with everything in it', async () => {
+    await createNamespace('doomed');
+    ok(
+      await k(['apply', '--server-side', '-n', 'doomed', '-f', '-'], {
+        stdin: yaml(deployment('app', 'nginx:1.27', { replicas: 1 })),
+      }),
+    );
+    ok(await k(['rollout', 'status', 'deploy/app', '-n', 'doomed', '--timeout=30s']));
+    expect(ok(await k(['delete', 'namespace', 'doomed']))).toContain('namespace "doomed" deleted');
+    await double.settle();
+    expect(double.objects('pods', 'doomed')).toEqual([]);
+    expect(double.objects('deployments', 'doomed')).toEqual([]);
+    expect(failed(await k(['get', 'ns', 'doomed']))).toContain('namespaces "doomed" not found');
+  });
+});
+
 describe('rollouts', () => {
   beforeAll(async () => {
     await createNamespace('rollouts');
@@ -621,6 +681,24 @@ describe('diff --server-side', () => {
     expect(different.stdout).toMatch(/^-\s+replicas: 2$/m);
     expect(different.stdout).toMatch(/^\+\s+replicas: 4$/m);
     expect(((await getJson(['deploy', 'differ'])).spec as JsonObject).replicas).toBe(2);
+  });
+});
+
+describe('diff (client-side)', () => {
+  it('exits 0 when the applied configuration matches and 1 when it does not', async () => {
+    requireTool('diff');
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'csa-diff' }, data: { a: '1' } };
+    ok(await k(['apply', '-f', '-'], { stdin: yaml(cm) }));
+    expect((await k(['diff', '-f', '-'], { stdin: yaml(cm) })).exitCode).toBe(0);
+    const changed = await k(['diff', '-f', '-'], { stdin: yaml({ ...cm, data: { a: '2' } }) });
+    expect(changed.exitCode).toBe(1);
+    expect(changed.stdout).toMatch(/^\+\s+a: "2"$/m);
+    const patch = double
+      .requests()
+      .filter((r) => r.method === 'PATCH' && r.path.includes('/configmaps/csa-diff?'))
+      .at(-1);
+    expect(patch?.path).toContain('dryRun=All');
+    expect(((await getJson(['cm', 'csa-diff'])).data as JsonObject).a).toBe('1');
   });
 });
 
