@@ -180,16 +180,27 @@ function render(
 interface ResultLocation {
   readonly uri: string;
   readonly line: number;
+  /** The `locations` array, one object shared by every result (they all point at the same place). */
+  readonly json: readonly Record<string, unknown>[];
 }
 
 function resultLocation(options: SarifOptions): ResultLocation {
-  if (options.dockerfile !== undefined)
-    return {
-      uri: options.dockerfile.path.split('/').map(encodeURIComponent).join('/'),
-      line: options.dockerfile.line,
-    };
   // A registry host with a port (localhost:5000/app) would read as a URI scheme: encode each segment.
-  return { uri: options.imageName.split('/').map(encodeURIComponent).join('/'), line: 1 };
+  const path = options.dockerfile?.path ?? options.imageName;
+  const uri = path.split('/').map(encodeURIComponent).join('/');
+  const line = options.dockerfile?.line ?? 1;
+  return {
+    uri,
+    line,
+    json: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri },
+          region: { startLine: line, startColumn: 1, endLine: line, endColumn: 1 },
+        },
+      },
+    ],
+  };
 }
 
 /** `security-severity`: the CVSS score when it falls in the band of the finding's severity, else the severity's value. */
@@ -266,14 +277,7 @@ function result(
     message: {
       text: `${f.id} (${f.severity}) in ${pkg.name} ${pkg.version}: ${fix}. Target: ${pkg.target || image}.`,
     },
-    locations: [
-      {
-        physicalLocation: {
-          artifactLocation: { uri: location.uri },
-          region: { startLine: location.line, startColumn: 1, endLine: location.line, endColumn: 1 },
-        },
-      },
-    ],
+    locations: location.json,
     partialFingerprints: { 'dreamscapeFinding/v1': fingerprint },
     properties: {
       package: pkg.name,
