@@ -655,6 +655,14 @@ describe('rollouts', () => {
     expect(stderr).toContain('error: timed out waiting for the condition on deployments/unavail');
   });
 
+  it('shows pod logs for a deployment', async () => {
+    const out = ok(await k(inNs(['logs', 'deploy/scaled'])));
+    expect(out).toMatch(/^\S+ container web started from image nginx:1\.27\n\S+ container web is ready\n$/);
+    expect(failed(await k(inNs(['logs', 'deploy/scaled', '-c', 'nope'])))).toContain(
+      'container nope is not valid for pod scaled-',
+    );
+  });
+
   it('describes a deployment with its ReplicaSets and events', async () => {
     const out = ok(await k(inNs(['describe', 'deploy', 'scaled'])));
     expect(out).toMatch(/Replicas:\s+3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable/);

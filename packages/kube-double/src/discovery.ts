@@ -24,6 +24,8 @@ function subresourceDiscovery(type: ResourceType): JsonObject[] {
   return type.subresources.map((sub) => {
     if (sub === 'scale')
       return { subresource: 'scale', responseKind: SCALE_KIND, verbs: ['get', 'patch', 'update'] };
+    if (sub === 'log')
+      return { subresource: 'log', responseKind: { group: '', version: 'v1', kind: 'Pod' }, verbs: ['get'] };
     if (sub === 'proxy')
       return {
         subresource: 'proxy',
@@ -124,13 +126,19 @@ export function legacyResourceList(group: string, version: string): JsonObject |
     if (t.categories.length > 0) entry.categories = [...t.categories];
     resources.push(entry);
     for (const sub of t.subresources) {
-      const kind = sub === 'scale' ? 'Scale' : sub === 'proxy' ? 'ServiceProxyOptions' : t.kind;
+      const kind =
+        sub === 'scale' ? 'Scale' : sub === 'proxy' ? 'ServiceProxyOptions' : sub === 'log' ? 'Pod' : t.kind;
       const subEntry: JsonObject = {
         name: `${t.plural}/${sub}`,
         singularName: '',
         namespaced: t.namespaced,
         kind,
-        verbs: sub === 'proxy' ? ['create', 'delete', 'get', 'patch', 'update'] : ['get', 'patch', 'update'],
+        verbs:
+          sub === 'proxy'
+            ? ['create', 'delete', 'get', 'patch', 'update']
+            : sub === 'log'
+              ? ['get']
+              : ['get', 'patch', 'update'],
       };
       if (sub === 'scale') Object.assign(subEntry, { group: 'autoscaling', version: 'v1' });
       resources.push(subEntry);

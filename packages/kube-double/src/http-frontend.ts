@@ -22,6 +22,7 @@ import {
 import type { FaultInjector, FaultTarget } from './faults.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
 import { openApiGroupVersion, openApiRoot } from './openapi-stub.js';
+import { podLog } from './pod-lifecycle.js';
 import { PROTOBUF_CONTENT_TYPE, decodeProtobufBody } from './protobuf-body.js';
 import { apiVersionOf, findResourceType, type ResourceType } from './resource-table.js';
 import type { ServiceProxy } from './service-proxy.js';
@@ -397,6 +398,14 @@ async function serveResource(
     throw methodNotAllowed(
       `the server does not allow this method on the requested resource (${verb} ${type.plural})`,
     );
+  if (request.subresource === 'log') {
+    if (verb !== 'get') throw methodNotAllowed('pod logs can only be read');
+    const text = podLog(api.get(type, namespace, request.name ?? ''), query.get('container'));
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+    return;
+  }
+
   const table = wantsTable(req.headers.accept);
   const include = includeObjectOf(query.get('includeObject'));
   const selectors = {

@@ -1,4 +1,5 @@
 import type { ApiServer } from './api-server.js';
+import { badRequest } from './api-status.js';
 import type { BehaviourBook, Readiness } from './image-behaviours.js';
 import { objectAt, objectsAt, stringAt, type JsonObject } from './json-value.js';
 import { nameOf, namespaceOf, uidOf, type StoreChange } from './object-store.js';
@@ -18,6 +19,29 @@ export function podReadiness(behaviours: BehaviourBook, podSpec: JsonObject | un
     slowest = Math.max(slowest, ready.ms);
   }
   return { kind: 'after', ms: slowest };
+}
+
+/**
+ * What `kubectl logs` shows for a pod: when each container started from which image, and whether it
+ * is ready. Throws a 400 ApiError for a container the pod does not have, as the real server does.
+ */
+export function podLog(pod: JsonObject, container: string | null): string {
+  const statuses = objectsAt(objectAt(pod, 'status'), 'containerStatuses');
+  const names = objectsAt(objectAt(pod, 'spec'), 'containers').map((c) => stringAt(c, 'name') ?? '');
+  const name = container ?? names[0] ?? '';
+  if (!names.includes(name))
+    throw badRequest(
+      `container ${name} is not valid for pod ${stringAt(objectAt(pod, 'metadata'), 'name') ?? ''}`,
+    );
+  const status = statuses.find((s) => s.name === name);
+  if (status === undefined) return '';
+  const started = stringAt(objectAt(objectAt(status, 'state'), 'running'), 'startedAt') ?? '';
+  const ready = objectsAt(objectAt(pod, 'status'), 'conditions').find((c) => c.type === 'Ready');
+  const lines = [`${started} container ${name} started from image ${stringAt(status, 'image') ?? ''}`];
+  if (status.ready === true)
+    lines.push(`${stringAt(ready, 'lastTransitionTime') ?? started} container ${name} is ready`);
+  else lines.push(`${started} container ${name} is not ready yet`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** Whether a pod's Ready condition is True. */

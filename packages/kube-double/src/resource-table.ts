@@ -1,5 +1,5 @@
 /** A subresource the double serves. */
-export type Subresource = 'status' | 'scale' | 'proxy';
+export type Subresource = 'status' | 'scale' | 'proxy' | 'log';
 
 /** One resource type the double serves, with what discovery says about it. */
 export interface ResourceType {
@@ -97,7 +97,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     plural: 'pods',
     shortNames: ['po'],
     categories: ['all'],
-    subresources: ['status'],
+    subresources: ['status', 'log'],
   }),
   resource({ group: '', version: 'v1', kind: 'Event', plural: 'events', shortNames: ['ev'] }),
   resource({
