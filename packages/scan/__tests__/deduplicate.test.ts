@@ -73,7 +73,7 @@ describe('deduplicate', () => {
     expect(ids).toEqual(['CVE-1', 'CVE-0', 'CVE-2', 'CVE-3']);
   });
 
-  it('scales linearly: 100,000 matches over 20,000 vulnerabilities in well under a second', () => {
+  it('merges 100,000 matches over 20,000 vulnerabilities (speed is measured by npm run bench:scan)', () => {
     const matches = Array.from({ length: 100_000 }, (_, i) =>
       match(
         `CVE-2024-${i % 20_000}`,
@@ -81,10 +81,10 @@ describe('deduplicate', () => {
         `pkg-${Math.floor(i / 20_000)}`,
       ),
     );
-    const started = Date.now();
     const findings = deduplicate(matches);
     expect(findings).toHaveLength(20_000);
-    expect(findings[0]?.packages).toHaveLength(5);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(findings.every((f) => f.packages.length === 5 && f.id.startsWith('CVE-'))).toBe(true);
+    expect(findings.find((f) => f.id === 'CVE-2024-7')?.aliases).toEqual([]);
+    expect(findings.find((f) => f.id === 'CVE-2024-8')?.aliases).toEqual(['GHSA-8']);
   });
 });
