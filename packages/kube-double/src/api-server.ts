@@ -232,6 +232,10 @@ export class ApiServer {
   ): WriteResult {
     if (options.fieldManager === '')
       throw badRequest('PATCH request with apply patch type requires fieldManager');
+    if (target === 'scale')
+      throw badRequest(
+        'server-side apply to the scale subresource is not supported by kube-double; use a merge patch',
+      );
     let parsed: unknown;
     try {
       parsed = loadYaml(raw);
@@ -241,7 +245,7 @@ export class ApiServer {
     if (!isJsonObject(parsed)) throw badRequest('an apply patch must be an object');
     const applied = withoutNulls(parsed);
     const expected = apiVersionOf(type);
-    if (applied.apiVersion !== expected || applied.kind !== (target === 'scale' ? 'Scale' : type.kind))
+    if (applied.apiVersion !== expected || applied.kind !== type.kind)
       throw badRequest(
         `the API version in the data (${textOf(applied.apiVersion)}) does not match the expected API version (${expected}), or the kind ${textOf(applied.kind)} is not ${type.kind}`,
       );
