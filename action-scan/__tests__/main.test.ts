@@ -79,6 +79,14 @@ async function scan(
   return { result, scanner, workspace };
 }
 
+/** Every SARIF file the action writes must pass Microsoft's SARIF Multitool (schema + GitHub rules). */
+function expectValidSarif(result: ActionRunResult): void {
+  const file = result.outputs['sarif-file'];
+  expect(file).toBeDefined();
+  const validation = validateSarif(file ?? '');
+  expect(validation.errors).toEqual([]);
+}
+
 function counts(result: ActionRunResult): Counts {
   return JSON.parse(result.outputs.counts ?? '{}') as Counts;
 }
@@ -146,6 +154,7 @@ describe('action-scan (dist/index.js run as the runner does)', () => {
     const { result } = await scan({ report }, { 'severity-threshold': threshold });
     expect(result.exitCode).toBe(exitCode);
     expect(result.outputs.verdict).toBe(verdict);
+    expectValidSarif(result);
   });
 
   it('fail-build false reports the failing verdict without failing the step', async () => {
@@ -175,6 +184,8 @@ describe('action-scan (dist/index.js run as the runner does)', () => {
     expect(counts(lenient.result).after.low).toBe(0);
     expect(counts(lenient.result).before.low).toBe(1);
     expect(lenient.result.summary).toContain('no fix, ignored');
+    expectValidSarif(strict.result);
+    expectValidSarif(lenient.result);
   });
 
   it('a valid waiver waives the critical finding; the verdict passes and the summary says who owns it', async () => {
@@ -199,6 +210,7 @@ describe('action-scan (dist/index.js run as the runner does)', () => {
     expect(result.summary).toContain('**Applied**');
     expect(result.summary).toContain('| CVE-2019-18224 | libidn2-0 | @platform |');
     expect(result.stdout).toContain('Loaded 1 waivers from .github/scan-waivers.yml.');
+    expectValidSarif(result);
   });
 
   it('an expired waiver stops waiving: the verdict fails and the waiver is listed as expired', async () => {
@@ -225,6 +237,7 @@ describe('action-scan (dist/index.js run as the runner does)', () => {
     expect(result.summary).toContain(
       `The waiver for CVE-2019-18224 (owner @sec) expired on ${expires} and no longer applies.`,
     );
+    expectValidSarif(result);
   });
 
   it('registry credentials are masked and reach the scanner only through its environment', async () => {
