@@ -177,6 +177,29 @@ describe('server-side apply', () => {
     expect(((await getJson(['deploy', 'api', '-n', 'conflicts'])).spec as JsonObject).replicas).toBe(5);
   });
 
+  it('takes over what client-side apply set, as the real server lets kubectl do', async () => {
+    ok(await k(['apply', '-f', '-'], { stdin: yaml(deployment('upgraded', 'nginx:1.27', { replicas: 2 })) }));
+    const changed = yaml(deployment('upgraded', 'nginx:1.28', { replicas: 3 }));
+    expect(ok(await k(['apply', '--server-side', '-f', '-'], { stdin: changed }))).toContain(
+      'deployment.apps/upgraded serverside-applied',
+    );
+    const live = json(ok(await k(['get', 'deploy', 'upgraded', '-o', 'json', '--show-managed-fields'])));
+    expect((live.spec as JsonObject).replicas).toBe(3);
+    const managers = (meta(live).managedFields as JsonObject[]).map((m) => m.manager);
+    expect(managers).toContain('kubectl');
+    expect(managers).not.toContain('kubectl-client-side-apply');
+    // A field changed by someone else since is a real conflict.
+    ok(await k(['patch', 'deploy', 'upgraded', '--type=merge', '-p', '{"spec":{"replicas":4}}']));
+    const stderr = failed(
+      await k(['apply', '--server-side', '-f', '-'], {
+        stdin: yaml(deployment('upgraded', 'nginx:1.28', { replicas: 5 })),
+      }),
+    );
+    expect(stderr).toContain(
+      'Apply failed with 1 conflict: conflict with "kubectl-patch" using apps/v1: .spec.replicas',
+    );
+  });
+
   it('removes a field its manager stops applying', async () => {
     const withLabel = {
       apiVersion: 'v1',

@@ -31,10 +31,12 @@ import {
   matchesLabels,
   parseLabelSelector,
 } from './label-selector.js';
+import { toFieldSet, valueAt } from './field-set.js';
 import {
   applyConfiguration,
   readManagedFields,
   recordUpdate,
+  trackedView,
   writeManagedFields,
   type ManagedEntry,
 } from './managed-fields.js';
@@ -91,6 +93,7 @@ export const PATCH_TYPES = {
 export type WriteTarget = undefined | 'status' | 'scale';
 
 const SERVICE_CIDR_BASE = [10, 96, 0, 0] as const;
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /**
  * The API server's semantics, independent of HTTP: the verbs over the store with defaulting,
@@ -263,12 +266,17 @@ export class ApiServer {
       precondition !== stringAt(objectAt(before, 'metadata'), 'resourceVersion')
     )
       throw conflict(type, name);
+    const allowedConflicts =
+      options.fieldManager === 'kubectl' && before !== undefined && target === undefined
+        ? clientSideAppliedFields(before, type)
+        : undefined;
     const outcome = applyConfiguration(before, applied, schemaOfKind(type.kind), {
       manager: options.fieldManager,
       apiVersion: expected,
       time: this.timestamp(),
       force: options.force === true,
       ...(target === 'status' ? { subresource: 'status' } : {}),
+      ...(allowedConflicts === undefined ? {} : { allowedConflicts }),
     });
     if (before === undefined) {
       if (target !== undefined) throw notFound(type, name);
@@ -563,9 +571,16 @@ export class ApiServer {
       const generation = typeof beforeMeta.generation === 'number' ? beforeMeta.generation : 0;
       metadata.generation = generation + 1;
     }
+    // A write that changes managedFields itself (kubectl's client-side to server-side apply
+    // migration patches them) replaces them; `[{}]` clears them; otherwise they are kept.
+    const givenManaged = objectAt(input, 'metadata')?.managedFields;
+    let baseEntries = readManagedFields(before);
+    if (Array.isArray(givenManaged) && !jsonEqual(givenManaged, beforeMeta.managedFields))
+      baseEntries =
+        givenManaged.length === 1 && jsonEqual(givenManaged[0], {}) ? [] : readManagedFields(input);
     const entries =
       options.entries ??
-      recordUpdate(readManagedFields(before), before, after, schemaOfKind(type.kind), {
+      recordUpdate(baseEntries, before, after, schemaOfKind(type.kind), {
         manager: options.manager,
         apiVersion: apiVersionOf(type),
         time: this.timestamp(),
@@ -792,6 +807,31 @@ function withoutNulls(value: JsonObject): JsonObject {
     else result[k] = v;
   }
   return result;
+}
+
+/**
+ * The fields kubectl set with client-side apply and nobody has changed since: those in the
+ * last-applied-configuration annotation whose live value is still the applied one. The real server
+ * lets `kubectl apply --server-side` take them over without a conflict (its "last applied manager").
+ */
+function clientSideAppliedFields(live: JsonObject, type: ResourceType): ReadonlySet<string> | undefined {
+  const annotation = stringAt(objectAt(objectAt(live, 'metadata'), 'annotations'), LAST_APPLIED);
+  if (annotation === undefined || annotation === '') return undefined;
+  let lastApplied: unknown;
+  try {
+    lastApplied = JSON.parse(annotation);
+  } catch {
+    return undefined;
+  }
+  if (!isJsonObject(lastApplied)) return undefined;
+  const schema = schemaOfKind(type.kind);
+  const view = trackedView(lastApplied, undefined);
+  const liveView = trackedView(live, undefined);
+  return new Set(
+    [...toFieldSet(view, schema)].filter((path) =>
+      jsonEqual(valueAt(view, path, schema), valueAt(liveView, path, schema)),
+    ),
+  );
 }
 
 /** Fields the real server's omitempty drops when empty (a patch that removes the last label leaves none). */

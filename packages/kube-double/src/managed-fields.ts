@@ -155,7 +155,15 @@ export function applyConfiguration(
   live: JsonObject | undefined,
   applied: JsonObject,
   schema: SchemaNode,
-  writer: { manager: string; apiVersion: string; time: string; force: boolean; subresource?: string },
+  writer: {
+    manager: string;
+    apiVersion: string;
+    time: string;
+    force: boolean;
+    subresource?: string;
+    /** Conflicting fields to take over anyway (fields kubectl set with client-side apply). */
+    allowedConflicts?: ReadonlySet<string>;
+  },
 ): ApplyOutcome {
   const entries = live === undefined ? [] : readManagedFields(live);
   const view = trackedView(applied, writer.subresource);
@@ -179,7 +187,9 @@ export function applyConfiguration(
   for (const e of others)
     for (const p of diff.modified)
       if (e.fields.has(p) && appliedSet.has(p)) conflicts.push({ manager: e, path: p });
-  if (conflicts.length > 0 && !writer.force) throw conflictError(conflicts);
+  const allowed = writer.allowedConflicts;
+  const blocking = allowed === undefined ? conflicts : conflicts.filter((c) => !allowed.has(c.path));
+  if (blocking.length > 0 && !writer.force) throw conflictError(blocking);
 
   const taken = new Set(conflicts.map((c) => c.path));
   const result: ManagedEntry[] = others.map((e) => ({
