@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { KubeDouble } from '@dreamscape/kube-double';
-import { buildRecords, deploy, digest, healthChecks, SERVICES, startCluster } from './support/harness.js';
+import { buildRecords, deploy, digest, healthChecks, SERVICES, startCluster } from '@dreamscape/testkit';
 
 let cluster: { double: KubeDouble; path: string };
 beforeEach(async () => {

@@ -32,6 +32,7 @@ export interface DeployInputs {
   readonly verifyWindowMs: number;
   readonly previous: 'keep' | 'scale-down';
   readonly lockTimeoutMs: number;
+  readonly lockTtlMs: number;
   readonly kubeconfig: string | undefined;
   readonly githubToken: string;
   readonly mode: 'deploy' | 'plan';
@@ -100,6 +101,7 @@ export function readInputs(
     verifyWindowMs: readDuration(src, 'verify-window', 60_000, { minMs: 0, maxMs: 6 * 3_600_000 }),
     previous: readEnum(src, 'previous', ['keep', 'scale-down'] as const, 'keep'),
     lockTimeoutMs: readDuration(src, 'lock-timeout', 300_000, { minMs: 0, maxMs: 6 * 3_600_000 }),
+    lockTtlMs: readDuration(src, 'lock-ttl', 60_000, { minMs: 3000, maxMs: 3_600_000 }),
     kubeconfig,
     githubToken: readString(src, 'github-token'),
     mode: readEnum(src, 'mode', ['deploy', 'plan'] as const, 'deploy'),

@@ -19,6 +19,7 @@ import {
   FIELD_MANAGER,
   parseHealthChecks,
   planBlueGreen,
+  readLiveColors,
   releaseJson,
   releaseObjects,
   renderReleaseSummary,
@@ -83,15 +84,16 @@ export async function run(): Promise<void> {
         plan.services.map((s) => s.name),
       );
 
-      const { namespaceExists } = await logger.group('Preflight', async () => {
+      const { namespaceExists, colors } = await logger.group('Preflight', async () => {
         const state = await checkCluster(kubectl, logger, plan, kubeconfigSource);
-        await dryRun(kubectl, logger, releaseObjects(plan, 'blue'), state.namespaceExists, plan.namespace);
-        return state;
+        const colors = await readLiveColors(kubectl, plan, state.namespaceExists);
+        await dryRun(kubectl, logger, releaseObjects(plan, colors), state.namespaceExists, plan.namespace);
+        return { ...state, colors };
       });
 
       if (inputs.mode === 'plan') {
         const report = await logger.group('Plan', () =>
-          renderPlan({ plan, kubectl, namespaceExists, logger }),
+          renderPlan({ plan, kubectl, namespaceExists, colors, logger }),
         );
         rt.setOutput('result', 'planned');
         rt.setOutput('plan', report.markdown);
@@ -120,6 +122,11 @@ export async function run(): Promise<void> {
         });
       }
 
+      if (!namespaceExists) {
+        // The overlay creates the namespace: it must exist before the lock and the history can.
+        await kubectl.applyServerSide(plan.shared.filter((o) => o.kind === 'Namespace'));
+        logger.info(`Namespace ${plan.namespace} created.`);
+      }
       const proxy = await kubectl.startProxy();
       let outcome: ReleaseOutcome;
       try {
@@ -148,6 +155,7 @@ export async function run(): Promise<void> {
           rolloutTimeoutMs: inputs.rolloutTimeoutMs,
           verifyWindowMs: inputs.verifyWindowMs,
           lockWaitMs: inputs.lockTimeoutMs,
+          lockTtlMs: inputs.lockTtlMs,
         };
         outcome =
           inputs.strategy === 'rolling'

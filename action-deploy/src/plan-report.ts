@@ -1,13 +1,12 @@
 import type { Logger } from '@dreamscape/core';
-import type { Kubectl, Service } from '@dreamscape/kube';
+import type { Kubectl } from '@dreamscape/kube';
 import {
   containersOf,
-  otherColor,
   releaseObjects,
-  selectorColor,
   shortImage,
   type BlueGreenPlan,
   type Color,
+  type LiveColors,
 } from '@dreamscape/release';
 
 /** What plan mode reports. */
@@ -27,21 +26,17 @@ export async function renderPlan(o: {
   plan: BlueGreenPlan;
   kubectl: Kubectl;
   namespaceExists: boolean;
+  colors: LiveColors;
   logger: Logger;
 }): Promise<PlanReport> {
   const { plan, kubectl, logger } = o;
-  const live = o.namespaceExists
-    ? (await kubectl.list<Service>('services', { namespace: plan.namespace })).items
-    : [];
-  const byName = new Map(live.map((s) => [s.metadata.name, s]));
-  const colors = plan.services.map((s) => selectorColor(byName.get(s.name)));
-  const active = colors.find((c): c is Color => c === 'blue' || c === 'green');
-  const candidate: Color = active === undefined ? 'blue' : otherColor(active);
+  const { active, candidate } = o.colors;
+  const colors = plan.services.map((s) => o.colors.services.get(s.name) ?? 'missing');
 
   let diff = '';
   let changed = true;
   if (o.namespaceExists) {
-    const result = await kubectl.diffServerSide(releaseObjects(o.plan, candidate));
+    const result = await kubectl.diffServerSide(releaseObjects(o.plan, o.colors));
     diff = result.diff;
     changed = result.changed;
   }

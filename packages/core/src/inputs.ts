@@ -1,5 +1,5 @@
 import { load as loadYaml, YAMLException } from 'js-yaml';
-import { InputError } from './errors.js';
+import { ActionError, InputError } from './errors.js';
 import { DURATION_FORMAT, parseDuration } from './duration.js';
 
 /**
@@ -152,5 +152,15 @@ export function readYaml(src: InputSource, name: string, accepted: string): unkn
         ? `YAML error: ${error.reason}${error.mark === undefined ? '' : ` at line ${error.mark.line + 1}`}`
         : String(error);
     throw new InputError(name, value, accepted, { reason, cause: error });
+  }
+}
+
+/** Parses a YAML document (YAML 1.2 core schema), for YAML that comes from somewhere other than an input. */
+export function parseYamlText(text: string, source: string): unknown {
+  try {
+    return loadYaml(text);
+  } catch (error) {
+    const reason = error instanceof YAMLException ? error.reason : String(error);
+    throw new ActionError(`${source} is not valid YAML: ${reason}`, { cause: error });
   }
 }

@@ -1,11 +1,12 @@
 import { ActionError, formatDuration, type Clock, type HttpClient, type Logger } from '@dreamscape/core';
-import type {
-  Deployment,
-  HorizontalPodAutoscaler,
-  KubeObject,
-  Kubectl,
-  RolloutOutcome,
-  Service,
+import {
+  evaluateRollout,
+  type Deployment,
+  type HorizontalPodAutoscaler,
+  type KubeObject,
+  type Kubectl,
+  type RolloutOutcome,
+  type Service,
 } from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
 import type { Endpoints } from './endpoints.js';
@@ -27,6 +28,8 @@ import {
   coloredService,
   containersOf,
   previewService,
+  TEMPLATE_HASH_ANNOTATION,
+  templateHash,
   type BlueGreenPlan,
   type PlannedDeployment,
 } from './plan.js';
@@ -70,7 +73,21 @@ export interface BlueGreenOptions {
   readonly lockWaitMs: number;
   readonly lockTtlMs?: number;
   readonly signal?: AbortSignal;
+  /** A deploy (default), or a rollback to a recorded revision (its manifest is `manifestText`). */
+  readonly release?: ReleaseKind;
 }
+
+/** What kind of release this is. */
+export type ReleaseKind =
+  | { readonly kind: 'deploy' }
+  | { readonly kind: 'rollback'; readonly to: number; readonly reason: string };
+
+/**
+ * How the candidate color got ready: `fast` (it already ran this release, Ready at full scale:
+ * nothing applied), `warm-up` (it ran this release scaled down: scaled up), `re-apply` (applied),
+ * `already-live` (the live color runs this release: nothing to do).
+ */
+export type ReleasePath = 'fast' | 'warm-up' | 're-apply' | 'already-live';
 
 /** Steps, as journaled in the release record. */
 export const DEPLOY_STEPS = [
@@ -104,6 +121,11 @@ export class BlueGreenDeploy {
   private readonly timings: Record<string, number> = {};
   private stored: StoredRelease | undefined;
   private readonly gates: GateResult[] = [];
+  private path: ReleasePath = 're-apply';
+
+  private get kind(): ReleaseKind {
+    return this.o.release ?? { kind: 'deploy' };
+  }
 
   constructor(options: BlueGreenOptions) {
     this.o = options;
@@ -152,7 +174,7 @@ export class BlueGreenDeploy {
     let resume: StoredRelease | undefined;
     if (latest?.record.result === 'in-progress') {
       const r = latest.record;
-      if (r.kind === 'deploy' && r.manifestHash === plan.manifestHash && r.color !== undefined) {
+      if (r.kind === this.kind.kind && r.manifestHash === plan.manifestHash && r.color !== undefined) {
         logger.notice(`Resuming revision ${r.revision}, which an earlier run left at step '${lastStep(r)}'.`);
         resume = latest;
       } else {
@@ -173,10 +195,11 @@ export class BlueGreenDeploy {
       this.activeIsReady(live, lastPromoted.record.color)
     ) {
       logger.notice(
-        `Revision ${lastPromoted.record.revision} already runs this exact manifest in ${lastPromoted.record.color}: nothing to deploy.`,
+        `Revision ${lastPromoted.record.revision} already runs this exact manifest in ${lastPromoted.record.color}: nothing to ${this.kind.kind === 'deploy' ? 'deploy' : 'roll back'}.`,
       );
-      await this.applyPreviousPolicy(lastPromoted.record.color, lastPromoted.record.previousColor);
-      return this.outcome('promoted', lastPromoted.record, live, live, 'already live');
+      if (this.kind.kind === 'deploy') await this.applyPreviousPolicy(lastPromoted.record.color, lastPromoted.record.previousColor);
+      this.path = 'already-live';
+      return this.outcome('promoted', lastPromoted.record, live, live, `revision ${lastPromoted.record.revision} is already live`);
     }
 
     const active: Color | 'legacy' | undefined = resume?.record.previousColor ?? live.active;
@@ -196,18 +219,33 @@ export class BlueGreenDeploy {
     );
     const before = live;
 
-    // 4. Shared objects and the idle color only; the live color is never touched.
-    await this.phase('apply', () =>
-      logger.group(`Apply ${candidate} and shared objects`, async () => {
-        await this.applyCandidate(live, active, candidate);
-      }),
-    );
+    // 4. Shared objects and the idle color only; the live color is never touched. A rollback whose
+    // idle color still runs the target release at full scale and Ready skips straight to the gates.
+    this.path = this.candidatePath(live, active, candidate);
+    if (this.path === 'fast') {
+      logger.info(`Fast path: ${candidate} still runs this release, Ready at full scale; nothing to apply.`);
+    } else {
+      if (this.kind.kind === 'rollback')
+        logger.info(
+          this.path === 'warm-up'
+            ? `Warm-up path: ${candidate} still runs this release but is scaled down; scaling it up.`
+            : `Re-apply path: ${candidate} runs another release; re-applying the recorded manifest.`,
+        );
+      await this.phase('apply', () =>
+        logger.group(`Apply ${candidate} and shared objects`, async () => {
+          await this.applyCandidate(live, active, candidate);
+        }),
+      );
+    }
     await this.journal('applied');
 
     // 5. Every candidate Deployment awaited in parallel, by watch.
-    const waited = await this.phase('wait', () =>
-      logger.group(`Wait for ${candidate} to be fully available`, () => this.waitCandidate(candidate)),
-    );
+    const waited =
+      this.path === 'fast'
+        ? []
+        : await this.phase('wait', () =>
+            logger.group(`Wait for ${candidate} to be fully available`, () => this.waitCandidate(candidate)),
+          );
     const notReady = waited.filter((w) => w.state !== 'complete');
     if (notReady.length > 0) {
       const message = `${candidate} did not become available: ${notReady
@@ -337,7 +375,7 @@ export class BlueGreenDeploy {
       environment: plan.environment,
       namespace: plan.namespace,
       revision,
-      kind: 'deploy',
+      kind: this.kind.kind,
       strategy: 'blue-green',
       result: 'in-progress',
       color: candidate,
@@ -353,8 +391,8 @@ export class BlueGreenDeploy {
       runId: run.runId,
       runUrl: run.runUrl,
       actor: run.actor,
-      reason: '',
-      rollbackTo: undefined,
+      reason: this.kind.kind === 'rollback' ? this.kind.reason : '',
+      rollbackTo: this.kind.kind === 'rollback' ? this.kind.to : undefined,
       rolloutRevisions: {},
       startedAt: new Date(clock.now()).toISOString(),
       finishedAt: undefined,
@@ -436,6 +474,21 @@ export class BlueGreenDeploy {
         logger.info(`  ${s.name} scaled to ${s.replicas} (the live color runs that many).`);
       }
     }
+  }
+
+  /** Whether the candidate color already runs this release (see {@link ReleasePath}). */
+  private candidatePath(live: LiveState, active: Color | 'legacy' | undefined, candidate: Color): ReleasePath {
+    const { plan } = this.o;
+    let scaled = true;
+    for (const d of plan.deployments) {
+      const dep = live.deployments.get(coloredName(d.name, candidate));
+      if (dep?.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] !== templateHash(d)) return 're-apply';
+      const status = evaluateRollout(dep);
+      if (status.state !== 'complete' || status.replicas < this.targetReplicas(d, live, active)) scaled = false;
+    }
+    // A deploy always applies: shared objects may have changed even when the pods have not.
+    if (this.kind.kind === 'deploy') return 're-apply';
+    return scaled ? 'fast' : 'warm-up';
   }
 
   /** At least the manifest's replicas, and at least what the live color runs now (an HPA may have scaled it). */
@@ -724,6 +777,7 @@ export class BlueGreenDeploy {
       services: changes,
       gates: [...record.gates],
       record,
+      path: this.path,
     };
   }
 

@@ -12,3 +12,5 @@ export * from './blue-green.js';
 export * from './rolling.js';
 export * from './preflight.js';
 export * from './release-summary.js';
+export * from './rollback-target.js';
+export * from './rolling-rollback.js';

@@ -29,6 +29,8 @@ export interface ReleaseOutcome {
   /** Milliseconds per phase (`lock`, `apply`, `wait`, `switch`, `verify`, `rollback`, `total`...). */
   readonly timings: Readonly<Record<string, number>>;
   readonly record: ReleaseRecord;
+  /** How the new state was reached: `fast`, `warm-up`, `re-apply`, `already-live` (blue-green), `rolling`, `undo`. */
+  readonly path: string;
 }
 
 /** The `release` output: everything a later step or a person needs, without the packed manifest. */
@@ -48,6 +50,10 @@ export function releaseJson(o: ReleaseOutcome): string {
     images: o.record.images,
     gates: o.gates,
     timings: o.timings,
+    path: o.path,
+    kind: o.record.kind,
+    rollbackTo: o.record.rollbackTo ?? null,
+    reason: o.record.reason,
     commit: o.record.commit,
     runUrl: o.record.runUrl,
   });

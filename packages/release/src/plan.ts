@@ -251,6 +251,7 @@ export function coloredDeployment(
       ...m.metadata,
       name: coloredName(d.name, color),
       labels: { ...(m.metadata.labels ?? {}), ...releaseLabels(plan), [COLOR_LABEL]: color },
+      annotations: { ...(m.metadata.annotations ?? {}), [TEMPLATE_HASH_ANNOTATION]: templateHash(d) },
     },
     spec: {
       ...spec,
@@ -346,6 +347,27 @@ export function previewService(plan: BlueGreenPlan, s: PlannedService, color: Co
       }),
     },
   };
+}
+
+/**
+ * Marks a colored Deployment with the hash of the pod template it runs (before coloring), so a
+ * rollback can tell that the idle color still runs the release it returns to.
+ */
+export const TEMPLATE_HASH_ANNOTATION = 'dreamscape.io/template-hash';
+
+/** sha256 of a Deployment's pod template as the manifest writes it (key order normalized). */
+export function templateHash(d: PlannedDeployment): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(d.manifest.spec?.template ?? {})).digest('hex')}`;
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
 }
 
 /** Every image of a Deployment's pod template (init containers first). */

@@ -1,5 +1,13 @@
 import { ActionError, type Logger } from '@dreamscape/core';
-import { isKubectlError, type KubeObject, type Kubectl, type PermissionCheck } from '@dreamscape/kube';
+import {
+  isKubectlError,
+  type KubeObject,
+  type Kubectl,
+  type PermissionCheck,
+  type Service,
+} from '@dreamscape/kube';
+import { otherColor, previewName, type Color } from './colors.js';
+import { selectorColor } from './switching.js';
 import {
   coloredDeployment,
   coloredHpa,
@@ -90,8 +98,39 @@ export async function checkCluster(
   return { namespaceExists };
 }
 
-/** Everything a release would apply to a color, for a server-side dry run or a diff. */
-export function releaseObjects(plan: BlueGreenPlan, color: 'blue' | 'green'): KubeObject[] {
+/** The live colors as a release would find them: what each Service selects now, and where the release goes. */
+export interface LiveColors {
+  readonly active: Color | undefined;
+  readonly candidate: Color;
+  /** Service name (including `-preview` ones) → the color its selector names now. */
+  readonly services: ReadonlyMap<string, Color>;
+}
+
+/** Reads the Services of the plan to find the live color and the candidate (blue on a first deploy). */
+export async function readLiveColors(
+  kubectl: Kubectl,
+  plan: BlueGreenPlan,
+  namespaceExists: boolean,
+): Promise<LiveColors> {
+  const live = namespaceExists
+    ? (await kubectl.list<Service>('services', { namespace: plan.namespace })).items
+    : [];
+  const services = new Map<string, Color>();
+  for (const s of live) {
+    const c = selectorColor(s);
+    if (c === 'blue' || c === 'green') services.set(s.metadata.name, c);
+  }
+  const active = plan.services.map((s) => services.get(s.name)).find((c): c is Color => c !== undefined);
+  return { active, candidate: active === undefined ? 'blue' : otherColor(active), services };
+}
+
+/**
+ * Everything a release would apply, for a server-side dry run or a diff: the candidate color's
+ * Deployments, HPAs and PDBs, and the Services with the colors they select now (the switch itself
+ * is a patch, not part of the apply).
+ */
+export function releaseObjects(plan: BlueGreenPlan, colors: LiveColors): KubeObject[] {
+  const color = colors.candidate;
   const objects: KubeObject[] = [...plan.shared];
   for (const d of plan.deployments) {
     const hpa = coloredHpa(plan, d, color);
@@ -99,7 +138,10 @@ export function releaseObjects(plan: BlueGreenPlan, color: 'blue' | 'green'): Ku
     if (hpa !== undefined) objects.push(hpa);
     objects.push(...coloredPdbs(plan, d, color));
   }
-  for (const s of plan.services) objects.push(coloredService(plan, s, color), previewService(plan, s, color));
+  for (const s of plan.services) {
+    objects.push(coloredService(plan, s, colors.services.get(s.name) ?? color));
+    objects.push(previewService(plan, s, colors.services.get(previewName(s.name)) ?? color));
+  }
   return objects;
 }
 

@@ -303,6 +303,7 @@ export class RollingDeploy {
       services,
       gates: record.gates,
       record,
+      path: 'rolling',
     };
   }
 

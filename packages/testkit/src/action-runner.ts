@@ -15,6 +15,12 @@ export interface ActionRunOptions {
   readonly timeoutMs?: number;
   /** Kill the action with this signal after `afterMs`. */
   readonly kill?: { readonly signal: NodeJS.Signals; readonly afterMs: number };
+  /** Kill the action with this signal as soon as `when()` returns true (polled every `intervalMs`, default 10). */
+  readonly killWhen?: {
+    readonly signal: NodeJS.Signals;
+    readonly when: () => boolean;
+    readonly intervalMs?: number;
+  };
 }
 
 /** What the runner would have seen. */
@@ -90,6 +96,13 @@ export async function runActionBundle(
     options.kill === undefined
       ? undefined
       : setTimeout(() => child.kill(options.kill?.signal), options.kill.afterMs);
+  const killWhen = options.killWhen;
+  const killPoll =
+    killWhen === undefined
+      ? undefined
+      : setInterval(() => {
+          if (killWhen.when()) child.kill(killWhen.signal);
+        }, killWhen.intervalMs ?? 10);
   const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.on('close', (code, sig) => {
       resolve([code, sig]);
@@ -97,6 +110,7 @@ export async function runActionBundle(
   });
   clearTimeout(timer);
   if (killTimer !== undefined) clearTimeout(killTimer);
+  if (killPoll !== undefined) clearInterval(killPoll);
   return {
     exitCode,
     signal,

@@ -10,3 +10,4 @@ export * from './sarif-multitool.js';
 export * from './kubectl.js';
 export * from './buildah-storage.js';
 export * from './kubectl-path.js';
+export * from './release-harness.js';

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { KubeDouble } from '@dreamscape/kube-double';
+import {
+  buildRecords,
+  deploy,
+  healthChecks,
+  releaseRecords,
+  serviceColors,
+  SERVICES,
+  startCluster,
+} from '@dreamscape/testkit';
+
+const STEPS = [
+  'started',
+  'applied',
+  'ready',
+  'preview-switched',
+  'gates-passed',
+  'switching',
+  'switched',
+  'verified',
+  'finished',
+] as const;
+
+let cluster: { double: KubeDouble; path: string };
+beforeAll(async () => {
+  cluster = await startCluster();
+  expect(
+    (await deploy(cluster, { images: buildRecords('v0'), 'health-checks': healthChecks() })).outputs.result,
+  ).toBe('promoted');
+});
+afterAll(async () => {
+  await cluster.double.close();
+});
+
+function lastStepOf(revision: number): string | undefined {
+  const record = releaseRecords(cluster.double).find((r) => r.revision === revision);
+  return record?.journal[record.journal.length - 1]?.step;
+}
+
+function assertConverged(expectedColor: string): void {
+  const colors = serviceColors(cluster.double);
+  for (const s of SERVICES) expect([s, colors[s]]).toEqual([s, expectedColor]);
+  const records = releaseRecords(cluster.double);
+  const revisions = records.map((r) => r.revision);
+  expect(new Set(revisions).size).toBe(revisions.length);
+  expect(records.filter((r) => r.result === 'in-progress')).toEqual([]);
+  expect(cluster.double.violations()).toEqual([]);
+}
+
+describe('action-deploy killed with SIGKILL after each journaled step, then run again', () => {
+  let revision = 1;
+  let color = 'blue';
+
+  it.each(STEPS)(
+    'killed after "%s": the same deploy run again converges',
+    async (step) => {
+      revision++;
+      const version = `k${revision}`;
+      const inputs = {
+        images: buildRecords(version),
+        'health-checks': healthChecks(),
+        'verify-window': '1s',
+      };
+      const killed = await deploy(cluster, inputs, {
+        runId: `kill-${revision}`,
+        killWhen: { signal: 'SIGKILL', when: () => lastStepOf(revision) === step },
+      });
+      expect(killed.signal === 'SIGKILL' || killed.exitCode === 0).toBe(true);
+      const again = await deploy(cluster, inputs, { runId: `kill-${revision}` });
+      expect(again.errors).toEqual([]);
+      expect(again.outputs.result).toBe('promoted');
+      // The killed release is the one completed (resumed), or was already complete: never a second record.
+      expect(again.outputs.revision).toBe(String(revision));
+      color = again.outputs['active-color'] ?? '';
+      assertConverged(color);
+      expect(releaseRecords(cluster.double)[0]).toMatchObject({ revision, result: 'promoted' });
+    },
+    180_000,
+  );
+
+  it('killed mid-switch, then a different release: the half-done switch is reverted first', async () => {
+    revision++;
+    const killedRevision = revision;
+    await deploy(
+      cluster,
+      { images: buildRecords(`x${revision}`), 'health-checks': healthChecks(), 'lock-ttl': '3s' },
+      {
+        runId: `kill-${revision}`,
+        killWhen: { signal: 'SIGKILL', when: () => lastStepOf(killedRevision) === 'switching' },
+      },
+    );
+    revision++;
+    const next = await deploy(
+      cluster,
+      { images: buildRecords(`y${revision}`), 'health-checks': healthChecks() },
+      { runId: `next-${revision}` },
+    );
+    expect(next.errors).toEqual([]);
+    expect(next.stdout).toMatch(
+      new RegExp(`Revision ${killedRevision} was left at step .* reverting it first`),
+    );
+    expect(next.outputs).toMatchObject({
+      result: 'promoted',
+      revision: String(revision),
+      'previous-color': color,
+    });
+    expect(releaseRecords(cluster.double).find((r) => r.revision === killedRevision)).toMatchObject({
+      result: 'failed',
+    });
+    assertConverged(next.outputs['active-color'] ?? '');
+  }, 180_000);
+});

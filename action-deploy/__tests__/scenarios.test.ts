@@ -1,0 +1,172 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { KubeDouble } from '@dreamscape/kube-double';
+import { runKubectl } from '@dreamscape/testkit';
+import {
+  buildRecords,
+  deploy,
+  digest,
+  healthChecks,
+  releaseRecords,
+  replicasOf,
+  serviceColors,
+  SERVICES,
+  startCluster,
+} from '@dreamscape/testkit';
+
+let cluster: { double: KubeDouble; path: string };
+beforeEach(async () => {
+  cluster = await startCluster();
+  const v1 = await deploy(cluster, { images: buildRecords('v1'), 'health-checks': healthChecks() });
+  expect(v1.outputs.result).toBe('promoted');
+});
+afterEach(async () => {
+  expect(cluster.double.violations()).toEqual([]);
+  await cluster.double.close();
+});
+
+function allOn(color: string): void {
+  const colors = serviceColors(cluster.double);
+  for (const s of SERVICES) expect([s, colors[s]]).toEqual([s, color]);
+}
+
+describe('action-deploy when the candidate is not good', () => {
+  it('a candidate that never becomes Ready: no switch, live untouched, candidate scaled down', async () => {
+    cluster.double.setBehaviours([
+      { image: `*@${digest('voyage', 'v2')}`, ready: 'never' },
+      { image: '*', ready: '1s' },
+    ]);
+    const r = await deploy(cluster, {
+      images: buildRecords('v2'),
+      'health-checks': healthChecks(),
+      'rollout-timeout': '4s',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs.result).toBe('failed');
+    expect(r.outputs['active-color']).toBe('blue');
+    expect(r.errors.join('\n')).toMatch(/voyage-green timeout/);
+    allOn('blue');
+    expect(replicasOf(cluster.double, 'voyage-green')).toBe(0);
+    expect(replicasOf(cluster.double, 'gateway-green')).toBe(0);
+    expect(replicasOf(cluster.double, 'voyage-blue')).toBe(1);
+    expect(releaseRecords(cluster.double)[0]).toMatchObject({ revision: 2, result: 'failed' });
+  }, 120_000);
+
+  it('a candidate past its progress deadline fails fast, without waiting for the rollout timeout', async () => {
+    cluster.double.setBehaviours([
+      { image: `*@${digest('payment', 'v2')}`, ready: 'deadline' },
+      { image: '*', ready: '1s' },
+    ]);
+    const r = await deploy(cluster, {
+      images: buildRecords('v2'),
+      'health-checks': healthChecks(),
+      'rollout-timeout': '5m',
+    });
+    expect(r.outputs.result).toBe('failed');
+    expect(r.errors.join('\n')).toMatch(/payment-green failed \(ProgressDeadlineExceeded/);
+    expect(r.durationMs).toBeLessThan(120_000);
+    allOn('blue');
+    expect(replicasOf(cluster.double, 'payment-green')).toBe(0);
+  }, 180_000);
+
+  it('a failing pre-switch gate: no switch', async () => {
+    cluster.double.setBehaviours([
+      {
+        image: `*@${digest('auth', 'v2')}`,
+        ready: '1s',
+        http: { '/health': { status: 500, body: 'db down' } },
+      },
+      { image: '*', ready: '1s' },
+    ]);
+    const r = await deploy(cluster, { images: buildRecords('v2'), 'health-checks': healthChecks() });
+    expect(r.outputs.result).toBe('failed');
+    expect(r.errors.join('\n')).toMatch(
+      /pre-switch health gates failed: auth \(service auth-preview:http\/health\): HTTP 500/,
+    );
+    allOn('blue');
+    expect(r.summary).toContain('❌ failed');
+  }, 120_000);
+
+  it('a failing post-switch gate: every Service switched back by itself', async () => {
+    cluster.double.setBehaviours([
+      {
+        image: `*@${digest('gateway', 'v2')}`,
+        ready: '1s',
+        http: { '/health': { status: 200 }, '/smoke': { status: 503, body: 'broken' } },
+      },
+      { image: '*', ready: '1s', http: { '/health': { status: 200 }, '/smoke': { status: 200 } } },
+    ]);
+    const smoke =
+      '\n- name: smoke\n  service: gateway\n  port: http\n  path: /smoke\n  when: post-switch\n  interval: 200ms';
+    const r = await deploy(cluster, {
+      images: buildRecords('v2'),
+      'health-checks': healthChecks(SERVICES, smoke),
+      'verify-window': '3s',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs).toMatchObject({ result: 'rolled-back', 'active-color': 'blue' });
+    expect(r.errors.join('\n')).toMatch(/post-switch health gates failed: smoke/);
+    allOn('blue');
+    // The candidate is scaled down once traffic is back on the previous color.
+    expect(replicasOf(cluster.double, 'gateway-green')).toBe(0);
+    expect(releaseRecords(cluster.double)[0]).toMatchObject({ revision: 2, result: 'rolled-back' });
+    const release = JSON.parse(r.outputs.release ?? '{}') as { timings: { rollback: number } };
+    expect(release.timings.rollback).toBeLessThan(1500);
+  }, 120_000);
+
+  it('a fault on the third Service patch: the Services already switched are switched back', async () => {
+    cluster.double.setFaults([{ verbs: ['patch'], resources: ['services'], names: ['user'], error: 500 }]);
+    const r = await deploy(cluster, { images: buildRecords('v2'), 'health-checks': healthChecks() });
+    expect(r.outputs.result).toBe('failed');
+    expect(r.errors.join('\n')).toMatch(/switching Services to green failed \(user: .*500/);
+    expect(r.errors.join('\n')).toMatch(/the 6 already switched were switched back/);
+    allOn('blue');
+    const patches = cluster.double
+      .writes()
+      .filter((w) => w.kind === 'Service' && w.verb === 'patch' && !w.name.endsWith('-preview'));
+    // Seven forward patches (one failed), six back.
+    expect(patches.filter((w) => w.status < 300)).toHaveLength(12);
+  }, 120_000);
+});
+
+describe('action-deploy and the lock', () => {
+  it('a concurrent deploy waits for the Lease and fails naming the run that holds it', async () => {
+    cluster.double.setBehaviours([{ image: '*', ready: '4s' }]);
+    const first = deploy(
+      cluster,
+      { images: buildRecords('v2'), 'health-checks': healthChecks() },
+      { runId: '200' },
+    );
+    await new Promise((r) => setTimeout(r, 2500));
+    const second = await deploy(
+      cluster,
+      { images: buildRecords('v3'), 'health-checks': healthChecks(), 'lock-timeout': '1s' },
+      { runId: '300' },
+    );
+    expect(second.exitCode).toBe(1);
+    expect(second.errors.join('\n')).toMatch(
+      /holds the lock .*dreamscape\/platform#200 \(https:\/\/github.com\/dreamscape\/platform\/actions\/runs\/200\)/,
+    );
+    expect((await first).outputs.result).toBe('promoted');
+  }, 120_000);
+
+  it('a stale Lease is taken over once its TTL has passed', async () => {
+    // A run that died holding the lock two minutes ago, with a 60 s lease.
+    const stale = new Date(Date.now() - 120_000).toISOString().replace('Z', '000Z');
+    const patched = await runKubectl(
+      [
+        'patch',
+        'lease',
+        'dreamscape-lock-dreamscape-dev',
+        '-n',
+        'dreamscape-dev',
+        '--type=merge',
+        `--patch=${JSON.stringify({ metadata: { annotations: { 'dreamscape.io/run-url': 'https://github.com/dreamscape/platform/actions/runs/1' } }, spec: { holderIdentity: 'dreamscape/platform#1', leaseDurationSeconds: 60, renewTime: stale } })}`,
+      ],
+      { kubeconfig: cluster.double.kubeconfigPath },
+    );
+    expect(patched.stderr).toBe('');
+    const r = await deploy(cluster, { images: buildRecords('v2'), 'health-checks': healthChecks() });
+    expect(r.outputs.result).toBe('promoted');
+    expect(r.stdout).toMatch(/Took over the lock dreamscape-lock-dreamscape-dev from dreamscape\/platform#1/);
+  }, 120_000);
+});

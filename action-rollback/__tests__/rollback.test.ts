@@ -1,0 +1,152 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { gunzipSync } from 'node:zlib';
+import {
+  buildRecords,
+  deploy,
+  digest,
+  healthChecks,
+  realWrites,
+  releaseRecords,
+  replicasOf,
+  rollback,
+  serviceColors,
+  SERVICES,
+  startCluster,
+  type ExampleCluster,
+} from '@dreamscape/testkit';
+
+let cluster: ExampleCluster;
+beforeEach(async () => {
+  cluster = await startCluster();
+});
+afterEach(async () => {
+  expect(cluster.double.violations()).toEqual([]);
+  await cluster.double.close();
+});
+
+function allOn(color: string): void {
+  const colors = serviceColors(cluster.double);
+  for (const s of SERVICES) expect([s, colors[s]]).toEqual([s, color]);
+}
+
+function liveImage(service: string): string | undefined {
+  const color = serviceColors(cluster.double)[service] ?? '';
+  const d = cluster.double
+    .objects('deployments', 'dreamscape-dev')
+    .find((o) => (o.metadata as { name: string }).name === `${service}-${color}`) as
+    { spec: { template: { spec: { containers: { image: string }[] } } } } | undefined;
+  return d?.spec.template.spec.containers[0]?.image;
+}
+
+async function deployVersion(version: string, extra: Record<string, string> = {}): Promise<void> {
+  const r = await deploy(cluster, {
+    images: buildRecords(version),
+    'health-checks': healthChecks(),
+    ...extra,
+  });
+  expect(r.errors).toEqual([]);
+  expect(r.outputs.result).toBe('promoted');
+}
+
+describe('action-rollback, run as the runner runs it, against the double with the real kubectl', () => {
+  it('deploy v1, v2, roll back: v1 live by the fast path; roll back again to revision 2: v2 live', async () => {
+    await deployVersion('v1');
+    await deployVersion('v2');
+    allOn('green');
+    const back = await rollback(cluster, { reason: 'alert: error rate' });
+    expect(back.errors).toEqual([]);
+    expect(back.outputs).toMatchObject({
+      result: 'rolled-back',
+      'from-revision': '2',
+      'to-revision': '1',
+      'active-color': 'blue',
+    });
+    expect(back.stdout).toContain('Fast path: blue still runs this release');
+    allOn('blue');
+    expect(liveImage('gateway')).toBe(`ghcr.io/dreamscape/gateway@${digest('gateway', 'v1')}`);
+    const release = JSON.parse(back.outputs.release ?? '{}') as {
+      path: string;
+      reason: string;
+      kind: string;
+    };
+    expect(release).toMatchObject({ path: 'fast', reason: 'alert: error rate', kind: 'rollback' });
+    expect(back.summary).toContain('alert: error rate');
+    expect(releaseRecords(cluster.double)[0]).toMatchObject({ revision: 3, result: 'promoted' });
+
+    const forward = await rollback(cluster, { to: '2' });
+    expect(forward.errors).toEqual([]);
+    expect(forward.outputs).toMatchObject({
+      result: 'rolled-back',
+      'from-revision': '3',
+      'to-revision': '2',
+      'active-color': 'green',
+    });
+    allOn('green');
+    expect(liveImage('gateway')).toBe(`ghcr.io/dreamscape/gateway@${digest('gateway', 'v2')}`);
+  }, 300_000);
+
+  it('previous color scaled down: the warm-up path scales it up, waits and switches', async () => {
+    await deployVersion('v1');
+    await deployVersion('v2', { previous: 'scale-down' });
+    expect(replicasOf(cluster.double, 'gateway-blue')).toBe(0);
+    const back = await rollback(cluster, {});
+    expect(back.errors).toEqual([]);
+    expect(back.stdout).toContain('Warm-up path');
+    expect(back.outputs).toMatchObject({ result: 'rolled-back', 'active-color': 'blue' });
+    expect(replicasOf(cluster.double, 'gateway-blue')).toBe(1);
+    allOn('blue');
+  }, 300_000);
+
+  it('a revision older than both colors: the recorded manifest is re-applied, and the live objects equal it', async () => {
+    await deployVersion('v1');
+    await deployVersion('v2');
+    await deployVersion('v3');
+    allOn('blue');
+    const back = await rollback(cluster, { to: '1' });
+    expect(back.errors).toEqual([]);
+    expect(back.stdout).toContain('Re-apply path');
+    expect(back.outputs).toMatchObject({
+      result: 'rolled-back',
+      'to-revision': '1',
+      'active-color': 'green',
+    });
+    allOn('green');
+    // The live green Deployments run exactly what revision 1 recorded.
+    const secret = cluster.double
+      .objects('secrets', 'dreamscape-dev')
+      .find((s) => (s.metadata as { name: string }).name === 'dreamscape-release-dreamscape-dev-v1') as {
+      data: Record<string, string>;
+    };
+    const record = JSON.parse(
+      gunzipSync(Buffer.from(secret.data['release.json.gz'] ?? '', 'base64')).toString('utf8'),
+    ) as { images: Record<string, string> };
+    for (const s of SERVICES) expect(liveImage(s)).toBe(record.images[`${s}/${s}`]);
+  }, 300_000);
+
+  it('a rolling release: rollout undo to the recorded ReplicaSet revision', async () => {
+    await deployVersion('v1', { strategy: 'rolling' });
+    await deployVersion('v2', { strategy: 'rolling' });
+    const back = await rollback(cluster, {});
+    expect(back.errors).toEqual([]);
+    expect(back.outputs).toMatchObject({ result: 'rolled-back', 'to-revision': '1' });
+    expect(back.stdout).toContain('rollout undo to revision 1');
+    const gateway = cluster.double
+      .objects('deployments', 'dreamscape-dev')
+      .find((o) => (o.metadata as { name: string }).name === 'gateway') as {
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
+    expect(gateway.spec.template.spec.containers[0]?.image).toBe(
+      `ghcr.io/dreamscape/gateway@${digest('gateway', 'v1')}`,
+    );
+  }, 300_000);
+
+  it('rolling back to what is live answers already-current and writes nothing', async () => {
+    await deployVersion('v1');
+    await deployVersion('v2');
+    cluster.double.clearLogs();
+    const same = await rollback(cluster, { to: '2' });
+    expect(same.errors).toEqual([]);
+    expect(same.outputs.result).toBe('already-current');
+    expect(realWrites(cluster.double)).toEqual([]);
+  }, 300_000);
+});

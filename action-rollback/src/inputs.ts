@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { InputError, readDuration, readEnum, readString, readYaml, type InputSource } from '@dreamscape/core';
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+const NAME_ACCEPTED =
+  'a lowercase name of letters, digits and dashes (at most 40 characters), such as staging';
+
+/** Everything action-rollback was asked to do, validated once. */
+export interface RollbackInputs {
+  readonly environment: string;
+  /** One app, or every app recorded in the environment. */
+  readonly app: string;
+  readonly to: 'previous' | number;
+  readonly namespace: string | undefined;
+  readonly kubeconfig: string | undefined;
+  /** Decoded YAML, or undefined to use the checks recorded with the target release. */
+  readonly healthChecks: unknown;
+  readonly rolloutTimeoutMs: number;
+  readonly verifyWindowMs: number;
+  readonly lockTimeoutMs: number;
+  readonly reason: string;
+  readonly githubToken: string;
+  readonly mode: 'rollback' | 'plan';
+}
+
+/** Reads and validates the inputs; `env` gives the runner's context. */
+export function readInputs(
+  src: InputSource,
+  env: Readonly<Record<string, string | undefined>>,
+): RollbackInputs {
+  const environment = readString(src, 'environment', { required: true });
+  if (!NAME.test(environment)) throw new InputError('environment', environment, NAME_ACCEPTED);
+  const repoName =
+    (env.GITHUB_REPOSITORY ?? '')
+      .split('/')[1]
+      ?.toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-') ?? '';
+  const app = readString(src, 'app', { default: repoName });
+  if (app !== 'all' && !NAME.test(app)) throw new InputError('app', app, `${NAME_ACCEPTED}, or 'all'`);
+  const toText = readString(src, 'to', { default: 'previous' });
+  let to: 'previous' | number;
+  if (toText === 'previous') to = 'previous';
+  else if (/^[1-9]\d{0,8}$/.test(toText)) to = Number(toText);
+  else throw new InputError('to', toText, "'previous' or a revision number such as 12");
+  const namespace = readString(src, 'namespace') || undefined;
+  if (namespace !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(namespace))
+    throw new InputError(
+      'namespace',
+      namespace,
+      'a Kubernetes namespace name (lowercase letters, digits, dashes)',
+    );
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const kubeconfigInput = readString(src, 'kubeconfig');
+  let kubeconfig: string | undefined;
+  if (kubeconfigInput !== '') {
+    kubeconfig = isAbsolute(kubeconfigInput) ? kubeconfigInput : resolve(workspace, kubeconfigInput);
+    if (!existsSync(kubeconfig))
+      throw new InputError('kubeconfig', kubeconfigInput, 'the path of a kubeconfig file', {
+        reason: `${kubeconfig} does not exist`,
+      });
+  } else if (env.KUBECONFIG !== undefined && env.KUBECONFIG !== '') kubeconfig = env.KUBECONFIG;
+  const reason = readString(src, 'reason');
+  if (reason.length > 500) throw new InputError('reason', reason, 'at most 500 characters');
+  return {
+    environment,
+    app,
+    to,
+    namespace,
+    kubeconfig,
+    healthChecks: readYaml(src, 'health-checks', 'a YAML list of health checks'),
+    rolloutTimeoutMs: readDuration(src, 'rollout-timeout', 300_000, { minMs: 1000, maxMs: 6 * 3_600_000 }),
+    verifyWindowMs: readDuration(src, 'verify-window', 30_000, { minMs: 0, maxMs: 6 * 3_600_000 }),
+    lockTimeoutMs: readDuration(src, 'lock-timeout', 300_000, { minMs: 0, maxMs: 6 * 3_600_000 }),
+    reason,
+    githubToken: readString(src, 'github-token'),
+    mode: readEnum(src, 'mode', ['rollback', 'plan'] as const, 'rollback'),
+  };
+}

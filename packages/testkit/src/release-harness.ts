@@ -1,0 +1,180 @@
+import { gunzipSync } from 'node:zlib';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startKubeDouble, type BehaviourEntry, type KubeDouble } from '@dreamscape/kube-double';
+import {
+  pathWithPinnedKubectl,
+  runActionBundle,
+  type ActionRunOptions,
+  type ActionRunResult,
+} from '@dreamscape/testkit';
+
+/** The repository root (this file is packages/testkit/src/release-harness.ts). */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const deployDir = join(repoRoot, 'action-deploy');
+const rollbackDir = join(repoRoot, 'action-rollback');
+export const OVERLAYS = 'examples/dreamscape/k8s/overlays';
+export const SERVICES = ['gateway', 'auth', 'user', 'voyage', 'payment', 'ai', 'panorama'] as const;
+
+/** A digest per service and version, so every version is a different image. */
+export function digest(service: string, version: string): string {
+  return `sha256:${Buffer.from(`${service}@${version}`).toString('hex').padEnd(64, 'a').slice(0, 64)}`;
+}
+
+/** The `images` input as action-build's build records would give it. */
+export function buildRecords(version: string, services: readonly string[] = SERVICES): string {
+  return JSON.stringify(
+    Object.fromEntries(
+      services.map((s) => [
+        s,
+        {
+          image: `ghcr.io/dreamscape/${s}@${digest(s, version)}`,
+          digest: digest(s, version),
+          tags: [],
+          platforms: [],
+          labels: {},
+          builder: 'buildah',
+          revision: version,
+        },
+      ]),
+    ),
+  );
+}
+
+/** Health checks of every service's /health through the preview and live Services. */
+export function healthChecks(services: readonly string[] = SERVICES, extra = ''): string {
+  return (
+    services
+      .map(
+        (s) =>
+          `- name: ${s}\n  service: ${s}\n  port: http\n  path: /health\n  interval: 200ms\n  successes: 2`,
+      )
+      .join('\n') + extra
+  );
+}
+
+/** A double with the namespaces the example overlays use, and the pinned kubectl on PATH. */
+export async function startCluster(
+  behaviours: BehaviourEntry[] = [{ image: '*', ready: '1s' }],
+): Promise<{ double: KubeDouble; path: string }> {
+  const double = await startKubeDouble({ behaviours, namespaces: [] });
+  return { double, path: await pathWithPinnedKubectl() };
+}
+
+/** A double and the PATH holding the pinned kubectl. */
+export interface ExampleCluster {
+  readonly double: KubeDouble;
+  readonly path: string;
+}
+
+/** Runs action-deploy's bundle as the runner would, against the example overlays. */
+export function deploy(
+  cluster: ExampleCluster,
+  inputs: Record<string, string>,
+  options: Partial<ActionRunOptions> & { runId?: string } = {},
+): Promise<ActionRunResult> {
+  return runBundle(
+    deployDir,
+    cluster,
+    {
+      overlay: `${OVERLAYS}/dev`,
+      'verify-window': '1s',
+      'rollout-timeout': '30s',
+      ...inputs,
+    },
+    options,
+  );
+}
+
+/** Runs action-rollback's bundle as the runner would. */
+export function rollback(
+  cluster: ExampleCluster,
+  inputs: Record<string, string>,
+  options: Partial<ActionRunOptions> & { runId?: string } = {},
+): Promise<ActionRunResult> {
+  return runBundle(
+    rollbackDir,
+    cluster,
+    { 'verify-window': '1s', 'rollout-timeout': '30s', ...inputs },
+    options,
+  );
+}
+
+function runBundle(
+  actionDir: string,
+  cluster: ExampleCluster,
+  inputs: Record<string, string>,
+  options: Partial<ActionRunOptions> & { runId?: string },
+): Promise<ActionRunResult> {
+  return runActionBundle(actionDir, {
+    ...options,
+    inputs: {
+      environment: 'dev',
+      app: 'dreamscape',
+      'lock-timeout': '10s',
+      ...inputs,
+    },
+    env: {
+      GITHUB_WORKSPACE: repoRoot,
+      GITHUB_REPOSITORY: 'dreamscape/platform',
+      GITHUB_SHA: 'c0ffee0000000000000000000000000000000000',
+      GITHUB_RUN_ID: options.runId ?? '100',
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_ACTOR: 'octocat',
+      KUBECONFIG: cluster.double.kubeconfigPath,
+      PATH: cluster.path,
+      ...(options.env ?? {}),
+    },
+    timeoutMs: options.timeoutMs ?? 180_000,
+  });
+}
+
+/** Colors the live Services of a namespace select, by Service name. */
+export function serviceColors(
+  double: KubeDouble,
+  namespace = 'dreamscape-dev',
+): Record<string, string | undefined> {
+  const colors: Record<string, string | undefined> = {};
+  for (const s of double.objects('services', namespace)) {
+    const svc = s as { metadata: { name: string }; spec?: { selector?: Record<string, string> } };
+    colors[svc.metadata.name] = svc.spec?.selector?.['dreamscape.io/color'];
+  }
+  return colors;
+}
+
+/** Replicas of a Deployment as the double holds it. */
+export function replicasOf(
+  double: KubeDouble,
+  name: string,
+  namespace = 'dreamscape-dev',
+): number | undefined {
+  const d = double
+    .objects('deployments', namespace)
+    .find((o) => (o.metadata as { name: string }).name === name) as
+    { spec?: { replicas?: number } } | undefined;
+  return d?.spec?.replicas;
+}
+
+/** The release records of a namespace, decoded, newest first. */
+export function releaseRecords(
+  double: KubeDouble,
+  namespace = 'dreamscape-dev',
+): { revision: number; result: string; journal: { step: string }[] }[] {
+  return double
+    .objects('secrets', namespace)
+    .filter((s) => (s as { type?: string }).type === 'dreamscape.io/release.v1')
+    .map((s) => {
+      const data = (s as { data: Record<string, string> }).data['release.json.gz'] ?? '';
+      return JSON.parse(gunzipSync(Buffer.from(data, 'base64')).toString('utf8')) as {
+        revision: number;
+        result: string;
+        journal: { step: string }[];
+      };
+    })
+    .sort((a, b) => b.revision - a.revision);
+}
+
+/** Writes a client made (dry runs excluded). */
+export function realWrites(double: KubeDouble): ReturnType<KubeDouble['writes']> {
+  return double.writes().filter((w) => !w.dryRun);
+}
