@@ -114,17 +114,38 @@ describe('action-deploy when the candidate is not good', () => {
   }, 120_000);
 
   it('a fault on the third Service patch: the Services already switched are switched back', async () => {
-    cluster.double.setFaults([{ verbs: ['patch'], resources: ['services'], names: ['user'], error: 500 }]);
+    // The fault is armed the moment the pre-switch gates have passed, so it hits the switch itself
+    // (the apply before it is a PATCH too).
+    let armed = false;
+    const arm = setInterval(() => {
+      const last = releaseRecords(cluster.double)[0];
+      if (!armed && last?.revision === 2 && last.journal.some((j) => j.step === 'gates-passed')) {
+        armed = true;
+        cluster.double.setFaults([
+          { verbs: ['patch'], resources: ['services'], names: ['user'], error: 500 },
+        ]);
+      }
+    }, 5);
     const r = await deploy(cluster, { images: buildRecords('v2'), 'health-checks': healthChecks() });
+    clearInterval(arm);
+    cluster.double.setFaults([]);
+    expect(armed).toBe(true);
     expect(r.outputs.result).toBe('failed');
     expect(r.errors.join('\n')).toMatch(/switching Services to green failed \(user: .*500/);
     expect(r.errors.join('\n')).toMatch(/the 6 already switched were switched back/);
     allOn('blue');
-    const patches = cluster.double
+    const forward = cluster.double
       .writes()
-      .filter((w) => w.kind === 'Service' && w.verb === 'patch' && !w.name.endsWith('-preview'));
-    // Seven forward patches (one failed), six back.
-    expect(patches.filter((w) => w.status < 300)).toHaveLength(12);
+      .filter(
+        (w) =>
+          w.kind === 'Service' &&
+          w.verb === 'patch' &&
+          w.patchType?.includes('json-patch') === true &&
+          w.status < 300,
+      );
+    // Six forward patches landed and six went back; every patch of user failed.
+    expect(forward).toHaveLength(12);
+    expect(forward.some((w) => w.name === 'user')).toBe(false);
   }, 120_000);
 });
 

@@ -1,4 +1,13 @@
-import { ActionError, type HttpClient, type HttpResponse, type Logger } from '@dreamscape/core';
+import {
+  ActionError,
+  HttpTransportError,
+  withRetry,
+  type Clock,
+  type HttpClient,
+  type HttpResponse,
+  type Logger,
+  type RetryPolicy,
+} from '@dreamscape/core';
 import type { KubeObject } from './kube-object.js';
 import {
   collectionPath,
@@ -31,6 +40,13 @@ export interface ProxyApiOptions {
   readonly fieldManager?: string;
   /** Per request. Default 30 s. */
   readonly timeoutMs?: number;
+  /**
+   * Retries of requests that are safe to repeat (GET, merge and strategic PATCH, DELETE) on 429,
+   * 5xx and transport failures. Default 4 attempts from 200 ms. POST and PUT are never retried:
+   * they are creates and compare-and-swaps whose callers handle `AlreadyExists` and `Conflict`.
+   */
+  readonly retry?: RetryPolicy;
+  readonly clock?: Clock;
 }
 
 const PATCH_TYPES = {
@@ -149,19 +165,41 @@ export class ProxyApi {
     body?: string,
     contentType?: string,
   ): Promise<HttpResponse> {
-    this.requests++;
-    const res = await this.o.http.request({
-      method,
-      url: `${this.o.baseUrl}${path}`,
-      headers: {
-        Accept: 'application/json',
-        ...(contentType === undefined ? {} : { 'Content-Type': contentType }),
-      },
-      ...(body === undefined ? {} : { body }),
-      timeoutMs: this.o.timeoutMs ?? 30_000,
-    });
-    this.o.logger.debug(`${method} ${path} → ${res.status}`);
-    return res;
+    const idempotent =
+      method === 'GET' || method === 'DELETE' || (method === 'PATCH' && contentType !== PATCH_TYPES.json);
+    const once = async (): Promise<HttpResponse> => {
+      this.requests++;
+      const res = await this.o.http.request({
+        method,
+        url: `${this.o.baseUrl}${path}`,
+        headers: {
+          Accept: 'application/json',
+          ...(contentType === undefined ? {} : { 'Content-Type': contentType }),
+        },
+        ...(body === undefined ? {} : { body }),
+        timeoutMs: this.o.timeoutMs ?? 30_000,
+      });
+      this.o.logger.debug(`${method} ${path} → ${res.status}`);
+      if (idempotent && (res.status === 429 || res.status >= 500)) throw new RetryableStatus(res);
+      return res;
+    };
+    try {
+      return await withRetry(once, {
+        policy: idempotent
+          ? (this.o.retry ?? { attempts: 4, initialDelayMs: 200, maxDelayMs: 2000 })
+          : { attempts: 1 },
+        retryable: (e) => e instanceof RetryableStatus || e instanceof HttpTransportError,
+        onRetry: (e, attempt, delay) => {
+          this.o.logger.debug(
+            `${method} ${path} failed (${e instanceof RetryableStatus ? `HTTP ${e.response.status}` : String(e)}); retry ${attempt} in ${delay}ms`,
+          );
+        },
+        ...(this.o.clock === undefined ? {} : { clock: this.o.clock }),
+      });
+    } catch (error) {
+      if (error instanceof RetryableStatus) return error.response;
+      throw error;
+    }
   }
 
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it expects
@@ -180,6 +218,15 @@ export class ProxyApi {
       // not a Status body: keep the HTTP code
     }
     throw new KubeApiError(method, path, res.status, reason, statusMessage(res));
+  }
+}
+
+/** A 429 or 5xx answer to an idempotent request, thrown so that withRetry tries again. */
+class RetryableStatus extends Error {
+  readonly response: HttpResponse;
+  constructor(response: HttpResponse) {
+    super(`HTTP ${response.status}`);
+    this.response = response;
   }
 }
 

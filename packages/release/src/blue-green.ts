@@ -79,8 +79,7 @@ export interface BlueGreenOptions {
 
 /** What kind of release this is. */
 export type ReleaseKind =
-  | { readonly kind: 'deploy' }
-  | { readonly kind: 'rollback'; readonly to: number; readonly reason: string };
+  { readonly kind: 'deploy' } | { readonly kind: 'rollback'; readonly to: number; readonly reason: string };
 
 /**
  * How the candidate color got ready: `fast` (it already ran this release, Ready at full scale:
@@ -197,9 +196,16 @@ export class BlueGreenDeploy {
       logger.notice(
         `Revision ${lastPromoted.record.revision} already runs this exact manifest in ${lastPromoted.record.color}: nothing to ${this.kind.kind === 'deploy' ? 'deploy' : 'roll back'}.`,
       );
-      if (this.kind.kind === 'deploy') await this.applyPreviousPolicy(lastPromoted.record.color, lastPromoted.record.previousColor);
+      if (this.kind.kind === 'deploy')
+        await this.applyPreviousPolicy(lastPromoted.record.color, lastPromoted.record.previousColor);
       this.path = 'already-live';
-      return this.outcome('promoted', lastPromoted.record, live, live, `revision ${lastPromoted.record.revision} is already live`);
+      return this.outcome(
+        'promoted',
+        lastPromoted.record,
+        live,
+        live,
+        `revision ${lastPromoted.record.revision} is already live`,
+      );
     }
 
     const active: Color | 'legacy' | undefined = resume?.record.previousColor ?? live.active;
@@ -218,7 +224,21 @@ export class BlueGreenDeploy {
       `Revision ${revision}: ${active === undefined ? 'first deploy' : `live color ${active}`}, deploying to ${candidate}.`,
     );
     const before = live;
+    try {
+      return await this.release(live, before, active, candidate);
+    } catch (error) {
+      return this.recoverFrom(error, before, active, candidate);
+    }
+  }
 
+  /** Steps 4 to 9, once the release is recorded. */
+  private async release(
+    live: LiveState,
+    before: LiveState,
+    active: Color | 'legacy' | undefined,
+    candidate: Color,
+  ): Promise<Omit<ReleaseOutcome, 'timings'>> {
+    const { logger } = this.o;
     // 4. Shared objects and the idle color only; the live color is never touched. A rollback whose
     // idle color still runs the target release at full scale and Ready skips straight to the gates.
     this.path = this.candidatePath(live, active, candidate);
@@ -322,6 +342,38 @@ export class BlueGreenDeploy {
     // 9. Record, keep or scale down the previous color.
     await this.applyPreviousPolicy(candidate, active === 'legacy' ? undefined : active);
     return this.finish('promoted', `${candidate} is live`, before, await this.readLive());
+  }
+
+  /**
+   * An unexpected error after the release was recorded (an API failure that outlived the retries):
+   * put every Service back on the live color, take the preview off the candidate, scale it down and
+   * record the release as failed. If even that cannot be done, the record stays in progress and the
+   * next run reverts what is left.
+   */
+  private async recoverFrom(
+    error: unknown,
+    before: LiveState,
+    active: Color | 'legacy' | undefined,
+    candidate: Color,
+  ): Promise<Omit<ReleaseOutcome, 'timings'>> {
+    const { logger } = this.o;
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error(`The release stopped on an error: ${message}`);
+    try {
+      // Targets built from the state before the switch: each revert's precondition is the candidate
+      // color, and a Service that never switched is recognised as already back.
+      if (active !== undefined) await this.switchBack(before, candidate);
+      await this.abandonCandidate(active, candidate);
+      return await this.finish('failed', `stopped on an error: ${message}`, before, await this.readLive());
+    } catch (cleanupError) {
+      throw new ActionError(
+        `The release stopped on an error (${message}), and restoring the previous state failed too (${cleanupError instanceof Error ? cleanupError.message : String(cleanupError)}).`,
+        {
+          hint: 'The release is journaled: run the deploy again (or a rollback) and it reverts what is left.',
+          cause: error,
+        },
+      );
+    }
   }
 
   /** Reads the Services and Deployments of the plan and works out the live color. */
@@ -477,14 +529,19 @@ export class BlueGreenDeploy {
   }
 
   /** Whether the candidate color already runs this release (see {@link ReleasePath}). */
-  private candidatePath(live: LiveState, active: Color | 'legacy' | undefined, candidate: Color): ReleasePath {
+  private candidatePath(
+    live: LiveState,
+    active: Color | 'legacy' | undefined,
+    candidate: Color,
+  ): ReleasePath {
     const { plan } = this.o;
     let scaled = true;
     for (const d of plan.deployments) {
       const dep = live.deployments.get(coloredName(d.name, candidate));
       if (dep?.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] !== templateHash(d)) return 're-apply';
       const status = evaluateRollout(dep);
-      if (status.state !== 'complete' || status.replicas < this.targetReplicas(d, live, active)) scaled = false;
+      if (status.state !== 'complete' || status.replicas < this.targetReplicas(d, live, active))
+        scaled = false;
     }
     // A deploy always applies: shared objects may have changed even when the pods have not.
     if (this.kind.kind === 'deploy') return 're-apply';
@@ -819,8 +876,8 @@ function lastStep(r: ReleaseRecord): string {
 }
 
 function describeFailures(results: readonly GateResult[]): string {
-  return results
-    .filter((g) => !g.passed)
+  const failed = results.filter((g) => !g.passed && !g.stopped);
+  return (failed.length === 0 ? results.filter((g) => !g.passed) : failed)
     .map((g) => `${g.check} (${g.target}): ${g.lastDetail}`)
     .join('; ');
 }

@@ -32,6 +32,8 @@ export interface GateResult {
   readonly phase: Phase;
   readonly target: string;
   readonly passed: boolean;
+  /** Not failed by its own probes: stopped because another check failed first (or cancelled). */
+  readonly stopped: boolean;
   readonly attempts: number;
   readonly successes: number;
   readonly failures: number;
@@ -132,7 +134,7 @@ export async function runGate(
     return await Promise.all(
       checks.map(async (check) => {
         const result = await runCheck(check, ctx, options, stop.signal);
-        if (!result.passed && !failed) {
+        if (!result.passed && !result.stopped && !failed) {
           failed = true;
           options.onFailure?.(result);
           stop.abort(new Error(`check '${result.check}' failed`));
@@ -160,11 +162,13 @@ async function runCheck(
   let streak = 0;
   let failures = 0;
   let lastDetail = 'not probed';
+  let stopped = false;
   const result = (passed: boolean): GateResult => ({
     check: check.name,
     phase,
     target,
     passed,
+    stopped,
     attempts,
     successes,
     failures,
@@ -174,12 +178,14 @@ async function runCheck(
   for (;;) {
     if (signal.aborted) {
       lastDetail = `stopped: ${signal.reason instanceof Error ? signal.reason.message : 'cancelled'}`;
+      stopped = true;
       return result(false);
     }
     attempts++;
     const r = await probe(check, phase, ctx, signal);
     if (isAborted(signal) && !r.ok) {
       lastDetail = `stopped: ${signal.reason instanceof Error ? signal.reason.message : 'cancelled'}`;
+      stopped = true;
       return result(false);
     }
     lastDetail = r.detail;

@@ -357,7 +357,9 @@ export const TEMPLATE_HASH_ANNOTATION = 'dreamscape.io/template-hash';
 
 /** sha256 of a Deployment's pod template as the manifest writes it (key order normalized). */
 export function templateHash(d: PlannedDeployment): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(d.manifest.spec?.template ?? {})).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(canonicalJson(d.manifest.spec?.template ?? {}))
+    .digest('hex')}`;
 }
 
 function canonicalJson(value: unknown): string {

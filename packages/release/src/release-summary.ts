@@ -74,7 +74,7 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
 }
 
 function gateRow(g: GateResult): string {
-  const result = g.passed ? '✅ passed' : '❌ failed';
+  const result = g.passed ? '✅ passed' : g.stopped ? '⏹ stopped' : '❌ failed';
   const detail = g.lastDetail.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
   return `| ${g.check} | ${g.phase} | ${result} | ${g.successes}✓ ${g.failures}✗ | ${formatDuration(g.durationMs)} | ${detail} |`;
 }

@@ -14,18 +14,27 @@ export interface RollbackTarget {
  * row go further back instead of returning to the release the first one escaped from). A number
  * names any recorded revision.
  */
-export function findRollbackTarget(history: readonly StoredRelease[], to: 'previous' | number, where: string): RollbackTarget {
+export function findRollbackTarget(
+  history: readonly StoredRelease[],
+  to: 'previous' | number,
+  where: string,
+): RollbackTarget {
   const records = history.map((s) => s.record).sort((a, b) => b.revision - a.revision);
   const current = records.find((r) => r.result === 'promoted');
   if (current === undefined) {
-    throw new ActionError(`${where} has no promoted release to roll back from (recorded: ${describe(records)}).`);
+    throw new ActionError(
+      `${where} has no promoted release to roll back from (recorded: ${describe(records)}).`,
+    );
   }
   if (to !== 'previous') {
     const target = records.find((r) => r.revision === to);
     if (target === undefined)
-      throw new ActionError(`Revision ${to} of ${where} is not recorded. Recorded revisions: ${describe(records)}.`, {
-        hint: `The history keeps the last releases only; pick one of those, or 'previous'.`,
-      });
+      throw new ActionError(
+        `Revision ${to} of ${where} is not recorded. Recorded revisions: ${describe(records)}.`,
+        {
+          hint: `The history keeps the last releases only; pick one of those, or 'previous'.`,
+        },
+      );
     if (target.result !== 'promoted' && target.result !== 'rolled-back')
       throw new ActionError(
         `Revision ${to} of ${where} ended '${target.result}': it never passed its health gates, so it is not a state to return to.`,
@@ -50,5 +59,10 @@ export function findRollbackTarget(history: readonly StoredRelease[], to: 'previ
 
 function describe(records: readonly ReleaseRecord[]): string {
   if (records.length === 0) return 'none';
-  return records.map((r) => `${r.revision} (${r.kind === 'rollback' ? `rollback to ${r.rollbackTo ?? '?'}, ` : ''}${r.result})`).join(', ');
+  return records
+    .map(
+      (r) =>
+        `${r.revision} (${r.kind === 'rollback' ? `rollback to ${r.rollbackTo ?? '?'}, ` : ''}${r.result})`,
+    )
+    .join(', ');
 }

@@ -39,7 +39,11 @@ export async function rollbackRolling(o: RollingRollbackOptions): Promise<Releas
   const started = clock.now();
   const timings: Record<string, number> = {};
   const ns = target.namespace;
-  const history = new ReleaseHistory(o.api, logger, { app: target.app, environment: target.environment, namespace: ns });
+  const history = new ReleaseHistory(o.api, logger, {
+    app: target.app,
+    environment: target.environment,
+    namespace: ns,
+  });
   const lock = new LeaseLock({
     api: o.api,
     logger,
@@ -55,7 +59,12 @@ export async function rollbackRolling(o: RollingRollbackOptions): Promise<Releas
     const all = await history.list();
     const revision = (all[0]?.record.revision ?? 0) + 1;
     const readDeployments = async (): Promise<Map<string, Deployment>> =>
-      new Map((await o.api.list<Deployment>('deployments', { namespace: ns })).items.map((d) => [d.metadata.name, d]));
+      new Map(
+        (await o.api.list<Deployment>('deployments', { namespace: ns })).items.map((d) => [
+          d.metadata.name,
+          d,
+        ]),
+      );
     const before = await readDeployments();
     let stored = await history.create({
       ...target,
@@ -93,8 +102,14 @@ export async function rollbackRolling(o: RollingRollbackOptions): Promise<Releas
       { timeoutMs: o.rolloutTimeoutMs, heartbeatMs: 30_000 },
     );
     timings.undo = clock.now() - t0;
-    for (const w of waited) logger.info(`  ${w.name}: ${w.state} — ${w.available}/${w.replicas} available after ${formatDuration(w.elapsedMs)}`);
-    let failure = waited.filter((w) => w.state !== 'complete').map((w) => `${w.name} ${w.state} (${w.reason})`).join('; ');
+    for (const w of waited)
+      logger.info(
+        `  ${w.name}: ${w.state} — ${w.available}/${w.replicas} available after ${formatDuration(w.elapsedMs)}`,
+      );
+    let failure = waited
+      .filter((w) => w.state !== 'complete')
+      .map((w) => `${w.name} ${w.state} (${w.reason})`)
+      .join('; ');
     let gates: GateResult[] = [];
     if (failure === '' && o.checks.length > 0) {
       const services = await o.api.list<Service>('services', { namespace: ns });
@@ -105,10 +120,16 @@ export async function rollbackRolling(o: RollingRollbackOptions): Promise<Releas
         servicePorts: new Map(services.items.map((s) => [s.metadata.name, s.spec?.ports ?? []])),
       };
       const t1 = clock.now();
-      gates = await runGate(o.checks, ctx, { phase: 'post-switch', logger, clock, windowMs: o.verifyWindowMs });
+      gates = await runGate(o.checks, ctx, {
+        phase: 'post-switch',
+        logger,
+        clock,
+        windowMs: o.verifyWindowMs,
+      });
       timings.verify = clock.now() - t1;
-      const failed = gates.filter((g) => !g.passed);
-      if (failed.length > 0) failure = `health gates failed: ${failed.map((g) => `${g.check}: ${g.lastDetail}`).join('; ')}`;
+      const failed = gates.filter((g) => !g.passed && !g.stopped);
+      if (failed.length > 0)
+        failure = `health gates failed: ${failed.map((g) => `${g.check}: ${g.lastDetail}`).join('; ')}`;
     }
     const after = await readDeployments();
     const result = failure === '' ? 'promoted' : 'failed';
@@ -119,7 +140,10 @@ export async function rollbackRolling(o: RollingRollbackOptions): Promise<Releas
       message,
       gates,
       finishedAt: new Date(clock.now()).toISOString(),
-      journal: [...stored.record.journal, { step: 'finished', at: new Date(clock.now()).toISOString(), detail: result }],
+      journal: [
+        ...stored.record.journal,
+        { step: 'finished', at: new Date(clock.now()).toISOString(), detail: result },
+      ],
     });
     timings.total = clock.now() - started;
     const images = (m: Map<string, Deployment>, name: string): string[] => {

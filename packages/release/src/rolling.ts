@@ -121,7 +121,7 @@ export class RollingDeploy {
     if (failure === '') {
       stored = await this.journal(stored, 'ready');
       gates = await this.phase('verify', () => logger.group('Health gates', () => this.gates()));
-      const failed = gates.filter((g) => !g.passed);
+      const failed = gates.filter((g) => !g.passed && !g.stopped);
       if (failed.length > 0)
         failure = `health gates failed: ${failed.map((g) => `${g.check}: ${g.lastDetail}`).join('; ')}`;
     }

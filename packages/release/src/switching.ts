@@ -1,4 +1,4 @@
-import type { Logger } from '@dreamscape/core';
+import { sleep, type Logger } from '@dreamscape/core';
 import type { Service } from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
 import { COLOR_LABEL, type Color } from './colors.js';
@@ -30,6 +30,9 @@ export interface SwitchResult {
   readonly skipped: boolean;
   readonly error?: string;
 }
+
+/** Attempts per Service patch before the switch is given up (and reverted). */
+const SWITCH_ATTEMPTS = 3;
 
 const KEY_PATH = `/spec/selector/${COLOR_LABEL.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 
@@ -79,21 +82,35 @@ export async function switchServices(
     targets.map(async (t): Promise<SwitchResult> => {
       if (t.from === 'missing') return { name: t.name, ok: true, skipped: true };
       const patch = direction === 'forward' ? switchPatch(t) : revertPatch(t);
-      try {
-        await api.patch({ kind: 'Service', name: t.name, namespace: t.namespace }, patch, { type: 'json' });
-        logger.info(
-          direction === 'forward'
-            ? `  Service ${t.name}: ${t.from} → ${t.to}`
-            : `  Service ${t.name}: ${t.to} → ${t.from} (switched back)`,
-        );
-        return { name: t.name, ok: true, skipped: false };
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        logger.warning(
-          `  Service ${t.name}: ${direction === 'forward' ? 'switch' : 'switch back'} failed: ${message}`,
-        );
-        return { name: t.name, ok: false, skipped: false, error: message };
+      const want: SelectorColor = direction === 'forward' ? t.to : t.from;
+      const ref = { kind: 'Service', name: t.name, namespace: t.namespace };
+      let message = '';
+      // The precondition makes a repeat safe: if an earlier attempt did land, the test fails and a
+      // read shows the Service already where it should be.
+      for (let attempt = 1; attempt <= SWITCH_ATTEMPTS; attempt++) {
+        try {
+          await api.patch(ref, patch, { type: 'json' });
+          logger.info(
+            direction === 'forward'
+              ? `  Service ${t.name}: ${t.from} → ${t.to}`
+              : `  Service ${t.name}: ${t.to} → ${t.from} (switched back)`,
+          );
+          return { name: t.name, ok: true, skipped: false };
+        } catch (error) {
+          message = error instanceof Error ? error.message : String(error);
+          const now = await api.get<Service>(ref).then(selectorColor, () => undefined);
+          if (now === want) {
+            logger.info(`  Service ${t.name}: already selects ${want}`);
+            return { name: t.name, ok: true, skipped: false };
+          }
+          if (now !== (direction === 'forward' ? t.from : t.to) || attempt === SWITCH_ATTEMPTS) break;
+          await sleep(50 * attempt);
+        }
       }
+      logger.warning(
+        `  Service ${t.name}: ${direction === 'forward' ? 'switch' : 'switch back'} failed: ${message}`,
+      );
+      return { name: t.name, ok: false, skipped: false, error: message };
     }),
   );
 }
