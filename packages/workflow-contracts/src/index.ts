@@ -1,0 +1,5 @@
+export * from './workflow-file.js';
+export * from './uses-reference.js';
+export * from './callee-interface.js';
+export * from './contracts.js';
+export * from './readme-excerpts.js';
