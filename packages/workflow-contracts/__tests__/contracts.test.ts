@@ -25,15 +25,18 @@ describe('the workflows of this repository', () => {
   const product = workflows.filter(isProductWorkflow);
 
   it('are the four reusable workflows and the starter workflows', () => {
-    expect(product.map((w) => w.path)).toEqual([
-      '.github/workflows/build-scan.yml',
-      '.github/workflows/deploy.yml',
-      '.github/workflows/pr-checks.yml',
-      '.github/workflows/rollback.yml',
-      'workflows/dreamscape-pipeline.yml',
-      'workflows/dreamscape-rollback.yml',
-      'workflows/dreamscape-single-service.yml',
-    ]);
+    expect(product.map((w) => w.path)).toEqual(
+      expect.arrayContaining([
+        '.github/workflows/build-scan.yml',
+        '.github/workflows/deploy.yml',
+        '.github/workflows/pr-checks.yml',
+        '.github/workflows/rollback.yml',
+        'workflows/dreamscape-pipeline.yml',
+        'workflows/dreamscape-rollback.yml',
+        'workflows/dreamscape-single-service.yml',
+      ]),
+    );
+    expect(product.map((w) => w.path)).not.toContain('.github/workflows/ci.yml');
   });
 
   it.each(workflows.map((w) => [w.path, w] as const))('%s keeps every contract', (_path, file) => {
