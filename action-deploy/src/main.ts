@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAction } from '@dreamscape/core/actions';
+import { runAction, type ActionRuntime } from '@dreamscape/core/actions';
 import {
   ActionError,
   FetchHttpClient,
@@ -10,7 +10,14 @@ import {
   type Logger,
 } from '@dreamscape/core';
 import { GitHubClient, GitHubDeployments } from '@dreamscape/github';
-import { Kubectl, ProxyApi, renderOverlay, type Ingress } from '@dreamscape/kube';
+import {
+  Kubectl,
+  KubeApiError,
+  ProxyApi,
+  renderOverlay,
+  type Ingress,
+  type RenderedOverlay,
+} from '@dreamscape/kube';
 import {
   assertNoLintErrors,
   BlueGreenDeploy,
@@ -24,9 +31,11 @@ import {
   releaseObjects,
   renderReleaseSummary,
   RollingDeploy,
+  type BlueGreenPlan,
+  type HealthCheck,
   type ReleaseOutcome,
 } from '@dreamscape/release';
-import { readInputs } from './inputs.js';
+import { readInputs, type DeployInputs } from './inputs.js';
 import { renderPlan } from './plan-report.js';
 
 /** Renders, checks and deploys; reports outputs, the job summary and the GitHub deployment. */
@@ -35,13 +44,8 @@ export async function run(): Promise<void> {
     const { logger } = rt;
     const inputs = readInputs(rt.inputs, process.env);
     if (inputs.githubToken !== '') logger.setSecret(inputs.githubToken);
-    const env = process.env;
-    const runUrl =
-      env.GITHUB_RUN_ID === undefined || env.GITHUB_REPOSITORY === undefined
-        ? ''
-        : `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
 
-    const tempRoot = env.RUNNER_TEMP ?? tmpdir();
+    const tempRoot = process.env.RUNNER_TEMP ?? tmpdir();
     mkdirSync(tempRoot, { recursive: true });
     const tempDir = mkdtempSync(join(tempRoot, 'dreamscape-deploy-'));
     const runner = new ProcessCommandRunner({ logger });
@@ -53,9 +57,6 @@ export async function run(): Promise<void> {
       cacheDir: join(tempDir, 'kubectl'),
       fieldManager: FIELD_MANAGER,
     });
-    const kubeconfigSource =
-      inputs.kubeconfig === undefined ? 'the default kubeconfig' : `the kubeconfig ${inputs.kubeconfig}`;
-
     try {
       const rendered = await logger.group(`Render ${inputs.overlay}`, async () => {
         const r = await renderOverlay({
@@ -84,110 +85,150 @@ export async function run(): Promise<void> {
         plan.services.map((s) => s.name),
       );
 
-      const { namespaceExists, colors } = await logger.group('Preflight', async () => {
-        const state = await checkCluster(kubectl, logger, plan, kubeconfigSource);
-        const colors = await readLiveColors(kubectl, plan, state.namespaceExists);
-        await dryRun(kubectl, logger, releaseObjects(plan, colors), state.namespaceExists, plan.namespace);
-        return { ...state, colors };
-      });
-
-      if (inputs.mode === 'plan') {
-        const report = await logger.group('Plan', () =>
-          renderPlan({ plan, kubectl, namespaceExists, colors, logger }),
-        );
-        rt.setOutput('result', 'planned');
-        rt.setOutput('plan', report.markdown);
-        await rt.appendSummary(report.markdown);
-        logger.info('Plan mode: nothing was written.');
-        return;
-      }
-
-      const url = inputs.environmentUrl || ingressUrl(rendered.objects);
-      const github = githubDeployments(inputs.githubToken, http, logger);
-      let deploymentId: number | undefined;
-      if (github !== undefined) {
-        deploymentId = await github.create({
-          ref: env.GITHUB_SHA ?? 'HEAD',
-          environment: inputs.environment,
-          description: `${inputs.app}: ${plan.deployments.length} services, ${inputs.strategy}`,
-          payload: {
-            app: inputs.app,
-            images: Object.fromEntries(inputs.images.map((i) => [i.name, i.digest])),
-          },
-        });
-        await github.setStatus(deploymentId, {
-          state: 'in_progress',
-          description: 'Deploying',
-          logUrl: runUrl,
-        });
-      }
-
-      if (!namespaceExists) {
-        // The overlay creates the namespace: it must exist before the lock and the history can.
-        await kubectl.applyServerSide(plan.shared.filter((o) => o.kind === 'Namespace'));
-        logger.info(`Namespace ${plan.namespace} created.`);
-      }
+      // One kubectl proxy carries every API call of the run (preflight, lock, history, apply,
+      // switch, health checks): milliseconds per call, with kubectl's own credentials.
       const proxy = await kubectl.startProxy();
-      let outcome: ReleaseOutcome;
       try {
         const api = new ProxyApi({ baseUrl: proxy.baseUrl, http, logger, fieldManager: FIELD_MANAGER });
-        const common = {
-          plan,
-          manifestText: rendered.text,
-          checks,
-          checksText: inputs.healthChecksText,
+        await deployWith({
+          rt,
+          inputs,
           kubectl,
           api,
           http,
           proxyBaseUrl: proxy.baseUrl,
-          logger,
-          clock: systemClock,
-          holder: {
-            id: `${env.GITHUB_REPOSITORY ?? 'local'}#${env.GITHUB_RUN_ID ?? String(process.pid)}`,
-            runUrl,
-          },
-          run: {
-            commit: env.GITHUB_SHA ?? '',
-            runId: env.GITHUB_RUN_ID ?? '',
-            runUrl,
-            actor: env.GITHUB_ACTOR ?? '',
-          },
-          rolloutTimeoutMs: inputs.rolloutTimeoutMs,
-          verifyWindowMs: inputs.verifyWindowMs,
-          lockWaitMs: inputs.lockTimeoutMs,
-          lockTtlMs: inputs.lockTtlMs,
-        };
-        outcome =
-          inputs.strategy === 'rolling'
-            ? await new RollingDeploy({ ...common, objects: rendered.objects }).run()
-            : await new BlueGreenDeploy({ ...common, previous: inputs.previous }).run();
+          rendered,
+          plan,
+          checks,
+        });
+      } catch (error) {
+        throw unreachable(error, inputs);
       } finally {
         await proxy.close();
       }
-
-      rt.setOutput('result', outcome.result);
-      rt.setOutput('revision', String(outcome.revision));
-      rt.setOutput('active-color', outcome.activeColor ?? '');
-      rt.setOutput('previous-color', outcome.previousColor ?? '');
-      rt.setOutput('release', releaseJson(outcome));
-      rt.setOutput('url', url);
-      await rt.appendSummary(renderReleaseSummary(outcome, 'Deploy'));
-      if (github !== undefined && deploymentId !== undefined) {
-        await github.setStatus(deploymentId, {
-          state: outcome.result === 'promoted' ? 'success' : 'failure',
-          description: `${outcome.result}: revision ${outcome.revision}`,
-          environmentUrl: url,
-          logUrl: runUrl,
-        });
-      }
-      if (outcome.result !== 'promoted') {
-        throw new ActionError(`Deploy ${outcome.result}: ${outcome.message}`);
-      }
-      logger.info(`Revision ${outcome.revision} is live in ${outcome.activeColor ?? 'place'}.`);
     } finally {
       removeQuietly(tempDir);
     }
   });
+}
+
+async function deployWith(o: {
+  rt: ActionRuntime;
+  inputs: DeployInputs;
+  kubectl: Kubectl;
+  api: ProxyApi;
+  http: FetchHttpClient;
+  proxyBaseUrl: string;
+  rendered: RenderedOverlay;
+  plan: BlueGreenPlan;
+  checks: HealthCheck[];
+}): Promise<void> {
+  const { rt, inputs, kubectl, api, plan, rendered } = o;
+  const { logger } = rt;
+  const env = process.env;
+  const runUrl =
+    env.GITHUB_RUN_ID === undefined || env.GITHUB_REPOSITORY === undefined
+      ? ''
+      : `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+
+  const { namespaceExists, colors } = await logger.group('Preflight', async () => {
+    const state = await checkCluster(api, logger, plan, kubeconfigSource(inputs));
+    const colors = await readLiveColors(api, plan, state.namespaceExists);
+    await dryRun(api, logger, releaseObjects(plan, colors), state.namespaceExists, plan.namespace);
+    return { ...state, colors };
+  });
+
+  if (inputs.mode === 'plan') {
+    const report = await logger.group('Plan', () =>
+      renderPlan({ plan, kubectl, namespaceExists, colors, logger }),
+    );
+    rt.setOutput('result', 'planned');
+    rt.setOutput('plan', report.markdown);
+    await rt.appendSummary(report.markdown);
+    logger.info('Plan mode: nothing was written.');
+    return;
+  }
+
+  const url = inputs.environmentUrl || ingressUrl(rendered.objects);
+  const github = githubDeployments(inputs.githubToken, o.http, logger);
+  let deploymentId: number | undefined;
+  if (github !== undefined) {
+    deploymentId = await github.create({
+      ref: env.GITHUB_SHA ?? 'HEAD',
+      environment: inputs.environment,
+      description: `${inputs.app}: ${plan.deployments.length} services, ${inputs.strategy}`,
+      payload: { app: inputs.app, images: Object.fromEntries(inputs.images.map((i) => [i.name, i.digest])) },
+    });
+    await github.setStatus(deploymentId, { state: 'in_progress', description: 'Deploying', logUrl: runUrl });
+  }
+
+  if (!namespaceExists) {
+    // The overlay creates the namespace: it must exist before the lock and the history can.
+    await api.applyServerSide(plan.shared.filter((x) => x.kind === 'Namespace'));
+    logger.info(`Namespace ${plan.namespace} created.`);
+  }
+  const common = {
+    plan,
+    manifestText: rendered.text,
+    checks: o.checks,
+    checksText: inputs.healthChecksText,
+    kubectl,
+    api,
+    http: o.http,
+    proxyBaseUrl: o.proxyBaseUrl,
+    logger,
+    clock: systemClock,
+    holder: { id: `${env.GITHUB_REPOSITORY ?? 'local'}#${env.GITHUB_RUN_ID ?? String(process.pid)}`, runUrl },
+    run: {
+      commit: env.GITHUB_SHA ?? '',
+      runId: env.GITHUB_RUN_ID ?? '',
+      runUrl,
+      actor: env.GITHUB_ACTOR ?? '',
+    },
+    rolloutTimeoutMs: inputs.rolloutTimeoutMs,
+    verifyWindowMs: inputs.verifyWindowMs,
+    lockWaitMs: inputs.lockTimeoutMs,
+    lockTtlMs: inputs.lockTtlMs,
+  };
+  const outcome: ReleaseOutcome =
+    inputs.strategy === 'rolling'
+      ? await new RollingDeploy({ ...common, objects: rendered.objects }).run()
+      : await new BlueGreenDeploy({ ...common, previous: inputs.previous }).run();
+
+  rt.setOutput('result', outcome.result);
+  rt.setOutput('revision', String(outcome.revision));
+  rt.setOutput('active-color', outcome.activeColor ?? '');
+  rt.setOutput('previous-color', outcome.previousColor ?? '');
+  rt.setOutput('release', releaseJson(outcome));
+  rt.setOutput('url', url);
+  await rt.appendSummary(renderReleaseSummary(outcome, 'Deploy'));
+  if (github !== undefined && deploymentId !== undefined) {
+    await github.setStatus(deploymentId, {
+      state: outcome.result === 'promoted' ? 'success' : 'failure',
+      description: `${outcome.result}: revision ${outcome.revision}`,
+      environmentUrl: url,
+      logUrl: runUrl,
+    });
+  }
+  if (outcome.result !== 'promoted') throw new ActionError(`Deploy ${outcome.result}: ${outcome.message}`);
+  logger.info(`Revision ${outcome.revision} is live in ${outcome.activeColor ?? 'place'}.`);
+}
+
+function kubeconfigSource(inputs: DeployInputs): string {
+  return inputs.kubeconfig === undefined ? 'the default kubeconfig' : `the kubeconfig ${inputs.kubeconfig}`;
+}
+
+/** kubectl proxy answers 502/503 without a Status body when the API server cannot be reached. */
+function unreachable(error: unknown, inputs: DeployInputs): unknown {
+  if (error instanceof KubeApiError && (error.reason === 'HTTP502' || error.reason === 'HTTP503'))
+    return new ActionError(
+      `The cluster could not be reached with ${kubeconfigSource(inputs)}: ${error.message}`,
+      {
+        hint: 'Check the `kubeconfig` input (or KUBECONFIG) and that the API server is reachable from the runner.',
+        cause: error,
+      },
+    );
+  return error;
 }
 
 function githubDeployments(

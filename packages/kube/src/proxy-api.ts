@@ -23,7 +23,7 @@ export class KubeApiError extends ActionError {
   readonly statusCode: number;
 
   constructor(method: string, path: string, statusCode: number, reason: string, message: string) {
-    super(`${method} ${path} failed: ${statusCode} ${reason}: ${message}`);
+    super(statusCode === 0 ? message : `${method} ${path} failed: ${statusCode} ${reason}: ${message}`);
     this.name = 'KubeApiError';
     this.reason = reason;
     this.statusCode = statusCode;
@@ -143,6 +143,113 @@ export class ProxyApi {
       throw new KubeApiError('PATCH', path, 422, 'PreconditionFailed', statusMessage(res));
     }
     return this.json<T>('PATCH', path, res);
+  }
+
+  /**
+   * Server-side apply of many objects at once, as kubectl sends it (`PATCH` with
+   * `application/apply-patch+yaml`, a JSON body, `fieldValidation=Strict`), several requests in
+   * flight; Namespaces first. With `dryRun` the server validates and stores nothing. Every failure
+   * is collected and reported together, naming each object.
+   */
+  async applyServerSide(
+    objects: readonly KubeObject[],
+    options: { dryRun?: boolean; forceConflicts?: boolean; concurrency?: number } = {},
+  ): Promise<KubeObject[]> {
+    const query = new URLSearchParams({
+      fieldManager: this.fieldManager,
+      fieldValidation: 'Strict',
+      force: options.forceConflicts === true ? 'true' : 'false',
+    });
+    if (options.dryRun === true) query.set('dryRun', 'All');
+    const applyOne = async (o: KubeObject): Promise<KubeObject> => {
+      const ref: ObjectRef = {
+        kind: o.kind,
+        name: o.metadata.name,
+        ...(o.metadata.namespace === undefined ? {} : { namespace: o.metadata.namespace }),
+      };
+      const path = `${objectPath(ref)}?${query.toString()}`;
+      return this.json<KubeObject>(
+        'PATCH',
+        path,
+        await this.call('PATCH', path, JSON.stringify(o), 'application/apply-patch+yaml'),
+      );
+    };
+    const namespaces = objects.filter((o) => o.kind === 'Namespace');
+    const rest = objects.filter((o) => o.kind !== 'Namespace');
+    const results: KubeObject[] = [];
+    const failures: string[] = [];
+    for (const ns of namespaces) results.push(await applyOne(ns));
+    const limit = Math.max(1, options.concurrency ?? 8);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < rest.length) {
+        const o = rest[next++] as KubeObject;
+        try {
+          results.push(await applyOne(o));
+        } catch (error) {
+          failures.push(
+            `${o.kind}/${o.metadata.name}: ${error instanceof KubeApiError ? `${error.reason}: ${error.message.replace(/^.*?failed: \d+ \S+: /, '')}` : String(error)}`,
+          );
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, rest.length) }, worker));
+    if (failures.length > 0) {
+      const reason = failures.some((f) => f.includes(': Conflict:'))
+        ? 'Conflict'
+        : failures.some((f) => f.includes(': Invalid:'))
+          ? 'Invalid'
+          : 'ApplyFailed';
+      throw new KubeApiError(
+        'PATCH',
+        `(apply of ${objects.length} objects)`,
+        0,
+        reason,
+        `The API server refused ${failures.length} of ${objects.length} objects:\n${failures.join('\n')}`,
+      );
+    }
+    return results;
+  }
+
+  /**
+   * `kubectl auth can-i` for many checks at once: one SelfSubjectAccessReview each, in parallel.
+   * Returns the denied ones.
+   */
+  async canIAll(
+    checks: readonly { verb: string; resource: string; namespace?: string; subresource?: string }[],
+  ): Promise<{ verb: string; resource: string; namespace?: string; subresource?: string; reason: string }[]> {
+    const path = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
+    const denied = await Promise.all(
+      checks.map(async (c) => {
+        const dot = c.resource.indexOf('.');
+        const review = {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: {
+            resourceAttributes: {
+              verb: c.verb,
+              resource: dot < 0 ? c.resource : c.resource.slice(0, dot),
+              group: dot < 0 ? '' : c.resource.slice(dot + 1),
+              ...(c.namespace === undefined ? {} : { namespace: c.namespace }),
+              ...(c.subresource === undefined ? {} : { subresource: c.subresource }),
+            },
+          },
+        };
+        const answer = this.json<{ status?: { allowed?: boolean; reason?: string } }>(
+          'POST',
+          path,
+          await this.call('POST', path, JSON.stringify(review), 'application/json'),
+        );
+        return answer.status?.allowed === true ? undefined : { ...c, reason: answer.status?.reason ?? '' };
+      }),
+    );
+    return denied.filter((d): d is NonNullable<typeof d> => d !== undefined);
+  }
+
+  /** The API server's version (`GET /version`). */
+  async serverVersion(): Promise<string> {
+    const v = this.json<{ gitVersion?: string }>('GET', '/version', await this.call('GET', '/version'));
+    return v.gitVersion ?? 'unknown';
   }
 
   /** Deletes an object; false when it was already gone and `ignoreNotFound` is set. */

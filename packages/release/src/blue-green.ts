@@ -485,7 +485,7 @@ export class BlueGreenDeploy {
     active: Color | 'legacy' | undefined,
     candidate: Color,
   ): Promise<void> {
-    const { plan, kubectl, logger } = this.o;
+    const { plan, logger } = this.o;
     const objects: KubeObject[] = [...plan.shared];
     const scaleAfter: { name: string; replicas: number }[] = [];
     for (const d of plan.deployments) {
@@ -509,7 +509,7 @@ export class BlueGreenDeploy {
       if (previewColor === 'blue' || previewColor === 'green')
         objects.push(previewService(plan, s, previewColor));
     }
-    const applied = await kubectl.applyServerSide(objects);
+    const applied = await this.o.api.applyServerSide(objects);
     logger.info(
       `Applied ${applied.length} objects (${plan.shared.length} shared, ${plan.deployments.length} ${candidate} Deployments).`,
     );
@@ -579,12 +579,11 @@ export class BlueGreenDeploy {
   }
 
   private async pointPreviews(candidate: Color): Promise<void> {
-    const { plan, api, kubectl } = this.o;
+    const { plan, api } = this.o;
     const live = await api.list<Service>('services', { namespace: plan.namespace });
     const existing = new Set(live.items.map((s) => s.metadata.name));
     const missing = plan.services.filter((s) => !existing.has(previewName(s.name)));
-    if (missing.length > 0)
-      await kubectl.applyServerSide(missing.map((s) => previewService(plan, s, candidate)));
+    if (missing.length > 0) await api.applyServerSide(missing.map((s) => previewService(plan, s, candidate)));
     await Promise.all(
       plan.services
         .filter((s) => existing.has(previewName(s.name)))
@@ -662,7 +661,7 @@ export class BlueGreenDeploy {
   }
 
   private async switchAll(live: LiveState, candidate: Color): Promise<{ ok: boolean; message: string }> {
-    const { plan, kubectl, logger } = this.o;
+    const { plan, logger } = this.o;
     const targets = this.targets(live, candidate);
     // Services that do not exist yet (first deploy, or a new Service) are created selecting the candidate.
     const create = plan.services.filter((s) => selectorColor(live.services.get(s.name)) === 'missing');
@@ -686,7 +685,7 @@ export class BlueGreenDeploy {
       };
     }
     if (create.length > 0) {
-      await kubectl.applyServerSide(create.map((s) => coloredService(plan, s, candidate)));
+      await this.o.api.applyServerSide(create.map((s) => coloredService(plan, s, candidate)));
       for (const s of create) logger.info(`  Service ${s.name}: created, selecting ${candidate}`);
     }
     return { ok: true, message: '' };

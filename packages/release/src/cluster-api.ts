@@ -21,6 +21,17 @@ export interface ClusterApi {
     options: { type: 'merge' | 'json' | 'strategic'; subresource?: string },
   ): Promise<T>;
   delete(ref: ObjectRef, options?: { ignoreNotFound?: boolean }): Promise<boolean>;
+  /** Server-side apply (field manager `dreamscape`); with `dryRun` nothing is stored. */
+  applyServerSide(objects: readonly KubeObject[], options?: { dryRun?: boolean }): Promise<KubeObject[]>;
+}
+
+/** What preflight needs on top of {@link ClusterApi}. */
+export interface PreflightApi extends ClusterApi {
+  serverVersion(): Promise<string>;
+  /** The denied ones among the permission checks. */
+  canIAll(
+    checks: readonly { verb: string; resource: string; namespace?: string; subresource?: string }[],
+  ): Promise<readonly { verb: string; resource: string; subresource?: string }[]>;
 }
 
 /** The Kubernetes reason (`NotFound`, `Conflict`, `AlreadyExists`, ...) carried by an error, if any. */

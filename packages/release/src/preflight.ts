@@ -1,11 +1,6 @@
 import { ActionError, type Logger } from '@dreamscape/core';
-import {
-  isKubectlError,
-  type KubeObject,
-  type Kubectl,
-  type PermissionCheck,
-  type Service,
-} from '@dreamscape/kube';
+import type { KubeObject, PermissionCheck, Service } from '@dreamscape/kube';
+import { reasonOf, type ClusterApi, type PreflightApi } from './cluster-api.js';
 import { otherColor, previewName, type Color } from './colors.js';
 import { selectorColor } from './switching.js';
 import {
@@ -44,14 +39,14 @@ export function requiredPermissions(
  * ActionError saying what to fix.
  */
 export async function checkCluster(
-  kubectl: Kubectl,
+  api: PreflightApi,
   logger: Logger,
   plan: BlueGreenPlan,
   kubeconfigSource: string,
 ): Promise<{ namespaceExists: boolean }> {
-  let server: string | undefined;
+  let server: string;
   try {
-    server = (await kubectl.version()).server;
+    server = await api.serverVersion();
   } catch (error) {
     throw new ActionError(
       `The cluster could not be reached with ${kubeconfigSource}: ${error instanceof Error ? error.message : String(error)}`,
@@ -61,20 +56,13 @@ export async function checkCluster(
       },
     );
   }
-  if (server === undefined)
-    throw new ActionError(
-      `The cluster could not be reached with ${kubeconfigSource}: kubectl got no server version.`,
-      {
-        hint: 'Check the `kubeconfig` input (or KUBECONFIG) and that the API server is reachable from the runner.',
-      },
-    );
   logger.info(`Cluster answers: Kubernetes ${server}.`);
 
   let namespaceExists: boolean;
   try {
-    namespaceExists = (await kubectl.get({ kind: 'Namespace', name: plan.namespace })) !== undefined;
+    namespaceExists = (await api.get({ kind: 'Namespace', name: plan.namespace })) !== undefined;
   } catch (error) {
-    if (isKubectlError(error, 'Forbidden'))
+    if (reasonOf(error) === 'Forbidden')
       namespaceExists = true; // may not read namespaces, may still deploy into one
     else throw error;
   }
@@ -84,7 +72,7 @@ export async function checkCluster(
       hint: 'Create the namespace, add a Namespace object to the overlay, or set the `namespace` input.',
     });
 
-  const denied = await kubectl.canIAll(requiredPermissions(plan));
+  const denied = await api.canIAll(requiredPermissions(plan));
   if (denied.length > 0)
     throw new ActionError(
       `The credentials may not do everything a release needs in namespace ${plan.namespace}. Denied: ${denied
@@ -108,12 +96,12 @@ export interface LiveColors {
 
 /** Reads the Services of the plan to find the live color and the candidate (blue on a first deploy). */
 export async function readLiveColors(
-  kubectl: Kubectl,
+  api: ClusterApi,
   plan: BlueGreenPlan,
   namespaceExists: boolean,
 ): Promise<LiveColors> {
   const live = namespaceExists
-    ? (await kubectl.list<Service>('services', { namespace: plan.namespace })).items
+    ? (await api.list<Service>('services', { namespace: plan.namespace })).items
     : [];
   const services = new Map<string, Color>();
   for (const s of live) {
@@ -151,7 +139,7 @@ export function releaseObjects(plan: BlueGreenPlan, colors: LiveColors): KubeObj
  * about to create cannot be checked yet; the Namespace itself is.
  */
 export async function dryRun(
-  kubectl: Kubectl,
+  api: ClusterApi,
   logger: Logger,
   objects: readonly KubeObject[],
   namespaceExists: boolean,
@@ -161,10 +149,10 @@ export async function dryRun(
     ? objects
     : objects.filter((o) => o.kind === 'Namespace' || o.metadata.namespace !== namespace);
   try {
-    await kubectl.applyServerSide(checkable, { dryRun: true });
+    await api.applyServerSide(checkable, { dryRun: true });
   } catch (error) {
     throw new ActionError(
-      `The API server refused the release in a dry run: ${isKubectlError(error) ? error.kubectlMessage : error instanceof Error ? error.message : String(error)}`,
+      `The API server refused the release in a dry run: ${error instanceof Error ? error.message : String(error)}`,
       {
         hint: 'Nothing was written. Fix the manifests (or the immutable field the message names) and deploy again.',
         cause: error,

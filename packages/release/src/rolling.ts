@@ -104,7 +104,7 @@ export class RollingDeploy {
     }));
     await this.phase('apply', () =>
       logger.group('Apply in place', async () => {
-        const applied = await kubectl.applyServerSide(objects);
+        const applied = await this.o.api.applyServerSide(objects);
         logger.info(`Applied ${applied.length} objects.`);
       }),
     );
