@@ -33,9 +33,10 @@ afterAll(async () => {
   await cluster.double.close();
 });
 
-function lastStepOf(revision: number): string | undefined {
+/** Whether the release has journaled `step` (a poll may see it a few steps late, never early). */
+function reached(revision: number, step: string): boolean {
   const record = releaseRecords(cluster.double).find((r) => r.revision === revision);
-  return record?.journal[record.journal.length - 1]?.step;
+  return record?.journal.some((j) => j.step === step) === true;
 }
 
 function assertConverged(expectedColor: string): void {
@@ -64,7 +65,7 @@ describe('action-deploy killed with SIGKILL after each journaled step, then run 
       };
       const killed = await deploy(cluster, inputs, {
         runId: `kill-${revision}`,
-        killWhen: { signal: 'SIGKILL', when: () => lastStepOf(revision) === step },
+        killWhen: { signal: 'SIGKILL', when: () => reached(revision, step) },
       });
       expect(killed.signal === 'SIGKILL' || killed.exitCode === 0).toBe(true);
       const again = await deploy(cluster, inputs, { runId: `kill-${revision}` });
@@ -82,14 +83,33 @@ describe('action-deploy killed with SIGKILL after each journaled step, then run 
   it('killed mid-switch, then a different release: the half-done switch is reverted first', async () => {
     revision++;
     const killedRevision = revision;
-    await deploy(
+    // The patch of one Service hangs, so the run is certainly caught with the switch half done.
+    let armed = false;
+    const killed = await deploy(
       cluster,
       { images: buildRecords(`x${revision}`), 'health-checks': healthChecks(), 'lock-ttl': '3s' },
       {
         runId: `kill-${revision}`,
-        killWhen: { signal: 'SIGKILL', when: () => lastStepOf(killedRevision) === 'switching' },
+        killWhen: {
+          signal: 'SIGKILL',
+          when: () => {
+            if (!armed && reached(killedRevision, 'ready')) {
+              armed = true;
+              cluster.double.setFaults([
+                { verbs: ['patch'], resources: ['services'], names: ['user'], hang: true },
+              ]);
+            }
+            const colors = serviceColors(cluster.double);
+            return reached(killedRevision, 'switching') && SERVICES.some((s) => colors[s] !== color);
+          },
+        },
       },
     );
+    cluster.double.setFaults([]);
+    expect(killed.signal).toBe('SIGKILL');
+    const half = serviceColors(cluster.double);
+    expect(SERVICES.filter((s) => half[s] !== color).length).toBeGreaterThan(0);
+    expect(half.user).toBe(color);
     revision++;
     const next = await deploy(
       cluster,
