@@ -131,7 +131,10 @@ export class ApiServer {
     options: ListOptions,
   ): { items: JsonObject[]; resourceVersion: string } {
     const matches = this.matcher(type, options);
-    const items = this.store.list(type, namespace).filter(matches);
+    const items = this.store
+      .view(type, namespace)
+      .filter(matches)
+      .map((object) => cloneJson(object));
     return { items, resourceVersion: String(this.store.currentResourceVersion()) };
   }
 
@@ -432,7 +435,7 @@ export class ApiServer {
     if (!type.namespaced) return;
     const ns = RESOURCE_TYPES.find((t) => t.kind === 'Namespace');
     if (ns === undefined) return;
-    const found = this.store.get(ns, '', namespace);
+    const found = this.store.peek(ns, '', namespace);
     if (found === undefined) throw notFound(ns, namespace);
     if (objectAt(found, 'metadata')?.deletionTimestamp !== undefined)
       throw new ApiError({
@@ -476,7 +479,7 @@ export class ApiServer {
     applyDefaults(type.kind, object);
     const causes = validateObject(type.kind, object, undefined);
     if (causes.length > 0) throw invalid(type, name, causes);
-    if (this.store.get(type, namespace, name) !== undefined) throw alreadyExists(type, name);
+    if (this.store.peek(type, namespace, name) !== undefined) throw alreadyExists(type, name);
     metadata.uid = this.random.uuid();
     metadata.creationTimestamp = this.timestamp();
     if (type.tracksGeneration) metadata.generation = 1;
@@ -686,21 +689,12 @@ export class ApiServer {
     void work.finally(() => this.pendingDeletions.delete(work));
   }
 
-  private dependentsOf(uid: string): { type: ResourceType; object: JsonObject }[] {
-    const found: { type: ResourceType; object: JsonObject }[] = [];
-    for (const type of RESOURCE_TYPES)
-      for (const object of this.store.list(type))
-        if (objectsAt(objectAt(object, 'metadata'), 'ownerReferences').some((r) => r.uid === uid))
-          found.push({ type, object });
-    return found;
-  }
-
   /** Background propagation: the owner is gone; its dependents follow on the next turns. */
   private collectDependents(uid: string, policy: 'Background' | 'Foreground'): void {
     this.track(
       (async () => {
         await nextTurn();
-        for (const { type, object } of this.dependentsOf(uid)) {
+        for (const { type, object } of this.store.dependentsOf(uid)) {
           try {
             this.delete(type, namespaceOf(object), nameOf(object), {
               propagationPolicy: policy,
@@ -722,7 +716,7 @@ export class ApiServer {
   ): Promise<void> {
     for (;;) {
       await nextTurn();
-      const dependents = this.dependentsOf(uid);
+      const dependents = this.store.dependentsOf(uid);
       for (const { type: t, object } of dependents) {
         if (objectAt(object, 'metadata')?.deletionTimestamp !== undefined) continue;
         try {
@@ -734,7 +728,7 @@ export class ApiServer {
           if (!(error instanceof ApiError) || error.status.code !== 404) throw error;
         }
       }
-      if (this.dependentsOf(uid).length === 0) break;
+      if (this.store.dependentsOf(uid).length === 0) break;
     }
     const owner = this.store.get(type, namespace, name);
     if (owner === undefined || uidOf(owner) !== uid) return;
@@ -747,7 +741,9 @@ export class ApiServer {
   }
 
   private orphanDependents(uid: string): void {
-    for (const { type, object } of this.dependentsOf(uid)) {
+    for (const dependent of this.store.dependentsOf(uid)) {
+      const { type } = dependent;
+      const object = cloneJson(dependent.object);
       const metadata = objectAt(object, 'metadata') ?? {};
       const refs = objectsAt(metadata, 'ownerReferences').filter((r) => r.uid !== uid);
       if (refs.length === 0) Reflect.deleteProperty(metadata, 'ownerReferences');
@@ -760,11 +756,8 @@ export class ApiServer {
     await nextTurn();
     for (const type of RESOURCE_TYPES) {
       if (!type.namespaced) continue;
-      for (const object of this.store.list(type, namespace)) {
-        const metadata = objectAt(object, 'metadata') ?? {};
-        Reflect.deleteProperty(metadata, 'finalizers');
+      for (const object of this.store.view(type, namespace))
         this.store.remove(type, namespace, nameOf(object));
-      }
     }
     const ns = resourceTypeOfKind('Namespace');
     if (ns !== undefined) this.store.remove(ns, '', namespace);
@@ -787,7 +780,7 @@ export class ApiServer {
 
   /** A controller's delete (no error when it is already gone). */
   deleteInternal(type: ResourceType, namespace: string, name: string): void {
-    if (this.store.get(type, namespace, name) === undefined) return;
+    if (this.store.peek(type, namespace, name) === undefined) return;
     this.delete(type, namespace, name, { propagationPolicy: 'Background', dryRun: false });
   }
 }

@@ -63,7 +63,7 @@ export class AutoscalerController {
       return;
     }
     if (change.resourceType !== this.deployType && change.resourceType !== this.rsType) return;
-    for (const hpa of this.api.store.list(this.hpaType, namespaceOf(change.object))) {
+    for (const hpa of this.api.store.view(this.hpaType, namespaceOf(change.object))) {
       const ref = objectAt(objectAt(hpa, 'spec'), 'scaleTargetRef');
       if (
         stringAt(ref, 'kind') === change.resourceType.kind &&
@@ -75,7 +75,7 @@ export class AutoscalerController {
 
   private sync(key: string): void {
     const [namespace = '', name = ''] = key.split('/');
-    const hpa = this.api.store.get(this.hpaType, namespace, name);
+    const hpa = this.api.store.peek(this.hpaType, namespace, name);
     if (hpa === undefined) return;
     const spec = objectAt(hpa, 'spec');
     const ref = objectAt(spec, 'scaleTargetRef');
@@ -85,7 +85,7 @@ export class AutoscalerController {
     const target =
       targetType === undefined
         ? undefined
-        : this.api.store.get(targetType, namespace, stringAt(ref, 'name') ?? '');
+        : this.api.store.peek(targetType, namespace, stringAt(ref, 'name') ?? '');
     const now = this.api.timestamp();
     const min = numberAt(spec, 'minReplicas') ?? 1;
     const max = numberAt(spec, 'maxReplicas') ?? min;

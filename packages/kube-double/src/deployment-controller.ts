@@ -176,12 +176,12 @@ export class DeploymentController {
 
   private sync(key: string): void {
     const [namespace = '', name = ''] = key.split('/');
-    let d = this.api.store.get(this.deployType, namespace, name);
+    let d = this.api.store.peek(this.deployType, namespace, name);
     if (d === undefined || objectAt(d, 'metadata')?.deletionTimestamp !== undefined) return;
     const uid = uidOf(d);
     const all = () =>
       this.api.store
-        .list(this.rsType, namespace)
+        .view(this.rsType, namespace)
         .filter(
           (rs) => controllerOf(rs)?.uid === uid && objectAt(rs, 'metadata')?.deletionTimestamp === undefined,
         );
@@ -225,7 +225,7 @@ export class DeploymentController {
     rsList = all();
     newRS = rsList.find(isNew);
     this.updateStatus(d, rsList, newRS, true);
-    const latest = this.api.store.get(this.deployType, namespace, name);
+    const latest = this.api.store.peek(this.deployType, namespace, name);
     if (latest !== undefined && this.isComplete(latest))
       this.cleanup(
         latest,
@@ -365,7 +365,7 @@ export class DeploymentController {
   }
 
   private scaleReplicaSet(d: JsonObject, rs: JsonObject, replicas: number): void {
-    const current = this.api.store.get(this.rsType, namespaceOf(rs), nameOf(rs));
+    const current = this.api.store.peek(this.rsType, namespaceOf(rs), nameOf(rs));
     if (current === undefined) return;
     const from = replicasOf(current);
     const { surge } = fenceposts(d);
@@ -534,7 +534,7 @@ export class DeploymentController {
     newRS: JsonObject | undefined,
     checkProgress: boolean,
   ): void {
-    const current = this.api.store.get(this.deployType, namespaceOf(d), nameOf(d)) ?? d;
+    const current = this.api.store.peek(this.deployType, namespaceOf(d), nameOf(d)) ?? d;
     const replicas = replicasOf(current);
     const available = sum(rsList, (rs) => statusCount(rs, 'availableReplicas'));
     const totalSpec = sum(rsList, replicasOf);

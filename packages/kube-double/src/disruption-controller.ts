@@ -68,19 +68,19 @@ export class DisruptionController {
     if (change.resourceType === this.pdbType) {
       if (change.type !== 'DELETED') this.queue.add(`${namespaceOf(change.object)}/${nameOf(change.object)}`);
     } else if (change.resourceType === this.podType) {
-      for (const pdb of this.api.store.list(this.pdbType, namespaceOf(change.object)))
+      for (const pdb of this.api.store.view(this.pdbType, namespaceOf(change.object)))
         this.queue.add(`${namespaceOf(pdb)}/${nameOf(pdb)}`);
     }
   }
 
   private sync(key: string): void {
     const [namespace = '', name = ''] = key.split('/');
-    const pdb = this.api.store.get(this.pdbType, namespace, name);
+    const pdb = this.api.store.peek(this.pdbType, namespace, name);
     if (pdb === undefined) return;
     const spec = objectAt(pdb, 'spec');
     const selector = fromLabelSelectorObject(objectAt(spec, 'selector')) ?? [];
     const pods = this.api.store
-      .list(this.podType, namespace)
+      .view(this.podType, namespace)
       .filter((p) => matchesLabels(selector, stringMapAt(objectAt(p, 'metadata'), 'labels')));
     const expected = pods.length;
     const healthy = pods.filter(isPodReady).length;

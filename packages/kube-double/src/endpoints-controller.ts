@@ -28,7 +28,7 @@ export function selectedPods(api: ApiServer, service: JsonObject): JsonObject[] 
   const podType = typeOf('Pod');
   const requirements = fromLabelMap(selector);
   return api.store
-    .list(podType, namespaceOf(service))
+    .view(podType, namespaceOf(service))
     .filter(
       (p) =>
         objectAt(p, 'metadata')?.deletionTimestamp === undefined &&
@@ -91,7 +91,7 @@ export class EndpointsController {
     if (change.resourceType === this.serviceType) {
       this.queue.add(`${namespaceOf(change.object)}/${nameOf(change.object)}`);
     } else if (change.resourceType === this.podType) {
-      for (const service of this.api.store.list(this.serviceType, namespaceOf(change.object))) {
+      for (const service of this.api.store.view(this.serviceType, namespaceOf(change.object))) {
         const selector = stringMapAt(objectAt(service, 'spec'), 'selector');
         if (Object.keys(selector).length === 0) continue;
         const requirements = fromLabelMap(selector);
@@ -106,7 +106,7 @@ export class EndpointsController {
 
   private sync(key: string): void {
     const [namespace = '', name = ''] = key.split('/');
-    const service = this.api.store.get(this.serviceType, namespace, name);
+    const service = this.api.store.peek(this.serviceType, namespace, name);
     const selector = stringMapAt(objectAt(service, 'spec'), 'selector');
     if (service === undefined || Object.keys(selector).length === 0) {
       // The Service is gone or manages its endpoints itself: drop what this controller made.
@@ -209,14 +209,14 @@ export class EndpointsController {
 
   private slicesOf(namespace: string, service: string): JsonObject[] {
     return this.api.store
-      .list(this.sliceType, namespace)
+      .view(this.sliceType, namespace)
       .filter(
         (s) => stringMapAt(objectAt(s, 'metadata'), 'labels')['kubernetes.io/service-name'] === service,
       );
   }
 
   private put(type: ResourceType, object: JsonObject): void {
-    const current = this.api.store.get(type, namespaceOf(object), nameOf(object));
+    const current = this.api.store.peek(type, namespaceOf(object), nameOf(object));
     if (current === undefined) {
       this.api.createInternal(type, object);
       return;

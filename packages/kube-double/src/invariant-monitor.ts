@@ -42,6 +42,13 @@ export class InvariantMonitor {
   private readonly podType: ResourceType;
   private readonly serviceType: ResourceType;
   private exclude: readonly RegExp[] = [];
+  /**
+   * Bumped by whatever can change a verdict without a change to the store (new exclusions, a
+   * cleared record); a namespace whose Services were last all checked in an older epoch has every
+   * Service checked at its next change, as a freshly started monitor would.
+   */
+  private epoch = 0;
+  private readonly checkedInEpoch = new Map<string, number>();
   private unsubscribe = (): void => undefined;
 
   constructor(
@@ -59,6 +66,7 @@ export class InvariantMonitor {
   /** Service names (globs, `name` or `namespace/name`) the invariant does not cover. */
   setExclusions(exclude: readonly string[]): void {
     this.exclude = exclude.map(globToRegExp);
+    this.epoch++;
   }
 
   /** Starts checking after every change. */
@@ -82,6 +90,7 @@ export class InvariantMonitor {
   clear(): void {
     this.recorded.length = 0;
     this.open.clear();
+    this.epoch++;
   }
 
   private onChange(change: StoreChange): void {
@@ -91,7 +100,24 @@ export class InvariantMonitor {
       this.settle(namespace, nameOf(change.object), new Map());
       return;
     }
-    for (const service of this.api.store.list(this.serviceType, namespace)) this.check(service);
+    const services = this.api.store.view(this.serviceType, namespace);
+    if (this.checkedInEpoch.get(namespace) !== this.epoch) {
+      this.checkedInEpoch.set(namespace, this.epoch);
+      for (const service of services) this.check(service);
+      return;
+    }
+    // A Service's verdict depends only on its selector and the pods it selects, so only the changed
+    // Service, or the Services that select the changed pod before or after the change, can move.
+    if (change.resourceType === this.serviceType) {
+      this.check(change.object);
+      return;
+    }
+    const pods = [change.object, change.previous].filter((p) => p !== undefined);
+    for (const service of services) {
+      const requirements = fromLabelMap(stringMapAt(objectAt(service, 'spec'), 'selector'));
+      if (pods.some((p) => matchesLabels(requirements, stringMapAt(objectAt(p, 'metadata'), 'labels'))))
+        this.check(service);
+    }
   }
 
   private check(service: JsonObject): void {
@@ -103,7 +129,7 @@ export class InvariantMonitor {
     if (Object.hasOwn(selector, COLOR_LABEL) && !excluded) {
       const requirements = fromLabelMap(selector);
       const pods = this.api.store
-        .list(this.podType, namespace)
+        .view(this.podType, namespace)
         .filter(
           (p) =>
             objectAt(p, 'metadata')?.deletionTimestamp === undefined &&

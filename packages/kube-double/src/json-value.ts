@@ -32,6 +32,22 @@ export function cloneJson<T extends JsonValue>(value: T): T {
   return structuredClone(value);
 }
 
+/**
+ * Freezes a JSON value and everything in it, in place, and returns it: a write to it anywhere then
+ * throws a TypeError (ES modules run in strict mode), so a reader that changes a shared object
+ * fails at once instead of changing the store behind its back.
+ */
+export function deepFreeze<T extends JsonValue>(value: T): T {
+  freezeTree(value);
+  return value;
+}
+
+function freezeTree(value: JsonValue): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Array.isArray(value) ? value : Object.values(value)) freezeTree(child);
+}
+
 /** The object at `obj[key]`, or undefined when it is absent or not an object. */
 export function objectAt(obj: JsonObject | undefined, key: string): JsonObject | undefined {
   const value = obj?.[key];

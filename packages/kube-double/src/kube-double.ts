@@ -130,7 +130,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
   const namespaceType = resourceTypeOfKind('Namespace');
   if (namespaceType === undefined) throw new Error('namespaces are not served');
   for (const ns of [...SYSTEM_NAMESPACES, ...(options.namespaces ?? [])])
-    if (store.get(namespaceType, '', ns) === undefined)
+    if (store.peek(namespaceType, '', ns) === undefined)
       api.createInternal(namespaceType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 
   const events = new EventRecorder(api);

@@ -1,5 +1,5 @@
-import { cloneJson, objectAt, stringAt, type JsonObject } from './json-value.js';
-import type { ResourceType } from './resource-table.js';
+import { cloneJson, deepFreeze, objectAt, objectsAt, stringAt, type JsonObject } from './json-value.js';
+import { RESOURCE_TYPES, type ResourceType } from './resource-table.js';
 
 /** What happened to an object. */
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -9,10 +9,20 @@ export interface StoreChange {
   readonly type: ChangeType;
   readonly resourceType: ResourceType;
   readonly resourceVersion: number;
-  /** The object after the change (for DELETED, the last state), with kind and apiVersion. */
+  /**
+   * The object after the change (for DELETED, the last state), with kind and apiVersion. Frozen:
+   * every listener and the change log share it.
+   */
   readonly object: JsonObject;
-  /** The object before the change, for MODIFIED and DELETED. */
+  /** The object before the change, for MODIFIED and DELETED (frozen too). */
   readonly previous?: JsonObject;
+}
+
+/** An object that names another as its owner, as {@link ObjectStore.dependentsOf} finds it. */
+export interface Dependent {
+  readonly type: ResourceType;
+  /** The stored object, frozen. */
+  readonly object: JsonObject;
 }
 
 /** Options for {@link ObjectStore}. */
@@ -21,14 +31,32 @@ export interface ObjectStoreOptions {
   readonly eventLogLimit?: number;
 }
 
+/** The objects of one resource type, indexed by namespace, with sorted views built on demand. */
+interface Bucket {
+  readonly byNamespace: Map<string, Map<string, JsonObject>>;
+  /** Sorted views per namespace; a change to a namespace drops its view (and `all`). */
+  readonly views: Map<string, readonly JsonObject[]>;
+  all: readonly JsonObject[] | undefined;
+}
+
+const NO_OBJECTS: readonly JsonObject[] = Object.freeze([]);
+
 /**
  * Every object the double holds, one global resourceVersion counter, a bounded log of changes for
  * watches, and listeners that the controllers and the invariant monitor hang off.
+ *
+ * Stored objects are frozen and never changed in place: a write stores a new object. So there are
+ * two ways to read. {@link get} and {@link list} hand out copies, for callers that change what they
+ * read or keep it. {@link peek} and {@link view} hand out the stored objects themselves, without
+ * copying: the controllers read the store after every change, and copying each object they look at
+ * made the double slower than the cluster it stands in for. A write to a viewed object throws.
  */
 export class ObjectStore {
   private resourceVersion = 1000;
   private compactedThrough = 1000;
-  private readonly objects = new Map<ResourceType, Map<string, JsonObject>>();
+  private readonly buckets = new Map<ResourceType, Bucket>();
+  /** Owner uid → type → keys of the objects whose ownerReferences name it. */
+  private readonly owned = new Map<string, Map<ResourceType, Set<string>>>();
   private readonly log: StoreChange[] = [];
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private readonly eventLogLimit: number;
@@ -49,56 +77,104 @@ export class ObjectStore {
 
   /** A copy of the object, or undefined. */
   get(type: ResourceType, namespace: string, name: string): JsonObject | undefined {
-    const found = this.objects.get(type)?.get(keyOf(namespace, name));
+    const found = this.peek(type, namespace, name);
     return found === undefined ? undefined : cloneJson(found);
+  }
+
+  /** The stored object itself (frozen; copy it before changing it), or undefined. */
+  peek(type: ResourceType, namespace: string, name: string): JsonObject | undefined {
+    return this.buckets.get(type)?.byNamespace.get(namespace)?.get(name);
   }
 
   /** Copies of every object of a type, in one namespace or all, ordered by namespace and name. */
   list(type: ResourceType, namespace?: string): JsonObject[] {
-    const all = [...(this.objects.get(type)?.entries() ?? [])];
-    all.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return all
-      .map(([, obj]) => obj)
-      .filter((obj) => namespace === undefined || namespaceOf(obj) === namespace)
-      .map((obj) => cloneJson(obj));
+    return this.view(type, namespace).map((obj) => cloneJson(obj));
   }
 
-  /** Stores a new or changed object under a fresh resourceVersion, and tells the listeners. */
-  put(type: ResourceType, object: JsonObject): JsonObject {
-    const key = keyOf(namespaceOf(object), nameOf(object));
-    let bucket = this.objects.get(type);
-    if (bucket === undefined) {
-      bucket = new Map();
-      this.objects.set(type, bucket);
+  /**
+   * The stored objects of a type, in one namespace or all, ordered by namespace and name, without
+   * copying: the objects and the array are frozen. The array is a snapshot: later writes do not
+   * change it, so a caller may write to the store while it walks one.
+   */
+  view(type: ResourceType, namespace?: string): readonly JsonObject[] {
+    const bucket = this.buckets.get(type);
+    if (bucket === undefined) return NO_OBJECTS;
+    if (namespace === undefined) {
+      bucket.all ??= Object.freeze(
+        [...bucket.byNamespace.keys()]
+          .map((ns) => ({ ns, objects: this.namespaceView(bucket, ns) }))
+          .sort((a, b) => compareKeys(`${a.ns}/`, `${b.ns}/`))
+          .flatMap((entry) => entry.objects),
+      );
+      return bucket.all;
     }
-    const previous = bucket.get(key);
+    return this.namespaceView(bucket, namespace);
+  }
+
+  /**
+   * The stored objects (frozen) whose ownerReferences name `uid`, by resource type in the order of
+   * the resource table, then by namespace and name.
+   */
+  dependentsOf(uid: string): Dependent[] {
+    const byType = this.owned.get(uid);
+    if (byType === undefined) return [];
+    const found: Dependent[] = [];
+    for (const type of RESOURCE_TYPES) {
+      const keys = byType.get(type);
+      if (keys === undefined) continue;
+      for (const key of [...keys].sort(compareKeys)) {
+        const object = this.byKey(type, key);
+        if (object !== undefined) found.push({ type, object });
+      }
+    }
+    return found;
+  }
+
+  /** Stores a new or changed object under a fresh resourceVersion, tells the listeners, returns a copy. */
+  put(type: ResourceType, object: JsonObject): JsonObject {
+    const namespace = namespaceOf(object);
+    const name = nameOf(object);
+    const bucket = this.bucketOf(type);
+    let names = bucket.byNamespace.get(namespace);
+    if (names === undefined) {
+      names = new Map();
+      bucket.byNamespace.set(namespace, names);
+    }
+    const previous = names.get(name);
     const stored = cloneJson(object);
     this.resourceVersion++;
     const metadata = objectAt(stored, 'metadata') ?? {};
     metadata.resourceVersion = String(this.resourceVersion);
     stored.metadata = metadata;
-    bucket.set(key, stored);
+    deepFreeze(stored);
+    names.set(name, stored);
+    this.changed(bucket, namespace);
+    this.index(type, keyOf(namespace, name), previous, stored);
     this.record({
       type: previous === undefined ? 'ADDED' : 'MODIFIED',
       resourceType: type,
       resourceVersion: this.resourceVersion,
-      object: cloneJson(stored),
+      object: stored,
       ...(previous === undefined ? {} : { previous }),
     });
     return cloneJson(stored);
   }
 
-  /** Removes an object, and tells the listeners. Returns its last state, or undefined. */
+  /** Removes an object, and tells the listeners. Returns (a copy of) its last state, or undefined. */
   remove(type: ResourceType, namespace: string, name: string): JsonObject | undefined {
-    const bucket = this.objects.get(type);
-    const key = keyOf(namespace, name);
-    const previous = bucket?.get(key);
-    if (bucket === undefined || previous === undefined) return undefined;
-    bucket.delete(key);
+    const bucket = this.buckets.get(type);
+    const names = bucket?.byNamespace.get(namespace);
+    const previous = names?.get(name);
+    if (bucket === undefined || names === undefined || previous === undefined) return undefined;
+    names.delete(name);
+    if (names.size === 0) bucket.byNamespace.delete(namespace);
+    this.changed(bucket, namespace);
+    this.index(type, keyOf(namespace, name), previous, undefined);
     this.resourceVersion++;
     const last = cloneJson(previous);
     const metadata = objectAt(last, 'metadata') ?? {};
     metadata.resourceVersion = String(this.resourceVersion);
+    deepFreeze(last);
     this.record({
       type: 'DELETED',
       resourceType: type,
@@ -121,6 +197,81 @@ export class ObjectStore {
     return () => this.listeners.delete(listener);
   }
 
+  private bucketOf(type: ResourceType): Bucket {
+    let bucket = this.buckets.get(type);
+    if (bucket === undefined) {
+      bucket = { byNamespace: new Map(), views: new Map(), all: undefined };
+      this.buckets.set(type, bucket);
+    }
+    return bucket;
+  }
+
+  private namespaceView(bucket: Bucket, namespace: string): readonly JsonObject[] {
+    let view = bucket.views.get(namespace);
+    if (view === undefined) {
+      const names = bucket.byNamespace.get(namespace);
+      view =
+        names === undefined
+          ? NO_OBJECTS
+          : Object.freeze(
+              [...names.entries()].sort(([a], [b]) => compareKeys(a, b)).map(([, object]) => object),
+            );
+      bucket.views.set(namespace, view);
+    }
+    return view;
+  }
+
+  private changed(bucket: Bucket, namespace: string): void {
+    bucket.views.delete(namespace);
+    bucket.all = undefined;
+  }
+
+  private byKey(type: ResourceType, key: string): JsonObject | undefined {
+    const slash = key.indexOf('/');
+    return this.peek(type, key.slice(0, slash), key.slice(slash + 1));
+  }
+
+  /** Keeps the owner index in step with a change from `before` to `after` (undefined: absent). */
+  private index(
+    type: ResourceType,
+    key: string,
+    before: JsonObject | undefined,
+    after: JsonObject | undefined,
+  ): void {
+    const owners = (object: JsonObject | undefined): Set<string> =>
+      new Set(
+        object === undefined
+          ? []
+          : objectsAt(objectAt(object, 'metadata'), 'ownerReferences')
+              .map((r) => r.uid)
+              .filter((uid): uid is string => typeof uid === 'string'),
+      );
+    const was = owners(before);
+    const is = owners(after);
+    for (const uid of was) {
+      if (is.has(uid)) continue;
+      const byType = this.owned.get(uid);
+      const keys = byType?.get(type);
+      keys?.delete(key);
+      if (keys?.size === 0) byType?.delete(type);
+      if (byType?.size === 0) this.owned.delete(uid);
+    }
+    for (const uid of is) {
+      if (was.has(uid)) continue;
+      let byType = this.owned.get(uid);
+      if (byType === undefined) {
+        byType = new Map();
+        this.owned.set(uid, byType);
+      }
+      let keys = byType.get(type);
+      if (keys === undefined) {
+        keys = new Set();
+        byType.set(type, keys);
+      }
+      keys.add(key);
+    }
+  }
+
   private record(change: StoreChange): void {
     this.log.push(change);
     while (this.log.length > this.eventLogLimit) {
@@ -133,6 +284,11 @@ export class ObjectStore {
 
 function keyOf(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+/** Plain code-unit order, as objects have always been listed. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** `metadata.name`, or `''`. */

@@ -112,7 +112,7 @@ export class PodLifecycle {
 
   private sync(key: string): void {
     const [namespace = '', name = ''] = key.split('/');
-    const pod = this.api.store.get(this.podType, namespace, name);
+    const pod = this.api.store.peek(this.podType, namespace, name);
     if (pod === undefined || objectAt(pod, 'metadata')?.deletionTimestamp !== undefined) return;
     const uid = uidOf(pod);
     const status = objectAt(pod, 'status');

@@ -80,13 +80,13 @@ export class ReplicaSetController {
 
   private sync(key: string): void {
     const [namespace = '', name = ''] = key.split('/');
-    const rs = this.api.store.get(this.rsType, namespace, name);
+    const rs = this.api.store.peek(this.rsType, namespace, name);
     if (rs === undefined || objectAt(rs, 'metadata')?.deletionTimestamp !== undefined) return;
     const uid = uidOf(rs);
     const spec = objectAt(rs, 'spec');
     const desired = numberAt(spec, 'replicas') ?? 1;
     let pods = this.api.store
-      .list(this.podType, namespace)
+      .view(this.podType, namespace)
       .filter(
         (p) => controllerOf(p)?.uid === uid && objectAt(p, 'metadata')?.deletionTimestamp === undefined,
       );

@@ -42,7 +42,7 @@ export class ServiceProxy {
     const serviceType = resourceTypeOfKind('Service');
     if (serviceType === undefined) throw new Error('services are not served');
     const { name, port } = splitServiceId(id);
-    const service = this.api.store.get(serviceType, namespace, name);
+    const service = this.api.store.peek(serviceType, namespace, name);
     if (service === undefined) throw notFound(serviceType, name);
     const ports = objectsAt(objectAt(service, 'spec'), 'ports');
     const servicePort =

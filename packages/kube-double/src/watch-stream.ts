@@ -67,7 +67,7 @@ export function serveWatch(store: ObjectStore, request: WatchRequest, res: Serve
 
   const rv = request.resourceVersion;
   if (rv === undefined || rv === '' || rv === '0') {
-    for (const object of store.list(type, request.namespace))
+    for (const object of store.view(type, request.namespace))
       if (request.matches(object)) send('ADDED', object);
   } else {
     const since = Number(rv);
