@@ -10,6 +10,7 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/packages/*/__tests__/**/*.test.ts', '<rootDir>/action-*/__tests__/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  modulePathIgnorePatterns: ['<rootDir>/.tmp/'],
   maxWorkers: 2,
   testTimeout: 60_000,
   verbose: false,

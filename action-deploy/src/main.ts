@@ -1,5 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction, type ActionRuntime } from '@dreamscape/core/actions';
 import {
@@ -15,6 +15,7 @@ import {
   KubeApiError,
   ProxyApi,
   renderOverlay,
+  type ImagePin,
   type Ingress,
   type RenderedOverlay,
 } from '@dreamscape/kube';
@@ -22,6 +23,7 @@ import {
   assertNoLintErrors,
   BlueGreenDeploy,
   checkCluster,
+  liveFindings,
   dryRun,
   FIELD_MANAGER,
   parseHealthChecks,
@@ -36,7 +38,8 @@ import {
   type ReleaseOutcome,
 } from '@dreamscape/release';
 import { readInputs, type DeployInputs } from './inputs.js';
-import { renderPlan } from './plan-report.js';
+import { livePins } from './live-pins.js';
+import { renderOfflinePlan, renderPlan, type PlanReport } from './plan-report.js';
 
 /** Renders, checks and deploys; reports outputs, the job summary and the GitHub deployment. */
 export async function run(): Promise<void> {
@@ -57,39 +60,59 @@ export async function run(): Promise<void> {
       cacheDir: join(tempDir, 'kubectl'),
       fieldManager: FIELD_MANAGER,
     });
+    const render = (pins: readonly ImagePin[]): Promise<RenderedOverlay> =>
+      renderOverlay({
+        overlayDir: inputs.overlay,
+        images: pins,
+        ...(inputs.namespace === undefined ? {} : { namespace: inputs.namespace }),
+        kubectl,
+        runner,
+        logger,
+        tempDir,
+      });
     try {
-      const rendered = await logger.group(`Render ${inputs.overlay}`, async () => {
-        const r = await renderOverlay({
-          overlayDir: inputs.overlay,
-          images: inputs.images,
-          ...(inputs.namespace === undefined ? {} : { namespace: inputs.namespace }),
-          kubectl,
-          runner,
-          logger,
-          tempDir,
-        });
+      let rendered = await logger.group(`Render ${inputs.overlay}`, async () => {
+        const r = await render(inputs.images);
         logger.info(`${r.renderer}: ${r.objects.length} objects, images: ${r.images.join(', ') || 'none'}.`);
         return r;
       });
-      const plan = planBlueGreen(rendered.objects, {
-        app: inputs.app,
-        environment: inputs.environment,
-        namespace: inputs.namespace,
-        manifestText: rendered.text,
-      });
-      for (const f of plan.findings.filter((x) => x.level === 'warning'))
-        logger.warning(`${f.object}: ${f.message}`);
-      if (inputs.mode === 'deploy') assertNoLintErrors(plan);
-      const checks = parseHealthChecks(
-        inputs.healthChecks,
-        plan.services.map((s) => s.name),
-      );
+      const planOf = (r: RenderedOverlay): BlueGreenPlan =>
+        planBlueGreen(r.objects, {
+          app: inputs.app,
+          environment: inputs.environment,
+          namespace: inputs.namespace,
+          manifestText: r.text,
+        });
+      let plan = planOf(rendered);
+
+      if (inputs.mode === 'plan' && !hasKubeconfig(inputs)) {
+        // No cluster credentials (a pull request from a fork, say): the plan is what the files say.
+        await reportPlan(rt, renderOfflinePlan(plan));
+        return;
+      }
 
       // One kubectl proxy carries every API call of the run (preflight, lock, history, apply,
       // switch, health checks): milliseconds per call, with kubectl's own credentials.
       const proxy = await kubectl.startProxy();
       try {
         const api = new ProxyApi({ baseUrl: proxy.baseUrl, http, logger, fieldManager: FIELD_MANAGER });
+        if (rendered.unpinned.length > 0) {
+          // Services not rebuilt this time keep the digest they run now.
+          const kept = await livePins(api, logger, rendered.objects, rendered.unpinned, plan.namespace).catch(
+            (): ImagePin[] => [],
+          );
+          if (kept.length > 0) {
+            rendered = await render([...inputs.images, ...kept]);
+            plan = planOf(rendered);
+          }
+        }
+        for (const f of plan.findings.filter((x) => x.level === 'warning'))
+          logger.warning(`${f.object}: ${f.message}`);
+        if (inputs.mode === 'deploy') assertNoLintErrors(plan);
+        const checks = parseHealthChecks(
+          inputs.healthChecks,
+          plan.services.map((s) => s.name),
+        );
         await deployWith({
           rt,
           inputs,
@@ -123,7 +146,7 @@ async function deployWith(o: {
   plan: BlueGreenPlan;
   checks: HealthCheck[];
 }): Promise<void> {
-  const { rt, inputs, kubectl, api, plan, rendered } = o;
+  const { rt, inputs, kubectl, api, rendered } = o;
   const { logger } = rt;
   const env = process.env;
   const runUrl =
@@ -131,21 +154,22 @@ async function deployWith(o: {
       ? ''
       : `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
 
-  const { namespaceExists, colors } = await logger.group('Preflight', async () => {
-    const state = await checkCluster(api, logger, plan, kubeconfigSource(inputs));
+  const checked = await logger.group('Preflight', async () => {
+    const state = await checkCluster(api, logger, o.plan, kubeconfigSource(inputs));
+    const extra = await liveFindings(api, o.plan, state.namespaceExists);
+    const plan: BlueGreenPlan = { ...o.plan, findings: [...o.plan.findings, ...extra] };
+    if (inputs.mode === 'deploy') assertNoLintErrors(plan);
     const colors = await readLiveColors(api, plan, state.namespaceExists);
     await dryRun(api, logger, releaseObjects(plan, colors), state.namespaceExists, plan.namespace);
-    return { ...state, colors };
+    return { ...state, colors, plan };
   });
+  const { namespaceExists, colors, plan } = checked;
 
   if (inputs.mode === 'plan') {
     const report = await logger.group('Plan', () =>
       renderPlan({ plan, kubectl, namespaceExists, colors, logger }),
     );
-    rt.setOutput('result', 'planned');
-    rt.setOutput('plan', report.markdown);
-    await rt.appendSummary(report.markdown);
-    logger.info('Plan mode: nothing was written.');
+    await reportPlan(rt, report);
     return;
   }
 
@@ -212,6 +236,24 @@ async function deployWith(o: {
   }
   if (outcome.result !== 'promoted') throw new ActionError(`Deploy ${outcome.result}: ${outcome.message}`);
   logger.info(`Revision ${outcome.revision} is live in ${outcome.activeColor ?? 'place'}.`);
+}
+
+/** Writes the plan's outputs and summary; fails the step when the plan has problems that would stop a deploy. */
+async function reportPlan(rt: ActionRuntime, report: PlanReport): Promise<void> {
+  rt.setOutput('result', 'planned');
+  rt.setOutput('plan', report.markdown);
+  rt.setOutput('plan-errors', String(report.errors));
+  await rt.appendSummary(report.markdown);
+  rt.logger.info('Plan mode: nothing was written.');
+  if (report.errors > 0)
+    throw new ActionError(
+      `The plan found ${report.errors} problem${report.errors === 1 ? '' : 's'} that would stop this deploy (see the plan).`,
+    );
+}
+
+/** Whether kubectl has credentials to use: the input, KUBECONFIG, or ~/.kube/config. */
+function hasKubeconfig(inputs: DeployInputs): boolean {
+  return inputs.kubeconfig !== undefined || existsSync(join(homedir(), '.kube', 'config'));
 }
 
 function kubeconfigSource(inputs: DeployInputs): string {

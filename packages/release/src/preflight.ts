@@ -1,7 +1,7 @@
 import { ActionError, type Logger } from '@dreamscape/core';
-import type { KubeObject, PermissionCheck, Service } from '@dreamscape/kube';
+import type { Deployment, KubeObject, PermissionCheck, Service } from '@dreamscape/kube';
 import { reasonOf, type ClusterApi, type PreflightApi } from './cluster-api.js';
-import { otherColor, previewName, type Color } from './colors.js';
+import { coloredName, COLORS, otherColor, previewName, type Color } from './colors.js';
 import { selectorColor } from './switching.js';
 import {
   coloredDeployment,
@@ -10,6 +10,7 @@ import {
   coloredService,
   previewService,
   type BlueGreenPlan,
+  type LintFinding,
 } from './plan.js';
 
 /** The permissions a blue-green release of `plan` uses in its namespace. */
@@ -162,4 +163,38 @@ export async function dryRun(
   logger.info(
     `Server-side dry run: ${checkable.length} objects accepted${checkable.length < objects.length ? ` (${objects.length - checkable.length} wait for their new namespace)` : ''}.`,
   );
+}
+
+/**
+ * Problems only the live cluster shows: a colored Deployment whose selector would change (selectors
+ * are immutable, so the apply would fail halfway through a release).
+ */
+export async function liveFindings(
+  api: ClusterApi,
+  plan: BlueGreenPlan,
+  namespaceExists: boolean,
+): Promise<LintFinding[]> {
+  if (!namespaceExists) return [];
+  const { items } = await api.list<Deployment>('deployments', { namespace: plan.namespace });
+  const live = new Map(items.map((d) => [d.metadata.name, d]));
+  const findings: LintFinding[] = [];
+  for (const d of plan.deployments) {
+    for (const color of COLORS) {
+      const existing = live.get(coloredName(d.name, color));
+      if (existing === undefined) continue;
+      const want = coloredDeployment(plan, d, color, 1).spec?.selector?.matchLabels ?? {};
+      const have = existing.spec?.selector?.matchLabels ?? {};
+      if (JSON.stringify(sorted(want)) !== JSON.stringify(sorted(have)))
+        findings.push({
+          level: 'error',
+          object: `Deployment/${coloredName(d.name, color)}`,
+          message: `its selector would change from ${JSON.stringify(sorted(have))} to ${JSON.stringify(sorted(want))}, and Deployment selectors are immutable; keep the selector, or delete ${coloredName(d.name, 'blue')} and ${coloredName(d.name, 'green')} first`,
+        });
+    }
+  }
+  return findings;
+}
+
+function sorted(labels: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
