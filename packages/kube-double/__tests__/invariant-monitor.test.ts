@@ -117,6 +117,65 @@ describe('invariant monitor', () => {
     ).toBe(true);
   });
 
+  it('ends a violation when a pod leaves the Service, judging it on the pod before the change', async () => {
+    ok(await k(['create', 'namespace', 'leaving']));
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'solo', namespace: 'leaving', labels: { app: 'solo', [COLOR_LABEL]: 'green' } },
+      spec: {
+        containers: [{ name: 'web', image: 'solo:never', ports: [{ name: 'http', containerPort: 8080 }] }],
+      },
+    };
+    ok(
+      await k(['apply', '--server-side', '-f', '-'], {
+        stdin: yaml(pod, service('solo', { app: 'solo', [COLOR_LABEL]: 'green' }, { namespace: 'leaving' })),
+      }),
+    );
+    await double.settle();
+    const open = double.violations().filter((v) => v.service === 'leaving/solo');
+    expect(open.map((v) => v.kind).sort()).toEqual(['no-ready-pods', 'unready-pods']);
+    expect(open.every((v) => v.endedAt === undefined)).toBe(true);
+
+    // After the change the pod no longer matches the selector: only its previous labels tie it to the Service.
+    ok(await k(['label', 'pod', 'solo', '-n', 'leaving', `${COLOR_LABEL}=blue`, '--overwrite']));
+    await double.settle();
+    const after = double.violations().filter((v) => v.service === 'leaving/solo');
+    expect(after.find((v) => v.kind === 'unready-pods')?.endedAt).toBeDefined();
+    expect(after.find((v) => v.kind === 'no-ready-pods')?.endedAt).toBeUndefined();
+    ok(await k(['delete', 'namespace', 'leaving', '--wait=false']));
+  });
+
+  it('records a violation still open again after the log is cleared, at the next change in its namespace', async () => {
+    ok(await k(['create', 'namespace', 'cleared']));
+    ok(
+      await k(['apply', '--server-side', '-f', '-'], {
+        stdin: yaml(service('stuck', { app: 'stuck', [COLOR_LABEL]: 'green' }, { namespace: 'cleared' })),
+      }),
+    );
+    await double.settle();
+    expect(
+      double
+        .violations()
+        .filter((v) => v.service === 'cleared/stuck')
+        .map((v) => v.kind),
+    ).toEqual(['no-ready-pods']);
+    double.clearLogs();
+    expect(double.violations()).toEqual([]);
+
+    // A change that has nothing to do with the stuck Service still brings its open violation back.
+    ok(
+      await k(['apply', '--server-side', '-f', '-'], {
+        stdin: yaml(service('bystander', { app: 'other' }, { namespace: 'cleared' })),
+      }),
+    );
+    await double.settle();
+    const again = double.violations().filter((v) => v.service === 'cleared/stuck');
+    expect(again.map((v) => v.kind)).toEqual(['no-ready-pods']);
+    expect(again[0]?.endedAt).toBeUndefined();
+    ok(await k(['delete', 'namespace', 'cleared', '--wait=false']));
+  });
+
   it('ignores Services without a color key and excluded names', async () => {
     ok(
       await k(['apply', '--server-side', '-f', '-'], {
