@@ -1,6 +1,7 @@
 import {
   formatDuration,
   HttpTransportError,
+  startHeartbeat,
   type Clock,
   type HttpClient,
   type Logger,
@@ -130,6 +131,16 @@ export async function runGate(
   };
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   let failed = false;
+  const started = options.clock.now();
+  // A long window still says, at least every 30 s, what it is checking and how long is left.
+  const heartbeat = startHeartbeat(options.logger, () => {
+    const elapsed = options.clock.now() - started;
+    const left =
+      options.windowMs === undefined
+        ? ''
+        : `, ${formatDuration(Math.max(0, options.windowMs - elapsed))} left`;
+    return `Health checks ${options.phase}: ${checks.map((c) => c.name).join(', ')} running for ${formatDuration(elapsed)}${left}.`;
+  });
   try {
     return await Promise.all(
       checks.map(async (check) => {
@@ -143,6 +154,7 @@ export async function runGate(
       }),
     );
   } finally {
+    heartbeat.stop();
     options.signal?.removeEventListener('abort', onOuterAbort);
   }
 }

@@ -93,6 +93,8 @@ export interface LiveColors {
   readonly candidate: Color;
   /** Service name (including `-preview` ones) → the color its selector names now. */
   readonly services: ReadonlyMap<string, Color>;
+  /** Services that exist and select pods without a color (adopted by the switch, never applied over). */
+  readonly legacy: ReadonlySet<string>;
 }
 
 /** Reads the Services of the plan to find the live color and the candidate (blue on a first deploy). */
@@ -105,12 +107,14 @@ export async function readLiveColors(
     ? (await api.list<Service>('services', { namespace: plan.namespace })).items
     : [];
   const services = new Map<string, Color>();
+  const legacy = new Set<string>();
   for (const s of live) {
     const c = selectorColor(s);
     if (c === 'blue' || c === 'green') services.set(s.metadata.name, c);
+    else if (c === 'legacy') legacy.add(s.metadata.name);
   }
   const active = plan.services.map((s) => services.get(s.name)).find((c): c is Color => c !== undefined);
-  return { active, candidate: active === undefined ? 'blue' : otherColor(active), services };
+  return { active, candidate: active === undefined ? 'blue' : otherColor(active), services, legacy };
 }
 
 /**
@@ -128,7 +132,9 @@ export function releaseObjects(plan: BlueGreenPlan, colors: LiveColors): KubeObj
     objects.push(...coloredPdbs(plan, d, color));
   }
   for (const s of plan.services) {
-    objects.push(coloredService(plan, s, colors.services.get(s.name) ?? color));
+    // An un-colored Service gets its color from the switch's patch; applying it would take over its selector.
+    if (!colors.legacy.has(s.name))
+      objects.push(coloredService(plan, s, colors.services.get(s.name) ?? color));
     objects.push(previewService(plan, s, colors.services.get(previewName(s.name)) ?? color));
   }
   return objects;
