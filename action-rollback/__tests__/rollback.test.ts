@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { gunzipSync } from 'node:zlib';
+import { parseManifests } from '@dreamscape/kube';
 import {
   buildRecords,
   deploy,
@@ -12,6 +13,7 @@ import {
   serviceColors,
   SERVICES,
   startCluster,
+  startGitHubApi,
   type ExampleCluster,
 } from '@dreamscape/testkit';
 
@@ -53,7 +55,28 @@ describe('action-rollback, run as the runner runs it, against the double with th
     await deployVersion('v1');
     await deployVersion('v2');
     allOn('green');
-    const back = await rollback(cluster, { reason: 'alert: error rate' });
+    const github = await startGitHubApi({ token: 'ghs_rollback_token_987654321' });
+    const statuses: unknown[] = [];
+    github.route('POST', '/repos/:owner/:repo/deployments', () => ({ status: 201, body: { id: 5 } }));
+    github.route('POST', '/repos/:owner/:repo/deployments/:id/statuses', ({ request }) => {
+      statuses.push(request.body);
+      return { status: 201, body: { id: 1 } };
+    });
+    const back = await rollback(
+      cluster,
+      { reason: 'alert: error rate', 'github-token': github.token },
+      { env: { GITHUB_API_URL: github.url } },
+    );
+    await github.close();
+    expect(statuses).toEqual([
+      expect.objectContaining({ state: 'in_progress' }),
+      expect.objectContaining({ state: 'success', description: 'rolled-back: revision 1' }),
+    ]);
+    const shown = back.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n');
+    expect(shown + back.summary + JSON.stringify(back.outputs)).not.toContain(github.token);
     expect(back.errors).toEqual([]);
     expect(back.outputs).toMatchObject({
       result: 'rolled-back',
@@ -119,8 +142,27 @@ describe('action-rollback, run as the runner runs it, against the double with th
     };
     const record = JSON.parse(
       gunzipSync(Buffer.from(secret.data['release.json.gz'] ?? '', 'base64')).toString('utf8'),
-    ) as { images: Record<string, string> };
+    ) as {
+      images: Record<string, string>;
+      manifest: string;
+    };
     for (const s of SERVICES) expect(liveImage(s)).toBe(record.images[`${s}/${s}`]);
+    // Every container of every live green Deployment is the one in the recorded manifest (plus the
+    // defaults the API server fills in).
+    const recorded = parseManifests(
+      gunzipSync(Buffer.from(record.manifest, 'base64')).toString('utf8'),
+      'revision 1',
+    );
+    for (const d of recorded.filter((o) => o.kind === 'Deployment')) {
+      const live = cluster.double
+        .objects('deployments', 'dreamscape-dev')
+        .find((o) => (o.metadata as { name: string }).name === `${d.metadata.name}-green`) as
+        { spec: { template: { spec: { containers: unknown[] } } } } | undefined;
+      expect(live?.spec.template.spec.containers).toMatchObject(
+        (d as unknown as { spec: { template: { spec: { containers: unknown[] } } } }).spec.template.spec
+          .containers,
+      );
+    }
   }, 300_000);
 
   it('a rolling release: rollout undo to the recorded ReplicaSet revision', async () => {
