@@ -219,7 +219,6 @@ export class BlueGreenDeploy {
     const revision = resume?.record.revision ?? (all[0]?.record.revision ?? 0) + 1;
     const previousRevision = resume?.record.previousRevision ?? lastPromoted?.record.revision ?? 0;
     this.stored = resume ?? (await this.createRecord(revision, previousRevision, active, candidate));
-    await this.history.prune(await this.history.list());
     logger.info(
       `Revision ${revision}: ${active === undefined ? 'first deploy' : `live color ${active}`}, deploying to ${candidate}.`,
     );
@@ -799,6 +798,10 @@ export class BlueGreenDeploy {
       gates: [...this.gates],
     };
     this.stored = await this.history.update(stored, record);
+    // Old records go once the release is settled: nothing urgent waits on it.
+    await this.history.prune(await this.history.list()).catch((error: unknown) => {
+      this.o.logger.warning(`Could not prune old release records: ${String(error)}`);
+    });
     return this.outcome(result, record, before, after, message);
   }
 

@@ -91,7 +91,6 @@ export class RollingDeploy {
     const lastPromoted = all.find((s) => s.record.result === 'promoted');
     const revision = (all[0]?.record.revision ?? 0) + 1;
     let stored = await this.history.create(this.record(revision, lastPromoted?.record.revision ?? 0));
-    await this.history.prune(await this.history.list());
 
     const labels = releaseLabels(plan);
     const objects = this.o.objects.map((o) => ({
@@ -255,7 +254,7 @@ export class RollingDeploy {
   ): Promise<StoredRelease> {
     const replicas: Record<string, number> = {};
     for (const [name, d] of after) replicas[name] = d.spec?.replicas ?? 0;
-    return this.history.update(stored, {
+    const updated = await this.history.update(stored, {
       ...stored.record,
       result,
       message,
@@ -268,6 +267,10 @@ export class RollingDeploy {
         { step: 'finished', at: new Date(this.o.clock.now()).toISOString(), detail: result },
       ],
     });
+    await this.history.prune(await this.history.list()).catch((error: unknown) => {
+      this.o.logger.warning(`Could not prune old release records: ${String(error)}`);
+    });
+    return updated;
   }
 
   private outcome(
