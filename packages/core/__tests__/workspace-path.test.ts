@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWorkspacePath } from '../src/index.js';
@@ -23,6 +23,24 @@ describe('readWorkspacePath', () => {
     expect(() => readWorkspacePath('dockerfile', '/etc/passwd', ws, 'file')).toThrow(
       'leads outside the workspace',
     );
+  });
+
+  it('refuses links that lead out of the workspace, and follows those that stay inside', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'ds-outside-'));
+    writeFileSync(join(outside, 'Dockerfile'), 'FROM scratch\n');
+    symlinkSync(outside, join(ws, 'elsewhere'));
+    symlinkSync(join(outside, 'Dockerfile'), join(ws, 'Dockerfile.out'));
+    symlinkSync(join(ws, 'app'), join(ws, 'app-link'));
+    expect(() => readWorkspacePath('context', 'elsewhere', ws, 'directory')).toThrow(
+      /Input 'context' has an invalid value "elsewhere": the path leads outside the workspace through a symbolic link/,
+    );
+    expect(() => readWorkspacePath('dockerfile', 'elsewhere/Dockerfile', ws, 'file')).toThrow(
+      'through a symbolic link',
+    );
+    expect(() => readWorkspacePath('dockerfile', 'Dockerfile.out', ws, 'file')).toThrow(
+      'through a symbolic link',
+    );
+    expect(readWorkspacePath('context', 'app-link', ws, 'directory')).toBe(join(ws, 'app-link'));
   });
 
   it('names missing paths and the wrong kind', () => {
