@@ -129,7 +129,9 @@ export async function runGate(
   const onOuterAbort = (): void => {
     stop.abort(options.signal?.reason);
   };
-  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // An abort event has already fired for a signal aborted before the gate: it is not sent again.
+  if (options.signal?.aborted === true) onOuterAbort();
+  else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   let failed = false;
   const started = options.clock.now();
   // A long window still says, at least every 30 s, what it is checking and how long is left.
@@ -278,7 +280,14 @@ export function prometheusVerdict(
     const doc = JSON.parse(body) as { status?: string; data?: { resultType?: string; result?: unknown } };
     if (doc.status !== 'success') return { ok: false, detail: `Prometheus query failed: ${snippet(body)}` };
     const result = doc.data?.result;
-    if (doc.data?.resultType === 'scalar' && Array.isArray(result)) value = Number(result[1]);
+    const type = doc.data?.resultType;
+    // A range vector (or a string) has no `value`: read as a vector it would count as 0 and pass.
+    if (type === 'matrix' || type === 'string')
+      return {
+        ok: false,
+        detail: `the query returned a ${type}; it must return one number (an instant vector or a scalar)`,
+      };
+    if (type === 'scalar' && Array.isArray(result)) value = Number(result[1]);
     else if (Array.isArray(result)) {
       const first = result[0] as { value?: [number, string] } | undefined;
       value = first?.value === undefined ? 0 : Number(first.value[1]);

@@ -236,9 +236,9 @@ function whenField(item: Record<string, unknown>, where: string, fail: Fail): Ch
 
 function portField(v: unknown, where: string, fail: Fail): string | number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v === 'number' && Number.isInteger(v) && v > 0 && v < 65536) return v;
-  if (typeof v === 'string' && /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(v))
-    return /^\d+$/.test(v) ? Number(v) : v;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65536) return n;
+  if (typeof n === 'string' && /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(n)) return n;
   return fail(where, `is ${JSON.stringify(v)}; expected a port number or a port name`);
 }
 
