@@ -142,7 +142,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
     log: () => output,
     close: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) {
+        // Already ended (also when a signal ended it: then only signalCode is set).
+        if (child.exitCode !== null || child.signalCode !== null) {
           void cleanup().then(resolve);
           return;
         }

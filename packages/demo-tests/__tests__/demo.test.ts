@@ -1,0 +1,281 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireTool } from '@dreamscape/testkit';
+import { writeStandInScanner } from '../../scan/__tests__/support/stand-in-scanner.js';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const SERVICES = ['gateway', 'auth'] as const;
+
+interface DemoRun {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `npm run demo`'s program as the npm script does, with `args` after it. */
+function runDemo(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  options: { interruptWhen?: (stdout: string) => boolean; interruptAfterMs?: number } = {},
+): Promise<DemoRun> {
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
+  // Its own process group, so a timeout can end it and everything it started.
+  const child = spawn(
+    process.execPath,
+    ['--import', './scripts/ts-register.mjs', 'scripts/demo.ts', ...args],
+    {
+      cwd: repoRoot,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  let interrupted = false;
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!interrupted && options.interruptWhen?.(stdout) === true) {
+      interrupted = true;
+      // SIGINT to the demo alone: unlike Ctrl-C in a terminal, nothing it started gets it, so
+      // whatever stops afterwards was stopped by the demo itself.
+      setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs ?? 0);
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  }, 900_000);
+  return new Promise((resolve) => {
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve({ exitCode, signal, stdout, stderr });
+    });
+  });
+}
+
+/** True when nothing answers at `url` any more. */
+async function gone(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Processes whose environment mentions `text` (buildah finds its storage through the environment). */
+function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(text))
+        found.push(`${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ')}`);
+    } catch {
+      // ended meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+interface Results {
+  ok: boolean;
+  setup: { registryUrl: string; clusterUrl: string; storage: string };
+  services: string[];
+  releases: {
+    step: string;
+    action: string;
+    exitCode: number;
+    result: string;
+    revision: string;
+    activeColor: string;
+  }[];
+  builds: Record<'v1' | 'v2' | 'v3', Record<string, { image: string; digest: string; tags: string[] }>>;
+  scans: { scanner: string; skipped: string | null; images: { service: string; verdict: string }[] };
+  live: Record<string, { color: string; image: string }>;
+  violations: unknown[] | null;
+  steps: { step: string; durationMs: number }[];
+  summaries: string[];
+}
+
+describe('npm run demo', () => {
+  it('builds, scans, deploys v1 and v2 blue-green, watches a broken v3 switch back, rolls back to revision 1, and cleans up', async () => {
+    requireTool('buildah');
+    requireTool('docker-registry');
+    requireTool('busybox');
+    const dir = mkdtempSync(join(tmpdir(), 'ds-demo-test-'));
+    try {
+      // Trivy cannot run here: a stand-in answers like it, with its database "already downloaded".
+      const trivy = writeStandInScanner(
+        { name: 'trivy', version: '0.74.0', report: 'trivy-image-alpine-310.json' },
+        join(dir, 'trivy'),
+      );
+      const trivyCache = join(dir, 'trivy-cache');
+      mkdirSync(join(trivyCache, 'db'), { recursive: true });
+      writeFileSync(join(trivyCache, 'db', 'trivy.db'), 'db');
+      const strayKubeconfig = join(dir, 'somebody-elses-kubeconfig');
+      const workDir = join(dir, 'work');
+
+      const run = await runDemo(['--services', SERVICES.join(','), '--work-dir', workDir], {
+        PATH: `${trivy.binDir}:${process.env.PATH ?? ''}`,
+        TRIVY_CACHE_DIR: trivyCache,
+        KUBECONFIG: strayKubeconfig,
+        DEMO_KUBECONFIG: undefined,
+        DEMO_REGISTRY: undefined,
+        DEMO_BASE_IMAGE: undefined,
+      });
+      const context = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+      expect([run.exitCode, context]).toEqual([0, context]);
+      expect(run.stdout).toContain('demo: OK');
+      expect(run.stdout).toContain(`KUBECONFIG is set (${strayKubeconfig}) but not used`);
+
+      const results = JSON.parse(readFileSync(join(workDir, 'results.json'), 'utf8')) as Results;
+      expect(results.ok).toBe(true);
+      expect(results.services).toEqual([...SERVICES]);
+
+      // Three builds per service, each a different image in the demo's registry.
+      const host = new URL(results.setup.registryUrl).host;
+      for (const service of SERVICES) {
+        const digests = (['v1', 'v2', 'v3'] as const).map((v) => results.builds[v][service]?.digest);
+        expect(new Set(digests).size).toBe(3);
+        for (const v of ['v1', 'v2', 'v3'] as const) {
+          const record = results.builds[v][service];
+          expect(record?.image).toBe(`${host}/dreamscape/${service}@${record?.digest ?? ''}`);
+          expect(record?.tags).toEqual([`${host}/dreamscape/${service}:${v}`]);
+        }
+      }
+
+      // The story, release by release.
+      const [v1, v2, v3, back] = results.releases;
+      expect(results.releases).toHaveLength(4);
+      expect(v1).toMatchObject({ action: 'action-deploy', result: 'promoted', exitCode: 0, revision: '1' });
+      expect(v2).toMatchObject({ action: 'action-deploy', result: 'promoted', exitCode: 0, revision: '2' });
+      expect(v2?.activeColor).not.toBe(v1?.activeColor);
+      expect(v3).toMatchObject({
+        action: 'action-deploy',
+        result: 'rolled-back',
+        exitCode: 1,
+        revision: '3',
+      });
+      expect(v3?.activeColor).toBe(v2?.activeColor);
+      expect(back).toMatchObject({
+        action: 'action-rollback',
+        result: 'rolled-back',
+        exitCode: 0,
+        revision: '1',
+      });
+      expect(back?.activeColor).not.toBe(v2?.activeColor);
+      expect(run.stdout).toMatch(/post-switch health gates failed: \w+-version .*HTTP 500/);
+
+      // What runs at the end is v1, as the cluster itself reported it.
+      for (const service of SERVICES)
+        expect(results.live[service]).toEqual({
+          color: back?.activeColor,
+          image: results.builds.v1[service]?.image,
+        });
+      expect(results.violations).toEqual([]);
+      expect(run.stdout).toContain('invariant monitor: 0 violations');
+
+      // The scan ran offline on each v1 image: the stand-in saw the digests and no download location
+      // outside this machine.
+      expect(results.scans.scanner).toBe('trivy 0.74.0');
+      expect(results.scans.images.map((s) => s.service).sort()).toEqual([...SERVICES].sort());
+      for (const s of results.scans.images) expect(['pass', 'fail']).toContain(s.verdict);
+      const scans = trivy
+        .calls()
+        .filter((c) => c.args[0] === 'image' && !c.args.includes('--download-db-only'));
+      expect(scans.map((c) => c.args.at(-1)).sort()).toEqual(
+        SERVICES.map((s) => results.builds.v1[s]?.image).sort(),
+      );
+      for (const c of trivy.calls())
+        if (c.env.TRIVY_DB_REPOSITORY !== undefined)
+          expect(c.env.TRIVY_DB_REPOSITORY).toMatch(/^127\.0\.0\.1:/);
+
+      // One Markdown file with every job summary, the releases and the timings.
+      expect(run.stdout).toContain(`Job summaries: ${join(workDir, 'summary.md')}`);
+      const summary = readFileSync(join(workDir, 'summary.md'), 'utf8');
+      for (const service of SERVICES) {
+        for (const v of ['v1', 'v2', 'v3']) expect(summary).toContain(`## action-build: ${service} ${v}`);
+        expect(summary).toContain(`## action-scan: ${service} v1`);
+        expect(summary).toContain(results.builds.v1[service]?.digest ?? '?');
+      }
+      for (const title of [
+        '## action-deploy: deploy v1 to dev',
+        '## action-deploy: deploy v2 blue-green',
+        '## action-deploy: deploy broken v3',
+        '## action-rollback: roll back to revision 1',
+      ])
+        expect(summary).toContain(title);
+      expect(summary).toMatch(/\| deploy broken v3 \| `action-deploy` \| \*\*rolled-back\*\* \| 3 \|/);
+      expect(summary).toMatch(
+        /\| roll back to revision 1 \| `action-rollback` \| \*\*rolled-back\*\* \| 1 \|/,
+      );
+      expect(summary).toContain('| Step | Outcome | Time |');
+      expect(summary).toContain('Invariant monitor: 0 violation(s)');
+      expect(run.stdout).toMatch(/Timings\n(.*\d+\.\ds.*\n)+\s+total\s+\d+\.\ds/);
+      expect(results.steps.map((s) => s.step)).toEqual(
+        expect.arrayContaining([
+          'build v1 (action-build, buildah, push)',
+          'deploy v1 to dev (action-deploy)',
+          'deploy broken v3 (action-deploy)',
+          'roll back to revision 1 (action-rollback)',
+        ]),
+      );
+
+      // Nothing left running or lying around.
+      expect(await gone(`${results.setup.registryUrl}/v2/`)).toBe(true);
+      expect(await gone(`${results.setup.clusterUrl}/version`)).toBe(true);
+      expect(existsSync(results.setup.storage)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 900_000);
+
+  it('interrupted in the middle of a build: stops the build, the registry and the cluster, and removes its storage', async () => {
+    requireTool('buildah');
+    requireTool('docker-registry');
+    const dir = mkdtempSync(join(tmpdir(), 'ds-demo-test-'));
+    try {
+      const run = await runDemo(
+        ['--services', 'gateway', '--work-dir', join(dir, 'work')],
+        { DEMO_KUBECONFIG: undefined, DEMO_REGISTRY: undefined },
+        // action-build is running buildah a few seconds after it starts.
+        { interruptWhen: (out) => out.includes('▶ build v1'), interruptAfterMs: 4000 },
+      );
+      expect([run.exitCode, run.stdout]).toEqual([130, run.stdout]);
+      expect(run.stdout).toContain('SIGINT: stopping the actions, the registry and the cluster');
+      const registry = /registry {3}docker-registry (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stdout)?.[1];
+      const cluster = /cluster {4}kube-double (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stdout)?.[1];
+      const storage = /vfs storage in (\S+),/.exec(run.stdout)?.[1];
+      expect([registry, cluster, storage].every((x) => x !== undefined)).toBe(true);
+      expect(await gone(`${registry ?? ''}/v2/`)).toBe(true);
+      expect(await gone(`${cluster ?? ''}/version`)).toBe(true);
+      expect(existsSync(storage ?? '')).toBe(false);
+      // No builder or action left behind: no process still has the storage in its environment.
+      expect(processesMentioning(storage ?? '')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it('refuses an unknown service before starting anything', async () => {
+    const run = await runDemo(['--services', 'gateway,billing'], {});
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain("--services 'gateway,billing' names unknown services: billing");
+    expect(run.stdout).toBe('');
+  }, 60_000);
+});

@@ -1,0 +1,112 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { timingsTable, type StepTiming } from './progress.js';
+import type { StoryResults } from './story.js';
+
+/** Where the demo left its report. */
+export interface DemoReport {
+  /** Every job summary the actions wrote, then the timings. */
+  readonly summaryPath: string;
+  /** The results as JSON (releases, builds, scans, live images, violations, timings). */
+  readonly resultsPath: string;
+}
+
+/** What the demo set up, filled in as it goes. */
+export interface DemoSetup {
+  /** The registry, as the header shows it. */
+  registry: string;
+  /** The registry the demo started; undefined with DEMO_REGISTRY. */
+  registryUrl: string | undefined;
+  /** The cluster, as the header shows it. */
+  cluster: string;
+  /** The kube-double the demo started; undefined with DEMO_KUBECONFIG. */
+  clusterUrl: string | undefined;
+  /** The buildah storage directory (removed on the way out). */
+  storage: string;
+}
+
+/** What the report says about the run as a whole. */
+export interface RunFacts {
+  readonly ok: boolean;
+  /** The failure, when the story stopped. */
+  readonly error: string | undefined;
+  readonly setup: DemoSetup;
+  readonly services: readonly string[];
+  readonly steps: readonly StepTiming[];
+  readonly totalMs: number;
+}
+
+/**
+ * Writes `summary.md` (the job summaries the actions produced, in the order they ran, then the
+ * release outcomes, the invariant monitor's verdict and the timings) and `results.json`.
+ */
+export function writeReport(workDir: string, results: StoryResults, facts: RunFacts): DemoReport {
+  mkdirSync(workDir, { recursive: true });
+  const releases = results.releases.map(
+    (r) =>
+      `| ${r.step} | \`${r.action}\` | **${r.result || '—'}** | ${r.revision || '—'} | ${r.activeColor || '—'} |`,
+  );
+  const violations =
+    results.violations === null
+      ? 'not monitored (a real cluster)'
+      : `${results.violations.length} violation(s)`;
+  const lines = [
+    '# DreamScape Actions demo',
+    '',
+    facts.ok
+      ? '✅ The whole pipeline ran as expected.'
+      : `❌ The demo stopped: ${facts.error ?? 'unknown error'}`,
+    '',
+    `- Services: ${facts.services.join(', ')}`,
+    `- Registry: ${facts.setup.registry}`,
+    `- Cluster: ${facts.setup.cluster}`,
+    `- Invariant monitor: ${violations}`,
+    '',
+    '## Releases',
+    '',
+    '| Step | Action | Result | Revision | Live color |',
+    '|---|---|---|---|---|',
+    ...releases,
+    '',
+    '## Timings',
+    '',
+    timingsTable(facts.steps, facts.totalMs),
+    '',
+    '## Job summaries',
+    '',
+    ...results.summaries.flatMap((s) => [
+      `<!-- ${s.title} -->`,
+      `## ${s.title}`,
+      '',
+      s.markdown.trim(),
+      '',
+      '---',
+      '',
+    ]),
+  ];
+  const summaryPath = join(workDir, 'summary.md');
+  writeFileSync(summaryPath, `${lines.join('\n')}\n`);
+  const resultsPath = join(workDir, 'results.json');
+  writeFileSync(
+    resultsPath,
+    `${JSON.stringify(
+      {
+        ok: facts.ok,
+        error: facts.error ?? null,
+        setup: facts.setup,
+        services: facts.services,
+        releases: results.releases,
+        builds: results.builds,
+        scans: results.scans,
+        live: results.live,
+        violations: results.violations,
+        steps: facts.steps,
+        totalMs: facts.totalMs,
+        summaries: results.summaries.map((s) => s.title),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return { summaryPath, resultsPath };
+}

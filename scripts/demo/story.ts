@@ -1,0 +1,481 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BuildRecord } from '@dreamscape/image';
+import type { BehaviourEntry, Violation } from '@dreamscape/kube-double';
+import { runKubectl } from '@dreamscape/testkit';
+import type { BundleRun, BundleRunner } from './action-bundles.js';
+import type { DemoCluster } from './cluster.js';
+import type { Progress } from './progress.js';
+import type { NoScanner, OfflineScanner } from './scanner.js';
+import { NOWHERE } from './scanner.js';
+import type { DemoWorkspace } from './workspace.js';
+
+/** The three versions the story builds; each differs from the others only by its VERSION build-arg. */
+export const VERSIONS = ['v1', 'v2', 'v3'] as const;
+export type Version = (typeof VERSIONS)[number];
+
+/** The namespace and environment of the example's dev overlay. */
+export const NAMESPACE = 'dreamscape-dev';
+export const ENVIRONMENT = 'dev';
+export const APP = 'dreamscape';
+
+/**
+ * Image behaviours of the double while the story runs: pods are Ready a simulated second after they
+ * start and answer the probes of the health checks. {@link brokenBehaviours} adds the broken v3.
+ */
+export const HEALTHY_BEHAVIOURS: readonly BehaviourEntry[] = [
+  {
+    image: '*',
+    ready: '1s',
+    http: {
+      '/health': { status: 200, body: { status: 'ok' } },
+      '/version': { status: 200, body: { status: 'ok' } },
+    },
+  },
+];
+
+/** v3's digests answer 500 on /version, the path the post-switch checks probe. */
+export function brokenBehaviours(v3: Readonly<Record<string, BuildRecord>>): BehaviourEntry[] {
+  return [
+    ...Object.values(v3).map((r) => ({
+      image: `*@${r.digest}`,
+      ready: '1s',
+      http: {
+        '/health': { status: 200, body: { status: 'ok' } },
+        '/version': { status: 500, body: 'v3: the database migration did not run' },
+      },
+    })),
+    ...HEALTHY_BEHAVIOURS,
+  ];
+}
+
+/** What the story needs. */
+export interface StoryContext {
+  readonly progress: Progress;
+  readonly runner: BundleRunner;
+  readonly cluster: DemoCluster;
+  readonly workspace: DemoWorkspace;
+  readonly services: readonly string[];
+  /** Images are `<imagePrefix>/<service>`. */
+  readonly imagePrefix: string;
+  readonly credentials: { readonly username: string; readonly password: string } | undefined;
+  /** BASE_IMAGE build-arg. */
+  readonly baseImage: string;
+  readonly scanner: OfflineScanner | NoScanner;
+  readonly workDir: string;
+  /** Builds (and scans) running at once. */
+  readonly concurrency: number;
+}
+
+/** One job summary an action wrote, with what it was for. */
+export interface CollectedSummary {
+  readonly title: string;
+  readonly markdown: string;
+}
+
+/** The outputs of a deploy or rollback that the story checks. */
+export interface ReleaseOutcome {
+  readonly step: string;
+  readonly action: 'action-deploy' | 'action-rollback';
+  readonly exitCode: number | null;
+  readonly result: string;
+  readonly revision: string;
+  readonly activeColor: string;
+  readonly previousColor: string;
+  /** How action-rollback got there: `fast`, `warm-up` or `re-apply` (empty for a deploy). */
+  readonly path: string;
+}
+
+/** What the scan of one image concluded. */
+export interface ScanOutcome {
+  readonly service: string;
+  readonly verdict: string;
+  readonly total: string;
+  readonly counts: string;
+}
+
+/** Everything the story produced, written to results.json. */
+export interface StoryResults {
+  readonly builds: Partial<Record<Version, Record<string, BuildRecord>>>;
+  readonly scans: { scanner: string; skipped: string | undefined; readonly images: ScanOutcome[] };
+  readonly releases: ReleaseOutcome[];
+  /** Per service, the color its Service selects and the image that color runs, at the end. */
+  readonly live: Record<string, { readonly color: string; readonly image: string }>;
+  /** Invariant violations the double recorded; null on a real cluster. */
+  violations: readonly Violation[] | null;
+  readonly summaries: CollectedSummary[];
+}
+
+/** A step that did not end as the story needs. */
+export class StoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoryError';
+  }
+}
+
+/**
+ * The story: build v1, scan it, deploy it to dev, build and deploy v2 blue-green, build and deploy a
+ * broken v3 that switches back by itself, roll back to revision 1, then check what runs and what
+ * the invariant monitor saw. Fills `results` as it goes, so a failure still leaves what happened.
+ */
+export async function runStory(ctx: StoryContext, results: StoryResults): Promise<void> {
+  const { progress } = ctx;
+  await ctx.cluster.setBehaviours(HEALTHY_BEHAVIOURS);
+
+  const v1 = await build(ctx, results, 'v1');
+  await scan(ctx, results, v1);
+  const first = await release(ctx, results, 'deploy v1 to dev', 'action-deploy', {
+    ...deployInputs(ctx, v1, healthChecks(ctx.services)),
+  });
+  expectOutcome(first, { result: 'promoted', exitCode: 0 });
+  progress.line(`  v1 is live on ${first.activeColor}, revision ${first.revision}`);
+
+  const v2 = await build(ctx, results, 'v2');
+  const second = await release(ctx, results, 'deploy v2 blue-green', 'action-deploy', {
+    ...deployInputs(ctx, v2, healthChecks(ctx.services)),
+  });
+  expectOutcome(second, { result: 'promoted', exitCode: 0 });
+  if (second.activeColor === first.activeColor)
+    throw new StoryError(`v2 went live on ${second.activeColor}, the color v1 was on: not blue-green.`);
+  progress.line(
+    `  v2 is live on ${second.activeColor}, revision ${second.revision}; v1 still runs on ${first.activeColor}`,
+  );
+
+  const v3 = await build(ctx, results, 'v3');
+  let checks = healthChecks(ctx.services);
+  if (ctx.cluster.kind === 'kube-double') {
+    await ctx.cluster.setBehaviours(brokenBehaviours(v3));
+    progress.line('  v3 is broken: its pods answer 500 on /version, which the post-switch checks probe');
+  } else {
+    // A real cluster runs the real image, which is healthy: v3 gets a smoke test it cannot pass.
+    checks += smokeCheck(ctx.services[0] ?? 'gateway');
+    progress.line('  v3 is broken: its post-switch smoke test asks for /smoke, which no build serves');
+  }
+  const third = await release(ctx, results, 'deploy broken v3', 'action-deploy', {
+    ...deployInputs(ctx, v3, checks),
+    'verify-window': '3s',
+  });
+  expectOutcome(third, { result: 'rolled-back', exitCode: 1 });
+  if (third.activeColor !== second.activeColor)
+    throw new StoryError(
+      `After v3 switched back, ${third.activeColor} is live, not v2's ${second.activeColor}.`,
+    );
+  progress.line(
+    `  v3 failed after the switch and switched back by itself: v2 is live on ${third.activeColor}`,
+  );
+
+  const back = await release(ctx, results, 'roll back to revision 1', 'action-rollback', {
+    environment: ENVIRONMENT,
+    app: APP,
+    to: '1',
+    reason: 'demo: back to v1 on request',
+    'verify-window': '2s',
+    'rollout-timeout': '3m',
+    'lock-timeout': '1m',
+  });
+  expectOutcome(back, { result: 'rolled-back', exitCode: 0 });
+  if (back.revision !== '1')
+    throw new StoryError(`action-rollback went to revision ${back.revision}, not 1.`);
+
+  await progress.step('check what runs', async () => {
+    const live = await liveImages(ctx);
+    Object.assign(results.live, live);
+    for (const service of ctx.services) {
+      const want = v1[service]?.image;
+      const got = live[service];
+      if (got === undefined || want === undefined || got.image !== want)
+        throw new StoryError(
+          `${service} runs ${got?.image ?? 'nothing'} on ${got?.color ?? 'no color'}, not v1 (${want ?? '?'}).`,
+        );
+      progress.line(`  ${service.padEnd(9)} ${got.color.padEnd(5)} ${shortImage(got.image)} (v1)`);
+    }
+    return `every Service selects v1 on ${back.activeColor}`;
+  });
+
+  await progress.step('invariant monitor', async () => {
+    const violations = await ctx.cluster.violations();
+    results.violations = violations ?? null;
+    if (violations === undefined) return 'not available on a real cluster';
+    for (const v of violations) progress.line(`  ${v.kind}: ${v.message} at ${v.at}`);
+    if (violations.length > 0)
+      throw new StoryError(
+        `The invariant monitor recorded ${violations.length} violation(s): a Service selected unready pods, none, or two colors.`,
+      );
+    return '0 violations (every Service selected Ready pods of one color at every instant)';
+  });
+}
+
+/** Builds every service at `version` with action-build and pushes it. */
+async function build(
+  ctx: StoryContext,
+  results: StoryResults,
+  version: Version,
+): Promise<Record<string, BuildRecord>> {
+  const records: Record<string, BuildRecord> = {};
+  results.builds[version] = records;
+  await ctx.progress.step(`build ${version} (action-build, buildah, push)`, async () => {
+    await eachLimited(ctx.services, ctx.concurrency, async (service) => {
+      const run = await ctx.runner.run('action-build', {
+        image: `${ctx.imagePrefix}/${service}`,
+        context: `services/${service}`,
+        target: 'runtime',
+        'build-args': [`BASE_IMAGE=${ctx.baseImage}`, `VERSION=${version.slice(1)}`].join('\n'),
+        tags: `type=raw,value=${version}`,
+        builder: 'buildah',
+        push: 'true',
+        ...(ctx.credentials === undefined
+          ? {}
+          : { username: ctx.credentials.username, password: ctx.credentials.password }),
+      });
+      collect(results, `action-build: ${service} ${version}`, run);
+      const metadata = run.outputs.metadata;
+      if (run.exitCode !== 0 || metadata === undefined)
+        throw new StoryError(failure(`building ${service} ${version}`, run));
+      const record = JSON.parse(metadata) as BuildRecord;
+      records[service] = record;
+      ctx.progress.line(
+        `  ${service.padEnd(9)} ${shortImage(record.image)} (${(run.durationMs / 1000).toFixed(1)}s)`,
+      );
+    });
+    return `${ctx.services.length} image(s) pushed to ${ctx.imagePrefix}`;
+  });
+  return records;
+}
+
+/** Scans the v1 images with action-scan, when a scanner can run offline; says why not otherwise. */
+async function scan(
+  ctx: StoryContext,
+  results: StoryResults,
+  v1: Readonly<Record<string, BuildRecord>>,
+): Promise<void> {
+  const scanner = ctx.scanner;
+  if (scanner.name === 'none') {
+    const reason = `no scanner can run offline here (${scanner.reason}); action-scan would download one, and the demo never goes to the network`;
+    results.scans.skipped = reason;
+    ctx.progress.line(`▷ scan v1 (action-scan): skipped: ${reason}`);
+    results.summaries.push({
+      title: 'action-scan: skipped',
+      markdown: `> Not run: ${reason}. Install Trivy or Grype and fetch its database once to include the scans.\n`,
+    });
+    return;
+  }
+  const sarifDir = join(ctx.workDir, 'sarif');
+  mkdirSync(sarifDir, { recursive: true });
+  await ctx.progress.step(`scan v1 (action-scan, ${scanner.name} ${scanner.version}, offline)`, async () => {
+    await eachLimited(ctx.services, ctx.concurrency, async (service) => {
+      const record = v1[service];
+      if (record === undefined) throw new StoryError(`No v1 build of ${service} to scan.`);
+      const run = await ctx.runner.run(
+        'action-scan',
+        {
+          image: JSON.stringify(record),
+          scanner: scanner.name,
+          'scanner-version': scanner.version,
+          'scanner-download-url': `http://${NOWHERE}/{version}`,
+          'cache-dir': scanner.dbDir,
+          'severity-threshold': 'high',
+          // Report, do not stop: the demo shows the verdict and goes on to deploy.
+          'fail-build': 'false',
+          'sarif-file': join(sarifDir, `${service}.sarif`),
+          dockerfile: `services/${service}/Dockerfile`,
+          timeout: '5m',
+          ...(ctx.credentials === undefined
+            ? {}
+            : {
+                'registry-username': ctx.credentials.username,
+                'registry-password': ctx.credentials.password,
+              }),
+        },
+        { ...scanner.env, RUNNER_TOOL_CACHE: join(ctx.workDir, 'tool-cache') },
+      );
+      collect(results, `action-scan: ${service} v1`, run);
+      if (run.exitCode !== 0) throw new StoryError(failure(`scanning ${service} v1`, run));
+      const outcome = {
+        service,
+        verdict: run.outputs.verdict ?? '?',
+        total: run.outputs.total ?? '?',
+        counts: run.outputs.counts ?? '',
+      };
+      results.scans.images.push(outcome);
+      ctx.progress.line(
+        `  ${service.padEnd(9)} verdict ${outcome.verdict}, ${outcome.total} vulnerabilities${outcome.verdict === 'fail' ? ' (a pipeline with fail-build would stop here)' : ''}`,
+      );
+    });
+    const failed = results.scans.images.filter((s) => s.verdict === 'fail').length;
+    return `${ctx.services.length} image(s) scanned, ${failed} at or above high`;
+  });
+}
+
+/** Runs action-deploy or action-rollback and records its outcome. */
+async function release(
+  ctx: StoryContext,
+  results: StoryResults,
+  title: string,
+  action: 'action-deploy' | 'action-rollback',
+  inputs: Record<string, string>,
+): Promise<ReleaseOutcome> {
+  let outcome: ReleaseOutcome | undefined;
+  await ctx.progress.step(`${title} (${action})`, async () => {
+    const run = await ctx.runner.run(action, inputs);
+    collect(results, `${action}: ${title}`, run);
+    outcome = {
+      step: title,
+      action,
+      exitCode: run.exitCode,
+      result: run.outputs.result ?? '',
+      revision: (action === 'action-deploy' ? run.outputs.revision : run.outputs['to-revision']) ?? '',
+      activeColor: run.outputs['active-color'] ?? '',
+      previousColor: (action === 'action-deploy' ? run.outputs['previous-color'] : '') ?? '',
+      path: action === 'action-rollback' ? releasePath(run.outputs.release) : '',
+    };
+    results.releases.push(outcome);
+    if (run.outputs.result === undefined) throw new StoryError(failure(title, run));
+    for (const e of run.errors) ctx.progress.line(`  ${action} says: ${firstLine(e)}`);
+    const path = outcome.path === '' ? '' : `, ${outcome.path} path`;
+    return `result ${outcome.result}, revision ${outcome.revision}, live color ${outcome.activeColor}${path}`;
+  });
+  if (outcome === undefined) throw new StoryError(`${title} did not run.`);
+  return outcome;
+}
+
+/** The `path` field of action-rollback's `release` output. */
+function releasePath(release: string | undefined): string {
+  try {
+    const path = (JSON.parse(release ?? '{}') as { path?: unknown }).path;
+    return typeof path === 'string' ? path : '';
+  } catch {
+    return '';
+  }
+}
+
+function expectOutcome(outcome: ReleaseOutcome, want: { result: string; exitCode: number }): void {
+  if (outcome.result !== want.result || outcome.exitCode !== want.exitCode)
+    throw new StoryError(
+      `${outcome.step}: ${outcome.action} ended with result '${outcome.result}' (exit code ${String(outcome.exitCode)}); the story needs '${want.result}' (exit code ${want.exitCode}).`,
+    );
+}
+
+function deployInputs(
+  ctx: StoryContext,
+  records: Readonly<Record<string, BuildRecord>>,
+  checks: string,
+): Record<string, string> {
+  return {
+    overlay: ctx.workspace.overlay,
+    environment: ENVIRONMENT,
+    app: APP,
+    // The build records as action-build wrote them, keyed by service: what a workflow passes on.
+    images: JSON.stringify(records),
+    'health-checks': checks,
+    'verify-window': '2s',
+    'rollout-timeout': '3m',
+    'lock-timeout': '1m',
+  };
+}
+
+/**
+ * Per service: /health before and after the switch, and /version after it (the live Service must
+ * answer what the release serves), through the API server's service proxy.
+ */
+export function healthChecks(services: readonly string[]): string {
+  return services
+    .map((s) =>
+      [
+        `- name: ${s}`,
+        `  service: ${s}`,
+        '  port: http',
+        '  path: /health',
+        '  interval: 250ms',
+        '  successes: 2',
+        `- name: ${s}-version`,
+        `  service: ${s}`,
+        '  port: http',
+        '  path: /version',
+        '  when: post-switch',
+        '  interval: 250ms',
+        '  successes: 2',
+      ].join('\n'),
+    )
+    .join('\n');
+}
+
+function smokeCheck(service: string): string {
+  return [
+    '',
+    '- name: v3-smoke',
+    `  service: ${service}`,
+    '  port: http',
+    '  path: /smoke',
+    '  when: post-switch',
+    '  interval: 250ms',
+  ].join('\n');
+}
+
+/** Each Service's live color and the image the Deployment of that color runs. */
+async function liveImages(ctx: StoryContext): Promise<Record<string, { color: string; image: string }>> {
+  const got = await runKubectl(['get', 'services,deployments', '-n', NAMESPACE, '-o', 'json'], {
+    kubeconfig: ctx.cluster.kubeconfig,
+  });
+  if (got.exitCode !== 0) throw new StoryError(`kubectl get services,deployments failed: ${got.stderr}`);
+  const items = (JSON.parse(got.stdout) as { items: LiveObject[] }).items;
+  const live: Record<string, { color: string; image: string }> = {};
+  for (const service of ctx.services) {
+    const svc = items.find((o) => o.kind === 'Service' && o.metadata.name === service);
+    const color = svc?.spec?.selector?.['dreamscape.io/color'] ?? '';
+    const deployment = items.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === `${service}-${color}`,
+    );
+    live[service] = { color, image: deployment?.spec?.template?.spec?.containers?.[0]?.image ?? '' };
+  }
+  return live;
+}
+
+interface LiveObject {
+  readonly kind: string;
+  readonly metadata: { readonly name: string };
+  readonly spec?: {
+    readonly selector?: Readonly<Record<string, string>>;
+    readonly template?: { readonly spec?: { readonly containers?: readonly { readonly image: string }[] } };
+  };
+}
+
+function collect(results: StoryResults, title: string, run: BundleRun): void {
+  if (run.summary.trim() !== '') results.summaries.push({ title, markdown: run.summary });
+}
+
+function failure(what: string, run: BundleRun): string {
+  const errors = run.errors.length === 0 ? '(no error message)' : run.errors.join('\n');
+  return `${run.action} failed ${what} (exit code ${String(run.exitCode)}):\n${errors}\n--- last lines of its log ---\n${run.logTail}`;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+/** `registry/dreamscape/gateway@sha256:0123456789ab…`. */
+export function shortImage(image: string): string {
+  return image.replace(/@sha256:([0-9a-f]{12})[0-9a-f]+$/, '@sha256:$1…');
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time; the first failure is rethrown once all settle. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < items.length && errors.length === 0) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (errors.length > 0) throw errors[0];
+}
