@@ -38,7 +38,7 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
       `${o.activeColor ?? '—'}${o.previousColor === undefined ? '' : ` (was ${o.previousColor})`}`,
     ]);
   if (o.record.commit !== '') meta.push(['Commit', `\`${o.record.commit.slice(0, 12)}\``]);
-  if (o.record.reason !== '') meta.push(['Reason', o.record.reason]);
+  if (o.record.reason !== '') meta.push(['Reason', cell(o.record.reason)]);
   meta.push(['Time', formatDuration(o.timings.total ?? 0)]);
   lines.push('| | |', '|---|---|', ...meta.map(([k, v]) => `| ${k} | ${v} |`), '');
 
@@ -75,6 +75,10 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
 
 function gateRow(g: GateResult): string {
   const result = g.passed ? '✅ passed' : g.stopped ? '⏹ stopped' : '❌ failed';
-  const detail = g.lastDetail.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-  return `| ${g.check} | ${g.phase} | ${result} | ${g.successes}✓ ${g.failures}✗ | ${formatDuration(g.durationMs)} | ${detail} |`;
+  return `| ${g.check} | ${g.phase} | ${result} | ${g.successes}✓ ${g.failures}✗ | ${formatDuration(g.durationMs)} | ${cell(g.lastDetail)} |`;
+}
+
+/** Free text (a probe's answer, the user's reason) kept inside one table cell. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }

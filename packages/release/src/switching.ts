@@ -103,7 +103,10 @@ export async function switchServices(
             logger.info(`  Service ${t.name}: already selects ${want}`);
             return { name: t.name, ok: true, skipped: false };
           }
-          if (now !== (direction === 'forward' ? t.from : t.to) || attempt === SWITCH_ATTEMPTS) break;
+          // A Service that left the color we move it from is someone else's change: stop. A read
+          // that failed tells nothing, and the precondition keeps another attempt safe.
+          const moved = now !== undefined && now !== (direction === 'forward' ? t.from : t.to);
+          if (moved || attempt === SWITCH_ATTEMPTS) break;
           await sleep(50 * attempt);
         }
       }

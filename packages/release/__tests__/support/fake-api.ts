@@ -1,5 +1,4 @@
 /* eslint-disable @typescript-eslint/no-unnecessary-type-parameters -- the ClusterApi signatures name the view the caller expects */
-import { isDeepStrictEqual } from 'node:util';
 import { KubeApiError, type KubeObject, type ObjectRef } from '@dreamscape/kube';
 import type { ClusterApi } from '../../src/index.js';
 
@@ -255,7 +254,7 @@ function applyJsonPatch(doc: unknown, ops: readonly JsonPatchOp[], target: strin
     const obj = parent as Record<string, unknown>;
     switch (op.op) {
       case 'test':
-        if (!isDeepStrictEqual(obj[last], op.value))
+        if (!sameJson(obj[last], op.value))
           throw apiError(
             'PATCH',
             target,
@@ -281,6 +280,28 @@ function applyJsonPatch(doc: unknown, ops: readonly JsonPatchOp[], target: strin
     }
   }
   return doc;
+}
+
+/**
+ * JSON equality, as the API server's `test` compares. Not `isDeepStrictEqual`: objects copied with
+ * `structuredClone` come from another realm under jest's VM modules, and their prototypes differ.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) || Array.isArray(b))
+    return (
+      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]))
+    );
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    return (
+      ka.length === kb.length &&
+      ka.every(
+        (k) => k in b && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+      )
+    );
+  }
+  return a === b;
 }
 
 /** RFC 7386 merge patch. */
