@@ -43,96 +43,128 @@ import { renderOfflinePlan, renderPlan, type PlanReport } from './plan-report.js
 
 /** Renders, checks and deploys; reports outputs, the job summary and the GitHub deployment. */
 export async function run(): Promise<void> {
-  await runAction(async (rt) => {
-    const { logger } = rt;
-    const inputs = readInputs(rt.inputs, process.env);
-    if (inputs.githubToken !== '') logger.setSecret(inputs.githubToken);
+  await runAction(
+    withResultOnFailure(async (rt) => {
+      const { logger } = rt;
+      const inputs = readInputs(rt.inputs, process.env);
+      if (inputs.githubToken !== '') logger.setSecret(inputs.githubToken);
 
-    const tempRoot = process.env.RUNNER_TEMP ?? tmpdir();
-    mkdirSync(tempRoot, { recursive: true });
-    const tempDir = mkdtempSync(join(tempRoot, 'dreamscape-deploy-'));
-    const runner = new ProcessCommandRunner({ logger });
-    const http = new FetchHttpClient();
-    const kubectl = new Kubectl({
-      runner,
-      logger,
-      ...(inputs.kubeconfig === undefined ? {} : { kubeconfig: inputs.kubeconfig }),
-      cacheDir: join(tempDir, 'kubectl'),
-      fieldManager: FIELD_MANAGER,
-    });
-    const render = (pins: readonly ImagePin[]): Promise<RenderedOverlay> =>
-      renderOverlay({
-        overlayDir: inputs.overlay,
-        images: pins,
-        ...(inputs.namespace === undefined ? {} : { namespace: inputs.namespace }),
-        kubectl,
+      const tempRoot = process.env.RUNNER_TEMP ?? tmpdir();
+      mkdirSync(tempRoot, { recursive: true });
+      const tempDir = mkdtempSync(join(tempRoot, 'dreamscape-deploy-'));
+      const runner = new ProcessCommandRunner({ logger });
+      const http = new FetchHttpClient();
+      const kubectl = new Kubectl({
         runner,
         logger,
-        tempDir,
+        ...(inputs.kubeconfig === undefined ? {} : { kubeconfig: inputs.kubeconfig }),
+        cacheDir: join(tempDir, 'kubectl'),
+        fieldManager: FIELD_MANAGER,
       });
-    try {
-      let rendered = await logger.group(`Render ${inputs.overlay}`, async () => {
-        const r = await render(inputs.images);
-        logger.info(`${r.renderer}: ${r.objects.length} objects, images: ${r.images.join(', ') || 'none'}.`);
-        return r;
-      });
-      const planOf = (r: RenderedOverlay): BlueGreenPlan =>
-        planBlueGreen(r.objects, {
-          app: inputs.app,
-          environment: inputs.environment,
-          namespace: inputs.namespace,
-          manifestText: r.text,
-        });
-      let plan = planOf(rendered);
-
-      if (inputs.mode === 'plan' && !hasKubeconfig(inputs)) {
-        // No cluster credentials (a pull request from a fork, say): the plan is what the files say.
-        await reportPlan(rt, renderOfflinePlan(plan));
-        return;
-      }
-
-      // One kubectl proxy carries every API call of the run (preflight, lock, history, apply,
-      // switch, health checks): milliseconds per call, with kubectl's own credentials.
-      const proxy = await kubectl.startProxy();
-      try {
-        const api = new ProxyApi({ baseUrl: proxy.baseUrl, http, logger, fieldManager: FIELD_MANAGER });
-        if (rendered.unpinned.length > 0) {
-          // Services not rebuilt this time keep the digest they run now.
-          const kept = await livePins(api, logger, rendered.objects, rendered.unpinned, plan.namespace).catch(
-            (): ImagePin[] => [],
-          );
-          if (kept.length > 0) {
-            rendered = await render([...inputs.images, ...kept]);
-            plan = planOf(rendered);
-          }
-        }
-        for (const f of plan.findings.filter((x) => x.level === 'warning'))
-          logger.warning(`${f.object}: ${f.message}`);
-        if (inputs.mode === 'deploy') assertNoLintErrors(plan);
-        const checks = parseHealthChecks(
-          inputs.healthChecks,
-          plan.services.map((s) => s.name),
-        );
-        await deployWith({
-          rt,
-          inputs,
+      const render = (pins: readonly ImagePin[]): Promise<RenderedOverlay> =>
+        renderOverlay({
+          overlayDir: inputs.overlay,
+          images: pins,
+          ...(inputs.namespace === undefined ? {} : { namespace: inputs.namespace }),
           kubectl,
-          api,
-          http,
-          proxyBaseUrl: proxy.baseUrl,
-          rendered,
-          plan,
-          checks,
+          runner,
+          logger,
+          tempDir,
         });
-      } catch (error) {
-        throw unreachable(error, inputs);
+      try {
+        let rendered = await logger.group(`Render ${inputs.overlay}`, async () => {
+          const r = await render(inputs.images);
+          logger.info(
+            `${r.renderer}: ${r.objects.length} objects, images: ${r.images.join(', ') || 'none'}.`,
+          );
+          return r;
+        });
+        const planOf = (r: RenderedOverlay): BlueGreenPlan =>
+          planBlueGreen(r.objects, {
+            app: inputs.app,
+            environment: inputs.environment,
+            namespace: inputs.namespace,
+            manifestText: r.text,
+          });
+        let plan = planOf(rendered);
+
+        if (inputs.mode === 'plan' && !hasKubeconfig(inputs)) {
+          // No cluster credentials (a pull request from a fork, say): the plan is what the files say.
+          await reportPlan(rt, renderOfflinePlan(plan));
+          return;
+        }
+
+        // One kubectl proxy carries every API call of the run (preflight, lock, history, apply,
+        // switch, health checks): milliseconds per call, with kubectl's own credentials.
+        const proxy = await kubectl.startProxy();
+        try {
+          const api = new ProxyApi({ baseUrl: proxy.baseUrl, http, logger, fieldManager: FIELD_MANAGER });
+          if (rendered.unpinned.length > 0) {
+            // Services not rebuilt this time keep the digest they run now.
+            const kept = await livePins(
+              api,
+              logger,
+              rendered.objects,
+              rendered.unpinned,
+              plan.namespace,
+            ).catch((): ImagePin[] => []);
+            if (kept.length > 0) {
+              rendered = await render([...inputs.images, ...kept]);
+              plan = planOf(rendered);
+            }
+          }
+          for (const f of plan.findings.filter((x) => x.level === 'warning'))
+            logger.warning(`${f.object}: ${f.message}`);
+          if (inputs.mode === 'deploy') assertNoLintErrors(plan);
+          const checks = parseHealthChecks(
+            inputs.healthChecks,
+            plan.services.map((s) => s.name),
+          );
+          await deployWith({
+            rt,
+            inputs,
+            kubectl,
+            api,
+            http,
+            proxyBaseUrl: proxy.baseUrl,
+            rendered,
+            plan,
+            checks,
+          });
+        } catch (error) {
+          throw unreachable(error, inputs);
+        } finally {
+          await proxy.close();
+        }
       } finally {
-        await proxy.close();
+        removeQuietly(tempDir);
       }
-    } finally {
-      removeQuietly(tempDir);
+    }),
+  );
+}
+
+/**
+ * Every run ends with a `result` output, so a workflow can branch on it: `failed` when an error
+ * stops the run before it reports one (bad input, preflight, an API failure outside the engine).
+ */
+function withResultOnFailure(
+  body: (rt: ActionRuntime) => Promise<void>,
+): (rt: ActionRuntime) => Promise<void> {
+  return async (rt) => {
+    const seen = { result: false };
+    try {
+      await body({
+        ...rt,
+        setOutput: (name, value) => {
+          if (name === 'result') seen.result = true;
+          rt.setOutput(name, value);
+        },
+      });
+    } catch (error) {
+      if (!seen.result) rt.setOutput('result', 'failed');
+      throw error;
     }
-  });
+  };
 }
 
 async function deployWith(o: {

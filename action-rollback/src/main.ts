@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAction } from '@dreamscape/core/actions';
+import { runAction, type ActionRuntime } from '@dreamscape/core/actions';
 import {
   ActionError,
   FetchHttpClient,
@@ -58,93 +58,121 @@ interface AppResult {
 
 /** Finds the target revision, switches back (or re-applies), verifies and reports. */
 export async function run(): Promise<void> {
-  await runAction(async (rt) => {
-    const { logger } = rt;
-    const inputs = readInputs(rt.inputs, process.env);
-    if (inputs.githubToken !== '') logger.setSecret(inputs.githubToken);
-    const env = process.env;
-    const runUrl =
-      env.GITHUB_RUN_ID === undefined || env.GITHUB_REPOSITORY === undefined
-        ? ''
-        : `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
-    const tempRoot = env.RUNNER_TEMP ?? tmpdir();
-    mkdirSync(tempRoot, { recursive: true });
-    const tempDir = mkdtempSync(join(tempRoot, 'dreamscape-rollback-'));
-    const http = new FetchHttpClient();
-    const kubectl = new Kubectl({
-      runner: new ProcessCommandRunner({ logger }),
-      logger,
-      ...(inputs.kubeconfig === undefined ? {} : { kubeconfig: inputs.kubeconfig }),
-      cacheDir: join(tempDir, 'kubectl'),
-      fieldManager: FIELD_MANAGER,
-    });
-    // One kubectl proxy carries every read and write: a rollback must take seconds, not a kubectl
-    // process per call.
-    const proxy = await kubectl.startProxy();
-    try {
-      const api = new ProxyApi({ baseUrl: proxy.baseUrl, http, logger, fieldManager: FIELD_MANAGER });
-      const scopes = await findScopes(api, inputs, logger);
-      const results: AppResult[] = [];
-      for (const scope of scopes) {
-        results.push(
-          await logger.group(`Roll back ${scope.app} in ${inputs.environment}`, () =>
-            rollbackApp({ scope, inputs, api, kubectl, http, logger, proxyBaseUrl: proxy.baseUrl, runUrl }),
-          ),
-        );
-      }
-
-      const overall: AppResult['result'] = results.every((r) => r.result === 'already-current')
-        ? 'already-current'
-        : results.some((r) => r.result === 'failed')
-          ? 'failed'
-          : inputs.mode === 'plan'
-            ? 'planned'
-            : 'rolled-back';
-      const first = results[0];
-      rt.setOutput('result', overall);
-      rt.setOutput('from-revision', results.map((r) => String(r.from)).join(','));
-      rt.setOutput('to-revision', results.map((r) => String(r.to)).join(','));
-      rt.setOutput('active-color', results.map((r) => r.outcome?.activeColor ?? '').join(','));
-      const json = results.map((r) =>
-        r.outcome === undefined
-          ? { app: r.app, result: r.result, message: r.message, fromRevision: r.from, toRevision: r.to }
-          : {
-              ...(JSON.parse(releaseJson(r.outcome)) as object),
-              result: r.result,
-              fromRevision: r.from,
-              toRevision: r.to,
-            },
-      );
-      rt.setOutput('release', JSON.stringify(json.length === 1 ? json[0] : json));
-      for (const r of results) {
-        if (r.outcome !== undefined)
-          await rt.appendSummary(
-            renderReleaseSummary(
-              { ...r.outcome, message: `${r.result}: ${r.message}` },
-              `Rollback ${r.from} → ${r.to}`,
+  await runAction(
+    withResultOnFailure(async (rt) => {
+      const { logger } = rt;
+      const inputs = readInputs(rt.inputs, process.env);
+      if (inputs.githubToken !== '') logger.setSecret(inputs.githubToken);
+      const env = process.env;
+      const runUrl =
+        env.GITHUB_RUN_ID === undefined || env.GITHUB_REPOSITORY === undefined
+          ? ''
+          : `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+      const tempRoot = env.RUNNER_TEMP ?? tmpdir();
+      mkdirSync(tempRoot, { recursive: true });
+      const tempDir = mkdtempSync(join(tempRoot, 'dreamscape-rollback-'));
+      const http = new FetchHttpClient();
+      const kubectl = new Kubectl({
+        runner: new ProcessCommandRunner({ logger }),
+        logger,
+        ...(inputs.kubeconfig === undefined ? {} : { kubeconfig: inputs.kubeconfig }),
+        cacheDir: join(tempDir, 'kubectl'),
+        fieldManager: FIELD_MANAGER,
+      });
+      // One kubectl proxy carries every read and write: a rollback must take seconds, not a kubectl
+      // process per call.
+      const proxy = await kubectl.startProxy();
+      try {
+        const api = new ProxyApi({ baseUrl: proxy.baseUrl, http, logger, fieldManager: FIELD_MANAGER });
+        const scopes = await findScopes(api, inputs, logger);
+        const results: AppResult[] = [];
+        for (const scope of scopes) {
+          results.push(
+            await logger.group(`Roll back ${scope.app} in ${inputs.environment}`, () =>
+              rollbackApp({ scope, inputs, api, kubectl, http, logger, proxyBaseUrl: proxy.baseUrl, runUrl }),
             ),
           );
-        else
-          await rt.appendSummary(
-            `### Rollback: ${r.app} → ${inputs.environment} — ${r.result}\n\n${r.message}\n`,
+        }
+
+        const overall: AppResult['result'] = results.every((r) => r.result === 'already-current')
+          ? 'already-current'
+          : results.some((r) => r.result === 'failed')
+            ? 'failed'
+            : inputs.mode === 'plan'
+              ? 'planned'
+              : 'rolled-back';
+        const first = results[0];
+        rt.setOutput('result', overall);
+        rt.setOutput('from-revision', results.map((r) => String(r.from)).join(','));
+        rt.setOutput('to-revision', results.map((r) => String(r.to)).join(','));
+        rt.setOutput('active-color', results.map((r) => r.outcome?.activeColor ?? '').join(','));
+        const json = results.map((r) =>
+          r.outcome === undefined
+            ? { app: r.app, result: r.result, message: r.message, fromRevision: r.from, toRevision: r.to }
+            : {
+                ...(JSON.parse(releaseJson(r.outcome)) as object),
+                result: r.result,
+                fromRevision: r.from,
+                toRevision: r.to,
+              },
+        );
+        rt.setOutput('release', JSON.stringify(json.length === 1 ? json[0] : json));
+        for (const r of results) {
+          if (r.outcome !== undefined)
+            await rt.appendSummary(
+              renderReleaseSummary(
+                { ...r.outcome, message: `${r.result}: ${r.message}` },
+                `Rollback ${r.from} → ${r.to}`,
+              ),
+            );
+          else
+            await rt.appendSummary(
+              `### Rollback: ${r.app} → ${inputs.environment} — ${r.result}\n\n${r.message}\n`,
+            );
+        }
+        const failed = results.filter((r) => r.result === 'failed');
+        if (failed.length > 0)
+          throw new ActionError(`Rollback failed: ${failed.map((f) => `${f.app}: ${f.message}`).join('; ')}`);
+        if (first !== undefined)
+          logger.info(
+            `Done: ${results.map((r) => `${r.app} ${r.result} (${r.from} → ${r.to})`).join(', ')}.`,
           );
+      } catch (error) {
+        throw translateUnreachable(error, inputs);
+      } finally {
+        await proxy.close();
+        try {
+          rmSync(tempDir, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
+        } catch {
+          // the runner removes its temp directory after the job
+        }
       }
-      const failed = results.filter((r) => r.result === 'failed');
-      if (failed.length > 0)
-        throw new ActionError(`Rollback failed: ${failed.map((f) => `${f.app}: ${f.message}`).join('; ')}`);
-      if (first !== undefined)
-        logger.info(`Done: ${results.map((r) => `${r.app} ${r.result} (${r.from} → ${r.to})`).join(', ')}.`);
+    }),
+  );
+}
+
+/**
+ * Every run ends with a `result` output, so a workflow can branch on it: `failed` when an error
+ * stops the run before it reports one (bad input, preflight, an API failure outside the engine).
+ */
+function withResultOnFailure(
+  body: (rt: ActionRuntime) => Promise<void>,
+): (rt: ActionRuntime) => Promise<void> {
+  return async (rt) => {
+    const seen = { result: false };
+    try {
+      await body({
+        ...rt,
+        setOutput: (name, value) => {
+          if (name === 'result') seen.result = true;
+          rt.setOutput(name, value);
+        },
+      });
     } catch (error) {
-      throw translateUnreachable(error, inputs);
-    } finally {
-      await proxy.close();
-      try {
-        rmSync(tempDir, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
-      } catch {
-        // the runner removes its temp directory after the job
-      }
+      if (!seen.result) rt.setOutput('result', 'failed');
+      throw error;
     }
-  });
+  };
 }
 
 interface Scope {

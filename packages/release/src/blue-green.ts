@@ -393,8 +393,9 @@ export class BlueGreenDeploy {
     if (present.size === 1) return { services, deployments, active: [...present][0] as Color | 'legacy' };
     const history = await this.history.list();
     const inflight = history[0]?.record.result === 'in-progress' ? history[0].record : undefined;
-    if (inflight !== undefined && inflight.kind === 'deploy') {
-      // The journal explains it: a switch was interrupted. The caller resumes or reverts it.
+    if (inflight !== undefined && inflight.color !== undefined) {
+      // The journal explains it: the switch of a deploy or a rollback was interrupted. The caller
+      // resumes or reverts it.
       return { services, deployments, active: inflight.previousColor };
     }
     const detail = [...colors.entries()].map(([n, c]) => `${n}=${c}`).join(', ');
