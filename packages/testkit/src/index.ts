@@ -11,3 +11,5 @@ export * from './kubectl.js';
 export * from './buildah-storage.js';
 export * from './kubectl-path.js';
 export * from './release-harness.js';
+export * from './release-checks.js';
+export * from './secret-leaks.js';
