@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { repoRoot } from '@dreamscape/testkit';
 import {
   chainsOf,
+  concurrencyLimit,
   countOutcome,
   newPart,
   reliabilitySettings,
@@ -14,6 +15,7 @@ import {
 
 const settings = reliabilitySettings(process.env);
 const chains = chainsOf(settings);
+const lane = concurrencyLimit(settings.concurrency);
 const part = newPart('faulted releases');
 const started = Date.now();
 
@@ -22,7 +24,7 @@ function say(line: string): void {
 }
 
 say(
-  `faulted releases: ${settings.runs} runs in ${chains.length} chain(s), seed ${settings.seed}${settings.seedGiven ? ' (given)' : ' (drawn; replay with DS_RELIABILITY_SEED)'}`,
+  `faulted releases: ${settings.runs} runs in ${chains.length} chain(s), ${settings.concurrency} at a time, seed ${settings.seed}${settings.seedGiven ? ' (given)' : ' (drawn; replay with DS_RELIABILITY_SEED)'}`,
 );
 
 afterAll(() => {
@@ -32,10 +34,10 @@ afterAll(() => {
 });
 
 describe('deploys and rollbacks under seeded fault schedules on the kube-double', () => {
-  it.each(chains)(
+  it.concurrent.each(chains)(
     'chain $seed ($runs runs): every run ends with an allowed result, the live color intact, no violation',
     async ({ seed, runs }) => {
-      const report = await runChain({ seed, runs, log: say });
+      const report = await lane(() => runChain({ seed, runs, log: say }));
       for (const run of report.runs) {
         part.runs++;
         countOutcome(part, `${run.action}:${run.result ?? 'no-result'}`);
@@ -61,6 +63,7 @@ describe('deploys and rollbacks under seeded fault schedules on the kube-double'
       expect(report.closing.problems).toEqual([]);
       expect(report.violations).toBe(0);
     },
-    (settings.chainLength + 2) * 150_000,
+    // A chain may wait for others before it starts (jest starts up to 5 concurrent tests).
+    (settings.chainLength + 2) * 150_000 * Math.ceil(5 / settings.concurrency),
   );
 });

@@ -5,3 +5,4 @@ export * from './run-settings.js';
 export * from './tally.js';
 export * from './release-chain.js';
 export * from './bad-input-corpus.js';
+export * from './concurrency-limit.js';

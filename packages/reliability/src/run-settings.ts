@@ -8,19 +8,22 @@ export interface ReliabilitySettings {
   readonly seedGiven: boolean;
   /** Runs on one cluster, one after the other (`DS_RELIABILITY_CHAIN`, default 10). */
   readonly chainLength: number;
+  /** Chains running at the same time, each on its own cluster (`DS_RELIABILITY_CONCURRENCY`, default 1). */
+  readonly concurrency: number;
 }
 
-/** Reads `DS_RELIABILITY_RUNS`, `DS_RELIABILITY_SEED` and `DS_RELIABILITY_CHAIN`. */
+/** Reads `DS_RELIABILITY_RUNS`, `DS_RELIABILITY_SEED`, `DS_RELIABILITY_CHAIN` and `DS_RELIABILITY_CONCURRENCY`. */
 export function reliabilitySettings(
   env: Readonly<Record<string, string | undefined>>,
   random: () => number = Math.random,
 ): ReliabilitySettings {
   const runs = positive(env, 'DS_RELIABILITY_RUNS', 30);
   const chainLength = positive(env, 'DS_RELIABILITY_CHAIN', 10);
+  const concurrency = positive(env, 'DS_RELIABILITY_CONCURRENCY', 1);
   const seedText = env.DS_RELIABILITY_SEED ?? '';
   const seedGiven = seedText !== '';
   const seed = seedGiven ? positive(env, 'DS_RELIABILITY_SEED', 1) : 1 + Math.floor(random() * 2_000_000_000);
-  return { runs, seed, seedGiven, chainLength };
+  return { runs, seed, seedGiven, chainLength, concurrency };
 }
 
 /** The chains the runs are split into: `{seed, runs}` each, seeds counting up from the first. */

@@ -101,7 +101,7 @@ export function renderSummary(parts: readonly TallyPart[]): string {
       `| ${p.name} | ${p.runs} | ${outcomes} | ${p.violations} | ${p.unconverged} | ${refused} | ${p.leaks} | ${(p.durationMs / 1000).toFixed(0)} s |`,
     );
   }
-  const failures = parts.flatMap((p) => p.failures.map((f) => `- ${p.name}: ${f}`));
+  const failures = parts.flatMap((p) => p.failures.map((f) => `- ${p.name}: ${f.replace(/\s*\n\s*/g, ' ')}`));
   return [
     ...lines,
     ...(failures.length === 0 ? [] : ['', 'Problems:', ...failures]),
