@@ -115,6 +115,11 @@ describe('parseHealthChecks', () => {
     expect(checks[0]?.intervalMs).toBe(2000);
   });
 
+  it('ignores a g flag, which would make the regex remember where it last matched', () => {
+    const [check] = parse('- {name: web, service: web, expect-body: "/ok/g"}') as [ServiceCheck];
+    expect([1, 2, 3].map(() => check.expectBody?.matches('ok'))).toEqual([true, true, true]);
+  });
+
   it('takes a plain expect-body as a substring', () => {
     const [check] = parse('- {name: web, service: web, expect-body: "a.b"}') as [ServiceCheck];
     expect(check.expectBody?.text).toBe('"a.b"');

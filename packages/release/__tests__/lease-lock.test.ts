@@ -135,7 +135,7 @@ describe('LeaseLock', () => {
     expect(logger.text()).toBe(`Waiting for the lock ${NAME}, held by run-0 (${OTHER_URL}); 5.0s left.`);
   });
 
-  it('takes the lock once the holder’s lease runs out while waiting', async () => {
+  it('takes the lock once the lease of the holder runs out while waiting', async () => {
     const { lock, lease, seedLease, logger, clock } = setup({ waitMs: 60_000 });
     seedLease('run-0', 58_000, 60, 2);
     const start = clock.now();
