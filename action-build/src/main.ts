@@ -106,7 +106,9 @@ export async function run(): Promise<void> {
         runner,
         logger,
         tempDir,
-        buildah: { insecureRegistries: insecure },
+        // The login lands in the run's temp directory, removed at the end, not in buildah's
+        // per-user file, which outlives the job (and, on a self-hosted runner, the next jobs).
+        buildah: { insecureRegistries: insecure, authFile: join(tempDir, 'registry-auth.json') },
       });
       const builderVersion = await builder.version();
 
