@@ -48,14 +48,6 @@ export class FakeClusterApi implements ClusterApi {
     return o === undefined ? undefined : (structuredClone(o) as T);
   }
 
-  /** Every stored object of a kind, sorted by name. */
-  all<T extends KubeObject = KubeObject>(kind: string): T[] {
-    return [...this.objects.values()]
-      .filter((o) => o.kind === kind)
-      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
-      .map((o) => structuredClone(o) as T);
-  }
-
   /** Makes calls of `op` fail as described, in the order the faults were added. */
   fail(op: FakeOperation, fault: Fault): void {
     this.faults.set(op, [...(this.faults.get(op) ?? []), fault]);
