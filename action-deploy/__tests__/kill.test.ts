@@ -83,8 +83,11 @@ describe('action-deploy killed with SIGKILL after each journaled step, then run 
   it('killed mid-switch, then a different release: the half-done switch is reverted first', async () => {
     revision++;
     const killedRevision = revision;
-    // The patch of one Service hangs, so the run is certainly caught with the switch half done.
-    let armed = false;
+    // The switch's patch of one Service hangs (its dry run and apply, the first two PATCHes of it,
+    // go through), so the run is certainly caught with the switch half done.
+    cluster.double.setFaults([
+      { verbs: ['patch'], resources: ['services'], names: ['user'], after: 2, hang: true },
+    ]);
     const killed = await deploy(
       cluster,
       { images: buildRecords(`x${revision}`), 'health-checks': healthChecks(), 'lock-ttl': '3s' },
@@ -93,12 +96,6 @@ describe('action-deploy killed with SIGKILL after each journaled step, then run 
         killWhen: {
           signal: 'SIGKILL',
           when: () => {
-            if (!armed && reached(killedRevision, 'ready')) {
-              armed = true;
-              cluster.double.setFaults([
-                { verbs: ['patch'], resources: ['services'], names: ['user'], hang: true },
-              ]);
-            }
             const colors = serviceColors(cluster.double);
             return reached(killedRevision, 'switching') && SERVICES.some((s) => colors[s] !== color);
           },

@@ -138,3 +138,21 @@ describe('FaultInjector', () => {
     }).toThrow('latency');
   });
 });
+
+describe('fault rules with after', () => {
+  it('let the first matching requests through, then take effect', () => {
+    const services = resourceTypeOfKind('Service');
+    if (services === undefined) throw new Error('services are not served');
+    const faults = new FaultInjector(1);
+    faults.set([{ verbs: ['patch'], resources: ['services'], names: ['user'], after: 2, hang: true }]);
+    const target = { verb: 'patch', resource: services, namespace: 'ns', name: 'user', path: '/' };
+    expect(faults.decide(target).hang).toBe(false);
+    expect(faults.decide({ ...target, name: 'other' }).hang).toBe(false);
+    expect(faults.decide(target).hang).toBe(false);
+    expect(faults.decide(target).hang).toBe(true);
+    expect(faults.counts()).toEqual([1]);
+    expect(() => {
+      faults.set([{ after: -1, hang: true }]);
+    }).toThrow('after: expected a count');
+  });
+});

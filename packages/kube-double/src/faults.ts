@@ -24,6 +24,8 @@ export interface FaultRule {
   readonly rate?: number;
   /** Fire at most this many times. */
   readonly limit?: number;
+  /** Let this many matching requests through before the rule takes effect. */
+  readonly after?: number;
   /** Answer with this HTTP status and a metav1.Status body. */
   readonly error?: number | { readonly status: number; readonly reason?: string; readonly message?: string };
   /** Answer a write with 409 Conflict ("the object has been modified"). Writes only. */
@@ -104,6 +106,7 @@ export function parseFaultRules(document: unknown): FaultRule[] {
       'paths',
       'rate',
       'limit',
+      'after',
       'error',
       'conflict',
       'dropWatch',
@@ -119,6 +122,9 @@ export function parseFaultRules(document: unknown): FaultRule[] {
     const limit = raw.limit;
     if (limit !== undefined && (typeof limit !== 'number' || limit < 0))
       throw new Error(`faults: ${where}.limit: expected a count`);
+    const after = raw.after;
+    if (after !== undefined && (typeof after !== 'number' || after < 0 || !Number.isInteger(after)))
+      throw new Error(`faults: ${where}.after: expected a count`);
     let error: FaultRule['error'];
     if (typeof raw.error === 'number') error = raw.error;
     else if (isJsonObject(raw.error) && typeof raw.error.status === 'number')
@@ -154,6 +160,7 @@ export function parseFaultRules(document: unknown): FaultRule[] {
       ...optional('paths', stringList(raw.paths, `${where}.paths`)),
       rate,
       ...optional('limit', limit),
+      ...optional('after', after),
       ...optional('error', error),
       ...(raw.conflict === true ? { conflict: true } : {}),
       ...optional('dropWatch', dropWatch),
@@ -193,6 +200,7 @@ function statusOf(status: number, reason: string | undefined, message: string | 
 export class FaultInjector {
   private rules: readonly FaultRule[] = [];
   private fired: number[] = [];
+  private seen: number[] = [];
   private random: SeededRandom;
 
   constructor(private seed = 1) {
@@ -204,6 +212,7 @@ export class FaultInjector {
     if (seed !== undefined) this.seed = seed;
     this.rules = parseFaultRules(rules);
     this.fired = this.rules.map(() => 0);
+    this.seen = this.rules.map(() => 0);
     this.random = new SeededRandom(this.seed);
   }
 
@@ -226,6 +235,8 @@ export class FaultInjector {
     const rules: number[] = [];
     this.rules.forEach((rule, i) => {
       if (!this.matches(rule, target)) return;
+      this.seen[i] = (this.seen[i] ?? 0) + 1;
+      if (rule.after !== undefined && (this.seen[i] ?? 0) <= rule.after) return;
       if (rule.limit !== undefined && (this.fired[i] ?? 0) >= rule.limit) return;
       if (this.random.next() >= (rule.rate ?? 1)) return;
       const terminal = error !== undefined || dropWatchAfterMs !== undefined || hang;
