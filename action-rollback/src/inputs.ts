@@ -1,6 +1,14 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { InputError, readDuration, readEnum, readString, readYaml, type InputSource } from '@dreamscape/core';
+import {
+  InputError,
+  readBoolean,
+  readDuration,
+  readEnum,
+  readString,
+  readYaml,
+  type InputSource,
+} from '@dreamscape/core';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const NAME_ACCEPTED =
@@ -22,6 +30,10 @@ export interface RollbackInputs {
   readonly reason: string;
   readonly githubToken: string;
   readonly mode: 'rollback' | 'plan';
+  /** Check that the target release's images are still in their registries before writing anything. */
+  readonly verifyImages: boolean;
+  readonly registryUsername: string;
+  readonly registryPassword: string;
 }
 
 /** Reads and validates the inputs; `env` gives the runner's context. */
@@ -75,5 +87,8 @@ export function readInputs(
     reason,
     githubToken: readString(src, 'github-token'),
     mode: readEnum(src, 'mode', ['rollback', 'plan'] as const, 'rollback'),
+    verifyImages: readBoolean(src, 'verify-images', false),
+    registryUsername: readString(src, 'registry-username'),
+    registryPassword: readString(src, 'registry-password'),
   };
 }

@@ -44,6 +44,7 @@ import {
   type ReleaseOutcome,
   type ReleaseRecord,
 } from '@dreamscape/release';
+import { checkImagesExist } from './image-check.js';
 import { readInputs, type RollbackInputs } from './inputs.js';
 
 /** One app's rollback, as reported. */
@@ -63,6 +64,7 @@ export async function run(): Promise<void> {
       const { logger } = rt;
       const inputs = readInputs(rt.inputs, process.env);
       if (inputs.githubToken !== '') logger.setSecret(inputs.githubToken);
+      if (inputs.registryPassword !== '') logger.setSecret(inputs.registryPassword);
       const env = process.env;
       const runUrl =
         env.GITHUB_RUN_ID === undefined || env.GITHUB_REPOSITORY === undefined
@@ -278,6 +280,18 @@ async function rollbackApp(o: {
       : 'health-checks',
   );
 
+  if (inputs.verifyImages) {
+    const logins =
+      inputs.registryPassword === ''
+        ? []
+        : registriesOf(target).map((registry) => ({
+            registry,
+            username: inputs.registryUsername,
+            password: inputs.registryPassword,
+          }));
+    await checkImagesExist(Object.values(target.images), logger, logins, target.revision);
+  }
+
   if (inputs.mode === 'plan') {
     const path = await plannedPath(api, current, target);
     return {
@@ -422,6 +436,13 @@ async function plannedPath(api: ProxyApi, current: ReleaseRecord, target: Releas
     (d) => (byName.get(coloredName(d.name, idle))?.status?.availableReplicas ?? 0) >= Math.max(1, d.replicas),
   );
   return scaled ? `fast path (${idle} still runs it, Ready)` : `warm-up path (${idle} runs it, scaled down)`;
+}
+
+/** The registries the target release pulls from (the part of each image before the first slash). */
+function registriesOf(target: ReleaseRecord): string[] {
+  return [...new Set(Object.values(target.images).map((i) => i.split('/')[0] ?? ''))].filter(
+    (r) => r.includes('.') || r.includes(':'),
+  );
 }
 
 function githubDeployments(
