@@ -31,7 +31,7 @@ beforeAll(async () => {
       const image = await pushTestImage(registry, `dreamscape/${s}`, version, {
         content: `${s} ${version}\n`,
       });
-      (pushed[version] as Record<string, string>)[s] = image.digest;
+      pushed[version][s] = image.digest;
     }
   }
   cluster = await startCluster();
