@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecretMasker } from '@dreamscape/core';
 import { runActionBundle, type ActionRunResult } from '@dreamscape/testkit';
@@ -17,6 +17,8 @@ export interface BundleRun {
   readonly errors: readonly string[];
   /** The last lines of its log, secrets masked, for failure messages. */
   readonly logTail: string;
+  /** Its whole log (stdout then stderr, secrets masked). */
+  readonly logFile: string;
   readonly durationMs: number;
 }
 
@@ -30,6 +32,8 @@ export interface BundleRunnerOptions {
   /** GITHUB_SHA. */
   readonly sha: string;
   readonly masker: SecretMasker;
+  /** Where each run's log is kept, `NN-<action>-<label>.log`. */
+  readonly logDir: string;
 }
 
 /**
@@ -60,6 +64,7 @@ export class BundleRunner {
 
   async run(
     action: DemoAction,
+    label: string,
     inputs: Readonly<Record<string, string>>,
     env: Readonly<Record<string, string>> = {},
   ): Promise<BundleRun> {
@@ -102,6 +107,12 @@ export class BundleRunner {
       const log = `${result.stdout}\n${result.stderr}`
         .split('\n')
         .filter((l) => l.trim() !== '' && !l.startsWith('::add-mask::'));
+      mkdirSync(o.logDir, { recursive: true });
+      const logFile = join(
+        o.logDir,
+        `${String(this.runs).padStart(2, '0')}-${action}-${label.replace(/[^a-z0-9]+/gi, '-')}.log`,
+      );
+      writeFileSync(logFile, `${o.masker.redact(log.join('\n'))}\n`);
       return {
         action,
         exitCode: result.exitCode,
@@ -109,6 +120,7 @@ export class BundleRunner {
         summary: o.masker.redact(result.summary),
         errors: result.errors.map((e) => o.masker.redact(e)),
         logTail: o.masker.redact(log.slice(-25).join('\n')),
+        logFile,
         durationMs: result.durationMs,
       };
     } finally {

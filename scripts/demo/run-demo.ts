@@ -106,13 +106,14 @@ export async function runDemo(
       failure = masker.redact(describeError(error, env));
     }
     if (interrupted !== undefined) return interrupted === 'SIGINT' ? 130 : 143;
+    const totalMs = progress.elapsedMs();
     const report = writeReport(options.workDir, results, {
       ok: failure === undefined,
       error: failure,
       setup,
       services: options.services,
       steps: progress.steps(),
-      totalMs: progress.elapsedMs(),
+      totalMs,
     });
     await cleanUp();
 
@@ -121,7 +122,7 @@ export async function runDemo(
     const width = Math.max(...progress.steps().map((s) => s.step.length), 5);
     for (const s of progress.steps())
       progress.plain(`  ${s.step.padEnd(width)}  ${seconds(s.durationMs).padStart(7)}  ${s.outcome}`);
-    progress.plain(`  ${'total'.padEnd(width)}  ${seconds(progress.elapsedMs()).padStart(7)}`);
+    progress.plain(`  ${'total'.padEnd(width)}  ${seconds(totalMs).padStart(7)}`);
     progress.plain('');
     progress.plain(`Job summaries: ${report.summaryPath}`);
     progress.plain(`Results:       ${report.resultsPath}`);
@@ -169,7 +170,7 @@ async function setUpAndRun(
     );
   });
   mkdirSync(options.workDir, { recursive: true });
-  for (const stale of ['summary.md', 'results.json', 'sarif', 'cluster', 'bin', 'tool-cache'])
+  for (const stale of ['summary.md', 'results.json', 'sarif', 'cluster', 'bin', 'tool-cache', 'logs'])
     rmSync(join(options.workDir, stale), { recursive: true, force: true });
   const binDir = join(options.workDir, 'bin');
   mkdirSync(binDir);
@@ -251,6 +252,7 @@ async function setUpAndRun(
     workspace: workspace.dir,
     sha: headCommit(repoRoot),
     masker: state.masker,
+    logDir: join(options.workDir, 'logs'),
     env: {
       PATH: `${binDir}:${env.PATH ?? ''}`,
       KUBECONFIG: cluster.kubeconfig,
@@ -274,7 +276,7 @@ async function setUpAndRun(
       baseImage: baseImage ?? '',
       scanner,
       workDir: options.workDir,
-      concurrency: Math.max(1, Math.min(2, availableParallelism())),
+      concurrency: Math.max(1, Math.min(4, availableParallelism())),
     },
     state.results,
   );

@@ -12,11 +12,14 @@ import type { DemoWorkspace } from './workspace.js';
 
 /** The three versions the story builds; each differs from the others only by its VERSION build-arg. */
 export const VERSIONS = ['v1', 'v2', 'v3'] as const;
+/** `v1`, `v2` or `v3`. */
 export type Version = (typeof VERSIONS)[number];
 
-/** The namespace and environment of the example's dev overlay. */
+/** The namespace of the example's dev overlay. */
 export const NAMESPACE = 'dreamscape-dev';
+/** The environment the story deploys to (history, lock and releases are per environment). */
 export const ENVIRONMENT = 'dev';
+/** The application name: one release covers every Service of the overlay. */
 export const APP = 'dreamscape';
 
 /**
@@ -84,6 +87,10 @@ export interface ReleaseOutcome {
   readonly previousColor: string;
   /** How action-rollback got there: `fast`, `warm-up` or `re-apply` (empty for a deploy). */
   readonly path: string;
+  /** The step's error messages (a failed or switched-back release has some). */
+  readonly errors: readonly string[];
+  /** The action's whole log. */
+  readonly logFile: string;
 }
 
 /** What the scan of one image concluded. */
@@ -170,6 +177,11 @@ export async function runStory(ctx: StoryContext, results: StoryResults): Promis
     app: APP,
     to: '1',
     reason: 'demo: back to v1 on request',
+    // Before anything is written: the v1 images must still be in the registry.
+    'verify-images': 'true',
+    ...(ctx.credentials === undefined
+      ? {}
+      : { 'registry-username': ctx.credentials.username, 'registry-password': ctx.credentials.password }),
     'verify-window': '2s',
     'rollout-timeout': '3m',
     'lock-timeout': '1m',
@@ -216,7 +228,7 @@ async function build(
   results.builds[version] = records;
   await ctx.progress.step(`build ${version} (action-build, buildah, push)`, async () => {
     await eachLimited(ctx.services, ctx.concurrency, async (service) => {
-      const run = await ctx.runner.run('action-build', {
+      const run = await ctx.runner.run('action-build', `${service}-${version}`, {
         image: `${ctx.imagePrefix}/${service}`,
         context: `services/${service}`,
         target: 'runtime',
@@ -268,6 +280,7 @@ async function scan(
       if (record === undefined) throw new StoryError(`No v1 build of ${service} to scan.`);
       const run = await ctx.runner.run(
         'action-scan',
+        `${service}-v1`,
         {
           image: JSON.stringify(record),
           scanner: scanner.name,
@@ -317,7 +330,7 @@ async function release(
 ): Promise<ReleaseOutcome> {
   let outcome: ReleaseOutcome | undefined;
   await ctx.progress.step(`${title} (${action})`, async () => {
-    const run = await ctx.runner.run(action, inputs);
+    const run = await ctx.runner.run(action, title, inputs);
     collect(results, `${action}: ${title}`, run);
     outcome = {
       step: title,
@@ -328,6 +341,8 @@ async function release(
       activeColor: run.outputs['active-color'] ?? '',
       previousColor: (action === 'action-deploy' ? run.outputs['previous-color'] : '') ?? '',
       path: action === 'action-rollback' ? releasePath(run.outputs.release) : '',
+      errors: run.errors,
+      logFile: run.logFile,
     };
     results.releases.push(outcome);
     if (run.outputs.result === undefined) throw new StoryError(failure(title, run));
@@ -352,7 +367,7 @@ function releasePath(release: string | undefined): string {
 function expectOutcome(outcome: ReleaseOutcome, want: { result: string; exitCode: number }): void {
   if (outcome.result !== want.result || outcome.exitCode !== want.exitCode)
     throw new StoryError(
-      `${outcome.step}: ${outcome.action} ended with result '${outcome.result}' (exit code ${String(outcome.exitCode)}); the story needs '${want.result}' (exit code ${want.exitCode}).`,
+      `${outcome.step}: ${outcome.action} ended with result '${outcome.result}' (exit code ${String(outcome.exitCode)}); the story needs '${want.result}' (exit code ${want.exitCode}).\n${outcome.errors.join('\n')}\nIts log: ${outcome.logFile}`,
     );
 }
 
@@ -446,7 +461,7 @@ function collect(results: StoryResults, title: string, run: BundleRun): void {
 
 function failure(what: string, run: BundleRun): string {
   const errors = run.errors.length === 0 ? '(no error message)' : run.errors.join('\n');
-  return `${run.action} failed ${what} (exit code ${String(run.exitCode)}):\n${errors}\n--- last lines of its log ---\n${run.logTail}`;
+  return `${run.action} failed ${what} (exit code ${String(run.exitCode)}):\n${errors}\n--- last lines of its log (all of it: ${run.logFile}) ---\n${run.logTail}`;
 }
 
 function firstLine(text: string): string {
