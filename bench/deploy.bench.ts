@@ -15,7 +15,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryLogger, ProcessCommandRunner } from '@dreamscape/core';
-import { Kubectl, renderOverlay, type KubeObject } from '@dreamscape/kube';
+import { formatManifests, Kubectl, renderOverlay, type KubeObject } from '@dreamscape/kube';
 import { startKubeDouble } from '@dreamscape/kube-double';
 import {
   buildRecords,
@@ -86,7 +86,7 @@ async function baseline(kubeconfig: string, version: string): Promise<number> {
   const shared = objects.filter(
     (o) => !['Deployment', 'Service', 'HorizontalPodAutoscaler'].includes(o.kind),
   );
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: shared }));
+  await kubectl(['apply', '-f', '-'], formatManifests(shared));
   for (const s of SERVICES) {
     const own = objects
       .filter((o) => o.metadata.name === s && ['Deployment', 'HorizontalPodAutoscaler'].includes(o.kind))
@@ -94,11 +94,7 @@ async function baseline(kubeconfig: string, version: string): Promise<number> {
     const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === s);
     await kubectl(
       ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [...own, ...(service === undefined ? [] : [service])],
-      }),
+      formatManifests([...own, ...(service === undefined ? [] : [service])]),
     );
     await kubectl(['rollout', 'status', `deployment/${s}`, '-n', 'dreamscape-dev', '--timeout=120s']);
     await kubectl([

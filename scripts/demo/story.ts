@@ -132,16 +132,24 @@ export async function runStory(ctx: StoryContext, results: StoryResults): Promis
 
   const v1 = await build(ctx, results, 'v1');
   await scan(ctx, results, v1);
-  const first = await release(ctx, results, 'deploy v1 to dev', 'action-deploy', {
-    ...deployInputs(ctx, v1, healthChecks(ctx.services)),
-  });
+  const first = await release(
+    ctx,
+    results,
+    'deploy v1 to dev',
+    'action-deploy',
+    deployInputs(ctx, v1, healthChecks(ctx.services)),
+  );
   expectOutcome(first, { result: 'promoted', exitCode: 0 });
   progress.line(`  v1 is live on ${first.activeColor}, revision ${first.revision}`);
 
   const v2 = await build(ctx, results, 'v2');
-  const second = await release(ctx, results, 'deploy v2 blue-green', 'action-deploy', {
-    ...deployInputs(ctx, v2, healthChecks(ctx.services)),
-  });
+  const second = await release(
+    ctx,
+    results,
+    'deploy v2 blue-green',
+    'action-deploy',
+    deployInputs(ctx, v2, healthChecks(ctx.services)),
+  );
   expectOutcome(second, { result: 'promoted', exitCode: 0 });
   if (second.activeColor === first.activeColor)
     throw new StoryError(`v2 went live on ${second.activeColor}, the color v1 was on: not blue-green.`);
