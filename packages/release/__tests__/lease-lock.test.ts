@@ -221,13 +221,45 @@ describe('LeaseLock', () => {
     await idle.lock.release();
     expect(idle.api.calls).toEqual([]);
 
-    const { lock, api, logger } = setup();
+    const { lock, api, logger, clock, lease } = setup();
     await lock.acquire();
     api.fail('get', { error: new KubeApiError('GET', 'leases', 503, 'ServiceUnavailable', 'try later') });
     await expect(lock.release()).resolves.toBeUndefined();
+    expect(api.count('get')).toBe(1 + 5);
+    expect(clock.slept).toEqual([100, 200, 400, 800]);
     expect(logger.entries.filter((e) => e.level === 'warning').map((e) => e.message)).toEqual([
-      `Could not release the lock ${NAME}: KubeApiError: GET leases failed: 503 ServiceUnavailable: try later. It expires by itself.`,
+      `Could not release the lock ${NAME}: KubeApiError: GET leases failed: 503 ServiceUnavailable: try later. It expires by itself in 1m00s at most.`,
     ]);
+    expect(lease()?.spec?.holderIdentity).toBe('run-1');
+  });
+
+  it('release retries a lost compare-and-swap and a 5xx until the holder is cleared', async () => {
+    const { lock, api, lease, logger } = setup();
+    await lock.acquire();
+    api.fail('replace', {
+      times: 1,
+      error: new KubeApiError('PUT', 'leases', 409, 'Conflict', 'the object has been modified'),
+    });
+    api.fail('replace', {
+      times: 1,
+      error: new KubeApiError('PUT', 'leases', 500, 'InternalError', 'etcd timeout'),
+    });
+    await lock.release();
+    expect(lease()?.spec?.holderIdentity).toBe('');
+    expect(api.count('replace')).toBe(3);
+    expect(logger.entries.filter((e) => e.level === 'warning')).toEqual([]);
+  });
+
+  it('release gives up at once on an error that retrying cannot fix', async () => {
+    const { lock, api, lease, logger } = setup();
+    await lock.acquire();
+    api.fail('replace', {
+      error: new KubeApiError('PUT', 'leases', 403, 'Forbidden', 'no update on leases'),
+    });
+    await lock.release();
+    expect(api.count('replace')).toBe(1);
+    expect(lease()?.spec?.holderIdentity).toBe('run-1');
+    expect(logger.entries.filter((e) => e.level === 'warning')).toHaveLength(1);
   });
 
   describe('renewal', () => {
@@ -258,11 +290,29 @@ describe('LeaseLock', () => {
       await jest.advanceTimersByTimeAsync(1000);
       expect(() => {
         lock.assertHeld();
-      }).toThrow(new ActionError(`The lock ${NAME} was taken by another run while this one held it.`));
+      }).toThrow(new ActionError(`The lock ${NAME} was taken by run-2 while this run held it.`));
       const writes = api.count('replace');
       await jest.advanceTimersByTimeAsync(5000);
       expect(api.count('replace')).toBe(writes);
       expect(lease()?.spec?.holderIdentity).toBe('run-2');
+    });
+
+    it('keeps the lock through a renewal refused with 409 while the Lease still names this run', async () => {
+      fakeTimers();
+      const { lock, api, lease, clock } = setup({ ttlMs: 3000 });
+      await lock.acquire();
+      api.fail('replace', {
+        times: 1,
+        error: new KubeApiError('PUT', 'leases', 409, 'Conflict', 'the object has been modified'),
+      });
+      await jest.advanceTimersByTimeAsync(1000);
+      lock.assertHeld();
+      clock.advance(1000);
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(lease()?.spec).toMatchObject({ holderIdentity: 'run-1', renewTime: micro(clock.now()) });
+      lock.assertHeld();
+      await lock.release();
+      expect(lease()?.spec?.holderIdentity).toBe('');
     });
 
     it('keeps the lock through a renewal that fails for another reason, and retries', async () => {

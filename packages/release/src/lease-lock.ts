@@ -1,6 +1,6 @@
 import { ActionError, formatDuration, type Clock, type Logger } from '@dreamscape/core';
 import type { Lease } from '@dreamscape/kube';
-import type { ClusterApi } from './cluster-api.js';
+import { reasonOf, type ClusterApi } from './cluster-api.js';
 import { isConflict } from './history.js';
 import { APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from './colors.js';
 
@@ -29,6 +29,21 @@ export interface LeaseLockOptions {
 }
 
 const RUN_URL_ANNOTATION = 'dreamscape.io/run-url';
+/** Attempts to free the lock before leaving it to expire. */
+const RELEASE_ATTEMPTS = 5;
+const TRANSIENT_REASONS = new Set([
+  'ServiceUnavailable',
+  'InternalError',
+  'TooManyRequests',
+  'Timeout',
+  'Unreachable',
+]);
+
+/** Whether an API error may go away when the same request is sent again. */
+function isTransient(error: unknown): boolean {
+  const reason = reasonOf(error);
+  return reason !== undefined && TRANSIENT_REASONS.has(reason);
+}
 
 /**
  * One `coordination.k8s.io/v1` Lease per environment and app. Taken with create-or-compare-and-swap,
@@ -92,27 +107,41 @@ export class LeaseLock {
     if (this.lost !== undefined) throw this.lost;
   }
 
-  /** Stops renewing and frees the lock (only if it is still ours). */
+  /**
+   * Stops renewing and frees the lock (only if it is still ours). A lost compare-and-swap (someone
+   * touched the Lease, or the server answered 409) reads it again; a 5xx, 429 or timeout is retried
+   * with backoff. Only after {@link RELEASE_ATTEMPTS} attempts is the lock left to expire by itself.
+   */
   async release(): Promise<void> {
     this.stopRenewal();
     const current = this.lease;
     if (current === undefined) return;
     this.lease = undefined;
-    try {
-      const live = await this.o.api.get<Lease>({
-        kind: 'Lease',
-        name: this.name,
-        namespace: this.o.namespace,
-      });
-      if (live?.spec?.holderIdentity !== this.o.holder.id) return;
-      await this.o.api.replace<Lease>({
-        ...live,
-        spec: { ...live.spec, holderIdentity: '', renewTime: nowMicro(this.o.clock) },
-      });
-    } catch (error) {
-      this.o.logger.warning(
-        `Could not release the lock ${this.name}: ${String(error)}. It expires by itself.`,
-      );
+    let delay = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const live = await this.o.api.get<Lease>({
+          kind: 'Lease',
+          name: this.name,
+          namespace: this.o.namespace,
+        });
+        if (live?.spec?.holderIdentity !== this.o.holder.id) return;
+        await this.o.api.replace<Lease>({
+          ...live,
+          spec: { ...live.spec, holderIdentity: '', renewTime: nowMicro(this.o.clock) },
+        });
+        return;
+      } catch (error) {
+        if (attempt >= RELEASE_ATTEMPTS || !(isConflict(error) || isTransient(error))) {
+          this.o.logger.warning(
+            `Could not release the lock ${this.name}: ${String(error)}. It expires by itself in ${formatDuration(this.ttlMs)} at most.`,
+          );
+          return;
+        }
+        this.o.logger.info(`Releasing the lock ${this.name} failed (${String(error)}); retrying.`);
+        await this.o.clock.sleep(delay);
+        delay = Math.min(delay * 2, 2000);
+      }
     }
   }
 
@@ -212,11 +241,33 @@ export class LeaseLock {
       });
     } catch (error) {
       if (isConflict(error)) {
-        this.lost = new ActionError(`The lock ${this.name} was taken by another run while this one held it.`);
-        this.stopRenewal();
+        // A 409 means the Lease changed since we last wrote it, or the server refused this write;
+        // only a different holder means the lock is lost.
+        await this.renewFromLive();
       } else {
         this.o.logger.warning(`Could not renew the lock ${this.name}: ${String(error)}; retrying.`);
       }
+    }
+  }
+
+  private async renewFromLive(): Promise<void> {
+    try {
+      const live = await this.o.api.get<Lease>({
+        kind: 'Lease',
+        name: this.name,
+        namespace: this.o.namespace,
+      });
+      if (this.lease === undefined) return;
+      if (live?.spec?.holderIdentity !== this.o.holder.id) {
+        this.lost = new ActionError(
+          `The lock ${this.name} was taken by ${live?.spec?.holderIdentity || 'nobody'} while this run held it.`,
+        );
+        this.stopRenewal();
+        return;
+      }
+      this.lease = live;
+    } catch (error) {
+      this.o.logger.warning(`Could not read the lock ${this.name} back: ${String(error)}; retrying.`);
     }
   }
 
