@@ -42,8 +42,9 @@ export interface ProxyApiOptions {
   readonly timeoutMs?: number;
   /**
    * Retries of requests that are safe to repeat (GET, merge and strategic PATCH, DELETE) on 429,
-   * 5xx and transport failures. Default 4 attempts from 200 ms. POST and PUT are never retried:
-   * they are creates and compare-and-swaps whose callers handle `AlreadyExists` and `Conflict`.
+   * 5xx and transport failures, and of every request on 429 (turned away before it was processed).
+   * Default 4 attempts from 200 ms. POST and PUT are otherwise never retried: they are creates and
+   * compare-and-swaps whose callers handle `AlreadyExists` and `Conflict`.
    */
   readonly retry?: RetryPolicy;
   readonly clock?: Clock;
@@ -287,15 +288,15 @@ export class ProxyApi {
         timeoutMs: this.o.timeoutMs ?? 30_000,
       });
       this.o.logger.debug(`${method} ${path} → ${res.status}`);
-      if (idempotent && (res.status === 429 || res.status >= 500)) throw new RetryableStatus(res);
+      // 429 means the server turned the request away unprocessed (priority and fairness): safe to
+      // send again whatever the method. A 5xx may come after the write took effect.
+      if (res.status === 429 || (idempotent && res.status >= 500)) throw new RetryableStatus(res);
       return res;
     };
     try {
       return await withRetry(once, {
-        policy: idempotent
-          ? (this.o.retry ?? { attempts: 4, initialDelayMs: 200, maxDelayMs: 2000 })
-          : { attempts: 1 },
-        retryable: (e) => e instanceof RetryableStatus || e instanceof HttpTransportError,
+        policy: this.o.retry ?? { attempts: 4, initialDelayMs: 200, maxDelayMs: 2000 },
+        retryable: (e) => e instanceof RetryableStatus || (idempotent && e instanceof HttpTransportError),
         onRetry: (e, attempt, delay) => {
           this.o.logger.debug(
             `${method} ${path} failed (${e instanceof RetryableStatus ? `HTTP ${e.response.status}` : String(e)}); retry ${attempt} in ${delay}ms`,

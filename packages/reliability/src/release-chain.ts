@@ -82,6 +82,8 @@ export interface RunReport {
   readonly violations: readonly string[];
   /** Everything else that is wrong after it. */
   readonly problems: readonly string[];
+  /** The first error the action reported, if any. */
+  readonly error: string | undefined;
   /** The run's directory, kept when something went wrong (stdout in `stdout.log`). */
   readonly keptDir: string | undefined;
 }
@@ -187,6 +189,7 @@ export async function runChain(options: ChainOptions): Promise<ChainReport> {
         fired,
         result,
         exitCode: r.exitCode,
+        error: r.errors[0],
         durationMs: r.durationMs,
         violations,
         problems,
@@ -302,8 +305,15 @@ function keepOrRemove(r: ActionRunResult, keep: boolean): string | undefined {
 
 function describeRun(chainSeed: number, r: RunReport): string {
   const head = `chain ${chainSeed} run ${r.index} seed=${r.seed} ${r.kind}(${r.target}) faults=[${r.schedule.description.join('; ')}] fired=[${r.fired.join(',')}]`;
-  const tail = `→ ${r.result ?? 'no result'} in ${(r.durationMs / 1000).toFixed(1)}s`;
+  const why = r.result === 'failed' && r.error !== undefined ? ` (${shorten(r.error)})` : '';
+  const tail = `→ ${r.result ?? 'no result'}${why} in ${(r.durationMs / 1000).toFixed(1)}s`;
   const wrong = [...r.problems, ...r.violations.map((v) => `violation: ${v}`)];
   if (wrong.length === 0) return `${head} ${tail}`;
   return `${head} ${tail} ✗ ${wrong.join('; ')}\n  kept ${r.keptDir ?? ''}\n  reproduce: ${reproduceCommand(chainSeed, r.index)}`;
+}
+
+/** The first line of an error, at most 140 characters. */
+function shorten(error: string): string {
+  const line = error.split('\n')[0] ?? '';
+  return line.length > 140 ? `${line.slice(0, 139)}…` : line;
 }
