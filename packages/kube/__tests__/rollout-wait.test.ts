@@ -209,6 +209,50 @@ describe('waitForRollouts', () => {
     ).rejects.toBe(forbidden);
   });
 
+  const unknownResource = (): KubectlError =>
+    KubectlError.from(
+      new CommandError({
+        tool: 'kubectl',
+        args: [],
+        exitCode: 1,
+        signal: null,
+        stdout: '',
+        stderrTail: 'error: the server doesn\'t have a resource type "deployments"',
+        timedOut: false,
+        cancelled: false,
+      }),
+    );
+
+  it('watches again after "no resource type", which kubectl also says when its discovery failed', async () => {
+    const error = unknownResource();
+    expect(error.reason).toBe('UnknownResource');
+    const { startWatch, starts } = scripted({
+      prod: [{ events: [], endAfterMs: 5, error }, { events: [[5, added(dep('a', 'prod', 2))]] }],
+    });
+    const [o] = await waitForRollouts(
+      [{ namespace: 'prod', name: 'a' }],
+      { timeoutMs: 3000, restartDelayMs: 10 },
+      { startWatch, logger: new MemoryLogger() },
+    );
+    expect(o?.state).toBe('complete');
+    expect(starts).toHaveLength(2);
+  });
+
+  it('gives up when "no resource type" comes back three times in a row', async () => {
+    const error = unknownResource();
+    const { startWatch, starts } = scripted({
+      prod: [1, 2, 3, 4].map(() => ({ events: [], endAfterMs: 5, error })),
+    });
+    await expect(
+      waitForRollouts(
+        [{ namespace: 'prod', name: 'a' }],
+        { timeoutMs: 5000, restartDelayMs: 10 },
+        { startWatch, logger: new MemoryLogger() },
+      ),
+    ).rejects.toBe(error);
+    expect(starts).toHaveLength(3);
+  });
+
   it('a deleted deployment fails', async () => {
     const { startWatch } = scripted({
       prod: [

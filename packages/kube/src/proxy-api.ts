@@ -42,7 +42,8 @@ export interface ProxyApiOptions {
   readonly timeoutMs?: number;
   /**
    * Retries of requests that are safe to repeat (GET, merge and strategic PATCH, DELETE) on 429,
-   * 5xx and transport failures, and of every request on 429 (turned away before it was processed).
+   * 5xx and transport failures (access reviews too: they store nothing), and of every request on
+   * 429 (turned away before it was processed).
    * Default 4 attempts from 200 ms. POST and PUT are otherwise never retried: they are creates and
    * compare-and-swaps whose callers handle `AlreadyExists` and `Conflict`.
    */
@@ -239,7 +240,7 @@ export class ProxyApi {
         const answer = this.json<{ status?: { allowed?: boolean; reason?: string } }>(
           'POST',
           path,
-          await this.call('POST', path, JSON.stringify(review), 'application/json'),
+          await this.call('POST', path, JSON.stringify(review), 'application/json', true),
         );
         return answer.status?.allowed === true ? undefined : { ...c, reason: answer.status?.reason ?? '' };
       }),
@@ -272,9 +273,14 @@ export class ProxyApi {
     path: string,
     body?: string,
     contentType?: string,
+    /** A POST that stores nothing (an access review): as safe to repeat as a GET. */
+    query = false,
   ): Promise<HttpResponse> {
     const idempotent =
-      method === 'GET' || method === 'DELETE' || (method === 'PATCH' && contentType !== PATCH_TYPES.json);
+      query ||
+      method === 'GET' ||
+      method === 'DELETE' ||
+      (method === 'PATCH' && contentType !== PATCH_TYPES.json);
     const once = async (): Promise<HttpResponse> => {
       this.requests++;
       const res = await this.o.http.request({

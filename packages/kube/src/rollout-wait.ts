@@ -60,11 +60,15 @@ export type StartDeploymentWatch = (
 const FATAL: ReadonlySet<KubectlReason> = new Set([
   'Forbidden',
   'Unauthorized',
-  'UnknownResource',
   'NotInstalled',
   'Invalid',
   'BadRequest',
 ]);
+/**
+ * kubectl also says "the server doesn't have a resource type" when its discovery request failed
+ * (a 5xx on `/apis`): an unknown resource is believed only when it comes back this many times in a row.
+ */
+const UNKNOWN_RESOURCE_TRIES = 3;
 
 const keyOf = (t: RolloutTarget): string => `${t.namespace}/${t.name}`;
 
@@ -201,6 +205,10 @@ export function waitForRollouts(
         }
         const failures = (failuresInARow.get(namespace) ?? 0) + (error === undefined ? 0 : 1);
         failuresInARow.set(namespace, failures);
+        if (error?.reason === 'UnknownResource' && failures >= UNKNOWN_RESOURCE_TRIES) {
+          finish(error);
+          return;
+        }
         const delay = Math.min(10_000, restartBase * 2 ** Math.max(0, failures - 1));
         logger.info(
           `The watch of deployments in ${namespace} ended${error === undefined ? '' : ` (${error.kubectlMessage || error.reason})`}; listing and watching again in ${formatDuration(delay)}.`,

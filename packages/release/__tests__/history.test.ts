@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
-import { ActionError, MemoryLogger } from '@dreamscape/core';
+import { ActionError, MemoryLogger, type Clock } from '@dreamscape/core';
 import { KubeApiError, type Secret } from '@dreamscape/kube';
 import {
   historySelector,
@@ -58,8 +58,16 @@ function record(
 function setup(limit?: number) {
   const api = new FakeClusterApi();
   const logger = new MemoryLogger();
-  const history = new ReleaseHistory(api, logger, scope, limit);
-  return { api, logger, history };
+  const slept: number[] = [];
+  const clock: Clock = {
+    now: () => Date.UTC(2030, 0, 1),
+    sleep: (ms) => {
+      slept.push(ms);
+      return Promise.resolve();
+    },
+  };
+  const history = new ReleaseHistory(api, logger, scope, limit, clock);
+  return { api, logger, history, slept };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -126,6 +134,54 @@ describe('ReleaseHistory', () => {
     expect((error as KubeApiError).reason).toBe('AlreadyExists');
     expect(isConflict(error)).toBe(true);
     expect((await history.list())[0]?.record.result).toBe('promoted');
+  });
+
+  it('an update refused with 409 while the record is unchanged is written again from a fresh read', async () => {
+    const { history, api, slept } = setup();
+    const first = await history.create(record(1, 'in-progress'));
+    api.fail('replace', {
+      times: 1,
+      error: new KubeApiError('PUT', 'secrets', 409, 'Conflict', 'the object has been modified'),
+    });
+    const updated = await history.update(first, { ...first.record, result: 'promoted' });
+    expect(api.count('replace')).toBe(2);
+    expect(slept).toEqual([100]);
+    const [live] = await history.list();
+    expect(live?.record.result).toBe('promoted');
+    expect(live?.resourceVersion).toBe(updated.resourceVersion);
+  });
+
+  it('an update whose answer was lost (a 5xx after the write landed) is not written twice', async () => {
+    const { history, api } = setup();
+    const first = await history.create(record(1, 'in-progress'));
+    api.fail('replace', {
+      times: 1,
+      afterWrite: true,
+      error: new KubeApiError('PUT', 'secrets', 504, 'Timeout', 'the server was unable to return a response'),
+    });
+    const updated = await history.update(first, { ...first.record, result: 'promoted', message: 'once' });
+    expect(api.count('replace')).toBe(1);
+    const [live] = await history.list();
+    expect(live?.record).toMatchObject({ result: 'promoted', message: 'once' });
+    expect(live?.resourceVersion).toBe(updated.resourceVersion);
+  });
+
+  it('gives up after four attempts of a transient error, and at once on a real one', async () => {
+    const { history, api, slept } = setup();
+    const first = await history.create(record(1, 'in-progress'));
+    api.fail('replace', {
+      times: 4,
+      error: new KubeApiError('PUT', 'secrets', 503, 'ServiceUnavailable', 'try later'),
+    });
+    const error = await rejection(history.update(first, { ...first.record, result: 'promoted' }));
+    expect((error as KubeApiError).reason).toBe('ServiceUnavailable');
+    expect(api.count('replace')).toBe(4);
+    expect(slept).toEqual([100, 200, 400]);
+
+    api.fail('replace', { times: 1, error: new KubeApiError('PUT', 'secrets', 403, 'Forbidden', 'no') });
+    const forbidden = await rejection(history.update(first, { ...first.record, result: 'promoted' }));
+    expect((forbidden as KubeApiError).reason).toBe('Forbidden');
+    expect(api.count('replace')).toBe(5);
   });
 
   it('updates compare-and-swap: a writer holding an older read gets a Conflict', async () => {

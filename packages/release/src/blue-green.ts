@@ -14,6 +14,7 @@ import { coloredName, otherColor, previewName, type Color } from './colors.js';
 import { checksFor, type HealthCheck } from './health-checks.js';
 import { runGate, type GateResult, type ProbeContext } from './gates.js';
 import {
+  HISTORY_LIMIT,
   isConflict,
   packManifest,
   ReleaseHistory,
@@ -129,11 +130,17 @@ export class BlueGreenDeploy {
   constructor(options: BlueGreenOptions) {
     this.o = options;
     const { plan } = options;
-    this.history = new ReleaseHistory(options.api, options.logger, {
-      app: plan.app,
-      environment: plan.environment,
-      namespace: plan.namespace,
-    });
+    this.history = new ReleaseHistory(
+      options.api,
+      options.logger,
+      {
+        app: plan.app,
+        environment: plan.environment,
+        namespace: plan.namespace,
+      },
+      HISTORY_LIMIT,
+      options.clock,
+    );
     this.lock = new LeaseLock({
       api: options.api,
       logger: options.logger,

@@ -42,3 +42,17 @@ export function reasonOf(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+const TRANSIENT_REASONS: ReadonlySet<string> = new Set([
+  'ServiceUnavailable',
+  'InternalError',
+  'TooManyRequests',
+  'Timeout',
+  'Unreachable',
+]);
+
+/** Whether an API error may go away when the same request is sent again (5xx, 429, timeouts). */
+export function isTransient(error: unknown): boolean {
+  const reason = reasonOf(error);
+  return reason !== undefined && TRANSIENT_REASONS.has(reason);
+}

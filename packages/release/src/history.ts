@@ -1,8 +1,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ActionError, type Logger } from '@dreamscape/core';
+import { ActionError, systemClock, type Clock, type Logger } from '@dreamscape/core';
 import type { Secret } from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
-import { reasonOf } from './cluster-api.js';
+import { isTransient, reasonOf } from './cluster-api.js';
 import { APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type Color } from './colors.js';
 import type { GateResult } from './gates.js';
 
@@ -75,6 +75,8 @@ export interface HistoryScope {
 /** Revisions kept per environment and app. */
 export const HISTORY_LIMIT = 10;
 const DATA_KEY = 'release.json.gz';
+/** Attempts of one record update (see {@link ReleaseHistory.update}). */
+const UPDATE_ATTEMPTS = 4;
 const REVISION_LABEL = 'dreamscape.io/revision';
 const RESULT_LABEL = 'dreamscape.io/result';
 /** The Secret type of release records. */
@@ -118,12 +120,20 @@ export class ReleaseHistory {
   private readonly logger: Logger;
   readonly scope: HistoryScope;
   private readonly limit: number;
+  private readonly clock: Clock;
 
-  constructor(api: ClusterApi, logger: Logger, scope: HistoryScope, limit = HISTORY_LIMIT) {
+  constructor(
+    api: ClusterApi,
+    logger: Logger,
+    scope: HistoryScope,
+    limit = HISTORY_LIMIT,
+    clock: Clock = systemClock,
+  ) {
     this.api = api;
     this.logger = logger;
     this.scope = scope;
     this.limit = limit;
+    this.clock = clock;
   }
 
   /** Every recorded release of this environment and app, newest first. */
@@ -144,10 +154,44 @@ export class ReleaseHistory {
     return { record, resourceVersion: secret.metadata.resourceVersion ?? '' };
   }
 
-  /** Writes a changed record if nobody else changed it since `stored` was read. */
+  /**
+   * Writes a changed record if nobody else changed it since `stored` was read. A 409 or a transient
+   * error (5xx, 429, timeout) reads the record back: when it already holds `record` (the write
+   * landed, its answer was lost) that is success; when it still holds what `stored` read (only the
+   * resourceVersion moved, or the write never happened) the write is sent again; anything else is a
+   * real conflict and the error stands. Up to {@link UPDATE_ATTEMPTS} attempts.
+   */
   async update(stored: StoredRelease, record: ReleaseRecord): Promise<StoredRelease> {
-    const secret = await this.api.replace<Secret>(this.encode(record, stored.resourceVersion));
-    return { record, resourceVersion: secret.metadata.resourceVersion ?? '' };
+    let resourceVersion = stored.resourceVersion;
+    let delay = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const secret = await this.api.replace<Secret>(this.encode(record, resourceVersion));
+        return { record, resourceVersion: secret.metadata.resourceVersion ?? '' };
+      } catch (error) {
+        if (attempt >= UPDATE_ATTEMPTS || !(isConflict(error) || isTransient(error))) throw error;
+        await this.clock.sleep(delay);
+        delay *= 2;
+        const live = await this.read(record.revision).catch(() => undefined);
+        if (live === undefined) throw error;
+        const liveJson = JSON.stringify(decode(live));
+        if (liveJson === JSON.stringify(record)) {
+          this.logger.debug(`release record v${record.revision} was written despite ${String(error)}`);
+          return { record, resourceVersion: live.metadata.resourceVersion ?? '' };
+        }
+        if (liveJson !== JSON.stringify(stored.record)) throw error;
+        this.logger.debug(`writing release record v${record.revision} again after ${String(error)}`);
+        resourceVersion = live.metadata.resourceVersion ?? '';
+      }
+    }
+  }
+
+  private read(revision: number): Promise<Secret | undefined> {
+    return this.api.get<Secret>({
+      kind: 'Secret',
+      name: releaseSecretName(this.scope, revision),
+      namespace: this.scope.namespace,
+    });
   }
 
   /** Deletes the oldest finished records beyond the limit. Failures are logged, never fatal. */

@@ -1,6 +1,6 @@
 import { ActionError, formatDuration, type Clock, type Logger } from '@dreamscape/core';
 import type { Lease } from '@dreamscape/kube';
-import { reasonOf, type ClusterApi } from './cluster-api.js';
+import { isTransient, type ClusterApi } from './cluster-api.js';
 import { isConflict } from './history.js';
 import { APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from './colors.js';
 
@@ -31,19 +31,6 @@ export interface LeaseLockOptions {
 const RUN_URL_ANNOTATION = 'dreamscape.io/run-url';
 /** Attempts to free the lock before leaving it to expire. */
 const RELEASE_ATTEMPTS = 5;
-const TRANSIENT_REASONS = new Set([
-  'ServiceUnavailable',
-  'InternalError',
-  'TooManyRequests',
-  'Timeout',
-  'Unreachable',
-]);
-
-/** Whether an API error may go away when the same request is sent again. */
-function isTransient(error: unknown): boolean {
-  const reason = reasonOf(error);
-  return reason !== undefined && TRANSIENT_REASONS.has(reason);
-}
 
 /**
  * One `coordination.k8s.io/v1` Lease per environment and app. Taken with create-or-compare-and-swap,

@@ -3,7 +3,13 @@ import type { Deployment, KubeObject, Kubectl, RolloutOutcome, Service } from '@
 import type { ClusterApi } from './cluster-api.js';
 import { runGate, type GateResult, type ProbeContext } from './gates.js';
 import type { HealthCheck } from './health-checks.js';
-import { packManifest, ReleaseHistory, type ReleaseRecord, type StoredRelease } from './history.js';
+import {
+  HISTORY_LIMIT,
+  packManifest,
+  ReleaseHistory,
+  type ReleaseRecord,
+  type StoredRelease,
+} from './history.js';
 import { LeaseLock, type LockHolder } from './lease-lock.js';
 import type { ReleaseOutcome, ServiceChange } from './outcome.js';
 import { containersOf, releaseLabels, type BlueGreenPlan } from './plan.js';
@@ -47,11 +53,17 @@ export class RollingDeploy {
   constructor(options: RollingOptions) {
     this.o = options;
     const { plan } = options;
-    this.history = new ReleaseHistory(options.api, options.logger, {
-      app: plan.app,
-      environment: plan.environment,
-      namespace: plan.namespace,
-    });
+    this.history = new ReleaseHistory(
+      options.api,
+      options.logger,
+      {
+        app: plan.app,
+        environment: plan.environment,
+        namespace: plan.namespace,
+      },
+      HISTORY_LIMIT,
+      options.clock,
+    );
     this.lock = new LeaseLock({
       api: options.api,
       logger: options.logger,
