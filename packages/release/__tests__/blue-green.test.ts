@@ -92,4 +92,28 @@ describe('blue-green deploy against the double with the real kubectl', () => {
     expect(third.revision).toBe(3);
     expect(cluster.double.violations()).toEqual([]);
   }, 120_000);
+
+  it('a failed preview switch waits for the other preview patches before it points them back and scales down', async () => {
+    expect((await deploy(shopObjects('v1'), HEALTH)).result).toBe('promoted');
+    // The apply of the Services passes (after: 1); then api-preview's selector patch is refused at once; web-preview's gets a 500 and its fourth attempt lands 1.4 s
+    // later, after the failure.
+    cluster.double.setFaults([
+      {
+        verbs: ['patch'],
+        resources: ['services'],
+        names: ['api-preview'],
+        conflict: true,
+        after: 1,
+        limit: 1,
+      },
+      { verbs: ['patch'], resources: ['services'], names: ['web-preview'], error: 500, after: 1, limit: 3 },
+    ]);
+    const second = await deploy(shopObjects('v2'), HEALTH);
+    expect(second.result).toBe('failed');
+    expect(cluster.double.faultCounts()).toEqual([1, 3]);
+    cluster.double.setFaults([]);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    for (const name of ['web', 'api', 'web-preview', 'api-preview']) expect(selectorColor(name)).toBe('blue');
+    expect(cluster.double.violations()).toEqual([]);
+  }, 120_000);
 });

@@ -8,7 +8,7 @@ import {
   type RolloutOutcome,
   type Service,
 } from '@dreamscape/kube';
-import type { ClusterApi } from './cluster-api.js';
+import { allSettled, type ClusterApi } from './cluster-api.js';
 import type { Endpoints } from './endpoints.js';
 import { coloredName, otherColor, previewName, type Color } from './colors.js';
 import { checksFor, type HealthCheck } from './health-checks.js';
@@ -591,7 +591,7 @@ export class BlueGreenDeploy {
     const existing = new Set(live.items.map((s) => s.metadata.name));
     const missing = plan.services.filter((s) => !existing.has(previewName(s.name)));
     if (missing.length > 0) await api.applyServerSide(missing.map((s) => previewService(plan, s, candidate)));
-    await Promise.all(
+    await allSettled(
       plan.services
         .filter((s) => existing.has(previewName(s.name)))
         .map((s) => pointPreview(api, plan.namespace, previewName(s.name), candidate)),
@@ -724,7 +724,7 @@ export class BlueGreenDeploy {
 
   private async scaleDown(color: Color): Promise<void> {
     const { plan, api } = this.o;
-    await Promise.all(
+    await allSettled(
       plan.deployments.map(async (d) => {
         if (d.hpa !== undefined)
           await api.delete(

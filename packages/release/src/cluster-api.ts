@@ -56,3 +56,14 @@ export function isTransient(error: unknown): boolean {
   const reason = reasonOf(error);
   return reason !== undefined && TRANSIENT_REASONS.has(reason);
 }
+
+/**
+ * Like `Promise.all`, but settles every promise before it rejects (with the first error): a batch
+ * of writes must not leave one still in flight (or retrying) while the caller goes on to undo it.
+ */
+export async function allSettled<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
