@@ -239,6 +239,20 @@ export class KubectlError extends CommandError {
   }
 }
 
+/** Reasons of failures that may go away when the same request is sent again (5xx, 429, timeouts, no route). */
+const TRANSIENT_REASONS: ReadonlySet<string> = new Set<KubectlReason>([
+  'Unreachable',
+  'ServiceUnavailable',
+  'TooManyRequests',
+  'InternalError',
+  'Timeout',
+]);
+
+/** Whether a failure reason (of kubectl or of the API server) is worth another attempt. */
+export function isTransientReason(reason: string | undefined): boolean {
+  return reason !== undefined && TRANSIENT_REASONS.has(reason);
+}
+
 /** Whether `error` is a {@link KubectlError} with one of `reasons`. */
 export function isKubectlError(error: unknown, ...reasons: KubectlReason[]): error is KubectlError {
   return error instanceof KubectlError && (reasons.length === 0 || reasons.includes(error.reason));

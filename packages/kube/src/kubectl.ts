@@ -10,7 +10,7 @@ import {
   type Logger,
   type RetryPolicy,
 } from '@dreamscape/core';
-import { KubectlError, parseKubectlStderr, type KubectlReason } from './kubectl-error.js';
+import { isTransientReason, KubectlError, parseKubectlStderr, type KubectlReason } from './kubectl-error.js';
 import type { KubeList, KubeObject } from './kube-object.js';
 import { formatJsonStream } from './manifests.js';
 import { rawResponseFromFailure, type RawResponse } from './raw-response.js';
@@ -139,14 +139,6 @@ interface ExecOptions {
   readonly reasonFor?: (reason: KubectlReason, message: string) => KubectlReason | undefined;
 }
 
-const TRANSIENT: ReadonlySet<KubectlReason> = new Set([
-  'Unreachable',
-  'ServiceUnavailable',
-  'TooManyRequests',
-  'InternalError',
-  'Timeout',
-]);
-
 const DEFAULT_RETRY: RetryPolicy = { attempts: 3, initialDelayMs: 1000, maxDelayMs: 5000 };
 
 /** How long `startProxy` waits for kubectl to say where it listens. */
@@ -211,7 +203,7 @@ export class Kubectl {
             ...this.retry,
             retryable: (e: CommandError) => {
               if (e.spawnError !== undefined || e.cancelled || e.timedOut) return false;
-              const again = TRANSIENT.has(parseKubectlStderr(e.stderrTail).reason);
+              const again = isTransientReason(parseKubectlStderr(e.stderrTail).reason);
               if (again) this.callCount++;
               return again;
             },

@@ -66,7 +66,10 @@ function setup(limit?: number) {
       return Promise.resolve();
     },
   };
-  const history = new ReleaseHistory(api, logger, scope, limit, clock);
+  const history = new ReleaseHistory(api, logger, scope, {
+    ...(limit === undefined ? {} : { limit }),
+    clock,
+  });
   return { api, logger, history, slept };
 }
 
@@ -241,7 +244,7 @@ describe('ReleaseHistory', () => {
 
   it('logs a record it cannot prune and goes on with the others', async () => {
     const { api, logger } = setup();
-    const history = new ReleaseHistory(api, logger, scope, 1);
+    const history = new ReleaseHistory(api, logger, scope, { limit: 1 });
     for (let revision = 1; revision <= 3; revision++) await history.create(record(revision));
     api.fail('delete', {
       name: 'dreamscape-release-shop-prod-v2',

@@ -14,7 +14,6 @@ import { coloredName, otherColor, previewName, type Color } from './colors.js';
 import { checksFor, type HealthCheck } from './health-checks.js';
 import { runGate, type GateResult, type ProbeContext } from './gates.js';
 import {
-  HISTORY_LIMIT,
   isConflict,
   packManifest,
   ReleaseHistory,
@@ -138,8 +137,7 @@ export class BlueGreenDeploy {
         environment: plan.environment,
         namespace: plan.namespace,
       },
-      HISTORY_LIMIT,
-      options.clock,
+      { clock: options.clock },
     );
     this.lock = new LeaseLock({
       api: options.api,

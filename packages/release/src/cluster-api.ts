@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-unnecessary-type-parameters -- callers name the object view they expect, as with kubectl get */
-import type { KubeObject, ObjectRef } from '@dreamscape/kube';
+import { isTransientReason, type KubeObject, type ObjectRef } from '@dreamscape/kube';
 
 /**
  * The reads and writes the release engine makes, as a small interface: the kubectl driver implements
@@ -43,18 +43,9 @@ export function reasonOf(error: unknown): string | undefined {
   return undefined;
 }
 
-const TRANSIENT_REASONS: ReadonlySet<string> = new Set([
-  'ServiceUnavailable',
-  'InternalError',
-  'TooManyRequests',
-  'Timeout',
-  'Unreachable',
-]);
-
 /** Whether an API error may go away when the same request is sent again (5xx, 429, timeouts). */
 export function isTransient(error: unknown): boolean {
-  const reason = reasonOf(error);
-  return reason !== undefined && TRANSIENT_REASONS.has(reason);
+  return isTransientReason(reasonOf(error));
 }
 
 /**

@@ -1,5 +1,12 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ActionError, systemClock, type Clock, type Logger } from '@dreamscape/core';
+import {
+  ActionError,
+  backoffDelay,
+  systemClock,
+  type Clock,
+  type Logger,
+  type RetryPolicy,
+} from '@dreamscape/core';
 import type { Secret } from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
 import { isTransient, reasonOf } from './cluster-api.js';
@@ -75,8 +82,8 @@ export interface HistoryScope {
 /** Revisions kept per environment and app. */
 export const HISTORY_LIMIT = 10;
 const DATA_KEY = 'release.json.gz';
-/** Attempts of one record update (see {@link ReleaseHistory.update}). */
-const UPDATE_ATTEMPTS = 4;
+/** Attempts of one record update, and their backoff (see {@link ReleaseHistory.update}). */
+const UPDATE_RETRY: RetryPolicy = { attempts: 4, initialDelayMs: 100 };
 const REVISION_LABEL = 'dreamscape.io/revision';
 const RESULT_LABEL = 'dreamscape.io/result';
 /** The Secret type of release records. */
@@ -126,14 +133,13 @@ export class ReleaseHistory {
     api: ClusterApi,
     logger: Logger,
     scope: HistoryScope,
-    limit = HISTORY_LIMIT,
-    clock: Clock = systemClock,
+    options: { readonly limit?: number; readonly clock?: Clock } = {},
   ) {
     this.api = api;
     this.logger = logger;
     this.scope = scope;
-    this.limit = limit;
-    this.clock = clock;
+    this.limit = options.limit ?? HISTORY_LIMIT;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Every recorded release of this environment and app, newest first. */
@@ -159,19 +165,17 @@ export class ReleaseHistory {
    * error (5xx, 429, timeout) reads the record back: when it already holds `record` (the write
    * landed, its answer was lost) that is success; when it still holds what `stored` read (only the
    * resourceVersion moved, or the write never happened) the write is sent again; anything else is a
-   * real conflict and the error stands. Up to {@link UPDATE_ATTEMPTS} attempts.
+   * real conflict and the error stands. Up to four attempts.
    */
   async update(stored: StoredRelease, record: ReleaseRecord): Promise<StoredRelease> {
     let resourceVersion = stored.resourceVersion;
-    let delay = 100;
     for (let attempt = 1; ; attempt++) {
       try {
         const secret = await this.api.replace<Secret>(this.encode(record, resourceVersion));
         return { record, resourceVersion: secret.metadata.resourceVersion ?? '' };
       } catch (error) {
-        if (attempt >= UPDATE_ATTEMPTS || !(isConflict(error) || isTransient(error))) throw error;
-        await this.clock.sleep(delay);
-        delay *= 2;
+        if (attempt >= UPDATE_RETRY.attempts || !(isConflict(error) || isTransient(error))) throw error;
+        await this.clock.sleep(backoffDelay(UPDATE_RETRY, attempt));
         const live = await this.read(record.revision).catch(() => undefined);
         if (live === undefined) throw error;
         const liveJson = JSON.stringify(decode(live));

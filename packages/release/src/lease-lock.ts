@@ -1,4 +1,4 @@
-import { ActionError, formatDuration, type Clock, type Logger } from '@dreamscape/core';
+import { ActionError, formatDuration, withRetry, type Clock, type Logger } from '@dreamscape/core';
 import type { Lease } from '@dreamscape/kube';
 import { isTransient, type ClusterApi } from './cluster-api.js';
 import { isConflict } from './history.js';
@@ -104,39 +104,41 @@ export class LeaseLock {
     const current = this.lease;
     if (current === undefined) return;
     this.lease = undefined;
-    let delay = 100;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const live = await this.o.api.get<Lease>({
-          kind: 'Lease',
-          name: this.name,
-          namespace: this.o.namespace,
-        });
-        if (live?.spec?.holderIdentity !== this.o.holder.id) return;
-        await this.o.api.replace<Lease>({
-          ...live,
-          spec: { ...live.spec, holderIdentity: '', renewTime: nowMicro(this.o.clock) },
-        });
-        return;
-      } catch (error) {
-        if (attempt >= RELEASE_ATTEMPTS || !(isConflict(error) || isTransient(error))) {
-          this.o.logger.warning(
-            `Could not release the lock ${this.name}: ${String(error)}. It expires by itself in ${formatDuration(this.ttlMs)} at most.`,
-          );
-          return;
-        }
-        this.o.logger.info(`Releasing the lock ${this.name} failed (${String(error)}); retrying.`);
-        await this.o.clock.sleep(delay);
-        delay = Math.min(delay * 2, 2000);
-      }
+    try {
+      await withRetry(
+        async () => {
+          const live = await this.readLease();
+          if (live?.spec?.holderIdentity !== this.o.holder.id) return;
+          await this.o.api.replace<Lease>({
+            ...live,
+            spec: { ...live.spec, holderIdentity: '', renewTime: nowMicro(this.o.clock) },
+          });
+        },
+        {
+          policy: { attempts: RELEASE_ATTEMPTS, initialDelayMs: 100, maxDelayMs: 2000 },
+          retryable: (error) => isConflict(error) || isTransient(error),
+          onRetry: (error) => {
+            this.o.logger.info(`Releasing the lock ${this.name} failed (${String(error)}); retrying.`);
+          },
+          clock: this.o.clock,
+        },
+      );
+    } catch (error) {
+      this.o.logger.warning(
+        `Could not release the lock ${this.name}: ${String(error)}. It expires by itself in ${formatDuration(this.ttlMs)} at most.`,
+      );
     }
+  }
+
+  private readLease(): Promise<Lease | undefined> {
+    return this.o.api.get<Lease>({ kind: 'Lease', name: this.name, namespace: this.o.namespace });
   }
 
   private async tryAcquire(): Promise<
     { acquired: true } | { acquired: false; holder: string; runUrl: string; expiresInMs: number }
   > {
     const { api, clock, holder, namespace } = this.o;
-    const live = await api.get<Lease>({ kind: 'Lease', name: this.name, namespace });
+    const live = await this.readLease();
     const spec = {
       holderIdentity: holder.id,
       leaseDurationSeconds: Math.ceil(this.ttlMs / 1000),
@@ -239,11 +241,7 @@ export class LeaseLock {
 
   private async renewFromLive(): Promise<void> {
     try {
-      const live = await this.o.api.get<Lease>({
-        kind: 'Lease',
-        name: this.name,
-        namespace: this.o.namespace,
-      });
+      const live = await this.readLease();
       if (this.lease === undefined) return;
       if (live?.spec?.holderIdentity !== this.o.holder.id) {
         this.lost = new ActionError(

@@ -4,7 +4,7 @@ import type { RunInfo } from './blue-green.js';
 import type { ClusterApi } from './cluster-api.js';
 import { runGate, type GateResult, type ProbeContext } from './gates.js';
 import type { HealthCheck } from './health-checks.js';
-import { HISTORY_LIMIT, ReleaseHistory, type ReleaseRecord } from './history.js';
+import { ReleaseHistory, type ReleaseRecord } from './history.js';
 import { LeaseLock, type LockHolder } from './lease-lock.js';
 import type { ReleaseOutcome, ServiceChange } from './outcome.js';
 import { containersOf } from './plan.js';
@@ -43,8 +43,7 @@ export async function rollbackRolling(o: RollingRollbackOptions): Promise<Releas
     o.api,
     logger,
     { app: target.app, environment: target.environment, namespace: ns },
-    HISTORY_LIMIT,
-    clock,
+    { clock },
   );
   const lock = new LeaseLock({
     api: o.api,

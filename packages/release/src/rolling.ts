@@ -3,13 +3,7 @@ import type { Deployment, KubeObject, Kubectl, RolloutOutcome, Service } from '@
 import type { ClusterApi } from './cluster-api.js';
 import { runGate, type GateResult, type ProbeContext } from './gates.js';
 import type { HealthCheck } from './health-checks.js';
-import {
-  HISTORY_LIMIT,
-  packManifest,
-  ReleaseHistory,
-  type ReleaseRecord,
-  type StoredRelease,
-} from './history.js';
+import { packManifest, ReleaseHistory, type ReleaseRecord, type StoredRelease } from './history.js';
 import { LeaseLock, type LockHolder } from './lease-lock.js';
 import type { ReleaseOutcome, ServiceChange } from './outcome.js';
 import { containersOf, releaseLabels, type BlueGreenPlan } from './plan.js';
@@ -61,8 +55,7 @@ export class RollingDeploy {
         environment: plan.environment,
         namespace: plan.namespace,
       },
-      HISTORY_LIMIT,
-      options.clock,
+      { clock: options.clock },
     );
     this.lock = new LeaseLock({
       api: options.api,
