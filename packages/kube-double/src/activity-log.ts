@@ -25,6 +25,11 @@ export interface WriteRecord {
   /** The PATCH content type, when it is a patch. */
   readonly patchType?: string;
   readonly status: number;
+  /**
+   * Whether the write stored a new version of the object: false for a dry run, a refused write, and
+   * a write that changed nothing (`unchanged`, `patched (no change)`, a repeated apply).
+   */
+  readonly changed: boolean;
 }
 
 /** Bounded logs of requests and writes, oldest dropped first. */

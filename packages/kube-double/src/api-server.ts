@@ -1,8 +1,10 @@
 import type { Clock } from '@dreamscape/core';
 import jsonPatch, { type Operation } from 'fast-json-patch';
 import { load as loadYaml } from 'js-yaml';
+import { admitCreate } from './admission.js';
 import {
   ApiError,
+  type StatusCause,
   alreadyExists,
   badRequest,
   conflict,
@@ -42,10 +44,18 @@ import {
 } from './managed-fields.js';
 import { applyMergePatch } from './merge-patch.js';
 import { nameOf, namespaceOf, uidOf, type ObjectStore } from './object-store.js';
-import { RESOURCE_TYPES, apiVersionOf, resourceTypeOfKind, type ResourceType } from './resource-table.js';
-import { schemaOfKind } from './schema.js';
+import { ResourceCatalog } from './resource-catalog.js';
+import { apiVersionOf, resourceTypeOfKind, type ResourceType } from './resource-table.js';
+import { schemaOfKind, type SchemaNode } from './schema.js';
 import type { SeededRandom } from './seeded-random.js';
 import { applyStrategicMergePatch } from './strategic-merge-patch.js';
+import {
+  applySchemaDefaults,
+  mergeSchemaOf,
+  pruneUndeclared,
+  undeclaredFields,
+  validateAgainstSchema,
+} from './structural-schema.js';
 import { unknownFields, validateObject } from './validation.js';
 
 /** How the server treats fields it does not know. */
@@ -66,6 +76,8 @@ export interface WriteResult {
   readonly object: JsonObject;
   /** Texts for `Warning:` headers. */
   readonly warnings: readonly string[];
+  /** Whether a new version was stored (false for a dry run, and for a write that changed nothing). */
+  readonly changed: boolean;
 }
 
 /** A DELETE's options (the body kubectl sends, or the query). */
@@ -110,7 +122,43 @@ export class ApiServer {
     readonly store: ObjectStore,
     private readonly clock: Clock,
     private readonly random: SeededRandom,
+    /** The types served: built-in ones and those of established CustomResourceDefinitions. */
+    readonly catalog: ResourceCatalog = new ResourceCatalog(),
   ) {}
+
+  /** The merge semantics of a type's fields (its CRD's structural schema for a custom resource). */
+  schemaOf(type: ResourceType): SchemaNode {
+    if (type.custom === undefined) return schemaOfKind(type.kind);
+    let node = CUSTOM_SCHEMAS.get(type.custom.schema);
+    if (node === undefined) {
+      node = mergeSchemaOf(type.custom.schema);
+      CUSTOM_SCHEMAS.set(type.custom.schema, node);
+    }
+    return node;
+  }
+
+  /** Defaults, as the real server fills them in on every write. Mutates `object`. */
+  private defaults(type: ResourceType, object: JsonObject): void {
+    if (type.custom === undefined) {
+      applyDefaults(type.kind, object);
+      return;
+    }
+    applySchemaDefaults(type.custom.schema, object);
+  }
+
+  /** The 422 causes for an object (`old` on update). */
+  private validate(type: ResourceType, object: JsonObject, old: JsonObject | undefined): StatusCause[] {
+    if (type.custom === undefined) return validateObject(type.kind, object, old);
+    // Names and labels as for every object, then the CRD's schema.
+    return [...validateObject('', object, old), ...validateAgainstSchema(type.custom.schema, object)];
+  }
+
+  /** The fields a generation counts: everything but metadata and status for custom resources. */
+  private generationFields(type: ResourceType, object: JsonObject): JsonValue | undefined {
+    if (type.custom === undefined) return object.spec;
+    const { metadata: _metadata, status: _status, ...rest } = object;
+    return rest;
+  }
 
   /** RFC 3339 (seconds) of the current real time, as the server stamps objects. */
   timestamp(): string {
@@ -198,6 +246,9 @@ export class ApiServer {
       mediaType !== PATCH_TYPES.strategic
     )
       throw unsupportedMediaType(contentType);
+    // Custom resources have no patch strategies to merge by, so the real server refuses these.
+    if (mediaType === PATCH_TYPES.strategic && type.custom !== undefined)
+      throw unsupportedMediaType(contentType, { strategic: false });
     const before = this.get(type, namespace, name);
     const current = target === 'scale' ? this.scaleOf(before) : before;
     let patchBody: JsonValue;
@@ -214,7 +265,7 @@ export class ApiServer {
       patched = applyStrategicMergePatch(
         current,
         patchBody,
-        target === 'scale' ? schemaOfKind('Scale') : schemaOfKind(type.kind),
+        target === 'scale' ? schemaOfKind('Scale') : this.schemaOf(type),
       );
     if (!isJsonObject(patched)) throw badRequest('the patch did not produce an object');
     if (target === 'scale') return this.commitScale(type, before, patched, options);
@@ -273,7 +324,7 @@ export class ApiServer {
       options.fieldManager === 'kubectl' && before !== undefined && target === undefined
         ? clientSideAppliedFields(before, type)
         : undefined;
-    const outcome = applyConfiguration(before, applied, schemaOfKind(type.kind), {
+    const outcome = applyConfiguration(before, applied, this.schemaOf(type), {
       manager: options.fieldManager,
       apiVersion: expected,
       time: this.timestamp(),
@@ -418,7 +469,13 @@ export class ApiServer {
     verb: string,
   ): string[] {
     if (validation === 'Ignore') return [];
-    const unknown = unknownFields(type.kind, object);
+    const unknown =
+      type.custom === undefined
+        ? unknownFields(type.kind, object)
+        : [
+            ...unknownFields('', object).filter((f) => f.startsWith('metadata.')),
+            ...undeclaredFields(type.custom.schema, object),
+          ];
     if (unknown.length === 0) return [];
     if (validation === 'Warn') return unknown.map((f) => `unknown field "${f}"`);
     const detail = unknown.map((f) => `unknown field "${f}"`).join(', ');
@@ -433,7 +490,7 @@ export class ApiServer {
 
   private ensureNamespace(type: ResourceType, namespace: string): void {
     if (!type.namespaced) return;
-    const ns = RESOURCE_TYPES.find((t) => t.kind === 'Namespace');
+    const ns = resourceTypeOfKind('Namespace');
     if (ns === undefined) return;
     const found = this.store.peek(ns, '', namespace);
     if (found === undefined) throw notFound(ns, namespace);
@@ -476,30 +533,44 @@ export class ApiServer {
       Reflect.deleteProperty(metadata, k);
     // Clients cannot set the status of a type that has a status subresource.
     if (type.subresources.includes('status') && type.kind !== 'Pod') Reflect.deleteProperty(object, 'status');
-    applyDefaults(type.kind, object);
-    const causes = validateObject(type.kind, object, undefined);
+    if (type.custom !== undefined) {
+      const pruned = pruneUndeclared(type.custom.schema, object);
+      for (const k of Object.keys(object)) if (!Object.hasOwn(pruned, k)) Reflect.deleteProperty(object, k);
+      Object.assign(object, pruned);
+    }
+    // A Job's generated selector carries its uid, so the uid comes before admission for Jobs.
+    const early = type.kind === 'Job' ? this.random.uuid() : undefined;
+    admitCreate(this.store, type, object, early ?? '');
+    this.defaults(type, object);
+    const causes = this.validate(type, object, undefined);
     if (causes.length > 0) throw invalid(type, name, causes);
     if (this.store.peek(type, namespace, name) !== undefined) throw alreadyExists(type, name);
-    metadata.uid = this.random.uuid();
+    metadata.uid = early ?? this.random.uuid();
     metadata.creationTimestamp = this.timestamp();
     if (type.tracksGeneration) metadata.generation = 1;
     if (type.kind === 'Service') this.allocateClusterIp(object);
     const entries =
       applyEntries ??
-      recordUpdate([], undefined, object, schemaOfKind(type.kind), {
+      recordUpdate([], undefined, object, this.schemaOf(type), {
         manager,
         apiVersion: apiVersionOf(type),
         time: this.timestamp(),
       });
     writeManagedFields(object, entries);
     const ordered = orderTopLevel(object);
-    if (dryRun) return { code: 201, object: ordered, warnings: [] };
-    return { code: 201, object: this.store.put(type, ordered), warnings: [] };
+    if (dryRun) return { code: 201, object: ordered, warnings: [], changed: false };
+    return { code: 201, object: this.store.put(type, ordered), warnings: [], changed: true };
   }
 
   private allocateClusterIp(service: JsonObject): void {
     const spec = objectAt(service, 'spec') ?? {};
-    if (spec.type === 'ExternalName' || spec.clusterIP === 'None') return;
+    if (spec.type === 'ExternalName') return;
+    if (spec.clusterIP === 'None') {
+      // Headless: no virtual IP; DNS answers with the pods (a StatefulSet's stable names).
+      spec.clusterIPs = ['None'];
+      service.spec = spec;
+      return;
+    }
     if (typeof spec.clusterIP !== 'string' || spec.clusterIP === '') {
       const n = this.nextServiceIp++;
       spec.clusterIP = `${SERVICE_CIDR_BASE[0]}.${SERVICE_CIDR_BASE[1]}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
@@ -565,12 +636,17 @@ export class ApiServer {
       else Reflect.deleteProperty(metadata, k);
     }
     Reflect.deleteProperty(metadata, 'managedFields');
-    applyDefaults(type.kind, after);
+    if (type.custom !== undefined && options.target === undefined)
+      after = pruneTopLevel(after, pruneUndeclared(type.custom.schema, after));
+    this.defaults(type, after);
     if (options.target === undefined && options.skipValidation !== true) {
-      const causes = validateObject(type.kind, after, before);
+      const causes = this.validate(type, after, before);
       if (causes.length > 0) throw invalid(type, name, causes);
     }
-    if (type.tracksGeneration && !jsonEqual(before.spec, after.spec)) {
+    if (
+      type.tracksGeneration &&
+      !jsonEqual(this.generationFields(type, before), this.generationFields(type, after))
+    ) {
       const generation = typeof beforeMeta.generation === 'number' ? beforeMeta.generation : 0;
       metadata.generation = generation + 1;
     }
@@ -583,7 +659,7 @@ export class ApiServer {
         givenManaged.length === 1 && jsonEqual(givenManaged[0], {}) ? [] : readManagedFields(input);
     const entries =
       options.entries ??
-      recordUpdate(baseEntries, before, after, schemaOfKind(type.kind), {
+      recordUpdate(baseEntries, before, after, this.schemaOf(type), {
         manager: options.manager,
         apiVersion: apiVersionOf(type),
         time: this.timestamp(),
@@ -591,15 +667,15 @@ export class ApiServer {
       });
     writeManagedFields(after, entries);
     const ordered = orderTopLevel(after);
-    if (jsonEqual(ordered, before)) return { code: 200, object: before, warnings: [] };
-    if (options.dryRun) return { code: 200, object: ordered, warnings: [] };
+    if (jsonEqual(ordered, before)) return { code: 200, object: before, warnings: [], changed: false };
+    if (options.dryRun) return { code: 200, object: ordered, warnings: [], changed: false };
     const deleting = metadata.deletionTimestamp !== undefined && objectsAtFinalizers(ordered).length === 0;
     if (deleting) {
       const last = this.store.remove(type, namespaceOf(before), name) ?? ordered;
       this.collectDependents(uidOf(before), 'Background');
-      return { code: 200, object: last, warnings: [] };
+      return { code: 200, object: last, warnings: [], changed: true };
     }
-    return { code: 200, object: this.store.put(type, ordered), warnings: [] };
+    return { code: 200, object: this.store.put(type, ordered), warnings: [], changed: true };
   }
 
   /** DELETE one object, with propagation to what it owns. */
@@ -754,7 +830,7 @@ export class ApiServer {
 
   private async emptyNamespace(namespace: string): Promise<void> {
     await nextTurn();
-    for (const type of RESOURCE_TYPES) {
+    for (const type of this.catalog.all()) {
       if (!type.namespaced) continue;
       for (const object of this.store.view(type, namespace))
         this.store.remove(type, namespace, nameOf(object));
@@ -783,6 +859,19 @@ export class ApiServer {
     if (this.store.peek(type, namespace, name) === undefined) return;
     this.delete(type, namespace, name, { propagationPolicy: 'Background', dryRun: false });
   }
+}
+
+const CUSTOM_SCHEMAS = new WeakMap<JsonObject, SchemaNode>();
+
+/** The merge schema of a type without an ApiServer at hand. */
+function schemaOf(type: ResourceType): SchemaNode {
+  if (type.custom === undefined) return schemaOfKind(type.kind);
+  return mergeSchemaOf(type.custom.schema);
+}
+
+/** `pruned`, keeping the object identity of `object` (metadata is never pruned). */
+function pruneTopLevel(object: JsonObject, pruned: JsonObject): JsonObject {
+  return { ...pruned, metadata: object.metadata ?? {} };
 }
 
 function objectsAtFinalizers(object: JsonObject): string[] {
@@ -817,7 +906,7 @@ function clientSideAppliedFields(live: JsonObject, type: ResourceType): Readonly
     return undefined;
   }
   if (!isJsonObject(lastApplied)) return undefined;
-  const schema = schemaOfKind(type.kind);
+  const schema = schemaOf(type);
   const view = trackedView(lastApplied, undefined);
   const liveView = trackedView(live, undefined);
   return new Set(

@@ -130,12 +130,21 @@ export function methodNotAllowed(message: string): ApiError {
   return new ApiError({ code: 405, reason: 'MethodNotAllowed', message });
 }
 
-/** 415 for a PATCH content type the server does not know. */
-export function unsupportedMediaType(contentType: string): ApiError {
+/** 415 for a PATCH content type the server does not take (strategic merge: not for custom resources). */
+export function unsupportedMediaType(
+  contentType: string,
+  options: { readonly strategic?: boolean } = {},
+): ApiError {
+  const accepted = [
+    'application/json-patch+json',
+    'application/merge-patch+json',
+    'application/apply-patch+yaml',
+    ...(options.strategic === false ? [] : ['application/strategic-merge-patch+json']),
+  ];
   return new ApiError({
     code: 415,
     reason: 'UnsupportedMediaType',
-    message: `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType})`,
+    message: `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')} (got ${contentType})`,
   });
 }
 

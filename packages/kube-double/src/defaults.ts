@@ -1,3 +1,4 @@
+import { defaultCustomResourceDefinition } from './crd-validation.js';
 import { ensureObject, isJsonObject, objectAt, objectsAt, stringAt, type JsonObject } from './json-value.js';
 
 /**
@@ -39,9 +40,126 @@ export function applyDefaults(kind: string, object: JsonObject): void {
       spec.minReplicas ??= 1;
       break;
     }
+    case 'StatefulSet':
+      defaultStatefulSet(object);
+      break;
+    case 'DaemonSet':
+      defaultDaemonSet(object);
+      break;
+    case 'Job':
+      defaultJobSpec(ensureObject(object, 'spec'));
+      break;
+    case 'CronJob':
+      defaultCronJob(object);
+      break;
+    case 'PersistentVolumeClaim':
+      defaultClaim(object);
+      break;
+    case 'PersistentVolume': {
+      const spec = ensureObject(object, 'spec');
+      spec.persistentVolumeReclaimPolicy ??= 'Retain';
+      spec.volumeMode ??= 'Filesystem';
+      ensureObject(object, 'status').phase ??= 'Pending';
+      break;
+    }
+    case 'NetworkPolicy':
+      defaultNetworkPolicy(object);
+      break;
+    case 'PriorityClass':
+      object.preemptionPolicy ??= 'PreemptLowerPriority';
+      break;
+    case 'StorageClass':
+      object.reclaimPolicy ??= 'Delete';
+      object.volumeBindingMode ??= 'Immediate';
+      break;
+    case 'CustomResourceDefinition':
+      defaultCustomResourceDefinition(object);
+      break;
+    case 'Endpoints':
+      for (const subset of objectsAt(object, 'subsets'))
+        for (const port of objectsAt(subset, 'ports')) port.protocol ??= 'TCP';
+      break;
     default:
       break;
   }
+}
+
+function defaultStatefulSet(object: JsonObject): void {
+  const spec = ensureObject(object, 'spec');
+  spec.replicas ??= 1;
+  spec.podManagementPolicy ??= 'OrderedReady';
+  const strategy = ensureObject(spec, 'updateStrategy');
+  strategy.type ??= 'RollingUpdate';
+  if (strategy.type === 'RollingUpdate') ensureObject(strategy, 'rollingUpdate').partition ??= 0;
+  spec.revisionHistoryLimit ??= 10;
+  const retention = ensureObject(spec, 'persistentVolumeClaimRetentionPolicy');
+  retention.whenDeleted ??= 'Retain';
+  retention.whenScaled ??= 'Retain';
+  for (const claim of objectsAt(spec, 'volumeClaimTemplates')) {
+    claim.apiVersion ??= 'v1';
+    claim.kind ??= 'PersistentVolumeClaim';
+    ensureObject(claim, 'spec').volumeMode ??= 'Filesystem';
+    ensureObject(claim, 'status').phase ??= 'Pending';
+  }
+  defaultPodTemplate(spec);
+}
+
+function defaultDaemonSet(object: JsonObject): void {
+  const spec = ensureObject(object, 'spec');
+  const strategy = ensureObject(spec, 'updateStrategy');
+  strategy.type ??= 'RollingUpdate';
+  if (strategy.type === 'RollingUpdate') {
+    const rolling = ensureObject(strategy, 'rollingUpdate');
+    rolling.maxUnavailable ??= 1;
+    rolling.maxSurge ??= 0;
+  }
+  spec.revisionHistoryLimit ??= 10;
+  defaultPodTemplate(spec);
+}
+
+function defaultJobSpec(spec: JsonObject): void {
+  if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
+  spec.parallelism ??= 1;
+  spec.backoffLimit ??= 6;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
+  spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+  defaultPodTemplate(spec);
+}
+
+function defaultCronJob(object: JsonObject): void {
+  const spec = ensureObject(object, 'spec');
+  spec.concurrencyPolicy ??= 'Allow';
+  spec.suspend ??= false;
+  spec.successfulJobsHistoryLimit ??= 3;
+  spec.failedJobsHistoryLimit ??= 1;
+  const jobTemplate = ensureObject(spec, 'jobTemplate');
+  const jobSpec = ensureObject(jobTemplate, 'spec');
+  const template = ensureObject(jobSpec, 'template');
+  const metadata = ensureObject(template, 'metadata');
+  if (metadata.creationTimestamp === undefined) metadata.creationTimestamp = null;
+  defaultPodSpec(ensureObject(template, 'spec'), false);
+  const jobMeta = ensureObject(jobTemplate, 'metadata');
+  if (jobMeta.creationTimestamp === undefined) jobMeta.creationTimestamp = null;
+}
+
+function defaultClaim(object: JsonObject): void {
+  const spec = ensureObject(object, 'spec');
+  spec.volumeMode ??= 'Filesystem';
+  ensureObject(object, 'status').phase ??= 'Pending';
+}
+
+function defaultNetworkPolicy(object: JsonObject): void {
+  const spec = ensureObject(object, 'spec');
+  spec.podSelector ??= {};
+  if (!Array.isArray(spec.policyTypes)) {
+    const types = ['Ingress'];
+    if (Array.isArray(spec.egress)) types.push('Egress');
+    spec.policyTypes = types;
+  }
+  for (const direction of ['ingress', 'egress'])
+    for (const rule of objectsAt(spec, direction))
+      for (const port of objectsAt(rule, 'ports')) port.protocol ??= 'TCP';
 }
 
 function defaultDeployment(object: JsonObject): void {

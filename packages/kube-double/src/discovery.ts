@@ -1,5 +1,6 @@
 import type { JsonObject } from './json-value.js';
-import { RESOURCE_TYPES, groupVersions, type ResourceType } from './resource-table.js';
+import type { ResourceCatalog } from './resource-catalog.js';
+import type { ResourceType } from './resource-table.js';
 
 /** The content type kubectl requires before it reads a body as aggregated discovery. */
 export const AGGREGATED_DISCOVERY_CONTENT_TYPE =
@@ -54,15 +55,17 @@ function resourceDiscovery(type: ResourceType): JsonObject {
   return doc;
 }
 
-function groupDiscovery(group: string): JsonObject {
-  const versions = groupVersions()
+function groupDiscovery(catalog: ResourceCatalog, group: string): JsonObject {
+  const versions = catalog
+    .groupVersions()
     .filter((gv) => gv.group === group)
     .map((gv) => ({
       version: gv.version,
       freshness: 'Current',
-      resources: RESOURCE_TYPES.filter((t) => t.group === group && t.version === gv.version).map(
-        resourceDiscovery,
-      ),
+      resources: catalog
+        .all()
+        .filter((t) => t.group === group && t.version === gv.version)
+        .map(resourceDiscovery),
     }));
   return { metadata: { name: group }, versions };
 }
@@ -71,13 +74,15 @@ function groupDiscovery(group: string): JsonObject {
  * The aggregated discovery document (`apidiscovery.k8s.io/v2`) for `/api` (core group only) or
  * `/apis` (every named group).
  */
-export function aggregatedDiscovery(core: boolean): JsonObject {
-  const groups = [...new Set(groupVersions().map((gv) => gv.group))].filter((g) => (g === '') === core);
+export function aggregatedDiscovery(catalog: ResourceCatalog, core: boolean): JsonObject {
+  const groups = [...new Set(catalog.groupVersions().map((gv) => gv.group))].filter(
+    (g) => (g === '') === core,
+  );
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: 'apidiscovery.k8s.io/v2',
     metadata: {},
-    items: groups.map(groupDiscovery),
+    items: groups.map((g) => groupDiscovery(catalog, g)),
   };
 }
 
@@ -90,28 +95,33 @@ export function legacyCoreVersions(): JsonObject {
   };
 }
 
-function legacyGroup(group: string): JsonObject {
-  const versions = groupVersions()
+function legacyGroup(catalog: ResourceCatalog, group: string): JsonObject {
+  const versions = catalog
+    .groupVersions()
     .filter((gv) => gv.group === group)
     .map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
   return { name: group, versions, preferredVersion: versions[0] ?? {} };
 }
 
 /** Legacy `/apis`: APIGroupList. */
-export function legacyGroupList(): JsonObject {
-  const groups = [...new Set(groupVersions().map((gv) => gv.group))].filter((g) => g !== '');
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(legacyGroup) };
+export function legacyGroupList(catalog: ResourceCatalog): JsonObject {
+  const groups = [...new Set(catalog.groupVersions().map((gv) => gv.group))].filter((g) => g !== '');
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((g) => legacyGroup(catalog, g)) };
 }
 
 /** Legacy `/apis/<group>`: APIGroup, or undefined when the group is not served. */
-export function legacyGroupDocument(group: string): JsonObject | undefined {
-  if (!groupVersions().some((gv) => gv.group === group)) return undefined;
-  return { kind: 'APIGroup', apiVersion: 'v1', ...legacyGroup(group) };
+export function legacyGroupDocument(catalog: ResourceCatalog, group: string): JsonObject | undefined {
+  if (!catalog.groupVersions().some((gv) => gv.group === group)) return undefined;
+  return { kind: 'APIGroup', apiVersion: 'v1', ...legacyGroup(catalog, group) };
 }
 
 /** Legacy `/api/v1` or `/apis/<group>/<version>`: APIResourceList, or undefined when not served. */
-export function legacyResourceList(group: string, version: string): JsonObject | undefined {
-  const types = RESOURCE_TYPES.filter((t) => t.group === group && t.version === version);
+export function legacyResourceList(
+  catalog: ResourceCatalog,
+  group: string,
+  version: string,
+): JsonObject | undefined {
+  const types = catalog.all().filter((t) => t.group === group && t.version === version);
   if (types.length === 0) return undefined;
   const resources: JsonObject[] = [];
   for (const t of types) {

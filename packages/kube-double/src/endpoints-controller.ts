@@ -33,6 +33,7 @@ export function selectedPods(api: ApiServer, service: JsonObject): JsonObject[] 
       (p) =>
         objectAt(p, 'metadata')?.deletionTimestamp === undefined &&
         stringAt(objectAt(p, 'status'), 'podIP') !== undefined &&
+        !['Succeeded', 'Failed'].includes(stringAt(objectAt(p, 'status'), 'phase') ?? '') &&
         matchesLabels(requirements, stringMapAt(objectAt(p, 'metadata'), 'labels')),
     );
 }
@@ -134,14 +135,28 @@ export class EndpointsController {
       }
       const signature = JSON.stringify(ports);
       const group = groups.get(signature) ?? { ports, ready: [], notReady: [] };
-      (isPodReady(pod) ? group.ready : group.notReady).push(pod);
+      (isPodReady(pod) || objectAt(service, 'spec')?.publishNotReadyAddresses === true
+        ? group.ready
+        : group.notReady
+      ).push(pod);
       groups.set(signature, group);
     }
-    const address = (pod: JsonObject): JsonObject => ({
-      ip: stringAt(objectAt(pod, 'status'), 'podIP') ?? '',
-      nodeName: stringAt(objectAt(pod, 'spec'), 'nodeName') ?? '',
-      targetRef: { kind: 'Pod', namespace, name: nameOf(pod), uid: uidOf(pod) },
-    });
+    // A pod whose subdomain is this Service (a StatefulSet's, behind its headless Service) is
+    // published under its hostname: redis-0.redis.<namespace>.svc.
+    const hostnameOf = (pod: JsonObject): string | undefined => {
+      const podSpec = objectAt(pod, 'spec');
+      return stringAt(podSpec, 'subdomain') === name ? stringAt(podSpec, 'hostname') : undefined;
+    };
+    const address = (pod: JsonObject): JsonObject => {
+      const hostname = hostnameOf(pod);
+      return {
+        ...(hostname === undefined ? {} : { hostname }),
+        ip: stringAt(objectAt(pod, 'status'), 'podIP') ?? '',
+        nodeName: stringAt(objectAt(pod, 'spec'), 'nodeName') ?? '',
+        targetRef: { kind: 'Pod', namespace, name: nameOf(pod), uid: uidOf(pod) },
+      };
+    };
+    const publishNotReady = objectAt(service, 'spec')?.publishNotReadyAddresses === true;
     const subsets = [...groups.values()].map((g) => {
       const subset: JsonObject = {};
       if (g.ready.length > 0) subset.addresses = g.ready.map(address);
@@ -192,9 +207,11 @@ export class EndpointsController {
         },
         addressType: 'IPv4',
         endpoints: [...g.ready, ...g.notReady].map((pod) => {
-          const ready = isPodReady(pod);
+          const ready = isPodReady(pod) || publishNotReady;
+          const hostname = hostnameOf(pod);
           return {
             addresses: [stringAt(objectAt(pod, 'status'), 'podIP') ?? ''],
+            ...(hostname === undefined ? {} : { hostname }),
             conditions: { ready, serving: ready, terminating: false },
             nodeName: stringAt(objectAt(pod, 'spec'), 'nodeName') ?? '',
             targetRef: { kind: 'Pod', namespace, name: nameOf(pod), uid: uidOf(pod) },

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { load as loadYaml } from 'js-yaml';
 import type { ActivityLog } from './activity-log.js';
 import {
   PATCH_TYPES,
@@ -24,7 +25,8 @@ import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
 import { openApiGroupVersion, openApiRoot } from './openapi-stub.js';
 import { podLog } from './pod-lifecycle.js';
 import { PROTOBUF_CONTENT_TYPE, decodeProtobufBody } from './protobuf-body.js';
-import { apiVersionOf, findResourceType, type ResourceType } from './resource-table.js';
+import type { ResourceCatalog } from './resource-catalog.js';
+import { apiVersionOf, type ResourceType } from './resource-table.js';
 import type { ServiceProxy } from './service-proxy.js';
 import { includeObjectOf, toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch-stream.js';
@@ -118,7 +120,10 @@ function parseJsonBody(text: string): JsonValue {
 }
 
 /** Splits an API path into its resource parts, or undefined for non-resource paths. */
-function parseResourcePath(pathname: string): ResourceRequest | 'not-found' | undefined {
+function parseResourcePath(
+  catalog: ResourceCatalog,
+  pathname: string,
+): ResourceRequest | 'not-found' | undefined {
   const trailingSlash = pathname.endsWith('/') && pathname.length > 1;
   const segments = pathname
     .split('/')
@@ -143,7 +148,7 @@ function parseResourcePath(pathname: string): ResourceRequest | 'not-found' | un
   if (
     rest[0] === 'namespaces' &&
     rest.length >= 3 &&
-    findResourceType(group, version, rest[2] ?? '') !== undefined
+    catalog.find(group, version, rest[2] ?? '') !== undefined
   ) {
     namespace = rest[1];
     plural = rest[2] ?? '';
@@ -152,7 +157,7 @@ function parseResourcePath(pathname: string): ResourceRequest | 'not-found' | un
     plural = rest[0] ?? '';
     tail = rest.slice(1);
   }
-  const type = findResourceType(group, version, plural);
+  const type = catalog.find(group, version, plural);
   if (type === undefined) return 'not-found';
   if (namespace !== undefined && !type.namespaced) return 'not-found';
   const [name, subresource, ...proxyTail] = tail;
@@ -272,7 +277,7 @@ async function handle(
   url: URL,
   method: string,
 ): Promise<void> {
-  const parsed = parseResourcePath(url.pathname);
+  const parsed = parseResourcePath(deps.api.catalog, url.pathname);
   const resource = parsed === 'not-found' ? undefined : parsed;
   const target: FaultTarget =
     resource === undefined
@@ -304,13 +309,18 @@ async function handle(
   }
   if (parsed === 'not-found') throw pathNotFound();
   if (parsed === undefined) {
-    serveNonResource(req, res, url);
+    serveNonResource(deps.api.catalog, req, res, url);
     return;
   }
   await serveResource(deps, req, res, url, method, parsed, target.verb, decision.dropWatchAfterMs);
 }
 
-function serveNonResource(req: IncomingMessage, res: ServerResponse, url: URL): void {
+function serveNonResource(
+  catalog: ResourceCatalog,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): void {
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const accept = req.headers.accept ?? '';
   const aggregated = accept.includes('as=APIGroupDiscoveryList');
@@ -325,21 +335,21 @@ function serveNonResource(req: IncomingMessage, res: ServerResponse, url: URL): 
   }
   if (path === '/api' || path === '/apis') {
     const core = path === '/api';
-    if (aggregated) sendJson(res, 200, aggregatedDiscovery(core), AGGREGATED_DISCOVERY_CONTENT_TYPE);
-    else sendJson(res, 200, core ? legacyCoreVersions() : legacyGroupList());
+    if (aggregated) sendJson(res, 200, aggregatedDiscovery(catalog, core), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+    else sendJson(res, 200, core ? legacyCoreVersions() : legacyGroupList(catalog));
     return;
   }
   if (path === '/openapi/v3') {
-    sendJson(res, 200, openApiRoot());
+    sendJson(res, 200, openApiRoot(catalog));
     return;
   }
   const segments = path.split('/').filter((s) => s !== '');
   if (segments[0] === 'openapi' && segments[1] === 'v3') {
     const doc =
       segments[2] === 'api' && segments.length === 4
-        ? openApiGroupVersion('', segments[3] ?? '')
+        ? openApiGroupVersion(catalog, '', segments[3] ?? '')
         : segments[2] === 'apis' && segments.length === 5
-          ? openApiGroupVersion(segments[3] ?? '', segments[4] ?? '')
+          ? openApiGroupVersion(catalog, segments[3] ?? '', segments[4] ?? '')
           : undefined;
     if (doc !== undefined) {
       sendJson(res, 200, doc);
@@ -347,21 +357,21 @@ function serveNonResource(req: IncomingMessage, res: ServerResponse, url: URL): 
     }
   }
   if (segments[0] === 'api' && segments.length === 2) {
-    const list = legacyResourceList('', segments[1] ?? '');
+    const list = legacyResourceList(catalog, '', segments[1] ?? '');
     if (list !== undefined) {
       sendJson(res, 200, list);
       return;
     }
   }
   if (segments[0] === 'apis' && segments.length === 2) {
-    const group = legacyGroupDocument(segments[1] ?? '');
+    const group = legacyGroupDocument(catalog, segments[1] ?? '');
     if (group !== undefined) {
       sendJson(res, 200, group);
       return;
     }
   }
   if (segments[0] === 'apis' && segments.length === 3) {
-    const list = legacyResourceList(segments[1] ?? '', segments[2] ?? '');
+    const list = legacyResourceList(catalog, segments[1] ?? '', segments[2] ?? '');
     if (list !== undefined) {
       sendJson(res, 200, list);
       return;
@@ -381,7 +391,14 @@ async function serveResource(
   dropWatchAfterMs: number | undefined,
 ): Promise<void> {
   const { api } = deps;
-  const { type } = request;
+  // Every version of a custom resource reads and writes the objects of its storage version; what
+  // goes out is shown in the version asked for.
+  const served = request.type;
+  const type = api.catalog.storageOf(served);
+  const shown = (object: JsonObject): JsonObject =>
+    served === type || !isJsonObject(object) || object.kind !== served.kind
+      ? object
+      : { ...object, apiVersion: apiVersionOf(served) };
   const query = url.searchParams;
   const namespace = request.namespace ?? '';
   const userAgent = req.headers['user-agent'] ?? '';
@@ -419,14 +436,14 @@ async function serveResource(
     serveWatch(
       api.store,
       {
-        type,
+        type: served,
         namespace: scopeNamespace,
         matches: api.matcher(type, selectors),
         resourceVersion: query.get('resourceVersion') ?? undefined,
         timeoutSeconds: timeout === null ? undefined : Number(timeout),
         allowBookmarks: query.get('allowWatchBookmarks') === 'true',
         bookmarkIntervalMs: deps.bookmarkIntervalMs,
-        ...(table ? { present: (o: JsonObject) => toTable(type, [o], include, Date.now()) } : {}),
+        present: table ? (o: JsonObject) => toTable(served, [o], include, Date.now()) : shown,
         ...(dropWatchAfterMs === undefined ? {} : { dropAfterMs: dropWatchAfterMs }),
       },
       res,
@@ -436,14 +453,14 @@ async function serveResource(
   if (verb === 'list') {
     const { items, resourceVersion } = api.list(type, scopeNamespace, selectors);
     if (table) {
-      sendJson(res, 200, toTable(type, items, include, Date.now(), resourceVersion));
+      sendJson(res, 200, toTable(served, items, include, Date.now(), resourceVersion));
       return;
     }
     sendJson(res, 200, {
-      kind: type.listKind,
-      apiVersion: apiVersionOf(type),
+      kind: served.listKind,
+      apiVersion: apiVersionOf(served),
       metadata: { resourceVersion },
-      items,
+      items: items.map(shown),
     });
     return;
   }
@@ -454,10 +471,10 @@ async function serveResource(
       return;
     }
     if (table) {
-      sendJson(res, 200, toTable(type, [object], include, Date.now()));
+      sendJson(res, 200, toTable(served, [object], include, Date.now()));
       return;
     }
-    sendJson(res, 200, object);
+    sendJson(res, 200, shown(object));
     return;
   }
 
@@ -465,7 +482,8 @@ async function serveResource(
   const body = bytes.toString('utf8');
   const contentType = req.headers['content-type'] ?? '';
   const protobuf = contentType.startsWith(PROTOBUF_CONTENT_TYPE);
-  const decode = (): JsonValue => (protobuf ? decodeProtobufBody(bytes, contentType) : parseJsonBody(body));
+  const decode = (): JsonValue =>
+    inStorageVersion(protobuf ? decodeProtobufBody(bytes, contentType) : parseJsonBody(body), served, type);
   if (type.virtual) {
     const review = decode();
     sendJson(res, 201, deps.access.review(isJsonObject(review) ? review : {}));
@@ -485,7 +503,7 @@ async function serveResource(
   const record = (
     status: number,
     objectName: string,
-    extra: { verb?: string; dryRun?: boolean; fieldManager?: string } = {},
+    extra: { verb?: string; dryRun?: boolean; fieldManager?: string; changed?: boolean } = {},
   ): void => {
     deps.log.write({
       time: new Date().toISOString(),
@@ -498,16 +516,17 @@ async function serveResource(
       dryRun: extra.dryRun ?? dryRun,
       ...(verb === 'patch' ? { patchType: contentType.split(';')[0] ?? '' } : {}),
       status,
+      changed: extra.changed ?? false,
     });
   };
   const respond = (result: WriteResult, objectName: string): void => {
-    record(result.code, objectName);
+    record(result.code, objectName, { changed: result.changed });
     if (result.warnings.length > 0)
       res.setHeader(
         'Warning',
         result.warnings.map((w) => `299 - ${JSON.stringify(w)}`),
       );
-    sendJson(res, result.code, result.object);
+    sendJson(res, result.code, shown(result.object));
   };
   try {
     switch (verb) {
@@ -520,18 +539,33 @@ async function serveResource(
         respond(api.update(type, namespace, name, decode(), options, target), name);
         return;
       case 'patch':
-        respond(api.patch(type, namespace, name, contentType, body, options, target), name);
+        respond(
+          api.patch(
+            type,
+            namespace,
+            name,
+            contentType,
+            applyInStorageVersion(body, isApply, served, type),
+            options,
+            target,
+          ),
+          name,
+        );
         return;
       case 'delete':
       case 'deletecollection': {
         const deleteOptions = parseDeleteOptions(body, query);
         if (verb === 'delete') {
           const result = api.delete(type, namespace, name, deleteOptions);
-          record(result.code, name, { dryRun: deleteOptions.dryRun, fieldManager: '' });
+          record(result.code, name, {
+            dryRun: deleteOptions.dryRun,
+            fieldManager: '',
+            changed: !deleteOptions.dryRun,
+          });
           sendJson(res, result.code, result.body);
         } else {
           const result = api.deleteCollection(type, scopeNamespace, selectors, deleteOptions);
-          record(200, '', { dryRun: deleteOptions.dryRun, fieldManager: '' });
+          record(200, '', { dryRun: deleteOptions.dryRun, fieldManager: '', changed: !deleteOptions.dryRun });
           sendJson(res, 200, result);
         }
         return;
@@ -543,6 +577,30 @@ async function serveResource(
     if (error instanceof ApiError) record(error.status.code, name);
     throw error;
   }
+}
+
+/** A body written through another version of a custom resource, in its storage version. */
+function inStorageVersion(body: JsonValue, served: ResourceType, storage: ResourceType): JsonValue {
+  if (served === storage || !isJsonObject(body) || body.apiVersion !== apiVersionOf(served)) return body;
+  return { ...body, apiVersion: apiVersionOf(storage) };
+}
+
+/** The same for an apply patch (YAML or JSON text). */
+function applyInStorageVersion(
+  raw: string,
+  isApply: boolean,
+  served: ResourceType,
+  storage: ResourceType,
+): string {
+  if (!isApply || served === storage) return raw;
+  let parsed: unknown;
+  try {
+    parsed = loadYaml(raw);
+  } catch {
+    return raw; // the API answers the parse error
+  }
+  if (!isJsonObject(parsed)) return raw;
+  return JSON.stringify(inStorageVersion(parsed, served, storage));
 }
 
 function stringAt(object: JsonObject, key: 'name'): string {

@@ -18,11 +18,25 @@ export interface HttpAnswer {
   readonly latencyMs: number;
 }
 
+/**
+ * How a container of a run-to-completion pod (a Job's, or any pod whose restartPolicy is Never or
+ * OnFailure) ends: after `durationMs` of simulated time, with `exitCode`.
+ */
+export interface RunToCompletion {
+  readonly exitCode: number;
+  readonly durationMs: number;
+}
+
+/** The default: exit 0 after 1 s. */
+export const DEFAULT_RUN: RunToCompletion = { exitCode: 0, durationMs: 1000 };
+
 /** One entry of the behaviours document. */
 export interface ImageBehaviour {
   /** An exact image reference, or a glob where `*` matches any run of characters. */
   readonly image: string;
   readonly ready: Readiness;
+  /** How a run-to-completion container ends. */
+  readonly run: RunToCompletion;
   /** Answers by request path (exact, or a glob); these overlay the default `/health`. */
   readonly http: Readonly<Record<string, HttpAnswer>>;
 }
@@ -73,7 +87,8 @@ function parseAnswer(value: unknown, where: string): HttpAnswer {
  * `{image, ready?, http?}`. Throws an Error naming the entry and field that is wrong.
  */
 export function parseBehaviours(document: unknown): ImageBehaviour[] {
-  if (!Array.isArray(document)) fail('document', 'expected a list of {image, ready, http} entries');
+  if (!Array.isArray(document))
+    fail('document', 'expected a list of {image, ready, http, exitCode, duration} entries');
   return document.map((entry: unknown, i) => {
     const where = `entry ${i}`;
     if (!isJsonObject(entry)) fail(where, 'expected an object with an image field');
@@ -88,7 +103,19 @@ export function parseBehaviours(document: unknown): ImageBehaviour[] {
         http[path] = parseAnswer(answer, `${where}.http.${path}`);
       }
     }
-    return { image: entry.image, ready: parseReadiness(entry.ready, where), http };
+    const exitCode = entry.exitCode ?? DEFAULT_RUN.exitCode;
+    if (typeof exitCode !== 'number' || !Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255)
+      fail(`${where}.exitCode`, `expected an exit code from 0 to 255, got ${JSON.stringify(exitCode)}`);
+    const durationMs =
+      entry.duration === undefined
+        ? DEFAULT_RUN.durationMs
+        : parseDurationField(entry.duration, `${where}.duration`);
+    return {
+      image: entry.image,
+      ready: parseReadiness(entry.ready, where),
+      run: { exitCode, durationMs },
+      http,
+    };
   });
 }
 
@@ -100,6 +127,7 @@ export function parseBehavioursText(text: string): ImageBehaviour[] {
 /** The behaviour in force for one image. */
 export interface ResolvedBehaviour {
   readonly ready: Readiness;
+  readonly run: RunToCompletion;
   /** The answer for a path, or undefined when nothing answers it (404). */
   answer(path: string): HttpAnswer | undefined;
 }
@@ -129,6 +157,7 @@ export class BehaviourBook {
     const http: Record<string, HttpAnswer> = { '/health': health, ...(found?.http ?? {}) };
     return {
       ready: found?.ready ?? DEFAULT_READINESS,
+      run: found?.run ?? DEFAULT_RUN,
       answer: (path) => {
         const exact = http[path];
         if (exact !== undefined) return exact;

@@ -1,10 +1,10 @@
 import type { ApiServer } from './api-server.js';
 import { globToRegExp } from './image-behaviours.js';
-import { objectAt, stringMapAt, type JsonObject } from './json-value.js';
+import { numberAt, objectAt, stringMapAt, type JsonObject } from './json-value.js';
 import { fromLabelMap, matchesLabels } from './label-selector.js';
 import { nameOf, namespaceOf, type StoreChange } from './object-store.js';
 import { isPodReady } from './pod-lifecycle.js';
-import { resourceTypeOfKind, type ResourceType } from './resource-table.js';
+import { builtInType, resourceTypeOfKind, type ResourceType } from './resource-table.js';
 
 /** The label whose value is a release color; Services selecting on it are watched. */
 export const COLOR_LABEL = 'dreamscape.io/color';
@@ -34,13 +34,17 @@ export interface Violation {
 /**
  * Checks, after every change to a pod or a Service, that each Service with a `dreamscape.io/color`
  * key in its selector selects at least one Ready pod, no unready pod, and pods of one color only;
- * records every stretch during which it does not.
+ * and that a Service selecting a StatefulSet's pods keeps at least one Ready pod once it has had
+ * one, while the StatefulSet has replicas. Records every stretch during which one does not.
  */
 export class InvariantMonitor {
   private readonly recorded: Violation[] = [];
   private readonly open = new Map<string, Violation>();
   private readonly podType: ResourceType;
   private readonly serviceType: ResourceType;
+  private readonly statefulSetType = builtInType('StatefulSet');
+  /** StatefulSet Services (`namespace/name`) that have had a Ready pod: from then on they serve. */
+  private readonly serving = new Set<string>();
   private exclude: readonly RegExp[] = [];
   /**
    * Bumped by whatever can change a verdict without a change to the store (new exclusions, a
@@ -94,9 +98,15 @@ export class InvariantMonitor {
   }
 
   private onChange(change: StoreChange): void {
-    if (change.resourceType !== this.podType && change.resourceType !== this.serviceType) return;
     const namespace = namespaceOf(change.object);
+    if (change.resourceType === this.statefulSetType) {
+      // Scaling a StatefulSet to zero (or deleting it) ends what its Services must serve.
+      for (const service of this.api.store.view(this.serviceType, namespace)) this.check(service);
+      return;
+    }
+    if (change.resourceType !== this.podType && change.resourceType !== this.serviceType) return;
     if (change.resourceType === this.serviceType && change.type === 'DELETED') {
+      this.serving.delete(`${namespace}/${nameOf(change.object)}`);
       this.settle(namespace, nameOf(change.object), new Map());
       return;
     }
@@ -162,8 +172,64 @@ export class InvariantMonitor {
           pods: pods.map(nameOf),
           message: `service ${namespace}/${name} selects pods of ${colors.length} colors: ${colors.join(', ')}`,
         });
-    }
+    } else if (!excluded && Object.keys(selector).length > 0) this.checkStateful(service, selector, found);
     this.settle(namespace, name, found);
+  }
+
+  /**
+   * A Service in front of a StatefulSet (its template labels match the selector) must not lose its
+   * last Ready pod once it has had one, while the StatefulSet has replicas: a rolling update of a
+   * one-replica StatefulSet is an outage, and this is where it shows.
+   */
+  private checkStateful(
+    service: JsonObject,
+    selector: Readonly<Record<string, string>>,
+    found: Map<ViolationKind, Omit<Violation, 'at' | 'resourceVersion'>>,
+  ): void {
+    const namespace = namespaceOf(service);
+    const name = nameOf(service);
+    const requirements = fromLabelMap(selector);
+    const sets = this.api.store
+      .view(this.statefulSetType, namespace)
+      .filter((set) =>
+        matchesLabels(
+          requirements,
+          stringMapAt(objectAt(objectAt(objectAt(set, 'spec'), 'template'), 'metadata'), 'labels'),
+        ),
+      );
+    const key = `${namespace}/${name}`;
+    if (sets.length === 0) {
+      this.serving.delete(key);
+      return;
+    }
+    const pods = this.api.store
+      .view(this.podType, namespace)
+      .filter(
+        (p) =>
+          objectAt(p, 'metadata')?.deletionTimestamp === undefined &&
+          matchesLabels(requirements, stringMapAt(objectAt(p, 'metadata'), 'labels')),
+      );
+    const ready = pods.filter(isPodReady);
+    const wanted = sets.some((set) => (numberAt(objectAt(set, 'spec'), 'replicas') ?? 1) > 0);
+    if (!wanted) {
+      this.serving.delete(key);
+      return;
+    }
+    if (ready.length > 0) {
+      this.serving.add(key);
+      return;
+    }
+    if (!this.serving.has(key)) return;
+    found.set('no-ready-pods', {
+      kind: 'no-ready-pods',
+      service: key,
+      namespace,
+      name,
+      selector,
+      colors: [],
+      pods: pods.map(nameOf),
+      message: `service ${key} selects no Ready pod of statefulset ${sets.map(nameOf).join(', ')} (${pods.length} selected)`,
+    });
   }
 
   private settle(

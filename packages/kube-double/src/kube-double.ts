@@ -21,7 +21,16 @@ import { writeKubeconfig } from './kubeconfig.js';
 import { ObjectStore } from './object-store.js';
 import { PodLifecycle } from './pod-lifecycle.js';
 import { ReplicaSetController } from './replicaset-controller.js';
-import { RESOURCE_TYPES, resourceTypeOfKind } from './resource-table.js';
+import { createClusterObjects } from './cluster-setup.js';
+import { CustomResourceDefinitionController } from './crd-controller.js';
+import { DaemonSetController } from './daemonset-controller.js';
+import { JobController } from './job-controller.js';
+import { QuotaController } from './quota-controller.js';
+import { ResourceCatalog } from './resource-catalog.js';
+import { resourceTypeOfKind } from './resource-table.js';
+import { ServiceAccountController } from './service-account-controller.js';
+import { StatefulSetController } from './statefulset-controller.js';
+import { VolumeController } from './volume-controller.js';
 import { SeededRandom } from './seeded-random.js';
 import { ServiceProxy } from './service-proxy.js';
 import { SimClock } from './sim-clock.js';
@@ -34,6 +43,10 @@ export interface BehaviourEntry {
   readonly http?: Readonly<
     Record<string, { readonly status?: number; readonly body?: unknown; readonly latency?: string | number }>
   >;
+  /** For run-to-completion pods (Jobs): the exit code (default 0) ... */
+  readonly exitCode?: number;
+  /** ... after this long (a duration, default 1s). */
+  readonly duration?: string | number;
 }
 
 /** Options for {@link startKubeDouble}. */
@@ -62,6 +75,8 @@ export interface KubeDoubleOptions {
   readonly access?: readonly AccessRule[];
   /** Services (name or namespace/name globs) the invariant monitor ignores. */
   readonly monitorExclude?: readonly string[];
+  /** How many Ready nodes the cluster has (a DaemonSet runs a pod on each). Default 3. */
+  readonly nodes?: number;
   /** Real time, for timestamps. */
   readonly clock?: Clock;
   /** Where controller errors are reported (they are always kept for {@link KubeDouble.errors}). */
@@ -113,7 +128,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
   const clock = new SimClock(realClock, options.timeScale ?? 1);
   const random = new SeededRandom(options.seed ?? 1);
   const store = new ObjectStore({ eventLogLimit: options.eventLogLimit ?? 10_000 });
-  const api = new ApiServer(store, realClock, random);
+  const api = new ApiServer(store, realClock, random, new ResourceCatalog());
   const behaviours = new BehaviourBook(parseBehaviours(options.behaviours ?? []));
   const faults = new FaultInjector(options.seed ?? 1);
   faults.set(options.faults ?? []);
@@ -132,16 +147,27 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
   for (const ns of [...SYSTEM_NAMESPACES, ...(options.namespaces ?? [])])
     if (store.peek(namespaceType, '', ns) === undefined)
       api.createInternal(namespaceType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const nodeCount = options.nodes ?? 3;
+  if (!Number.isInteger(nodeCount) || nodeCount < 1)
+    throw new Error(`nodes must be a whole number of at least 1, got ${String(nodeCount)}`);
+  createClusterObjects(api, nodeCount);
 
   const events = new EventRecorder(api);
   const pods = new PodLifecycle(api, clock, behaviours, onError('pod'));
   const controllers = [
+    new CustomResourceDefinitionController(api, onError('customresourcedefinition')),
+    new ServiceAccountController(api, onError('serviceaccount')),
     pods,
     new ReplicaSetController(api, clock, pods, events, random, onError('replicaset')),
     new DeploymentController(api, clock, behaviours, events, onError('deployment')),
+    new StatefulSetController(api, clock, pods, events, onError('statefulset')),
+    new DaemonSetController(api, clock, pods, events, random, onError('daemonset')),
+    new JobController(api, clock, events, random, onError('job')),
+    new VolumeController(api, events, onError('persistentvolume')),
     new EndpointsController(api, onError('endpoints')),
     new AutoscalerController(api, onError('horizontalpodautoscaler')),
     new DisruptionController(api, onError('poddisruptionbudget')),
+    new QuotaController(api, onError('resourcequota')),
   ];
   const monitor = new InvariantMonitor(api, options.monitorExclude ?? []);
   monitor.start();
@@ -214,7 +240,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     },
     errors: () => [...errors],
     objects: (resource, namespace) => {
-      const type = RESOURCE_TYPES.find((t) => t.plural === resource);
+      const type = api.catalog.byPlural(resource);
       if (type === undefined) throw new Error(`unknown resource ${resource}`);
       return store.list(type, namespace);
     },

@@ -1,5 +1,5 @@
 import { cloneJson, deepFreeze, objectAt, objectsAt, stringAt, type JsonObject } from './json-value.js';
-import { RESOURCE_TYPES, type ResourceType } from './resource-table.js';
+import { RESOURCE_TYPES, storageKey, type ResourceType } from './resource-table.js';
 
 /** What happened to an object. */
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -33,6 +33,8 @@ export interface ObjectStoreOptions {
 
 /** The objects of one resource type, indexed by namespace, with sorted views built on demand. */
 interface Bucket {
+  /** The type last written through (every version of a custom resource shares one bucket). */
+  type: ResourceType;
   readonly byNamespace: Map<string, Map<string, JsonObject>>;
   /** Sorted views per namespace; a change to a namespace drops its view (and `all`). */
   readonly views: Map<string, readonly JsonObject[]>;
@@ -54,9 +56,10 @@ const NO_OBJECTS: readonly JsonObject[] = Object.freeze([]);
 export class ObjectStore {
   private resourceVersion = 1000;
   private compactedThrough = 1000;
-  private readonly buckets = new Map<ResourceType, Bucket>();
-  /** Owner uid → type → keys of the objects whose ownerReferences name it. */
-  private readonly owned = new Map<string, Map<ResourceType, Set<string>>>();
+  /** Buckets by {@link storageKey}, so that the versions of a custom resource share their objects. */
+  private readonly buckets = new Map<string, Bucket>();
+  /** Owner uid → storage key → keys of the objects whose ownerReferences name it. */
+  private readonly owned = new Map<string, Map<string, Set<string>>>();
   private readonly log: StoreChange[] = [];
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private readonly eventLogLimit: number;
@@ -83,7 +86,7 @@ export class ObjectStore {
 
   /** The stored object itself (frozen; copy it before changing it), or undefined. */
   peek(type: ResourceType, namespace: string, name: string): JsonObject | undefined {
-    return this.buckets.get(type)?.byNamespace.get(namespace)?.get(name);
+    return this.buckets.get(storageKey(type))?.byNamespace.get(namespace)?.get(name);
   }
 
   /** Copies of every object of a type, in one namespace or all, ordered by namespace and name. */
@@ -97,7 +100,7 @@ export class ObjectStore {
    * change it, so a caller may write to the store while it walks one.
    */
   view(type: ResourceType, namespace?: string): readonly JsonObject[] {
-    const bucket = this.buckets.get(type);
+    const bucket = this.buckets.get(storageKey(type));
     if (bucket === undefined) return NO_OBJECTS;
     if (namespace === undefined) {
       bucket.all ??= Object.freeze(
@@ -113,21 +116,26 @@ export class ObjectStore {
 
   /**
    * The stored objects (frozen) whose ownerReferences name `uid`, by resource type in the order of
-   * the resource table, then by namespace and name.
+   * the resource table (custom resources after, by name), then by namespace and name.
    */
   dependentsOf(uid: string): Dependent[] {
     const byType = this.owned.get(uid);
     if (byType === undefined) return [];
     const found: Dependent[] = [];
-    for (const type of RESOURCE_TYPES) {
-      const keys = byType.get(type);
-      if (keys === undefined) continue;
-      for (const key of [...keys].sort(compareKeys)) {
-        const object = this.byKey(type, key);
-        if (object !== undefined) found.push({ type, object });
+    for (const typeKey of [...byType.keys()].sort(compareTypeKeys)) {
+      const bucket = this.buckets.get(typeKey);
+      if (bucket === undefined) continue;
+      for (const key of [...(byType.get(typeKey) ?? [])].sort(compareKeys)) {
+        const object = this.byKey(bucket, key);
+        if (object !== undefined) found.push({ type: bucket.type, object });
       }
     }
     return found;
+  }
+
+  /** Drops every object of a type (a CustomResourceDefinition deleted), telling the listeners. */
+  removeAll(type: ResourceType): void {
+    for (const object of this.view(type)) this.remove(type, namespaceOf(object), nameOf(object));
   }
 
   /** Stores a new or changed object under a fresh resourceVersion, tells the listeners, returns a copy. */
@@ -162,7 +170,7 @@ export class ObjectStore {
 
   /** Removes an object, and tells the listeners. Returns (a copy of) its last state, or undefined. */
   remove(type: ResourceType, namespace: string, name: string): JsonObject | undefined {
-    const bucket = this.buckets.get(type);
+    const bucket = this.buckets.get(storageKey(type));
     const names = bucket?.byNamespace.get(namespace);
     const previous = names?.get(name);
     if (bucket === undefined || names === undefined || previous === undefined) return undefined;
@@ -198,11 +206,13 @@ export class ObjectStore {
   }
 
   private bucketOf(type: ResourceType): Bucket {
-    let bucket = this.buckets.get(type);
+    const key = storageKey(type);
+    let bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      bucket = { byNamespace: new Map(), views: new Map(), all: undefined };
-      this.buckets.set(type, bucket);
+      bucket = { type, byNamespace: new Map(), views: new Map(), all: undefined };
+      this.buckets.set(key, bucket);
     }
+    bucket.type = type;
     return bucket;
   }
 
@@ -226,9 +236,9 @@ export class ObjectStore {
     bucket.all = undefined;
   }
 
-  private byKey(type: ResourceType, key: string): JsonObject | undefined {
+  private byKey(bucket: Bucket, key: string): JsonObject | undefined {
     const slash = key.indexOf('/');
-    return this.peek(type, key.slice(0, slash), key.slice(slash + 1));
+    return bucket.byNamespace.get(key.slice(0, slash))?.get(key.slice(slash + 1));
   }
 
   /** Keeps the owner index in step with a change from `before` to `after` (undefined: absent). */
@@ -238,6 +248,7 @@ export class ObjectStore {
     before: JsonObject | undefined,
     after: JsonObject | undefined,
   ): void {
+    const typeKey = storageKey(type);
     const owners = (object: JsonObject | undefined): Set<string> =>
       new Set(
         object === undefined
@@ -251,9 +262,9 @@ export class ObjectStore {
     for (const uid of was) {
       if (is.has(uid)) continue;
       const byType = this.owned.get(uid);
-      const keys = byType?.get(type);
+      const keys = byType?.get(typeKey);
       keys?.delete(key);
-      if (keys?.size === 0) byType?.delete(type);
+      if (keys?.size === 0) byType?.delete(typeKey);
       if (byType?.size === 0) this.owned.delete(uid);
     }
     for (const uid of is) {
@@ -263,10 +274,10 @@ export class ObjectStore {
         byType = new Map();
         this.owned.set(uid, byType);
       }
-      let keys = byType.get(type);
+      let keys = byType.get(typeKey);
       if (keys === undefined) {
         keys = new Set();
-        byType.set(type, keys);
+        byType.set(typeKey, keys);
       }
       keys.add(key);
     }
@@ -284,6 +295,15 @@ export class ObjectStore {
 
 function keyOf(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+const BUILT_IN_ORDER = new Map(RESOURCE_TYPES.map((t, i) => [storageKey(t), i]));
+
+/** Built-in types in table order, then custom ones by name. */
+function compareTypeKeys(a: string, b: string): number {
+  const ia = BUILT_IN_ORDER.get(a) ?? BUILT_IN_ORDER.size;
+  const ib = BUILT_IN_ORDER.get(b) ?? BUILT_IN_ORDER.size;
+  return ia !== ib ? ia - ib : compareKeys(a, b);
 }
 
 /** Plain code-unit order, as objects have always been listed. */

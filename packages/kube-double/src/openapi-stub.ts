@@ -1,5 +1,5 @@
 import type { JsonObject } from './json-value.js';
-import { RESOURCE_TYPES, groupVersions } from './resource-table.js';
+import type { ResourceCatalog } from './resource-catalog.js';
 
 /**
  * The OpenAPI v3 documents kubectl needs to validate with `fieldValidation=Strict`: it only looks for
@@ -22,11 +22,11 @@ function hashOf(text: string): string {
 }
 
 /** `GET /openapi/v3`: the root listing every group/version served. */
-export function openApiRoot(): JsonObject {
+export function openApiRoot(catalog: ResourceCatalog): JsonObject {
   const paths: JsonObject = {};
-  for (const gv of groupVersions()) {
+  for (const gv of catalog.groupVersions()) {
     const path = gvPath(gv.group, gv.version);
-    const hash = hashOf(JSON.stringify(openApiGroupVersion(gv.group, gv.version)));
+    const hash = hashOf(JSON.stringify(openApiGroupVersion(catalog, gv.group, gv.version)));
     paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${hash}` };
   }
   return { paths };
@@ -40,8 +40,12 @@ const FIELD_VALIDATION = {
 };
 
 /** `GET /openapi/v3/<gv>` for a served group/version, or undefined. */
-export function openApiGroupVersion(group: string, version: string): JsonObject | undefined {
-  const types = RESOURCE_TYPES.filter((t) => t.group === group && t.version === version);
+export function openApiGroupVersion(
+  catalog: ResourceCatalog,
+  group: string,
+  version: string,
+): JsonObject | undefined {
+  const types = catalog.all().filter((t) => t.group === group && t.version === version);
   if (types.length === 0) return undefined;
   const paths: JsonObject = {};
   for (const t of types) {

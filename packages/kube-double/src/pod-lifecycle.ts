@@ -1,14 +1,34 @@
 import type { ApiServer } from './api-server.js';
+import { nodeAddress, nodeIndex } from './cluster-setup.js';
 import { badRequest } from './api-status.js';
 import type { BehaviourBook, Readiness } from './image-behaviours.js';
-import { objectAt, objectsAt, stringAt, type JsonObject } from './json-value.js';
+import { objectAt, objectsAt, stringAt, textOf, type JsonObject } from './json-value.js';
 import { nameOf, namespaceOf, uidOf, type StoreChange } from './object-store.js';
 import { ReconcileQueue } from './reconcile-queue.js';
 import { resourceTypeOfKind, type ResourceType } from './resource-table.js';
 import type { SimClock } from './sim-clock.js';
 
-/** The node every pod runs on. */
-export const NODE_NAME = 'kube-double-node';
+/** The node pods run on unless their controller chose one (a DaemonSet chooses each node). */
+export const NODE_NAME = 'kube-double-node-1';
+
+/** How a run-to-completion pod's containers end: each container's exit code, when the last ends. */
+export function podRun(
+  behaviours: BehaviourBook,
+  podSpec: JsonObject | undefined,
+): { exitCodes: number[]; durationMs: number } {
+  const runs = objectsAt(podSpec, 'containers').map(
+    (c) => behaviours.forImage(stringAt(c, 'image') ?? '').run,
+  );
+  return {
+    exitCodes: runs.map((r) => r.exitCode),
+    durationMs: Math.max(0, ...runs.map((r) => r.durationMs)),
+  };
+}
+
+/** Whether a pod runs to completion (restartPolicy Never or OnFailure) rather than serving. */
+export function runsToCompletion(pod: JsonObject): boolean {
+  return (stringAt(objectAt(pod, 'spec'), 'restartPolicy') ?? 'Always') !== 'Always';
+}
 
 /** The readiness of a pod: the slowest of its containers' images. */
 export function podReadiness(behaviours: BehaviourBook, podSpec: JsonObject | undefined): Readiness {
@@ -35,10 +55,17 @@ export function podLog(pod: JsonObject, container: string | null): string {
     );
   const status = statuses.find((s) => s.name === name);
   if (status === undefined) return '';
-  const started = stringAt(objectAt(objectAt(status, 'state'), 'running'), 'startedAt') ?? '';
+  const state = objectAt(status, 'state');
+  const terminated = objectAt(state, 'terminated');
+  const started =
+    stringAt(objectAt(state, 'running'), 'startedAt') ?? stringAt(terminated, 'startedAt') ?? '';
   const ready = objectsAt(objectAt(pod, 'status'), 'conditions').find((c) => c.type === 'Ready');
   const lines = [`${started} container ${name} started from image ${stringAt(status, 'image') ?? ''}`];
-  if (status.ready === true)
+  if (terminated !== undefined)
+    lines.push(
+      `${stringAt(terminated, 'finishedAt') ?? started} container ${name} exited with code ${textOf(terminated.exitCode ?? 0)}`,
+    );
+  else if (status.ready === true)
     lines.push(`${stringAt(ready, 'lastTransitionTime') ?? started} container ${name} is ready`);
   else lines.push(`${started} container ${name} is not ready yet`);
   return `${lines.join('\n')}\n`;
@@ -56,8 +83,11 @@ export function isPodReady(pod: JsonObject): boolean {
  * Ready when its images' behaviour says (after a simulated delay, or never).
  */
 export class PodLifecycle {
-  private nextIp = 1;
+  /** Per node index, the next address to hand out. */
+  private readonly nextIp = new Map<number, number>();
   private readonly due = new Set<string>();
+  /** Run-to-completion pods whose containers have reached the end of their run. */
+  private readonly finishing = new Set<string>();
   private readonly readySince = new Map<string, number>();
   private readonly queue: ReconcileQueue;
   private readonly podType: ResourceType;
@@ -104,6 +134,7 @@ export class PodLifecycle {
     if (change.resourceType !== this.podType) return;
     if (change.type === 'DELETED') {
       this.due.delete(uidOf(change.object));
+      this.finishing.delete(uidOf(change.object));
       this.readySince.delete(uidOf(change.object));
       return;
     }
@@ -120,6 +151,15 @@ export class PodLifecycle {
       this.start_(pod, key);
       return;
     }
+    const phase = stringAt(status, 'phase');
+    if (phase === 'Succeeded' || phase === 'Failed') return;
+    if (this.finishing.has(uid)) {
+      this.finishing.delete(uid);
+      this.due.delete(uid);
+      this.readySince.delete(uid);
+      this.finish(pod, key);
+      return;
+    }
     if (this.due.has(uid) && !isPodReady(pod)) {
       this.due.delete(uid);
       this.api.writeInternal(this.podType, pod, withReadiness(pod, true, this.api.timestamp()), 'status');
@@ -130,7 +170,6 @@ export class PodLifecycle {
   }
 
   private start_(pod: JsonObject, key: string): void {
-    const uid = uidOf(pod);
     const now = this.api.timestamp();
     let current = pod;
     if (stringAt(objectAt(pod, 'spec'), 'nodeName') === undefined) {
@@ -140,14 +179,15 @@ export class PodLifecycle {
       scheduled.spec = spec;
       current = this.api.writeInternal(this.podType, pod, scheduled, undefined);
     }
-    const n = this.nextIp++;
-    const ip = `10.244.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+    const node = stringAt(objectAt(current, 'spec'), 'nodeName') ?? NODE_NAME;
+    const hostIP = nodeAddress(this.api, node);
+    const ip = this.podIp(node);
     const started = structuredClone(current);
     started.status = {
       phase: 'Running',
       conditions: [],
-      hostIP: '192.168.0.2',
-      hostIPs: [{ ip: '192.168.0.2' }],
+      hostIP,
+      hostIPs: [{ ip: hostIP }],
       podIP: ip,
       podIPs: [{ ip }],
       startTime: now,
@@ -159,12 +199,87 @@ export class PodLifecycle {
       withReadiness(started, false, now),
       'status',
     );
-    const readiness = podReadiness(this.behaviours, objectAt(running, 'spec'));
-    if (readiness.kind === 'after')
+    this.schedule(running, key);
+  }
+
+  /** The next pod IP of a node: the first node's pods from 10.244.0.2 on, as before nodes were many. */
+  private podIp(node: string): string {
+    const index = nodeIndex(node);
+    const n = this.nextIp.get(index) ?? 1;
+    this.nextIp.set(index, n + 1);
+    return index === 1
+      ? `10.244.${Math.floor(n / 250)}.${(n % 250) + 1}`
+      : `10.${243 + index}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+  }
+
+  /** Arms the timers of a running pod: when it turns Ready, and when a run-to-completion one ends. */
+  private schedule(pod: JsonObject, key: string): void {
+    const uid = uidOf(pod);
+    const readiness = podReadiness(this.behaviours, objectAt(pod, 'spec'));
+    const run = podRun(this.behaviours, objectAt(pod, 'spec'));
+    const completes = runsToCompletion(pod);
+    if (readiness.kind === 'after' && (!completes || readiness.ms < run.durationMs))
       this.clock.after(readiness.ms, () => {
         this.due.add(uid);
         this.queue.add(key);
       });
+    if (completes)
+      this.clock.after(run.durationMs, () => {
+        this.finishing.add(uid);
+        this.queue.add(key);
+      });
+  }
+
+  /**
+   * A run-to-completion pod's containers end: Succeeded when every exit code is 0; otherwise Failed
+   * under restartPolicy Never, or the containers restart in place (restartCount + 1) under OnFailure.
+   */
+  private finish(pod: JsonObject, key: string): void {
+    const now = this.api.timestamp();
+    const { exitCodes } = podRun(this.behaviours, objectAt(pod, 'spec'));
+    const failed = exitCodes.some((code) => code !== 0);
+    const onFailure = stringAt(objectAt(pod, 'spec'), 'restartPolicy') === 'OnFailure';
+    const next = withReadiness(pod, false, now);
+    const status = objectAt(next, 'status') ?? {};
+    const previous = objectsAt(objectAt(pod, 'status'), 'containerStatuses');
+    const terminated = (code: number, started: string): JsonObject => ({
+      exitCode: code,
+      reason: code === 0 ? 'Completed' : 'Error',
+      startedAt: started,
+      finishedAt: now,
+    });
+    status.containerStatuses = objectsAt(status, 'containerStatuses').map((c, i): JsonObject => {
+      const old = previous[i];
+      const started = stringAt(objectAt(objectAt(old, 'state'), 'running'), 'startedAt') ?? now;
+      const code = exitCodes[i] ?? 0;
+      const restarts = typeof old?.restartCount === 'number' ? old.restartCount : 0;
+      if (failed && onFailure)
+        return {
+          ...c,
+          state: { running: { startedAt: now } },
+          lastState: { terminated: terminated(code, started) },
+          restartCount: code === 0 ? restarts : restarts + 1,
+        };
+      return {
+        ...c,
+        state: { terminated: { ...terminated(code, started), containerID: c.containerID ?? '' } },
+        started: false,
+        restartCount: restarts,
+      };
+    });
+    if (!(failed && onFailure)) {
+      status.phase = failed ? 'Failed' : 'Succeeded';
+      const reason = failed ? 'PodFailed' : 'PodCompleted';
+      status.conditions = objectsAt(status, 'conditions').map((c) =>
+        c.type === 'Ready' || c.type === 'ContainersReady' || c.type === 'PodReadyToStartContainers'
+          ? { ...c, status: 'False', reason, lastTransitionTime: now }
+          : c,
+      );
+      Reflect.deleteProperty(status, 'message');
+    }
+    next.status = status;
+    const written = this.api.writeInternal(this.podType, pod, next, 'status');
+    if (failed && onFailure) this.schedule(written, key);
   }
 }
 

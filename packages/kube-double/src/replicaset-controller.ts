@@ -11,8 +11,9 @@ import {
 } from './json-value.js';
 import { fromLabelMap, matchesLabels } from './label-selector.js';
 import { nameOf, namespaceOf, uidOf, type StoreChange } from './object-store.js';
-import { controllerOf, controllerReference } from './owner-references.js';
-import { NODE_NAME, isPodReady, type PodLifecycle } from './pod-lifecycle.js';
+import { createOwnedPod } from './owned-pods.js';
+import { controllerOf } from './owner-references.js';
+import { isPodReady, type PodLifecycle } from './pod-lifecycle.js';
 import { ReconcileQueue } from './reconcile-queue.js';
 import { resourceTypeOfKind, type ResourceType } from './resource-table.js';
 import type { SeededRandom } from './seeded-random.js';
@@ -33,6 +34,7 @@ export class ReplicaSetController {
   private readonly queue: ReconcileQueue;
   private readonly rsType = typeOf('ReplicaSet');
   private readonly podType = typeOf('Pod');
+  private readonly accountType = typeOf('ServiceAccount');
   private unsubscribe = (): void => undefined;
 
   constructor(
@@ -75,6 +77,10 @@ export class ReplicaSetController {
         const owner = controllerOf(pod);
         if (owner?.kind === 'ReplicaSet') this.queue.add(`${namespaceOf(pod)}/${owner.name}`);
       }
+    } else if (change.resourceType === this.accountType && change.type === 'ADDED') {
+      // Pods refused for want of this ServiceAccount can be created now.
+      for (const rs of this.api.store.view(this.rsType, namespaceOf(change.object)))
+        this.queue.add(`${namespaceOf(rs)}/${nameOf(rs)}`);
     }
   }
 
@@ -93,7 +99,11 @@ export class ReplicaSetController {
 
     if (pods.length < desired) {
       const created: JsonObject[] = [];
-      for (let i = pods.length; i < desired; i++) created.push(this.createPod(rs));
+      for (let i = pods.length; i < desired; i++) {
+        const pod = this.createPod(rs);
+        if (pod === undefined) break;
+        created.push(pod);
+      }
       pods = [...pods, ...created];
     } else if (pods.length > desired) {
       const victims = [...pods]
@@ -115,24 +125,26 @@ export class ReplicaSetController {
     this.updateStatus(rs, pods);
   }
 
-  private createPod(rs: JsonObject): JsonObject {
-    const template = objectAt(objectAt(rs, 'spec'), 'template') ?? {};
-    const templateMeta = objectAt(template, 'metadata') ?? {};
+  /** A new pod from the template, or undefined (and a FailedCreate event) when the API refuses it. */
+  private createPod(rs: JsonObject): JsonObject | undefined {
     const name = `${nameOf(rs)}-${this.random.nameSuffix()}`;
-    const metadata: JsonObject = {
+    const created = createOwnedPod(this.api, rs, {
       name,
       generateName: `${nameOf(rs)}-`,
-      namespace: namespaceOf(rs),
-      labels: cloneJson(objectAt(templateMeta, 'labels') ?? {}),
-      ownerReferences: [controllerReference(rs)],
-    };
-    const annotations = objectAt(templateMeta, 'annotations');
-    if (annotations !== undefined) metadata.annotations = cloneJson(annotations);
-    const spec = cloneJson(objectAt(template, 'spec') ?? {});
-    spec.nodeName = NODE_NAME;
-    const pod = this.api.createInternal(this.podType, { apiVersion: 'v1', kind: 'Pod', metadata, spec });
+      template: objectAt(objectAt(rs, 'spec'), 'template') ?? {},
+    });
+    if ('error' in created) {
+      this.events.record(
+        rs,
+        'FailedCreate',
+        `Error creating: ${created.error}`,
+        'replicaset-controller',
+        'Warning',
+      );
+      return undefined;
+    }
     this.events.record(rs, 'SuccessfulCreate', `Created pod: ${name}`, 'replicaset-controller');
-    return pod;
+    return created.pod;
   }
 
   private updateStatus(rs: JsonObject, pods: readonly JsonObject[]): void {

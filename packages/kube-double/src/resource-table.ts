@@ -1,3 +1,5 @@
+import type { JsonObject } from './json-value.js';
+
 /** A subresource the double serves. */
 export type Subresource = 'status' | 'scale' | 'proxy' | 'log';
 
@@ -21,6 +23,28 @@ export interface ResourceType {
   readonly verbs: readonly string[];
   /** Not stored: a POST is answered and forgotten (access reviews). */
   readonly virtual: boolean;
+  /** Set for a custom resource: what its CustomResourceDefinition says about this version. */
+  readonly custom?: CustomResourceVersion;
+}
+
+/** A column of `kubectl get` for a custom resource (`additionalPrinterColumns`). */
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly jsonPath: string;
+  readonly priority: number;
+  readonly description: string;
+}
+
+/** One served version of a CustomResourceDefinition. */
+export interface CustomResourceVersion {
+  /** The CRD's name (`servicemonitors.monitoring.coreos.com`). */
+  readonly crd: string;
+  /** The version objects are stored in; every served version reads and writes the same objects. */
+  readonly storageVersion: string;
+  /** The version's `schema.openAPIV3Schema`. */
+  readonly schema: JsonObject;
+  readonly printerColumns: readonly PrinterColumn[];
 }
 
 /** The verbs every resource supports. */
@@ -35,7 +59,8 @@ export const RESOURCE_VERBS = [
   'watch',
 ] as const;
 
-interface ResourceSpec {
+/** What {@link resource} needs to describe a type. */
+export interface ResourceSpec {
   readonly group: string;
   readonly version: string;
   readonly kind: string;
@@ -49,14 +74,15 @@ interface ResourceSpec {
   readonly virtual?: boolean;
 }
 
-function resource(spec: ResourceSpec): ResourceType {
+/** Builds a resource type from the fields that differ between types. */
+export function resource(spec: ResourceSpec & { readonly singular?: string }): ResourceType {
   return {
     group: spec.group,
     version: spec.version,
     kind: spec.kind,
     listKind: `${spec.kind}List`,
     plural: spec.plural,
-    singular: spec.kind.toLowerCase(),
+    singular: spec.singular ?? spec.kind.toLowerCase(),
     namespaced: spec.namespaced ?? true,
     shortNames: spec.shortNames ?? [],
     categories: spec.categories ?? [],
@@ -101,6 +127,48 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   }),
   resource({ group: '', version: 'v1', kind: 'Event', plural: 'events', shortNames: ['ev'] }),
   resource({
+    group: '',
+    version: 'v1',
+    kind: 'ServiceAccount',
+    plural: 'serviceaccounts',
+    shortNames: ['sa'],
+  }),
+  resource({
+    group: '',
+    version: 'v1',
+    kind: 'PersistentVolumeClaim',
+    plural: 'persistentvolumeclaims',
+    shortNames: ['pvc'],
+    subresources: ['status'],
+  }),
+  resource({
+    group: '',
+    version: 'v1',
+    kind: 'PersistentVolume',
+    plural: 'persistentvolumes',
+    namespaced: false,
+    shortNames: ['pv'],
+    subresources: ['status'],
+  }),
+  resource({ group: '', version: 'v1', kind: 'LimitRange', plural: 'limitranges', shortNames: ['limits'] }),
+  resource({
+    group: '',
+    version: 'v1',
+    kind: 'ResourceQuota',
+    plural: 'resourcequotas',
+    shortNames: ['quota'],
+    subresources: ['status'],
+  }),
+  resource({
+    group: '',
+    version: 'v1',
+    kind: 'Node',
+    plural: 'nodes',
+    namespaced: false,
+    shortNames: ['no'],
+    subresources: ['status'],
+  }),
+  resource({
     group: 'apps',
     version: 'v1',
     kind: 'Deployment',
@@ -118,6 +186,46 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     shortNames: ['rs'],
     categories: ['all'],
     subresources: ['status', 'scale'],
+    tracksGeneration: true,
+  }),
+  resource({
+    group: 'apps',
+    version: 'v1',
+    kind: 'StatefulSet',
+    plural: 'statefulsets',
+    shortNames: ['sts'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+    tracksGeneration: true,
+  }),
+  resource({
+    group: 'apps',
+    version: 'v1',
+    kind: 'DaemonSet',
+    plural: 'daemonsets',
+    shortNames: ['ds'],
+    categories: ['all'],
+    subresources: ['status'],
+    tracksGeneration: true,
+  }),
+  resource({ group: 'apps', version: 'v1', kind: 'ControllerRevision', plural: 'controllerrevisions' }),
+  resource({
+    group: 'batch',
+    version: 'v1',
+    kind: 'Job',
+    plural: 'jobs',
+    categories: ['all'],
+    subresources: ['status'],
+    tracksGeneration: true,
+  }),
+  resource({
+    group: 'batch',
+    version: 'v1',
+    kind: 'CronJob',
+    plural: 'cronjobs',
+    shortNames: ['cj'],
+    categories: ['all'],
+    subresources: ['status'],
     tracksGeneration: true,
   }),
   resource({
@@ -148,7 +256,70 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     subresources: ['status'],
     tracksGeneration: true,
   }),
+  resource({
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'NetworkPolicy',
+    plural: 'networkpolicies',
+    shortNames: ['netpol'],
+    tracksGeneration: true,
+  }),
+  resource({
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'IngressClass',
+    plural: 'ingressclasses',
+    namespaced: false,
+    tracksGeneration: true,
+  }),
   resource({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases' }),
+  resource({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles' }),
+  resource({
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    kind: 'RoleBinding',
+    plural: 'rolebindings',
+  }),
+  resource({
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    kind: 'ClusterRole',
+    plural: 'clusterroles',
+    namespaced: false,
+  }),
+  resource({
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    kind: 'ClusterRoleBinding',
+    plural: 'clusterrolebindings',
+    namespaced: false,
+  }),
+  resource({
+    group: 'scheduling.k8s.io',
+    version: 'v1',
+    kind: 'PriorityClass',
+    plural: 'priorityclasses',
+    namespaced: false,
+    shortNames: ['pc'],
+  }),
+  resource({
+    group: 'storage.k8s.io',
+    version: 'v1',
+    kind: 'StorageClass',
+    plural: 'storageclasses',
+    namespaced: false,
+    shortNames: ['sc'],
+  }),
+  resource({
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    kind: 'CustomResourceDefinition',
+    plural: 'customresourcedefinitions',
+    namespaced: false,
+    shortNames: ['crd', 'crds'],
+    categories: ['api-extensions'],
+    subresources: ['status'],
+  }),
   resource({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices' }),
   resource({
     group: 'authorization.k8s.io',
@@ -170,6 +341,20 @@ export function apiVersionOf(type: ResourceType): string {
 export function qualifiedName(type: ResourceType): string {
   return type.group === '' ? type.plural : `${type.plural}.${type.group}`;
 }
+
+/**
+ * Where a type's objects live in the store: every version of a resource shares them
+ * (`statefulsets.apps`, `httproutes.gateway.networking.k8s.io`).
+ */
+export function storageKey(type: ResourceType): string {
+  let key = STORAGE_KEYS.get(type);
+  if (key === undefined) {
+    key = qualifiedName(type);
+    STORAGE_KEYS.set(type, key);
+  }
+  return key;
+}
+const STORAGE_KEYS = new WeakMap<ResourceType, string>();
 
 /** The resource type served at `group/version/plural`, if any. */
 export function findResourceType(group: string, version: string, plural: string): ResourceType | undefined {
@@ -194,4 +379,11 @@ export function groupVersions(): { readonly group: string; readonly version: str
     result.push({ group: t.group, version: t.version });
   }
   return result;
+}
+
+/** A built-in type by kind; throws for a kind the table does not have (a programming error). */
+export function builtInType(kind: string): ResourceType {
+  const type = resourceTypeOfKind(kind);
+  if (type === undefined) throw new Error(`${kind} is not served`);
+  return type;
 }

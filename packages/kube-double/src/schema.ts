@@ -139,6 +139,41 @@ const KINDS: Readonly<Record<string, SchemaNode>> = {
     status: WORKLOAD_STATUS,
   }),
   Namespace: struct({ metadata: OBJECT_META, status: WORKLOAD_STATUS }),
+  StatefulSet: struct({
+    metadata: OBJECT_META,
+    spec: struct({ selector: LABEL_SELECTOR, template: POD_TEMPLATE, volumeClaimTemplates: ATOMIC }),
+    status: WORKLOAD_STATUS,
+  }),
+  DaemonSet: struct({
+    metadata: OBJECT_META,
+    spec: struct({ selector: LABEL_SELECTOR, template: POD_TEMPLATE }),
+    status: WORKLOAD_STATUS,
+  }),
+  Job: struct({
+    metadata: OBJECT_META,
+    spec: struct({ selector: LABEL_SELECTOR, template: POD_TEMPLATE }),
+    status: WORKLOAD_STATUS,
+  }),
+  CronJob: struct({
+    metadata: OBJECT_META,
+    spec: struct({
+      jobTemplate: struct({
+        metadata: OBJECT_META,
+        spec: struct({ selector: LABEL_SELECTOR, template: POD_TEMPLATE }),
+      }),
+    }),
+  }),
+  PersistentVolumeClaim: struct({
+    metadata: OBJECT_META,
+    spec: struct({ accessModes: ATOMIC, resources: struct({ limits: map(), requests: map() }) }),
+    status: struct({ conditions: CONDITIONS, capacity: map() }),
+  }),
+  NetworkPolicy: struct({ metadata: OBJECT_META, spec: struct({ podSelector: LABEL_SELECTOR }) }),
+  CustomResourceDefinition: struct({
+    metadata: OBJECT_META,
+    spec: struct({ versions: list(['name']) }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
 };
 
 const GENERIC = struct({ metadata: OBJECT_META });

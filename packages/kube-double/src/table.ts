@@ -10,7 +10,8 @@ import {
   type JsonValue,
 } from './json-value.js';
 import { formatLabelSelector, fromLabelMap, fromLabelSelectorObject } from './label-selector.js';
-import type { ResourceType } from './resource-table.js';
+import { evaluateJsonPath } from './json-path.js';
+import type { PrinterColumn, ResourceType } from './resource-table.js';
 
 /** What a Table row carries besides its cells (`includeObject`). */
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -110,6 +111,101 @@ function endpointsCell(o: JsonObject): string {
       for (const p of objectsAt(subset, 'ports')) parts.push(`${stringAt(a, 'ip') ?? ''}:${textOf(p.port)}`);
   if (parts.length === 0) return '<none>';
   return parts.length > 3 ? `${parts.slice(0, 3).join(',')} + ${parts.length - 3} more...` : parts.join(',');
+}
+
+const CREATED_AT: Column = {
+  name: 'Created At',
+  type: 'date',
+  cell: (o) => stringAt(objectAt(o, 'metadata'), 'creationTimestamp') ?? '',
+};
+
+function podTemplateOf(o: JsonObject): JsonObject | undefined {
+  const s = spec(o);
+  const jobTemplate = objectAt(s, 'jobTemplate');
+  return objectAt(jobTemplate === undefined ? s : objectAt(jobTemplate, 'spec'), 'template');
+}
+
+function templateColumns(selector: (o: JsonObject) => string): Column[] {
+  const containers = (o: JsonObject): JsonObject[] =>
+    objectsAt(objectAt(podTemplateOf(o), 'spec'), 'containers');
+  return [
+    {
+      name: 'Containers',
+      type: 'string',
+      priority: 1,
+      cell: (o) =>
+        containers(o)
+          .map((c) => stringAt(c, 'name') ?? '')
+          .join(','),
+    },
+    {
+      name: 'Images',
+      type: 'string',
+      priority: 1,
+      cell: (o) =>
+        containers(o)
+          .map((c) => stringAt(c, 'image') ?? '')
+          .join(','),
+    },
+    { name: 'Selector', type: 'string', priority: 1, cell: selector },
+  ];
+}
+
+const selectorCell = (o: JsonObject): string => {
+  const selector = fromLabelSelectorObject(objectAt(spec(o), 'selector')) ?? [];
+  return selector.length === 0 ? '<none>' : formatLabelSelector(selector);
+};
+
+/** `1m5s`-style duration between two RFC 3339 instants (Job DURATION). */
+function durationBetween(from: string | undefined, to: number): string {
+  if (from === undefined) return '';
+  return humanAge(from, to);
+}
+
+function jobStatus(o: JsonObject): string {
+  const conditions = objectsAt(status(o), 'conditions').filter((c) => c.status === 'True');
+  for (const type of ['Complete', 'Failed', 'FailureTarget', 'SuccessCriteriaMet', 'Suspended'])
+    if (conditions.some((c) => c.type === type)) return type === 'FailureTarget' ? 'FailureTarget' : type;
+  return 'Running';
+}
+
+function subjectsOf(o: JsonObject, kind: string): string {
+  return objectsAt(o, 'subjects')
+    .filter((s) => s.kind === kind)
+    .map((s) =>
+      kind === 'ServiceAccount'
+        ? `${stringAt(s, 'namespace') ?? ''}/${stringAt(s, 'name') ?? ''}`
+        : (stringAt(s, 'name') ?? ''),
+    )
+    .join(', ');
+}
+
+const BINDING: Column[] = [
+  NAME,
+  {
+    name: 'Role',
+    type: 'string',
+    cell: (o) =>
+      `${stringAt(objectAt(o, 'roleRef'), 'kind') ?? ''}/${stringAt(objectAt(o, 'roleRef'), 'name') ?? ''}`,
+  },
+  AGE,
+  { name: 'Users', type: 'string', priority: 1, cell: (o) => subjectsOf(o, 'User') },
+  { name: 'Groups', type: 'string', priority: 1, cell: (o) => subjectsOf(o, 'Group') },
+  { name: 'ServiceAccounts', type: 'string', priority: 1, cell: (o) => subjectsOf(o, 'ServiceAccount') },
+];
+
+function accessModes(o: JsonObject): string {
+  const short: Readonly<Record<string, string>> = {
+    ReadWriteOnce: 'RWO',
+    ReadOnlyMany: 'ROX',
+    ReadWriteMany: 'RWX',
+    ReadWriteOncePod: 'RWOP',
+  };
+  const modes = arrayAt(objectAt(o, 'status') ?? undefined, 'accessModes');
+  const fromSpec = arrayAt(spec(o), 'accessModes');
+  return (modes.length > 0 && o.kind === 'PersistentVolumeClaim' ? modes : fromSpec)
+    .map((m) => short[textOf(m)] ?? textOf(m))
+    .join(',');
 }
 
 const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
@@ -272,6 +368,256 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
     { name: 'Holder', type: 'string', cell: (o) => stringAt(spec(o), 'holderIdentity') ?? '' },
     AGE,
   ],
+  ServiceAccount: [
+    NAME,
+    { name: 'Secrets', type: 'integer', cell: (o) => objectsAt(o, 'secrets').length },
+    AGE,
+  ],
+  PersistentVolumeClaim: [
+    NAME,
+    { name: 'Status', type: 'string', cell: (o) => stringAt(status(o), 'phase') ?? 'Pending' },
+    { name: 'Volume', type: 'string', cell: (o) => stringAt(spec(o), 'volumeName') ?? '' },
+    {
+      name: 'Capacity',
+      type: 'string',
+      cell: (o) => stringAt(objectAt(status(o), 'capacity'), 'storage') ?? '',
+    },
+    { name: 'Access Modes', type: 'string', cell: accessModes },
+    { name: 'StorageClass', type: 'string', cell: (o) => stringAt(spec(o), 'storageClassName') ?? '<unset>' },
+    {
+      name: 'VolumeAttributesClass',
+      type: 'string',
+      cell: (o) => stringAt(spec(o), 'volumeAttributesClassName') ?? '<unset>',
+    },
+    AGE,
+    { name: 'VolumeMode', type: 'string', priority: 1, cell: (o) => stringAt(spec(o), 'volumeMode') ?? '' },
+  ],
+  PersistentVolume: [
+    NAME,
+    {
+      name: 'Capacity',
+      type: 'string',
+      cell: (o) => stringAt(objectAt(spec(o), 'capacity'), 'storage') ?? '',
+    },
+    { name: 'Access Modes', type: 'string', cell: accessModes },
+    {
+      name: 'Reclaim Policy',
+      type: 'string',
+      cell: (o) => stringAt(spec(o), 'persistentVolumeReclaimPolicy') ?? '',
+    },
+    { name: 'Status', type: 'string', cell: (o) => stringAt(status(o), 'phase') ?? '' },
+    {
+      name: 'Claim',
+      type: 'string',
+      cell: (o) => {
+        const ref = objectAt(spec(o), 'claimRef');
+        return ref === undefined ? '' : `${stringAt(ref, 'namespace') ?? ''}/${stringAt(ref, 'name') ?? ''}`;
+      },
+    },
+    { name: 'StorageClass', type: 'string', cell: (o) => stringAt(spec(o), 'storageClassName') ?? '' },
+    {
+      name: 'VolumeAttributesClass',
+      type: 'string',
+      cell: (o) => stringAt(spec(o), 'volumeAttributesClassName') ?? '<unset>',
+    },
+    { name: 'Reason', type: 'string', cell: (o) => stringAt(status(o), 'reason') ?? '' },
+    AGE,
+    { name: 'VolumeMode', type: 'string', priority: 1, cell: (o) => stringAt(spec(o), 'volumeMode') ?? '' },
+  ],
+  LimitRange: [NAME, CREATED_AT],
+  ResourceQuota: [
+    NAME,
+    AGE,
+    {
+      name: 'Request',
+      type: 'string',
+      cell: (o) => {
+        const hard = objectAt(status(o), 'hard') ?? {};
+        const used = objectAt(status(o), 'used') ?? {};
+        return Object.keys(hard)
+          .filter((k) => !k.startsWith('limits.'))
+          .sort()
+          .map((k) => `${k}: ${textOf(used[k] ?? '0')}/${textOf(hard[k] ?? '')}`)
+          .join(', ');
+      },
+    },
+    {
+      name: 'Limit',
+      type: 'string',
+      cell: (o) => {
+        const hard = objectAt(status(o), 'hard') ?? {};
+        const used = objectAt(status(o), 'used') ?? {};
+        return Object.keys(hard)
+          .filter((k) => k.startsWith('limits.'))
+          .sort()
+          .map((k) => `${k}: ${textOf(used[k] ?? '0')}/${textOf(hard[k] ?? '')}`)
+          .join(', ');
+      },
+    },
+  ],
+  Node: [
+    NAME,
+    {
+      name: 'Status',
+      type: 'string',
+      cell: (o) =>
+        objectsAt(status(o), 'conditions').some((c) => c.type === 'Ready' && c.status === 'True')
+          ? 'Ready'
+          : 'NotReady',
+    },
+    { name: 'Roles', type: 'string', cell: () => '<none>' },
+    AGE,
+    {
+      name: 'Version',
+      type: 'string',
+      cell: (o) => stringAt(objectAt(status(o), 'nodeInfo'), 'kubeletVersion') ?? '',
+    },
+    {
+      name: 'Internal-IP',
+      type: 'string',
+      priority: 1,
+      cell: (o) =>
+        stringAt(
+          objectsAt(status(o), 'addresses').find((a) => a.type === 'InternalIP'),
+          'address',
+        ) ?? '<none>',
+    },
+  ],
+  StatefulSet: [
+    NAME,
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (o) => `${int(status(o), 'readyReplicas')}/${int(spec(o), 'replicas')}`,
+    },
+    AGE,
+    ...templateColumns(selectorCell).slice(0, 2),
+  ],
+  DaemonSet: [
+    NAME,
+    { name: 'Desired', type: 'integer', cell: (o) => int(status(o), 'desiredNumberScheduled') },
+    { name: 'Current', type: 'integer', cell: (o) => int(status(o), 'currentNumberScheduled') },
+    { name: 'Ready', type: 'integer', cell: (o) => int(status(o), 'numberReady') },
+    { name: 'Up-to-date', type: 'integer', cell: (o) => int(status(o), 'updatedNumberScheduled') },
+    { name: 'Available', type: 'integer', cell: (o) => int(status(o), 'numberAvailable') },
+    {
+      name: 'Node Selector',
+      type: 'string',
+      cell: (o) => {
+        const selector = stringMapAt(objectAt(podTemplateOf(o), 'spec'), 'nodeSelector');
+        return Object.keys(selector).length === 0 ? '<none>' : formatLabelSelector(fromLabelMap(selector));
+      },
+    },
+    AGE,
+    ...templateColumns(selectorCell),
+  ],
+  ControllerRevision: [
+    NAME,
+    {
+      name: 'Controller',
+      type: 'string',
+      cell: (o) => {
+        const owner = objectsAt(objectAt(o, 'metadata'), 'ownerReferences').find(
+          (r) => r.controller === true,
+        );
+        return owner === undefined
+          ? '<none>'
+          : `${(stringAt(owner, 'kind') ?? '').toLowerCase()}.${(stringAt(owner, 'apiVersion') ?? '').split('/')[0] ?? ''}/${stringAt(owner, 'name') ?? ''}`;
+      },
+    },
+    { name: 'Revision', type: 'integer', cell: (o) => numberAt(o, 'revision') ?? 0 },
+    AGE,
+  ],
+  Job: [
+    NAME,
+    { name: 'Status', type: 'string', cell: jobStatus },
+    {
+      name: 'Completions',
+      type: 'string',
+      cell: (o) => `${int(status(o), 'succeeded')}/${textOf(spec(o)?.completions ?? 1)}`,
+    },
+    {
+      name: 'Duration',
+      type: 'string',
+      cell: (o, now) => {
+        const end = stringAt(status(o), 'completionTime');
+        return durationBetween(stringAt(status(o), 'startTime'), end === undefined ? now : Date.parse(end));
+      },
+    },
+    AGE,
+    ...templateColumns(selectorCell),
+  ],
+  CronJob: [
+    NAME,
+    { name: 'Schedule', type: 'string', cell: (o) => stringAt(spec(o), 'schedule') ?? '' },
+    { name: 'Timezone', type: 'string', cell: (o) => stringAt(spec(o), 'timeZone') ?? '<none>' },
+    { name: 'Suspend', type: 'string', cell: (o) => String(spec(o)?.suspend === true) },
+    { name: 'Active', type: 'integer', cell: (o) => objectsAt(status(o), 'active').length },
+    {
+      name: 'Last Schedule',
+      type: 'string',
+      cell: (o, now) => {
+        const last = stringAt(status(o), 'lastScheduleTime');
+        return last === undefined ? '<none>' : humanAge(last, now);
+      },
+    },
+    AGE,
+    ...templateColumns(() => '<none>'),
+  ],
+  NetworkPolicy: [
+    NAME,
+    {
+      name: 'Pod-Selector',
+      type: 'string',
+      cell: (o) => {
+        const selector = fromLabelSelectorObject(objectAt(spec(o), 'podSelector')) ?? [];
+        return selector.length === 0 ? '<none>' : formatLabelSelector(selector);
+      },
+    },
+    AGE,
+  ],
+  IngressClass: [
+    NAME,
+    { name: 'Controller', type: 'string', cell: (o) => stringAt(spec(o), 'controller') ?? '' },
+    {
+      name: 'Parameters',
+      type: 'string',
+      cell: (o) => {
+        const p = objectAt(spec(o), 'parameters');
+        return p === undefined ? '<none>' : `${stringAt(p, 'kind') ?? ''}/${stringAt(p, 'name') ?? ''}`;
+      },
+    },
+    AGE,
+  ],
+  Role: [NAME, CREATED_AT],
+  ClusterRole: [NAME, CREATED_AT],
+  RoleBinding: BINDING,
+  ClusterRoleBinding: BINDING,
+  PriorityClass: [
+    NAME,
+    { name: 'Value', type: 'integer', cell: (o) => numberAt(o, 'value') ?? 0 },
+    { name: 'Global-Default', type: 'string', cell: (o) => String(o.globalDefault === true) },
+    AGE,
+    { name: 'PreemptionPolicy', type: 'string', cell: (o) => stringAt(o, 'preemptionPolicy') ?? '' },
+  ],
+  StorageClass: [
+    {
+      ...NAME,
+      cell: (o) => {
+        const isDefault =
+          stringMapAt(objectAt(o, 'metadata'), 'annotations')[
+            'storageclass.kubernetes.io/is-default-class'
+          ] === 'true';
+        return `${stringAt(objectAt(o, 'metadata'), 'name') ?? ''}${isDefault ? ' (default)' : ''}`;
+      },
+    },
+    { name: 'Provisioner', type: 'string', cell: (o) => stringAt(o, 'provisioner') ?? '' },
+    { name: 'ReclaimPolicy', type: 'string', cell: (o) => stringAt(o, 'reclaimPolicy') ?? '' },
+    { name: 'VolumeBindingMode', type: 'string', cell: (o) => stringAt(o, 'volumeBindingMode') ?? '' },
+    { name: 'AllowVolumeExpansion', type: 'string', cell: (o) => String(o.allowVolumeExpansion === true) },
+    AGE,
+  ],
+  CustomResourceDefinition: [NAME, CREATED_AT],
   EndpointSlice: [
     NAME,
     { name: 'AddressType', type: 'string', cell: (o) => stringAt(o, 'addressType') ?? '' },
@@ -295,6 +641,25 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
   ],
 };
 
+/** A custom resource's columns: Name, then its CRD's additionalPrinterColumns (Name and Age by default). */
+function customColumns(printerColumns: readonly PrinterColumn[]): Column[] {
+  if (printerColumns.length === 0) return [NAME, AGE];
+  return [
+    NAME,
+    ...printerColumns.map((c): Column => ({
+      name: c.name,
+      type: c.type === 'integer' ? 'integer' : c.type === 'date' ? 'date' : 'string',
+      priority: c.priority,
+      cell: (o, now) => {
+        const value = evaluateJsonPath(o, c.jsonPath);
+        if (value === undefined) return null;
+        if (c.type === 'date' && typeof value === 'string') return humanAge(value, now);
+        return typeof value === 'object' && value !== null ? JSON.stringify(value) : value;
+      },
+    })),
+  ];
+}
+
 function partialMetadata(object: JsonObject): JsonObject {
   return {
     kind: 'PartialObjectMetadata',
@@ -314,7 +679,10 @@ export function toTable(
   now: number,
   resourceVersion?: string,
 ): JsonObject {
-  const columns = COLUMNS[type.kind] ?? [NAME, AGE];
+  const columns =
+    type.custom === undefined
+      ? (COLUMNS[type.kind] ?? [NAME, AGE])
+      : customColumns(type.custom.printerColumns);
   const metadata: JsonObject = resourceVersion === undefined ? {} : { resourceVersion };
   return {
     kind: 'Table',

@@ -1,5 +1,7 @@
 import type { StatusCause } from './api-status.js';
+import { validateCustomResourceDefinition } from './crd-validation.js';
 import {
+  arrayAt,
   isJsonObject,
   jsonEqual,
   objectAt,
@@ -69,7 +71,20 @@ export function validateObject(kind: string, object: JsonObject, old: JsonObject
   switch (kind) {
     case 'Deployment':
     case 'ReplicaSet':
-      validateWorkload(spec, old, causes);
+      validateWorkload(spec, old, causes, 'deployment');
+      break;
+    case 'StatefulSet':
+      validateStatefulSet(spec, old, causes);
+      break;
+    case 'DaemonSet':
+      validateWorkload(spec, old, causes, 'daemonset');
+      requireRestartPolicy(spec, 'spec.template.spec', ['Always'], causes);
+      break;
+    case 'Job':
+      validateJob(spec, old, causes);
+      break;
+    case 'CronJob':
+      validateCronJob(name, spec, causes);
       break;
     case 'Pod':
       validatePodSpec(spec, 'spec', causes);
@@ -77,10 +92,259 @@ export function validateObject(kind: string, object: JsonObject, old: JsonObject
     case 'Service':
       validateService(spec, causes);
       break;
+    case 'PersistentVolumeClaim':
+      validateClaim(spec, old, causes);
+      break;
+    case 'Role':
+    case 'ClusterRole':
+      validateRules(object, causes);
+      break;
+    case 'RoleBinding':
+    case 'ClusterRoleBinding':
+      validateBinding(kind, object, old, causes);
+      break;
+    case 'PriorityClass':
+      if (typeof object.value !== 'number' || !Number.isInteger(object.value)) causes.push(required('value'));
+      break;
+    case 'IngressClass':
+      if ((stringAt(spec, 'controller') ?? '') === '') causes.push(required('spec.controller'));
+      break;
+    case 'NetworkPolicy':
+      for (const [i, t] of arrayAt(spec, 'policyTypes').entries())
+        if (t !== 'Ingress' && t !== 'Egress')
+          causes.push(unsupported(`spec.policyTypes[${i}]`, t, ['Ingress', 'Egress']));
+      break;
+    case 'CustomResourceDefinition':
+      causes.push(...validateCustomResourceDefinition(object, old));
+      break;
     default:
       break;
   }
   return causes;
+}
+
+function unsupported(field: string, value: JsonValue | undefined, allowed: readonly string[]): StatusCause {
+  return {
+    reason: 'FieldValueNotSupported',
+    message: `Unsupported value: ${goValue(value)}: supported values: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`,
+    field,
+  };
+}
+
+function forbidden(field: string, detail: string): StatusCause {
+  return { reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field };
+}
+
+function nonNegative(spec: JsonObject | undefined, key: string, prefix: string, causes: StatusCause[]): void {
+  const value = spec?.[key];
+  if (typeof value === 'number' && value < 0)
+    causes.push(invalidValue(`${prefix}.${key}`, value, 'must be greater than or equal to 0'));
+}
+
+/** The pod template's restartPolicy must be one of `allowed` (after defaulting to Always). */
+function requireRestartPolicy(
+  spec: JsonObject | undefined,
+  field: string,
+  allowed: readonly string[],
+  causes: StatusCause[],
+): void {
+  const policy = stringAt(objectAt(objectAt(spec, 'template'), 'spec'), 'restartPolicy') ?? 'Always';
+  if (!allowed.includes(policy)) causes.push(unsupported(`${field}.restartPolicy`, policy, allowed));
+}
+
+/** The StatefulSet spec fields an update may change; the real server forbids the rest. */
+const STATEFULSET_MUTABLE = [
+  'replicas',
+  'ordinals',
+  'template',
+  'updateStrategy',
+  'persistentVolumeClaimRetentionPolicy',
+  'minReadySeconds',
+];
+
+function validateStatefulSet(
+  spec: JsonObject | undefined,
+  old: JsonObject | undefined,
+  causes: StatusCause[],
+): void {
+  validateWorkload(spec, undefined, causes, 'statefulset');
+  requireRestartPolicy(spec, 'spec.template.spec', ['Always'], causes);
+  const policy = stringAt(spec, 'podManagementPolicy');
+  if (policy !== undefined && policy !== 'OrderedReady' && policy !== 'Parallel')
+    causes.push(unsupported('spec.podManagementPolicy', policy, ['OrderedReady', 'Parallel']));
+  const strategy = objectAt(spec, 'updateStrategy');
+  const strategyType = stringAt(strategy, 'type');
+  if (strategyType !== undefined && strategyType !== 'RollingUpdate' && strategyType !== 'OnDelete')
+    causes.push(unsupported('spec.updateStrategy.type', strategyType, ['OnDelete', 'RollingUpdate']));
+  nonNegative(objectAt(strategy, 'rollingUpdate'), 'partition', 'spec.updateStrategy.rollingUpdate', causes);
+  objectsAt(spec, 'volumeClaimTemplates').forEach((claim, i) => {
+    const claimName = stringAt(objectAt(claim, 'metadata'), 'name') ?? '';
+    if (claimName === '') causes.push(required(`spec.volumeClaimTemplates[${i}].metadata.name`));
+    validateClaimSpec(objectAt(claim, 'spec'), `spec.volumeClaimTemplates[${i}].spec`, causes);
+  });
+  if (old === undefined) return;
+  const oldSpec = objectAt(old, 'spec') ?? {};
+  const fixed = (s: JsonObject | undefined): JsonObject => {
+    const copy: JsonObject = { ...(s ?? {}) };
+    for (const k of STATEFULSET_MUTABLE) Reflect.deleteProperty(copy, k);
+    return copy;
+  };
+  if (!jsonEqual(fixed(spec), fixed(oldSpec)))
+    causes.push(
+      forbidden(
+        'spec',
+        "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+      ),
+    );
+}
+
+function validateJob(spec: JsonObject | undefined, old: JsonObject | undefined, causes: StatusCause[]): void {
+  validateWorkload(spec, old, causes, 'job');
+  requireRestartPolicy(spec, 'spec.template.spec', ['OnFailure', 'Never'], causes);
+  for (const key of [
+    'parallelism',
+    'completions',
+    'backoffLimit',
+    'activeDeadlineSeconds',
+    'ttlSecondsAfterFinished',
+  ])
+    nonNegative(spec, key, 'spec', causes);
+  const oldTemplate = objectAt(objectAt(old, 'spec'), 'template');
+  const template = objectAt(spec, 'template');
+  if (old !== undefined && !jsonEqual(oldTemplate, template))
+    causes.push(invalidValue('spec.template', template ?? null, 'field is immutable'));
+  const oldCompletions = objectAt(old, 'spec')?.completions;
+  if (old !== undefined && !jsonEqual(oldCompletions, spec?.completions))
+    causes.push(invalidValue('spec.completions', spec?.completions ?? null, 'field is immutable'));
+}
+
+const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+const CRON_FIELD =
+  /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?)*$/;
+
+function validateCronJob(name: string, spec: JsonObject | undefined, causes: StatusCause[]): void {
+  if (name.length > 52)
+    causes.push(invalidValue('metadata.name', name, 'must be no more than 52 characters'));
+  const schedule = stringAt(spec, 'schedule') ?? '';
+  const fields = schedule.trim().split(/\s+/);
+  if (schedule === '') causes.push(required('spec.schedule'));
+  else if (
+    !CRON_MACROS.includes(schedule.trim()) &&
+    !/^@every\s+\S+$/.test(schedule.trim()) &&
+    (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f)))
+  )
+    causes.push(
+      invalidValue(
+        'spec.schedule',
+        schedule,
+        fields.length !== 5
+          ? `unparseable schedule: ${JSON.stringify(schedule)} : expected exactly 5 fields, found ${fields.length}: ${JSON.stringify(fields)}`
+          : `unparseable schedule: ${JSON.stringify(schedule)}`,
+      ),
+    );
+  const policy = stringAt(spec, 'concurrencyPolicy');
+  if (policy !== undefined && !['Allow', 'Forbid', 'Replace'].includes(policy))
+    causes.push(unsupported('spec.concurrencyPolicy', policy, ['Allow', 'Forbid', 'Replace']));
+  const jobSpec = objectAt(objectAt(spec, 'jobTemplate'), 'spec');
+  requireRestartPolicy(jobSpec, 'spec.jobTemplate.spec.template.spec', ['OnFailure', 'Never'], causes);
+  validatePodSpec(
+    objectAt(objectAt(jobSpec, 'template'), 'spec'),
+    'spec.jobTemplate.spec.template.spec',
+    causes,
+  );
+}
+
+function validateClaimSpec(spec: JsonObject | undefined, field: string, causes: StatusCause[]): void {
+  if (arrayAt(spec, 'accessModes').length === 0)
+    causes.push({
+      reason: 'FieldValueRequired',
+      message: 'Required value: at least 1 access mode is required',
+      field: `${field}.accessModes`,
+    });
+  const storage = objectAt(objectAt(spec, 'resources'), 'requests')?.storage;
+  if (storage === undefined) causes.push(required(`${field}.resources[storage]`));
+}
+
+function validateClaim(
+  spec: JsonObject | undefined,
+  old: JsonObject | undefined,
+  causes: StatusCause[],
+): void {
+  validateClaimSpec(spec, 'spec', causes);
+  if (old === undefined) return;
+  const fixed = (s: JsonObject | undefined): JsonObject => {
+    const copy: JsonObject = { ...(s ?? {}) };
+    Reflect.deleteProperty(copy, 'resources');
+    Reflect.deleteProperty(copy, 'volumeAttributesClassName');
+    // The binder fills these in; a later apply that leaves them out keeps them.
+    Reflect.deleteProperty(copy, 'volumeName');
+    Reflect.deleteProperty(copy, 'storageClassName');
+    return copy;
+  };
+  const oldSpec = objectAt(old, 'spec');
+  const changedBinding =
+    (stringAt(spec, 'volumeName') ?? stringAt(oldSpec, 'volumeName')) !== stringAt(oldSpec, 'volumeName') ||
+    (stringAt(spec, 'storageClassName') ?? stringAt(oldSpec, 'storageClassName')) !==
+      stringAt(oldSpec, 'storageClassName');
+  if (!jsonEqual(fixed(spec), fixed(oldSpec)) || changedBinding)
+    causes.push(
+      forbidden(
+        'spec',
+        'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+      ),
+    );
+}
+
+function validateRules(object: JsonObject, causes: StatusCause[]): void {
+  objectsAt(object, 'rules').forEach((rule, i) => {
+    if (arrayAt(rule, 'verbs').length === 0)
+      causes.push({
+        reason: 'FieldValueRequired',
+        message: 'Required value: verbs must contain at least one value',
+        field: `rules[${i}].verbs`,
+      });
+    if (arrayAt(rule, 'resources').length > 0 && arrayAt(rule, 'apiGroups').length === 0)
+      causes.push({
+        reason: 'FieldValueRequired',
+        message: 'Required value: resource rules must supply at least one api group',
+        field: `rules[${i}].apiGroups`,
+      });
+  });
+}
+
+function validateBinding(
+  kind: string,
+  object: JsonObject,
+  old: JsonObject | undefined,
+  causes: StatusCause[],
+): void {
+  const roleRef = objectAt(object, 'roleRef');
+  const refKind = stringAt(roleRef, 'kind') ?? '';
+  const allowed = kind === 'RoleBinding' ? ['Role', 'ClusterRole'] : ['ClusterRole'];
+  if (roleRef === undefined) causes.push(required('roleRef'));
+  else {
+    if (!allowed.includes(refKind)) causes.push(unsupported('roleRef.kind', refKind, allowed));
+    if ((stringAt(roleRef, 'name') ?? '') === '') causes.push(required('roleRef.name'));
+    if (stringAt(roleRef, 'apiGroup') !== 'rbac.authorization.k8s.io')
+      causes.push(
+        unsupported('roleRef.apiGroup', stringAt(roleRef, 'apiGroup') ?? '', ['rbac.authorization.k8s.io']),
+      );
+  }
+  const oldRef = objectAt(old, 'roleRef');
+  if (old !== undefined && !jsonEqual(oldRef, roleRef))
+    causes.push(invalidValue('roleRef', roleRef ?? null, 'cannot change roleRef'));
+  objectsAt(object, 'subjects').forEach((subject, i) => {
+    const subjectKind = stringAt(subject, 'kind') ?? '';
+    if (!['ServiceAccount', 'User', 'Group'].includes(subjectKind))
+      causes.push(unsupported(`subjects[${i}].kind`, subjectKind, ['ServiceAccount', 'User', 'Group']));
+    if ((stringAt(subject, 'name') ?? '') === '') causes.push(required(`subjects[${i}].name`));
+    if (
+      subjectKind === 'ServiceAccount' &&
+      kind === 'ClusterRoleBinding' &&
+      stringAt(subject, 'namespace') === undefined
+    )
+      causes.push(required(`subjects[${i}].namespace`));
+  });
 }
 
 function validateLabels(
@@ -103,13 +367,14 @@ function validateWorkload(
   spec: JsonObject | undefined,
   old: JsonObject | undefined,
   causes: StatusCause[],
+  noun: string,
 ): void {
   const selectorObject = objectAt(spec, 'selector');
   const selector = fromLabelSelectorObject(selectorObject);
   if (selector === undefined) causes.push(required('spec.selector'));
   else if (selector.length === 0)
     causes.push(
-      invalidValue('spec.selector', selectorObject ?? null, 'empty selector is invalid for deployment'),
+      invalidValue('spec.selector', selectorObject ?? null, `empty selector is invalid for ${noun}`),
     );
   const template = objectAt(spec, 'template');
   const templateLabels = stringMapAt(objectAt(template, 'metadata'), 'labels');
@@ -153,6 +418,8 @@ function validatePodSpec(spec: JsonObject | undefined, field: string, causes: St
 
 function validateService(spec: JsonObject | undefined, causes: StatusCause[]): void {
   const type = stringAt(spec, 'type') ?? 'ClusterIP';
+  if (type === 'ExternalName' && (stringAt(spec, 'externalName') ?? '') === '')
+    causes.push(required('spec.externalName'));
   const ports = objectsAt(spec, 'ports');
   if (type !== 'ExternalName' && ports.length === 0 && stringAt(spec, 'clusterIP') !== 'None')
     causes.push(required('spec.ports'));
@@ -271,6 +538,25 @@ const TOP_LEVEL: Readonly<Record<string, readonly string[]>> = {
     'reportingComponent',
     'reportingInstance',
   ],
+  ServiceAccount: ['secrets', 'imagePullSecrets', 'automountServiceAccountToken'],
+  Role: ['rules'],
+  ClusterRole: ['rules', 'aggregationRule'],
+  RoleBinding: ['subjects', 'roleRef'],
+  ClusterRoleBinding: ['subjects', 'roleRef'],
+  PriorityClass: ['value', 'globalDefault', 'description', 'preemptionPolicy'],
+  StorageClass: [
+    'provisioner',
+    'parameters',
+    'reclaimPolicy',
+    'mountOptions',
+    'allowVolumeExpansion',
+    'volumeBindingMode',
+    'allowedTopologies',
+  ],
+  ControllerRevision: ['data', 'revision'],
+  LimitRange: ['spec'],
+  NetworkPolicy: ['spec'],
+  IngressClass: ['spec'],
 };
 const SPEC_FIELDS: Readonly<Record<string, readonly string[]>> = {
   Deployment: [
@@ -284,6 +570,62 @@ const SPEC_FIELDS: Readonly<Record<string, readonly string[]>> = {
     'progressDeadlineSeconds',
   ],
   ReplicaSet: ['replicas', 'minReadySeconds', 'selector', 'template'],
+  StatefulSet: [
+    'replicas',
+    'selector',
+    'template',
+    'volumeClaimTemplates',
+    'serviceName',
+    'podManagementPolicy',
+    'updateStrategy',
+    'revisionHistoryLimit',
+    'minReadySeconds',
+    'persistentVolumeClaimRetentionPolicy',
+    'ordinals',
+  ],
+  DaemonSet: ['selector', 'template', 'updateStrategy', 'minReadySeconds', 'revisionHistoryLimit'],
+  Job: [
+    'parallelism',
+    'completions',
+    'activeDeadlineSeconds',
+    'podFailurePolicy',
+    'successPolicy',
+    'backoffLimit',
+    'backoffLimitPerIndex',
+    'maxFailedIndexes',
+    'selector',
+    'manualSelector',
+    'template',
+    'ttlSecondsAfterFinished',
+    'completionMode',
+    'suspend',
+    'podReplacementPolicy',
+    'managedBy',
+  ],
+  CronJob: [
+    'schedule',
+    'timeZone',
+    'startingDeadlineSeconds',
+    'concurrencyPolicy',
+    'suspend',
+    'jobTemplate',
+    'successfulJobsHistoryLimit',
+    'failedJobsHistoryLimit',
+  ],
+  PersistentVolumeClaim: [
+    'accessModes',
+    'selector',
+    'resources',
+    'volumeName',
+    'storageClassName',
+    'volumeMode',
+    'dataSource',
+    'dataSourceRef',
+    'volumeAttributesClassName',
+  ],
+  NetworkPolicy: ['podSelector', 'ingress', 'egress', 'policyTypes'],
+  IngressClass: ['controller', 'parameters'],
+  Ingress: ['ingressClassName', 'defaultBackend', 'tls', 'rules'],
   Service: [
     'ports',
     'selector',
@@ -328,11 +670,19 @@ export function unknownFields(kind: string, object: JsonObject): string[] {
   if (specFields !== undefined) check(spec, specFields, 'spec');
   const podSpecs: [JsonObject | undefined, string][] = [];
   if (kind === 'Pod') podSpecs.push([spec, 'spec']);
-  if (kind === 'Deployment' || kind === 'ReplicaSet') {
-    const template = objectAt(spec, 'template');
-    check(template, ['metadata', 'spec'], 'spec.template');
-    check(template?.metadata, METADATA_FIELDS, 'spec.template.metadata');
-    podSpecs.push([objectAt(template, 'spec'), 'spec.template.spec']);
+  const templates: [JsonObject | undefined, string][] = [];
+  if (['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job'].includes(kind))
+    templates.push([objectAt(spec, 'template'), 'spec.template']);
+  if (kind === 'CronJob') {
+    const jobTemplate = objectAt(spec, 'jobTemplate');
+    check(jobTemplate, ['metadata', 'spec'], 'spec.jobTemplate');
+    check(objectAt(jobTemplate, 'spec'), SPEC_FIELDS.Job ?? [], 'spec.jobTemplate.spec');
+    templates.push([objectAt(objectAt(jobTemplate, 'spec'), 'template'), 'spec.jobTemplate.spec.template']);
+  }
+  for (const [template, path] of templates) {
+    check(template, ['metadata', 'spec'], path);
+    check(template?.metadata, METADATA_FIELDS, `${path}.metadata`);
+    podSpecs.push([objectAt(template, 'spec'), `${path}.spec`]);
   }
   for (const [podSpec, path] of podSpecs) {
     check(podSpec, POD_SPEC_FIELDS, path);

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { statusBody } from './api-status.js';
 import type { JsonObject } from './json-value.js';
 import { namespaceOf, type ObjectStore, type StoreChange } from './object-store.js';
-import { apiVersionOf, type ResourceType } from './resource-table.js';
+import { apiVersionOf, storageKey, type ResourceType } from './resource-table.js';
 
 /** What a WATCH asked for. */
 export interface WatchRequest {
@@ -39,8 +39,9 @@ export function serveWatch(store: ObjectStore, request: WatchRequest, res: Serve
         : object;
     res.write(`${JSON.stringify({ type: eventType, object: shown })}\n`);
   };
+  const key = storageKey(type);
   const inScope = (change: StoreChange): boolean =>
-    change.resourceType === type &&
+    storageKey(change.resourceType) === key &&
     (request.namespace === undefined || namespaceOf(change.object) === request.namespace);
   const deliver = (change: StoreChange): void => {
     if (!inScope(change)) return;
