@@ -212,6 +212,8 @@ describe('kube-double serve arguments', () => {
         '*-preview',
         '--monitor-exclude',
         'x',
+        '--nodes',
+        '5',
       ]),
     ).toMatchObject({
       port: 6443,
@@ -219,7 +221,9 @@ describe('kube-double serve arguments', () => {
       seed: 9,
       namespace: 'default',
       monitorExclude: ['*-preview', 'x'],
+      nodes: 5,
     });
+    expect(parseServeArguments(['serve', '--kubeconfig', 'k']).nodes).toBe(3);
   });
 
   it.each([
@@ -227,6 +231,7 @@ describe('kube-double serve arguments', () => {
     [['serve'], '--kubeconfig is required'],
     [['serve', '--kubeconfig', 'k', '--time-scale', '0'], '--time-scale: invalid value "0"'],
     [['serve', '--kubeconfig', 'k', '--colour', 'blue'], 'unknown option --colour'],
+    [['serve', '--kubeconfig', 'k', '--nodes', '0'], '--nodes: invalid value "0"'],
     [['start'], 'unknown command "start"'],
   ])('refuses %j', (argv, message) => {
     expect(() => parseServeArguments(argv)).toThrow(message);

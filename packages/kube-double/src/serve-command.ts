@@ -17,7 +17,8 @@ JSON line {"url": ..., "kubeconfig": ...} when ready, and runs until SIGTERM or 
   --time-scale X       simulated seconds per real second for controller delays (default 1)
   --seed N             seed for faults and generated names (default 1)
   --namespace NS       the kubeconfig context's namespace (default: default)
-  --monitor-exclude G  a Service name glob the invariant monitor ignores (repeatable)`;
+  --monitor-exclude G  a Service name glob the invariant monitor ignores (repeatable)
+  --nodes N            how many Ready nodes the cluster has (default 3)`;
 
 /** What the command line asked for. */
 export interface ServeArguments {
@@ -29,6 +30,7 @@ export interface ServeArguments {
   readonly seed: number;
   readonly namespace: string;
   readonly monitorExclude: readonly string[];
+  readonly nodes: number;
 }
 
 /** Parses `serve` arguments; throws an Error with the usage on mistakes. */
@@ -59,6 +61,7 @@ export function parseServeArguments(argv: readonly string[]): ServeArguments {
     'seed',
     'namespace',
     'monitor-exclude',
+    'nodes',
   ];
   for (const name of values.keys())
     if (!known.includes(name)) throw new Error(`unknown option --${name}\n${USAGE}`);
@@ -83,6 +86,7 @@ export function parseServeArguments(argv: readonly string[]): ServeArguments {
     seed: number('seed', 1, (n) => Number.isInteger(n)),
     namespace: one('namespace') ?? 'default',
     monitorExclude: values.get('monitor-exclude') ?? [],
+    nodes: number('nodes', 3, (n) => Number.isInteger(n) && n >= 1 && n <= 100),
   };
 }
 
@@ -115,6 +119,7 @@ export async function runServeCommand(
       seed: args.seed,
       namespace: args.namespace,
       monitorExclude: args.monitorExclude,
+      nodes: args.nodes,
     });
   } catch (error) {
     io.err(`kube-double: ${(error as Error).message}`);

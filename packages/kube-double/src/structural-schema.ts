@@ -172,7 +172,8 @@ export function validateAgainstSchema(schema: JsonObject, object: JsonObject): S
         });
       return;
     }
-    const expected = stringAt(node, 'type');
+    const intOrString = node['x-kubernetes-int-or-string'] === true;
+    const expected = intOrString ? 'integer,string' : stringAt(node, 'type');
     if (expected !== undefined && !typeMatches(expected, value, node)) {
       causes.push({
         reason: 'FieldValueTypeInvalid',
