@@ -78,13 +78,13 @@ describe('ProcessCommandRunner', () => {
 
   it('kills a program that outlives its timeout', async () => {
     const { runner: r } = runner();
-    const started = Date.now();
     const error = (await r
       .run({ tool: node, args: ['-e', 'setTimeout(()=>{}, 60000)'], timeoutMs: 300 })
       .catch((e: unknown) => e)) as CommandError;
     expect(error.timedOut).toBe(true);
     expect(error.message).toContain('timed out');
-    expect(Date.now() - started).toBeLessThan(5000);
+    // Ended by the runner's signal, not by running its minute out.
+    expect(error.signal).toBe('SIGTERM');
   });
 
   it('kills a program when cancelled', async () => {

@@ -58,6 +58,15 @@ describe('a CustomResourceDefinition', () => {
       'true',
       'ServiceMonitor',
     ]);
+    // The status is the CRD controller's to write: read it once kubectl has seen it Established.
+    ok(
+      await k([
+        'wait',
+        '--for=condition=Established',
+        'crd/servicemonitors.monitoring.coreos.com',
+        '--timeout=10s',
+      ]),
+    );
     const live = await getJson(['crd', 'servicemonitors.monitoring.coreos.com']);
     const conditions = ((live.status as JsonObject).conditions as JsonObject[]).map((c) => [
       c.type,
@@ -68,14 +77,6 @@ describe('a CustomResourceDefinition', () => {
       ['Established', 'True'],
     ]);
     expect((live.status as JsonObject).storedVersions).toEqual(['v1']);
-    ok(
-      await k([
-        'wait',
-        '--for=condition=Established',
-        'crd/servicemonitors.monitoring.coreos.com',
-        '--timeout=10s',
-      ]),
-    );
   });
 
   it('creates custom resources with the schema`s defaults; a second apply changes nothing', async () => {

@@ -186,3 +186,65 @@ describe('invariant monitor', () => {
     expect(double.violations().filter((v) => v.name === 'plain' || v.name === 'web-preview')).toEqual([]);
   });
 });
+
+describe('invariant monitor, StatefulSets', () => {
+  const redis = (ns: string, image: string, replicas: number): Record<string, unknown> => ({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'redis', namespace: ns },
+    spec: {
+      serviceName: 'redis',
+      replicas,
+      selector: { matchLabels: { app: 'redis' } },
+      template: { metadata: { labels: { app: 'redis' } }, spec: { containers: [{ name: 'redis', image }] } },
+    },
+  });
+  const headless = (ns: string): Record<string, unknown> => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'redis', namespace: ns },
+    spec: { clusterIP: 'None', selector: { app: 'redis' }, ports: [{ port: 6379 }] },
+  });
+  const setUp = async (ns: string, replicas: number): Promise<void> => {
+    ok(
+      await k(['apply', '--server-side', '-f', '-'], {
+        stdin: yaml(
+          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+          headless(ns),
+          redis(ns, 'redis:7', replicas),
+        ),
+      }),
+    );
+    ok(await k(['rollout', 'status', 'sts/redis', '-n', ns, '--timeout=60s']));
+  };
+
+  it('records nothing while the pods start for the first time', async () => {
+    await setUp('sts-start', 2);
+    expect(double.violations()).toEqual([]);
+  });
+
+  it('records the outage of a one-replica StatefulSet`s rolling update', async () => {
+    await setUp('sts-one', 1);
+    double.clearLogs();
+    ok(await k(['apply', '--server-side', '-f', '-'], { stdin: yaml(redis('sts-one', 'redis:8', 1)) }));
+    ok(await k(['rollout', 'status', 'sts/redis', '-n', 'sts-one', '--timeout=60s']));
+    const violations = double.violations();
+    expect(violations.map((v) => [v.kind, v.service])).toEqual([['no-ready-pods', 'sts-one/redis']]);
+    expect(violations[0]?.message).toBe(
+      'service sts-one/redis selects no Ready pod of statefulset redis (0 selected)',
+    );
+    expect(violations[0]?.endedAt).toBeDefined();
+  });
+
+  it('records nothing for a two-replica rolling update, nor for scaling to zero', async () => {
+    await setUp('sts-two', 2);
+    double.clearLogs();
+    ok(await k(['apply', '--server-side', '-f', '-'], { stdin: yaml(redis('sts-two', 'redis:8', 2)) }));
+    ok(await k(['rollout', 'status', 'sts/redis', '-n', 'sts-two', '--timeout=60s']));
+    ok(await k(['scale', 'sts/redis', '-n', 'sts-two', '--replicas=0']));
+    ok(await k(['rollout', 'status', 'sts/redis', '-n', 'sts-two', '--timeout=60s']));
+    await double.settle();
+    expect(double.objects('pods', 'sts-two')).toEqual([]);
+    expect(double.violations()).toEqual([]);
+  });
+});

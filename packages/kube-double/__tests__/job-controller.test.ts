@@ -160,9 +160,7 @@ describe('Job', () => {
       failed(
         await k(['apply', '--server-side', '-f', '-'], { stdin: yaml(job('always', 'x', {}, 'Always')) }),
       ),
-    ).toContain(
-      'spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"',
-    );
+    ).toContain('spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"');
     const changed = job('migrate', 'migrate:other');
     expect(failed(await k(['apply', '--server-side', '-f', '-'], { stdin: yaml(changed) }))).toContain(
       'The Job "migrate" is invalid: spec.template: Invalid value:',
@@ -203,7 +201,7 @@ describe('CronJob', () => {
       },
     };
     expect(failed(await k(['apply', '--server-side', '-f', '-'], { stdin: yaml(bad) }))).toContain(
-      'The CronJob "bad" is invalid: spec.schedule: Invalid value: "every day": unparseable schedule',
+      'The CronJob "bad" is invalid: spec.schedule: Invalid value: "every day": expected exactly 5 fields, found 2: [every day]',
     );
   });
 });

@@ -244,6 +244,8 @@ describe('StatefulSet', () => {
     const recorder = recordPods('scaling');
     ok(await k(['scale', 'sts/redis', '-n', 'scaling', '--replicas=1']));
     await rolloutStatus('scaling');
+    // rollout status is satisfied once one pod is Ready; the second deletion follows on a later sync.
+    await double.settle();
     recorder.stop();
     expect(recorder.events.filter((e) => e.event === 'deleted').map((e) => e.pod)).toEqual([
       'redis-2',

@@ -77,7 +77,9 @@ describe('PersistentVolumeClaim', () => {
     await double.settle();
     const terminating = await getJson(['pvc', 'data', '-n', 'storage']);
     expect(typeof meta(terminating).deletionTimestamp).toBe('string');
-    expect(ok(await k(['get', 'pvc', 'data', '-n', 'storage', '--no-headers']))).toMatch(/^data\s+Bound/);
+    expect(ok(await k(['get', 'pvc', 'data', '-n', 'storage', '--no-headers']))).toMatch(
+      /^data\s+Terminating\s+pvc-/,
+    );
     ok(await k(['delete', 'pod', 'user', '-n', 'storage']));
     ok(await k(['wait', '--for=delete', 'pvc/data', '-n', 'storage', '--timeout=30s']));
     await double.settle();

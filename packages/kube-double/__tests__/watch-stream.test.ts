@@ -18,38 +18,63 @@ interface WatchEvent {
   };
 }
 
-/** Reads watch events until `count` arrived or the stream ends. */
-async function readEvents(url: string, count: number, timeoutMs = 5000): Promise<WatchEvent[]> {
+/** A watch being read: `opened` once the server has answered (and subscribed), `result` at the end. */
+interface OpenWatch {
+  readonly opened: Promise<void>;
+  /** `count`: enough events came; `server`: the server ended the stream; `client`: our timeout. */
+  readonly result: Promise<{ events: WatchEvent[]; endedBy: 'count' | 'server' | 'client' }>;
+}
+
+/** Reads watch events until `count` arrived, the stream ends, or `timeoutMs` passes. */
+function watch(url: string, count: number, timeoutMs = 5000): OpenWatch {
   const controller = new AbortController();
   const timer = setTimeout(() => {
     controller.abort();
   }, timeoutMs);
-  const events: WatchEvent[] = [];
-  try {
-    const response = await fetch(url, { signal: controller.signal });
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('application/json');
-    const decoder = new TextDecoder();
-    let buffer = '';
-    if (response.body !== null)
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let newline: number;
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          events.push(JSON.parse(buffer.slice(0, newline)) as WatchEvent);
-          buffer = buffer.slice(newline + 1);
+  let opened = (): void => undefined;
+  const openedPromise = new Promise<void>((resolve) => {
+    opened = resolve;
+  });
+  const read = async (): Promise<{ events: WatchEvent[]; endedBy: 'count' | 'server' | 'client' }> => {
+    const events: WatchEvent[] = [];
+    try {
+      const response = await fetch(url, { signal: controller.signal });
+      // The double subscribes before it answers, so from here on no change is missed.
+      opened();
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('application/json');
+      const decoder = new TextDecoder();
+      let buffer = '';
+      if (response.body !== null)
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true });
+          let newline: number;
+          while ((newline = buffer.indexOf('\n')) >= 0) {
+            events.push(JSON.parse(buffer.slice(0, newline)) as WatchEvent);
+            buffer = buffer.slice(newline + 1);
+          }
+          if (events.length >= count) {
+            controller.abort();
+            return { events, endedBy: 'count' };
+          }
         }
-        if (events.length >= count) break;
-      }
-    controller.abort();
-  } catch (error) {
-    // An abort is ours; "terminated" is the server closing the connection (close(), a dropped watch).
-    const terminated = (error as Error).message === 'terminated';
-    if (!controller.signal.aborted && !terminated) throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-  return events;
+      return { events, endedBy: 'server' };
+    } catch (error) {
+      // An abort is ours; "terminated" is the server closing the connection (close(), a dropped watch).
+      if (controller.signal.aborted) return { events, endedBy: 'client' };
+      if ((error as Error).message === 'terminated') return { events, endedBy: 'server' };
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      opened();
+    }
+  };
+  return { opened: openedPromise, result: read() };
+}
+
+/** Reads watch events until `count` arrived or the stream ends. */
+async function readEvents(url: string, count: number, timeoutMs = 5000): Promise<WatchEvent[]> {
+  return (await watch(url, count, timeoutMs).result).events;
 }
 
 async function put(
@@ -107,11 +132,11 @@ describe('watch', () => {
   it('filters by label selector: an object leaving the selection is DELETED for the watcher', async () => {
     double = await startKubeDouble();
     const { url } = double;
-    const pending = readEvents(
+    const pending = watch(
       `${url}/api/v1/namespaces/default/configmaps?watch=1&labelSelector=tier%3Dfront`,
       2,
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await pending.opened;
     await put(double, 'POST', '/api/v1/namespaces/default/configmaps', configMap('a', { tier: 'front' }));
     await put(double, 'POST', '/api/v1/namespaces/default/configmaps', configMap('b', { tier: 'back' }));
     await put(
@@ -121,7 +146,7 @@ describe('watch', () => {
       { metadata: { labels: { tier: 'back' } } },
       'application/merge-patch+json',
     );
-    const events = await pending;
+    const { events } = await pending.result;
     expect(events.map((e) => [e.type, e.object.metadata?.name])).toEqual([
       ['ADDED', 'a'],
       ['DELETED', 'a'],
@@ -130,15 +155,18 @@ describe('watch', () => {
 
   it('sends BOOKMARKs when asked', async () => {
     double = await startKubeDouble({ bookmarkIntervalMs: 100 });
+    // Read once the controllers are done with the new cluster, so no write moves it meanwhile.
+    await double.settle();
+    const current = String(double.api.store.currentResourceVersion());
     const events = await readEvents(
-      `${double.url}/apis/apps/v1/namespaces/default/deployments?watch=true&allowWatchBookmarks=true&resourceVersion=${double.api.store.currentResourceVersion()}`,
+      `${double.url}/apis/apps/v1/namespaces/default/deployments?watch=true&allowWatchBookmarks=true&resourceVersion=${current}`,
       2,
     );
     expect(events.map((e) => e.type)).toEqual(['BOOKMARK', 'BOOKMARK']);
     expect(events[0]?.object).toEqual({
       kind: 'Deployment',
       apiVersion: 'apps/v1',
-      metadata: { resourceVersion: String(double.api.store.currentResourceVersion()) },
+      metadata: { resourceVersion: current },
     });
   });
 
@@ -158,22 +186,23 @@ describe('watch', () => {
 
   it('ends the stream at timeoutSeconds, and close() ends open watches', async () => {
     double = await startKubeDouble();
+    // Our own deadlines are far beyond the server's: a stream the server did not end shows as 'client'.
     const started = Date.now();
-    await readEvents(
+    const timedOut = await watch(
       `${double.url}/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&resourceVersion=${double.api.store.currentResourceVersion()}`,
       1,
-      5000,
-    );
-    expect(Date.now() - started).toBeLessThan(3000);
-    const open = readEvents(
+      30_000,
+    ).result;
+    expect(timedOut).toEqual({ events: [], endedBy: 'server' });
+    // Not before timeoutSeconds (a lower bound: a slow test process can only make it longer).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    const open = watch(
       `${double.url}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${double.api.store.currentResourceVersion()}`,
       1,
-      10_000,
+      30_000,
     );
-    await new Promise((r) => setTimeout(r, 200));
-    const closing = Date.now();
+    await open.opened;
     await double.close();
-    await open;
-    expect(Date.now() - closing).toBeLessThan(3000);
+    expect(await open.result).toEqual({ events: [], endedBy: 'server' });
   });
 });

@@ -57,11 +57,39 @@ function protect(object: JsonObject, finalizer: string): void {
   if (!finalizers.includes(finalizer)) metadata.finalizers = [...finalizers, finalizer];
 }
 
+/**
+ * What admission checks on an update a client makes: a bound claim may grow only if its
+ * StorageClass allows expansion (the real PersistentVolumeClaimResize plugin).
+ */
+export function admitUpdate(
+  store: ObjectStore,
+  type: ResourceType,
+  before: JsonObject,
+  after: JsonObject,
+): void {
+  if (type.kind !== 'PersistentVolumeClaim') return;
+  const size = (o: JsonObject): string | undefined =>
+    stringAt(objectAt(objectAt(objectAt(o, 'spec'), 'resources'), 'requests'), 'storage');
+  if (size(before) === size(after) || stringAt(objectAt(before, 'status'), 'phase') !== 'Bound') return;
+  const className = stringAt(objectAt(before, 'spec'), 'storageClassName') ?? '';
+  const storageClass = className === '' ? undefined : store.peek(typeOf('StorageClass'), '', className);
+  if (storageClass?.allowVolumeExpansion === true) return;
+  const name = stringAt(objectAt(before, 'metadata'), 'name') ?? '';
+  throw new ApiError({
+    code: 403,
+    reason: 'Forbidden',
+    message: `persistentvolumeclaims "${name}" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize`,
+    details: { name, kind: 'persistentvolumeclaims' },
+  });
+}
+
 function generateJobSelector(job: JsonObject, uid: string): void {
   const spec = ensureObject(job, 'spec');
   if (spec.manualSelector === true) return;
   const name = stringAt(objectAt(job, 'metadata'), 'name') ?? '';
-  spec.selector = { matchLabels: { [JOB_LABELS.controllerUid]: uid } };
+  // A selector the user wrote without manualSelector is kept (and refused by validation, as the real
+  // server does); a missing one is generated.
+  if (spec.selector === undefined) spec.selector = { matchLabels: { [JOB_LABELS.controllerUid]: uid } };
   const template = ensureObject(spec, 'template');
   const metadata = ensureObject(template, 'metadata');
   metadata.labels = {

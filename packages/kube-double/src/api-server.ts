@@ -1,7 +1,7 @@
 import type { Clock } from '@dreamscape/core';
 import jsonPatch, { type Operation } from 'fast-json-patch';
 import { load as loadYaml } from 'js-yaml';
-import { admitCreate } from './admission.js';
+import { admitCreate, admitUpdate } from './admission.js';
 import {
   ApiError,
   type StatusCause,
@@ -642,6 +642,7 @@ export class ApiServer {
     if (options.target === undefined && options.skipValidation !== true) {
       const causes = this.validate(type, after, before);
       if (causes.length > 0) throw invalid(type, name, causes);
+      admitUpdate(this.store, type, before, after);
     }
     if (
       type.tracksGeneration &&

@@ -18,7 +18,15 @@ const HASH_LABEL = 'controller.kubernetes.io/hash';
 export class ControllerRevisions {
   private readonly type = builtInType('ControllerRevision');
 
-  constructor(private readonly api: ApiServer) {}
+  /**
+   * `owner` labels a revision and its pods as the real controllers do: a StatefulSet's pods carry the
+   * revision's name and the revision `controller.kubernetes.io/hash`; a DaemonSet's pods and
+   * revisions carry `controller-revision-hash` with the bare hash.
+   */
+  constructor(
+    private readonly api: ApiServer,
+    private readonly owner: 'StatefulSet' | 'DaemonSet',
+  ) {}
 
   /** The revisions `owner` controls, oldest first. */
   of(owner: JsonObject): JsonObject[] {
@@ -31,27 +39,29 @@ export class ControllerRevisions {
 
   /**
    * The revision holding the owner's current template, made (or renumbered, when an old template
-   * comes back) as needed. Returns its name.
+   * comes back) as needed. Returns its name and the value its pods' `controller-revision-hash` has.
    */
-  current(owner: JsonObject): string {
+  current(owner: JsonObject): { readonly name: string; readonly podLabel: string } {
     const template = cloneJson(objectAt(objectAt(owner, 'spec'), 'template') ?? {});
     const data: JsonObject = { spec: { template: { ...template, $patch: 'replace' } } };
     const hash = podTemplateHash(data);
     const name = `${nameOf(owner)}-${hash}`;
     const revisions = this.of(owner);
     const newest = Math.max(0, ...revisions.map((r) => numberAt(r, 'revision') ?? 0));
+    const result = { name, podLabel: this.owner === 'StatefulSet' ? name : hash };
     const existing = revisions.find((r) => nameOf(r) === name);
     if (existing !== undefined) {
-      if (jsonEqual(existing.data, data) && (numberAt(existing, 'revision') ?? 0) === newest) return name;
+      if (jsonEqual(existing.data, data) && (numberAt(existing, 'revision') ?? 0) === newest) return result;
       const next = cloneJson(existing);
       next.revision = newest + 1;
       this.api.writeInternal(this.type, existing, next, undefined);
-      return name;
+      return result;
     }
     const labels = {
       ...stringMapAt(objectAt(objectAt(objectAt(owner, 'spec'), 'template'), 'metadata'), 'labels'),
-      [HASH_LABEL]: hash,
+      [this.owner === 'StatefulSet' ? HASH_LABEL : REVISION_HASH_LABEL]: hash,
     };
+    const annotations = objectAt(objectAt(owner, 'metadata'), 'annotations');
     this.api.createInternal(this.type, {
       apiVersion: 'apps/v1',
       kind: 'ControllerRevision',
@@ -59,15 +69,16 @@ export class ControllerRevisions {
         name,
         namespace: namespaceOf(owner),
         labels,
+        ...(annotations === undefined ? {} : { annotations: cloneJson(annotations) }),
         ownerReferences: [controllerReference(owner)],
       },
       data,
       revision: newest + 1,
     });
-    return name;
+    return result;
   }
 
-  /** The template a revision holds (for pods that stay on an older revision). */
+  /** The template a revision holds (for pods that stay on an older revision), by its name. */
   template(owner: JsonObject, revision: string): JsonObject | undefined {
     const found = this.api.store.peek(this.type, namespaceOf(owner), revision);
     const template = objectAt(objectAt(objectAt(found, 'data'), 'spec'), 'template');

@@ -17,7 +17,6 @@ export function defaultCustomResourceDefinition(crd: JsonObject): void {
   names.singular ??= kind.toLowerCase();
   names.listKind ??= `${kind}List`;
   spec.conversion ??= { strategy: 'None' };
-  for (const version of objectsAt(spec, 'versions')) version.served ??= true;
 }
 
 function invalidValue(field: string, value: JsonValue | undefined, detail: string): StatusCause {
@@ -53,10 +52,12 @@ export function validateCustomResourceDefinition(
   if (name !== `${plural}.${group}`)
     causes.push(invalidValue('metadata.name', name, 'must be spec.names.plural+"."+spec.group'));
   const scope = stringAt(spec, 'scope');
-  if (scope !== 'Namespaced' && scope !== 'Cluster')
+  if (scope === undefined || scope === '')
+    causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.scope' });
+  else if (scope !== 'Namespaced' && scope !== 'Cluster')
     causes.push({
       reason: 'FieldValueNotSupported',
-      message: `Unsupported value: ${JSON.stringify(scope ?? '')}: supported values: "Cluster", "Namespaced"`,
+      message: `Unsupported value: ${JSON.stringify(scope)}: supported values: "Cluster", "Namespaced"`,
       field: 'spec.scope',
     });
   const oldScope = stringAt(objectAt(old, 'spec'), 'scope');
@@ -87,16 +88,16 @@ export function validateCustomResourceDefinition(
       return;
     }
     const rootType = stringAt(schema, 'type');
-    if (rootType === undefined)
+    if (rootType === undefined && schema['x-kubernetes-preserve-unknown-fields'] !== true)
       causes.push({
         reason: 'FieldValueRequired',
         message: 'Required value: must not be empty at the root',
         field: `${field}.schema.openAPIV3Schema.type`,
       });
-    else if (rootType !== 'object')
+    else if (rootType !== undefined && rootType !== 'object')
       causes.push({
-        reason: 'FieldValueNotSupported',
-        message: `Unsupported value: ${JSON.stringify(rootType)}: supported values: "object"`,
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(rootType)}: must be object at the root`,
         field: `${field}.schema.openAPIV3Schema.type`,
       });
     structuralCauses(schema, `${field}.schema.openAPIV3Schema`, causes);
@@ -106,6 +107,12 @@ export function validateCustomResourceDefinition(
 
 /** Every specified field of a structural schema has a type (unless it preserves unknown fields). */
 function structuralCauses(node: JsonObject, field: string, causes: StatusCause[]): void {
+  if (stringAt(node, 'type') === 'array' && objectAt(node, 'items') === undefined)
+    causes.push({
+      reason: 'FieldValueRequired',
+      message: 'Required value: must be specified',
+      field: `${field}.items`,
+    });
   const properties = objectAt(node, 'properties');
   for (const [key, child] of Object.entries(properties ?? {})) {
     if (!isJsonObject(child)) continue;

@@ -51,7 +51,7 @@ export class DaemonSetController extends QueueController {
     onError: (key: string, error: unknown) => void,
   ) {
     super(api, onError);
-    this.revisions = new ControllerRevisions(api);
+    this.revisions = new ControllerRevisions(api, 'DaemonSet');
   }
 
   protected onChange(change: StoreChange): void {
@@ -84,7 +84,8 @@ export class DaemonSetController extends QueueController {
         Object.entries(selector).every(([k, v]) => stringMapAt(objectAt(n, 'metadata'), 'labels')[k] === v),
       )
       .map(nameOf);
-    const updateRevision = this.revisions.current(set);
+    const revision = this.revisions.current(set);
+    const updateRevision = revision.podLabel;
     const generation = String(numberAt(objectAt(set, 'metadata'), 'generation') ?? 1);
 
     const byNode = new Map<string, JsonObject[]>();
@@ -146,13 +147,11 @@ export class DaemonSetController extends QueueController {
       }
     }
     const live = [...byNode.values()].flat();
-    this.revisions.prune(
-      set,
-      new Set([
-        updateRevision,
-        ...live.map((p) => stringMapAt(objectAt(p, 'metadata'), 'labels')[REVISION_HASH_LABEL] ?? ''),
-      ]),
+    // Revisions are named <set>-<hash>; the pods carry the bare hash.
+    const inUse = live.map(
+      (p) => `${name}-${stringMapAt(objectAt(p, 'metadata'), 'labels')[REVISION_HASH_LABEL] ?? ''}`,
     );
+    this.revisions.prune(set, new Set([revision.name, ...inUse]));
     this.updateStatus(set, live, nodes.length, updateRevision);
   }
 

@@ -46,8 +46,18 @@ export function applyDefaults(kind: string, object: JsonObject): void {
     case 'DaemonSet':
       defaultDaemonSet(object);
       break;
-    case 'Job':
+    case 'Job': {
       defaultJobSpec(ensureObject(object, 'spec'));
+      // A Job without labels of its own shows its pods' (the generated job-name and uid among them).
+      const metadata = ensureObject(object, 'metadata');
+      const templateLabels = objectAt(objectAt(objectAt(object, 'spec'), 'template'), 'metadata')?.labels;
+      if (!isJsonObject(metadata.labels) && isJsonObject(templateLabels))
+        metadata.labels = { ...templateLabels };
+      break;
+    }
+    case 'RoleBinding':
+    case 'ClusterRoleBinding':
+      defaultBinding(object);
       break;
     case 'CronJob':
       defaultCronJob(object);
@@ -89,8 +99,12 @@ function defaultStatefulSet(object: JsonObject): void {
   spec.replicas ??= 1;
   spec.podManagementPolicy ??= 'OrderedReady';
   const strategy = ensureObject(spec, 'updateStrategy');
-  strategy.type ??= 'RollingUpdate';
-  if (strategy.type === 'RollingUpdate') ensureObject(strategy, 'rollingUpdate').partition ??= 0;
+  // Only a strategy left empty gets a partition: an explicit RollingUpdate without one keeps none.
+  if (strategy.type === undefined) {
+    strategy.type = 'RollingUpdate';
+    ensureObject(strategy, 'rollingUpdate').partition ??= 0;
+  } else if (strategy.type === 'RollingUpdate' && isJsonObject(strategy.rollingUpdate))
+    strategy.rollingUpdate.partition ??= 0;
   spec.revisionHistoryLimit ??= 10;
   const retention = ensureObject(spec, 'persistentVolumeClaimRetentionPolicy');
   retention.whenDeleted ??= 'Retain';
@@ -149,12 +163,22 @@ function defaultClaim(object: JsonObject): void {
   ensureObject(object, 'status').phase ??= 'Pending';
 }
 
+/** roleRef and User/Group subjects default to the RBAC API group; ServiceAccount subjects to none. */
+function defaultBinding(object: JsonObject): void {
+  const roleRef = objectAt(object, 'roleRef');
+  if (roleRef !== undefined && (roleRef.apiGroup === undefined || roleRef.apiGroup === ''))
+    roleRef.apiGroup = 'rbac.authorization.k8s.io';
+  for (const subject of objectsAt(object, 'subjects'))
+    if (subject.apiGroup === undefined)
+      subject.apiGroup = subject.kind === 'ServiceAccount' ? '' : 'rbac.authorization.k8s.io';
+}
+
 function defaultNetworkPolicy(object: JsonObject): void {
   const spec = ensureObject(object, 'spec');
   spec.podSelector ??= {};
-  if (!Array.isArray(spec.policyTypes)) {
+  if (!Array.isArray(spec.policyTypes) || spec.policyTypes.length === 0) {
     const types = ['Ingress'];
-    if (Array.isArray(spec.egress)) types.push('Egress');
+    if (Array.isArray(spec.egress) && spec.egress.length > 0) types.push('Egress');
     spec.policyTypes = types;
   }
   for (const direction of ['ingress', 'egress'])

@@ -165,6 +165,8 @@ export class EndpointsController {
       return subset;
     });
     const labels = cloneJson(objectAt(objectAt(service, 'metadata'), 'labels') ?? {});
+    if (stringAt(objectAt(service, 'spec'), 'clusterIP') === 'None')
+      labels['service.kubernetes.io/headless'] = '';
     const endpoints: JsonObject = {
       apiVersion: 'v1',
       kind: 'Endpoints',

@@ -106,7 +106,7 @@ export function customResourceTypes(crd: JsonObject): ResourceType[] {
   const stringsAt = (key: string): string[] =>
     arrayAt(names, key).filter((v): v is string => typeof v === 'string');
   return versions
-    .filter((v) => v.served !== false)
+    .filter((v) => v.served === true)
     .map((v) => {
       const subresources = objectAt(v, 'subresources');
       return {

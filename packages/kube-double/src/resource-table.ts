@@ -319,6 +319,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     shortNames: ['crd', 'crds'],
     categories: ['api-extensions'],
     subresources: ['status'],
+    tracksGeneration: true,
   }),
   resource({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices' }),
   resource({

@@ -63,7 +63,7 @@ export class StatefulSetController extends QueueController {
     onError: (key: string, error: unknown) => void,
   ) {
     super(api, onError);
-    this.revisions = new ControllerRevisions(api);
+    this.revisions = new ControllerRevisions(api, 'StatefulSet');
   }
 
   protected onChange(change: StoreChange): void {
@@ -93,7 +93,7 @@ export class StatefulSetController extends QueueController {
     const rolling = stringAt(strategy, 'type') !== 'OnDelete';
     const partition = rolling ? (numberAt(objectAt(strategy, 'rollingUpdate'), 'partition') ?? 0) : 0;
 
-    const updateRevision = this.revisions.current(set);
+    const updateRevision = this.revisions.current(set).name;
     const status = objectAt(set, 'status');
     const currentRevision = stringAt(status, 'currentRevision') ?? updateRevision;
     const revisionFor = (ordinal: number): string =>
@@ -183,14 +183,13 @@ export class StatefulSetController extends QueueController {
         podSpec.hostname = podName;
         if (serviceName !== undefined && serviceName !== '') podSpec.subdomain = serviceName;
         const claimNames = claimTemplates.map((c) => stringAt(objectAt(c, 'metadata'), 'name') ?? '');
-        const volumes = objectsAt(podSpec, 'volumes').filter(
-          (v) => !claimNames.includes(stringAt(v, 'name') ?? ''),
-        );
-        for (const claimName of claimNames)
-          volumes.push({
-            name: claimName,
-            persistentVolumeClaim: { claimName: `${claimName}-${podName}` },
-          });
+        // The claims come first, then the template's own volumes, as the real controller orders them.
+        const volumes: JsonObject[] = claimNames.map((claimName) => ({
+          name: claimName,
+          persistentVolumeClaim: { claimName: `${claimName}-${podName}` },
+        }));
+        for (const v of objectsAt(podSpec, 'volumes'))
+          if (!claimNames.includes(stringAt(v, 'name') ?? '')) volumes.push(v);
         if (volumes.length > 0) podSpec.volumes = volumes;
       },
     });

@@ -81,7 +81,10 @@ function prune(
       result[key] = child;
       continue;
     }
-    result[key] = prune(child, childSchema(schema, key), childPath, false, onUnknown);
+    const childNode = childSchema(schema, key);
+    // A null where the schema does not allow one is dropped (and defaulted, if it has a default).
+    if (child === null && childNode !== undefined && childNode.nullable !== true) continue;
+    result[key] = prune(child, childNode, childPath, false, onUnknown);
   }
   return result;
 }

@@ -90,6 +90,21 @@ const WORKLOAD_WIDE: Column[] = [
   },
 ];
 
+/** The Status column of `kubectl get pods`: a finished container's reason (Completed, Error) over the phase. */
+function podStatus(o: JsonObject): string {
+  if (objectAt(o, 'metadata')?.deletionTimestamp !== undefined) return 'Terminating';
+  let reason = stringAt(status(o), 'phase') ?? 'Pending';
+  for (const c of objectsAt(status(o), 'containerStatuses')) {
+    const state = objectAt(c, 'state');
+    const waiting = stringAt(objectAt(state, 'waiting'), 'reason');
+    const terminated = objectAt(state, 'terminated');
+    if (waiting !== undefined && waiting !== '') reason = waiting;
+    else if (terminated !== undefined)
+      reason = stringAt(terminated, 'reason') ?? `ExitCode:${textOf(terminated.exitCode ?? 0)}`;
+  }
+  return reason;
+}
+
 function podReady(o: JsonObject): string {
   const statuses = objectsAt(status(o), 'containerStatuses');
   const total = objectsAt(spec(o), 'containers').length;
@@ -162,11 +177,30 @@ function durationBetween(from: string | undefined, to: number): string {
   return humanAge(from, to);
 }
 
+/** The Status column of `kubectl get jobs`, in the order the 1.32 printer checks. */
 function jobStatus(o: JsonObject): string {
   const conditions = objectsAt(status(o), 'conditions').filter((c) => c.status === 'True');
-  for (const type of ['Complete', 'Failed', 'FailureTarget', 'SuccessCriteriaMet', 'Suspended'])
-    if (conditions.some((c) => c.type === type)) return type === 'FailureTarget' ? 'FailureTarget' : type;
+  const has = (type: string): boolean => conditions.some((c) => c.type === type);
+  if (has('Complete')) return 'Complete';
+  if (has('Failed')) return 'Failed';
+  if (objectAt(o, 'metadata')?.deletionTimestamp !== undefined) return 'Terminating';
+  if (has('Suspended')) return 'Suspended';
+  if (has('FailureTarget')) return 'FailureTarget';
   return 'Running';
+}
+
+/** `1/1`, or `0/1 of 3` for a work queue (no completions, parallelism above 1). */
+function jobCompletions(o: JsonObject): string {
+  const succeeded = int(status(o), 'succeeded');
+  const completions = spec(o)?.completions;
+  if (typeof completions === 'number') return `${succeeded}/${completions}`;
+  const parallelism = numberAt(spec(o), 'parallelism') ?? 1;
+  return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+}
+
+/** `True`, `False`, or `<unset>`, as the real printer writes booleans. */
+function printBool(value: JsonValue | undefined): string {
+  return value === true ? 'True' : value === false ? 'False' : '<unset>';
 }
 
 function subjectsOf(o: JsonObject, kind: string): string {
@@ -194,18 +228,25 @@ const BINDING: Column[] = [
   { name: 'ServiceAccounts', type: 'string', priority: 1, cell: (o) => subjectsOf(o, 'ServiceAccount') },
 ];
 
+/** RWO, ROX, RWX, RWOP, in that order: a claim's bound modes (none until bound), a volume's own. */
 function accessModes(o: JsonObject): string {
-  const short: Readonly<Record<string, string>> = {
-    ReadWriteOnce: 'RWO',
-    ReadOnlyMany: 'ROX',
-    ReadWriteMany: 'RWX',
-    ReadWriteOncePod: 'RWOP',
-  };
-  const modes = arrayAt(objectAt(o, 'status') ?? undefined, 'accessModes');
-  const fromSpec = arrayAt(spec(o), 'accessModes');
-  return (modes.length > 0 && o.kind === 'PersistentVolumeClaim' ? modes : fromSpec)
-    .map((m) => short[textOf(m)] ?? textOf(m))
+  const order: readonly [string, string][] = [
+    ['ReadWriteOnce', 'RWO'],
+    ['ReadOnlyMany', 'ROX'],
+    ['ReadWriteMany', 'RWX'],
+    ['ReadWriteOncePod', 'RWOP'],
+  ];
+  const modes = arrayAt(o.kind === 'PersistentVolumeClaim' ? status(o) : spec(o), 'accessModes').map(textOf);
+  return order
+    .filter(([mode]) => modes.includes(mode))
+    .map(([, short]) => short)
     .join(',');
+}
+
+/** A claim's or volume's phase, or Terminating while it is being deleted. */
+function volumePhase(o: JsonObject): string {
+  if (objectAt(o, 'metadata')?.deletionTimestamp !== undefined) return 'Terminating';
+  return stringAt(status(o), 'phase') ?? (o.kind === 'PersistentVolumeClaim' ? 'Pending' : '');
 }
 
 const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
@@ -235,10 +276,7 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
     {
       name: 'Status',
       type: 'string',
-      cell: (o) =>
-        objectAt(o, 'metadata')?.deletionTimestamp !== undefined
-          ? 'Terminating'
-          : (stringAt(status(o), 'phase') ?? 'Pending'),
+      cell: podStatus,
     },
     {
       name: 'Restarts',
@@ -375,7 +413,7 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
   ],
   PersistentVolumeClaim: [
     NAME,
-    { name: 'Status', type: 'string', cell: (o) => stringAt(status(o), 'phase') ?? 'Pending' },
+    { name: 'Status', type: 'string', cell: volumePhase },
     { name: 'Volume', type: 'string', cell: (o) => stringAt(spec(o), 'volumeName') ?? '' },
     {
       name: 'Capacity',
@@ -405,7 +443,7 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
       type: 'string',
       cell: (o) => stringAt(spec(o), 'persistentVolumeReclaimPolicy') ?? '',
     },
-    { name: 'Status', type: 'string', cell: (o) => stringAt(status(o), 'phase') ?? '' },
+    { name: 'Status', type: 'string', cell: volumePhase },
     {
       name: 'Claim',
       type: 'string',
@@ -534,7 +572,7 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
     {
       name: 'Completions',
       type: 'string',
-      cell: (o) => `${int(status(o), 'succeeded')}/${textOf(spec(o)?.completions ?? 1)}`,
+      cell: jobCompletions,
     },
     {
       name: 'Duration',
@@ -551,7 +589,7 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
     NAME,
     { name: 'Schedule', type: 'string', cell: (o) => stringAt(spec(o), 'schedule') ?? '' },
     { name: 'Timezone', type: 'string', cell: (o) => stringAt(spec(o), 'timeZone') ?? '<none>' },
-    { name: 'Suspend', type: 'string', cell: (o) => String(spec(o)?.suspend === true) },
+    { name: 'Suspend', type: 'string', cell: (o) => printBool(spec(o)?.suspend) },
     { name: 'Active', type: 'integer', cell: (o) => objectsAt(status(o), 'active').length },
     {
       name: 'Last Schedule',
@@ -584,7 +622,9 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
       type: 'string',
       cell: (o) => {
         const p = objectAt(spec(o), 'parameters');
-        return p === undefined ? '<none>' : `${stringAt(p, 'kind') ?? ''}/${stringAt(p, 'name') ?? ''}`;
+        if (p === undefined) return '<none>';
+        const group = stringAt(p, 'apiGroup');
+        return `${stringAt(p, 'kind') ?? ''}.${group ?? ''}/${stringAt(p, 'name') ?? ''}`;
       },
     },
     AGE,

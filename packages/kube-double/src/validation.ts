@@ -1,5 +1,7 @@
 import type { StatusCause } from './api-status.js';
 import { validateCustomResourceDefinition } from './crd-validation.js';
+import { cronScheduleError } from './cron-schedule.js';
+import { parseMilli } from './quantity.js';
 import {
   arrayAt,
   isJsonObject,
@@ -30,10 +32,40 @@ function goValue(value: JsonValue | undefined): string {
   if (value === undefined || value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(value);
   if (isJsonObject(value) && Object.values(value).every((v) => typeof v === 'string'))
-    return `map[string]string{${Object.entries(value)
-      .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)
-      .join(', ')}}`;
+    return goStringMap(value);
   return JSON.stringify(value);
+}
+
+/** `map[string]string{"a":"1", "b":"2"}`: Go prints map keys sorted. */
+function goStringMap(value: JsonObject | undefined): string {
+  const entries = Object.entries(value ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `map[string]string{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(', ')}}`;
+}
+
+/** A LabelSelector as `%#v` prints it, the way the well-known "field is immutable" message shows it. */
+function goLabelSelector(selector: JsonObject | undefined): string {
+  const labels = objectAt(selector, 'matchLabels');
+  const expressions = objectsAt(selector, 'matchExpressions');
+  const matchLabels = labels === undefined ? 'map[string]string(nil)' : goStringMap(labels);
+  const matchExpressions =
+    expressions.length === 0
+      ? '[]v1.LabelSelectorRequirement(nil)'
+      : `[]v1.LabelSelectorRequirement{${expressions
+          .map(
+            (e) =>
+              `v1.LabelSelectorRequirement{Key:${JSON.stringify(stringAt(e, 'key') ?? '')}, Operator:${JSON.stringify(stringAt(e, 'operator') ?? '')}, Values:[]string{${arrayAt(
+                e,
+                'values',
+              )
+                .map((v) => JSON.stringify(v))
+                .join(', ')}}}`,
+          )
+          .join(', ')}}`;
+  return `v1.LabelSelector{MatchLabels:${matchLabels}, MatchExpressions:${matchExpressions}}`;
+}
+
+function invalidRaw(field: string, shown: string, detail: string): StatusCause {
+  return { reason: 'FieldValueInvalid', message: `Invalid value: ${shown}: ${detail}`, field };
 }
 
 function required(field: string): StatusCause {
@@ -52,7 +84,7 @@ export function validateObject(kind: string, object: JsonObject, old: JsonObject
   const metadata = objectAt(object, 'metadata');
   const name = stringAt(metadata, 'name') ?? '';
   const [pattern, message] =
-    kind === 'Namespace'
+    kind === 'Namespace' || kind === 'StatefulSet'
       ? [DNS_LABEL, LABEL_MESSAGE]
       : kind === 'Service'
         ? [DNS_1035, DNS_1035_MESSAGE]
@@ -149,7 +181,15 @@ function requireRestartPolicy(
   causes: StatusCause[],
 ): void {
   const policy = stringAt(objectAt(objectAt(spec, 'template'), 'spec'), 'restartPolicy') ?? 'Always';
-  if (!allowed.includes(policy)) causes.push(unsupported(`${field}.restartPolicy`, policy, allowed));
+  if (allowed.includes(policy)) return;
+  // A Job's left at Always is "required", as the real server words it.
+  if (policy === 'Always')
+    causes.push({
+      reason: 'FieldValueRequired',
+      message: `Required value: valid values: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`,
+      field: `${field}.restartPolicy`,
+    });
+  else causes.push(unsupported(`${field}.restartPolicy`, policy, allowed));
 }
 
 /** The StatefulSet spec fields an update may change; the real server forbids the rest. */
@@ -169,19 +209,28 @@ function validateStatefulSet(
 ): void {
   validateWorkload(spec, undefined, causes, 'statefulset');
   requireRestartPolicy(spec, 'spec.template.spec', ['Always'], causes);
+  if (objectAt(objectAt(spec, 'template'), 'spec')?.activeDeadlineSeconds !== undefined)
+    causes.push(
+      forbidden(
+        'spec.template.spec.activeDeadlineSeconds',
+        'activeDeadlineSeconds in StatefulSet is not Supported',
+      ),
+    );
   const policy = stringAt(spec, 'podManagementPolicy');
   if (policy !== undefined && policy !== 'OrderedReady' && policy !== 'Parallel')
-    causes.push(unsupported('spec.podManagementPolicy', policy, ['OrderedReady', 'Parallel']));
+    causes.push(invalidValue('spec.podManagementPolicy', policy, "must be 'OrderedReady' or 'Parallel'"));
   const strategy = objectAt(spec, 'updateStrategy');
   const strategyType = stringAt(strategy, 'type');
   if (strategyType !== undefined && strategyType !== 'RollingUpdate' && strategyType !== 'OnDelete')
-    causes.push(unsupported('spec.updateStrategy.type', strategyType, ['OnDelete', 'RollingUpdate']));
+    causes.push(
+      invalidRaw(
+        'spec.updateStrategy',
+        `apps.StatefulSetUpdateStrategy{Type:${JSON.stringify(strategyType)}, RollingUpdate:(*apps.RollingUpdateStatefulSetStrategy)(${objectAt(strategy, 'rollingUpdate') === undefined ? 'nil' : '...'})}`,
+        "must be 'RollingUpdate' or 'OnDelete'",
+      ),
+    );
   nonNegative(objectAt(strategy, 'rollingUpdate'), 'partition', 'spec.updateStrategy.rollingUpdate', causes);
-  objectsAt(spec, 'volumeClaimTemplates').forEach((claim, i) => {
-    const claimName = stringAt(objectAt(claim, 'metadata'), 'name') ?? '';
-    if (claimName === '') causes.push(required(`spec.volumeClaimTemplates[${i}].metadata.name`));
-    validateClaimSpec(objectAt(claim, 'spec'), `spec.volumeClaimTemplates[${i}].spec`, causes);
-  });
+  // Claim templates are not validated here: a bad one fails later, as a FailedCreate event.
   if (old === undefined) return;
   const oldSpec = objectAt(old, 'spec') ?? {};
   const fixed = (s: JsonObject | undefined): JsonObject => {
@@ -200,6 +249,19 @@ function validateStatefulSet(
 
 function validateJob(spec: JsonObject | undefined, old: JsonObject | undefined, causes: StatusCause[]): void {
   validateWorkload(spec, old, causes, 'job');
+  // Without manualSelector the selector is generated from the Job's uid; one written by hand that
+  // lacks it is refused.
+  if (old === undefined && spec?.manualSelector !== true) {
+    const matchLabels = stringMapAt(objectAt(spec, 'selector'), 'matchLabels');
+    if (matchLabels['batch.kubernetes.io/controller-uid'] === undefined)
+      causes.push(
+        invalidRaw(
+          'spec.selector',
+          goLabelSelector(objectAt(spec, 'selector')),
+          '`selector` not auto-generated',
+        ),
+      );
+  }
   requireRestartPolicy(spec, 'spec.template.spec', ['OnFailure', 'Never'], causes);
   for (const key of [
     'parallelism',
@@ -218,30 +280,23 @@ function validateJob(spec: JsonObject | undefined, old: JsonObject | undefined, 
     causes.push(invalidValue('spec.completions', spec?.completions ?? null, 'field is immutable'));
 }
 
-const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
-const CRON_FIELD =
-  /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?)*$/;
-
 function validateCronJob(name: string, spec: JsonObject | undefined, causes: StatusCause[]): void {
   if (name.length > 52)
     causes.push(invalidValue('metadata.name', name, 'must be no more than 52 characters'));
   const schedule = stringAt(spec, 'schedule') ?? '';
-  const fields = schedule.trim().split(/\s+/);
   if (schedule === '') causes.push(required('spec.schedule'));
-  else if (
-    !CRON_MACROS.includes(schedule.trim()) &&
-    !/^@every\s+\S+$/.test(schedule.trim()) &&
-    (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f)))
-  )
+  else if (/^(CRON_)?TZ=/.test(schedule.trim()))
     causes.push(
       invalidValue(
         'spec.schedule',
         schedule,
-        fields.length !== 5
-          ? `unparseable schedule: ${JSON.stringify(schedule)} : expected exactly 5 fields, found ${fields.length}: ${JSON.stringify(fields)}`
-          : `unparseable schedule: ${JSON.stringify(schedule)}`,
+        'cannot use TZ or CRON_TZ in schedule, use timeZone field instead',
       ),
     );
+  else {
+    const problem = cronScheduleError(schedule);
+    if (problem !== undefined) causes.push(invalidValue('spec.schedule', schedule, problem));
+  }
   const policy = stringAt(spec, 'concurrencyPolicy');
   if (policy !== undefined && !['Allow', 'Forbid', 'Replace'].includes(policy))
     causes.push(unsupported('spec.concurrencyPolicy', policy, ['Allow', 'Forbid', 'Replace']));
@@ -254,13 +309,19 @@ function validateCronJob(name: string, spec: JsonObject | undefined, causes: Sta
   );
 }
 
+const ACCESS_MODES = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
+
 function validateClaimSpec(spec: JsonObject | undefined, field: string, causes: StatusCause[]): void {
-  if (arrayAt(spec, 'accessModes').length === 0)
+  const modes = arrayAt(spec, 'accessModes');
+  if (modes.length === 0)
     causes.push({
       reason: 'FieldValueRequired',
       message: 'Required value: at least 1 access mode is required',
       field: `${field}.accessModes`,
     });
+  for (const mode of modes)
+    if (typeof mode !== 'string' || !ACCESS_MODES.includes(mode))
+      causes.push(unsupported(`${field}.accessModes`, mode, ACCESS_MODES));
   const storage = objectAt(objectAt(spec, 'resources'), 'requests')?.storage;
   if (storage === undefined) causes.push(required(`${field}.resources[storage]`));
 }
@@ -272,9 +333,17 @@ function validateClaim(
 ): void {
   validateClaimSpec(spec, 'spec', causes);
   if (old === undefined) return;
+  const storage = (s: JsonObject | undefined): string | undefined =>
+    stringAt(objectAt(objectAt(s, 'resources'), 'requests'), 'storage');
+  const bound = stringAt(objectAt(old, 'status'), 'phase') === 'Bound';
+  const before = parseMilli(storage(objectAt(old, 'spec')) ?? '0') ?? 0;
+  const after = parseMilli(storage(spec) ?? '0') ?? 0;
+  if (bound && after < before)
+    causes.push(forbidden('spec.resources.requests.storage', 'field can not be less than previous value'));
   const fixed = (s: JsonObject | undefined): JsonObject => {
     const copy: JsonObject = { ...(s ?? {}) };
-    Reflect.deleteProperty(copy, 'resources');
+    // Requests may change only on a bound claim.
+    if (bound) Reflect.deleteProperty(copy, 'resources');
     Reflect.deleteProperty(copy, 'volumeAttributesClassName');
     // The binder fills these in; a later apply that leaves them out keeps them.
     Reflect.deleteProperty(copy, 'volumeName');
@@ -303,11 +372,18 @@ function validateRules(object: JsonObject, causes: StatusCause[]): void {
         message: 'Required value: verbs must contain at least one value',
         field: `rules[${i}].verbs`,
       });
-    if (arrayAt(rule, 'resources').length > 0 && arrayAt(rule, 'apiGroups').length === 0)
+    if (arrayAt(rule, 'nonResourceURLs').length > 0) return;
+    if (arrayAt(rule, 'apiGroups').length === 0)
       causes.push({
         reason: 'FieldValueRequired',
         message: 'Required value: resource rules must supply at least one api group',
         field: `rules[${i}].apiGroups`,
+      });
+    if (arrayAt(rule, 'resources').length === 0)
+      causes.push({
+        reason: 'FieldValueRequired',
+        message: 'Required value: resource rules must supply at least one resource',
+        field: `rules[${i}].resources`,
       });
   });
 }
@@ -321,18 +397,22 @@ function validateBinding(
   const roleRef = objectAt(object, 'roleRef');
   const refKind = stringAt(roleRef, 'kind') ?? '';
   const allowed = kind === 'RoleBinding' ? ['Role', 'ClusterRole'] : ['ClusterRole'];
-  if (roleRef === undefined) causes.push(required('roleRef'));
-  else {
-    if (!allowed.includes(refKind)) causes.push(unsupported('roleRef.kind', refKind, allowed));
-    if ((stringAt(roleRef, 'name') ?? '') === '') causes.push(required('roleRef.name'));
-    if (stringAt(roleRef, 'apiGroup') !== 'rbac.authorization.k8s.io')
-      causes.push(
-        unsupported('roleRef.apiGroup', stringAt(roleRef, 'apiGroup') ?? '', ['rbac.authorization.k8s.io']),
-      );
-  }
+  // roleRef is a struct: a missing one is its three fields missing, checked in this order.
+  if (stringAt(roleRef, 'apiGroup') !== 'rbac.authorization.k8s.io')
+    causes.push(
+      unsupported('roleRef.apiGroup', stringAt(roleRef, 'apiGroup') ?? '', ['rbac.authorization.k8s.io']),
+    );
+  if (!allowed.includes(refKind)) causes.push(unsupported('roleRef.kind', refKind, allowed));
+  if ((stringAt(roleRef, 'name') ?? '') === '') causes.push(required('roleRef.name'));
   const oldRef = objectAt(old, 'roleRef');
   if (old !== undefined && !jsonEqual(oldRef, roleRef))
-    causes.push(invalidValue('roleRef', roleRef ?? null, 'cannot change roleRef'));
+    causes.push(
+      invalidRaw(
+        'roleRef',
+        `rbac.RoleRef{APIGroup:${JSON.stringify(stringAt(roleRef, 'apiGroup') ?? '')}, Kind:${JSON.stringify(refKind)}, Name:${JSON.stringify(stringAt(roleRef, 'name') ?? '')}}`,
+        'cannot change roleRef',
+      ),
+    );
   objectsAt(object, 'subjects').forEach((subject, i) => {
     const subjectKind = stringAt(subject, 'kind') ?? '';
     if (!['ServiceAccount', 'User', 'Group'].includes(subjectKind))
@@ -371,14 +451,16 @@ function validateWorkload(
 ): void {
   const selectorObject = objectAt(spec, 'selector');
   const selector = fromLabelSelectorObject(selectorObject);
-  if (selector === undefined) causes.push(required('spec.selector'));
-  else if (selector.length === 0)
+  // A missing selector selects nothing: the real server says it is required (but for DaemonSets)
+  // and that it does not match the template.
+  if (selector === undefined && noun !== 'daemonset') causes.push(required('spec.selector'));
+  else if (selector !== undefined && selector.length === 0)
     causes.push(
-      invalidValue('spec.selector', selectorObject ?? null, `empty selector is invalid for ${noun}`),
+      invalidRaw('spec.selector', goLabelSelector(selectorObject), `empty selector is invalid for ${noun}`),
     );
   const template = objectAt(spec, 'template');
   const templateLabels = stringMapAt(objectAt(template, 'metadata'), 'labels');
-  if (selector !== undefined && selector.length > 0 && !matchesLabels(selector, templateLabels))
+  if (selector === undefined || (selector.length > 0 && !matchesLabels(selector, templateLabels)))
     causes.push(
       invalidValue(
         'spec.template.metadata.labels',
@@ -392,7 +474,7 @@ function validateWorkload(
   validatePodSpec(objectAt(template, 'spec'), 'spec.template.spec', causes);
   const oldSelector = objectAt(objectAt(old, 'spec'), 'selector');
   if (old !== undefined && selectorObject !== undefined && !jsonEqual(oldSelector, selectorObject))
-    causes.push(invalidValue('spec.selector', selectorObject, 'field is immutable'));
+    causes.push(invalidRaw('spec.selector', goLabelSelector(selectorObject), 'field is immutable'));
 }
 
 function validatePodSpec(spec: JsonObject | undefined, field: string, causes: StatusCause[]): void {

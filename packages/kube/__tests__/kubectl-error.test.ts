@@ -44,7 +44,7 @@ describe('parseKubectlStderr on real kubectl output', () => {
       'Invalid',
       undefined,
       422,
-      'The Deployment "invalid" is invalid: spec.selector: Invalid value: {"matchLabels":{"app":"x"}}: field is immutable',
+      'The Deployment "invalid" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"x"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable',
     ],
     [
       'json-patch-test-failed',

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { CommandError, MemoryLogger } from '@dreamscape/core';
 import {
   KubectlError,
@@ -73,6 +73,15 @@ function scripted(scripts: Record<string, Script[]>) {
 const added = (d: Deployment) => ({ type: 'ADDED', object: d });
 const modified = (d: Deployment) => ({ type: 'MODIFIED', object: d });
 
+/** Fakes timers and Date for one test (undone after it); promise jobs still run as usual. */
+function useFakeTime(): void {
+  jest.useFakeTimers({ doNotFake: ['setImmediate', 'queueMicrotask', 'nextTick'], now: 0 });
+}
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
 describe('waitForRollouts', () => {
   it('waits for all deployments in parallel with one watch per namespace', async () => {
     const { startWatch, starts } = scripted({
@@ -132,8 +141,9 @@ describe('waitForRollouts', () => {
         },
       ],
     });
-    const started = Date.now();
-    const outcomes = await waitForRollouts(
+    // Fake time: the outcomes' times are exact, whatever the load on the machine.
+    useFakeTime();
+    const waiting = waitForRollouts(
       [
         { namespace: 'prod', name: 'stuck' },
         { namespace: 'prod', name: 'dead' },
@@ -142,14 +152,16 @@ describe('waitForRollouts', () => {
       { timeoutMs: 400 },
       { startWatch, logger: new MemoryLogger() },
     );
-    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+    await jest.advanceTimersByTimeAsync(400);
+    const outcomes = await waiting;
     const [stuck, dead, ok] = outcomes;
     expect(stuck).toMatchObject({ state: 'timeout', reason: 'AvailableReplicas', available: 0, updated: 2 });
+    expect(stuck!.elapsedMs).toBe(400);
     expect(stuck!.message).toBe(
       'Waiting for deployment "stuck" rollout to finish: 0 of 2 updated replicas are available...',
     );
-    expect(dead).toMatchObject({ state: 'failed', reason: 'ProgressDeadlineExceeded' });
-    expect(dead!.elapsedMs).toBeLessThan(350);
+    // Failed the moment its event came, not at the timeout.
+    expect(dead).toMatchObject({ state: 'failed', reason: 'ProgressDeadlineExceeded', elapsedMs: 10 });
     expect(ok).toMatchObject({ state: 'complete' });
   });
 
@@ -273,9 +285,11 @@ describe('waitForRollouts', () => {
   });
 
   it('says what it waits for and how long is left, on every heartbeat', async () => {
+    // Fake time: a busy machine cannot run the heartbeat fewer times than it should.
+    useFakeTime();
     const { startWatch } = scripted({ prod: [{ events: [[5, added(dep('a', 'prod', 1))]] }] });
     const logger = new MemoryLogger();
-    await waitForRollouts(
+    const waiting = waitForRollouts(
       [
         { namespace: 'prod', name: 'a' },
         { namespace: 'prod', name: 'b' },
@@ -283,12 +297,15 @@ describe('waitForRollouts', () => {
       { timeoutMs: 250, heartbeatMs: 40 },
       { startWatch, logger },
     );
+    await jest.advanceTimersByTimeAsync(250);
+    await waiting;
     const beats = logger.entries.filter((e) =>
       e.message.startsWith('Waiting for 2 of 2 deployment rollouts'),
     );
-    expect(beats.length).toBeGreaterThanOrEqual(2);
-    expect(beats[0]!.message).toMatch(
-      /^Waiting for 2 of 2 deployment rollouts \(prod\/a: Waiting for deployment "a" rollout to finish: 1 of 2 updated replicas are available\.\.\.; prod\/b: not seen yet\); \d+ms left\.$/,
+    // At 40, 80, ... 240 ms.
+    expect(beats).toHaveLength(6);
+    expect(beats[0]!.message).toBe(
+      'Waiting for 2 of 2 deployment rollouts (prod/a: Waiting for deployment "a" rollout to finish: 1 of 2 updated replicas are available...; prod/b: not seen yet); 210ms left.',
     );
   });
 
