@@ -114,4 +114,44 @@ describe('action-deploy and GitHub Deployments', () => {
       .join('\n');
     expect(shown + r.stderr + r.summary + JSON.stringify(r.outputs)).not.toContain(github.token);
   }, 120_000);
+
+  it('ends the deployment with error when the run stops on an error after creating it (the lock is held)', async () => {
+    created.length = 0;
+    statuses.length = 0;
+    // Another run holds the lock, freshly renewed, for ten minutes.
+    const now = new Date().toISOString().replace('Z', '000Z');
+    const held = await runKubectl(
+      [
+        'patch',
+        'lease',
+        'dreamscape-lock-dreamscape-dev',
+        '-n',
+        'dreamscape-dev',
+        '--type=merge',
+        `--patch=${JSON.stringify({ spec: { holderIdentity: 'dreamscape/platform#999', leaseDurationSeconds: 600, renewTime: now } })}`,
+      ],
+      { kubeconfig: cluster.double.kubeconfigPath },
+    );
+    expect(held.stderr).toBe('');
+    const r = await deploy(
+      cluster,
+      {
+        images: buildRecords('v4'),
+        'health-checks': healthChecks(),
+        'github-token': github.token,
+        'lock-timeout': '1s',
+      },
+      { env: { GITHUB_API_URL: github.url } },
+    );
+    expect(r.outputs.result).toBe('failed');
+    expect(r.errors.join('\n')).toMatch(/holds the lock .*dreamscape\/platform#999/);
+    expect(created).toHaveLength(1);
+    expect(statuses).toEqual([
+      expect.objectContaining({ state: 'in_progress' }),
+      expect.objectContaining({
+        state: 'error',
+        description: expect.stringMatching(/^stopped: .*dreamscape\/platform#999/) as unknown,
+      }),
+    ]);
+  }, 120_000);
 });

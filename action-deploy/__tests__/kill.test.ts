@@ -3,12 +3,19 @@ import type { KubeDouble } from '@dreamscape/kube-double';
 import {
   buildRecords,
   deploy,
+  digest,
   healthChecks,
   releaseRecords,
+  rollback,
   serviceColors,
   SERVICES,
   startCluster,
 } from '@dreamscape/testkit';
+
+/** A glob part that every image of a version carries: the gateway's digest differs per version. */
+function digestOf(version: string): string {
+  return digest('gateway', version).slice('sha256:'.length, 'sha256:'.length + 20);
+}
 
 const STEPS = [
   'started',
@@ -127,4 +134,90 @@ describe('action-deploy killed with SIGKILL after each journaled step, then run 
     });
     assertConverged(next.outputs['active-color'] ?? '');
   }, 180_000);
+});
+
+describe('killed after the switch, then run again while a check fails', () => {
+  // The re-run used to read the Services (all on the candidate after the switch) as "before": its
+  // switch back found nothing to switch, and it scaled the candidate, which every Service
+  // selected, to zero. Every Service lost its endpoints.
+  let c: { double: KubeDouble; path: string };
+  let version = 0;
+  const smoke = `\n- name: smoke\n  service: gateway\n  port: http\n  path: /smoke\n  when: post-switch\n  interval: 100ms\n  successes: 1`;
+  const checks = healthChecks(SERVICES, smoke);
+  const healthy = { image: '*', ready: '1s', http: { '/smoke': { status: 200, body: 'ok' } } };
+
+  beforeAll(async () => {
+    c = await startCluster([healthy]);
+    expect((await deploy(c, { images: buildRecords('s0'), 'health-checks': checks })).outputs.result).toBe(
+      'promoted',
+    );
+  });
+  afterAll(async () => {
+    await c.double.close();
+  });
+
+  function atStep(revision: number, step: string): () => boolean {
+    return () => {
+      const record = releaseRecords(c.double).find((r) => r.revision === revision);
+      return record?.journal.some((j) => j.step === step) === true;
+    };
+  }
+
+  /** Live color, every Service on it with Ready pods, nothing half done, no outage recorded. */
+  function expectBackOn(color: string): void {
+    const colors = serviceColors(c.double);
+    for (const s of SERVICES) expect([s, colors[s]]).toEqual([s, color]);
+    expect(releaseRecords(c.double).filter((r) => r.result === 'in-progress')).toEqual([]);
+    expect(c.double.violations()).toEqual([]);
+  }
+
+  it.each([
+    ['the post-switch check fails', { '/smoke': { status: 500, body: 'broken' } }, 'rolled-back'],
+    ['a pre-switch gate fails', { '/health': { status: 500, body: 'down' } }, 'failed'],
+  ])(
+    'a deploy: %s on the re-run',
+    async (_what, http, result) => {
+      version++;
+      const live = serviceColors(c.double).gateway ?? '';
+      const revision = (releaseRecords(c.double)[0]?.revision ?? 0) + 1;
+      const images = buildRecords(`s${version}`);
+      const killed = await deploy(
+        c,
+        // A long verification window: the kill lands after the switch, not after the end.
+        { images, 'health-checks': checks, 'lock-ttl': '3s', 'verify-window': '60s' },
+        { runId: `killed-${version}`, killWhen: { signal: 'SIGKILL', when: atStep(revision, 'switched') } },
+      );
+      expect(killed.signal).toBe('SIGKILL');
+      expect(serviceColors(c.double).gateway).not.toBe(live);
+      c.double.setBehaviours([{ image: `*${digestOf(`s${version}`)}*`, ready: '1s', http }, healthy]);
+      const again = await deploy(c, { images, 'health-checks': checks }, { runId: `again-${version}` });
+      c.double.setBehaviours([healthy]);
+      expect(again.outputs).toMatchObject({ result, revision: String(revision) });
+      expectBackOn(live);
+    },
+    240_000,
+  );
+
+  it('a rollback: the post-switch check fails on the re-run', async () => {
+    version++;
+    expect(
+      (await deploy(c, { images: buildRecords(`s${version}`), 'health-checks': checks })).outputs.result,
+    ).toBe('promoted');
+    const live = serviceColors(c.double).gateway ?? '';
+    const revision = (releaseRecords(c.double)[0]?.revision ?? 0) + 1;
+    const killed = await rollback(
+      c,
+      { 'health-checks': checks, 'lock-ttl': '3s', 'verify-window': '60s' },
+      { runId: `rb-killed-${version}`, killWhen: { signal: 'SIGKILL', when: atStep(revision, 'switched') } },
+    );
+    expect(killed.signal).toBe('SIGKILL');
+    // Whatever release the rollback returns to now fails its smoke test.
+    c.double.setBehaviours([
+      { image: '*', ready: '1s', http: { '/smoke': { status: 500, body: 'broken' } } },
+    ]);
+    const again = await rollback(c, { 'health-checks': checks }, { runId: `rb-again-${version}` });
+    c.double.setBehaviours([healthy]);
+    expect(again.outputs.result).toBe('failed');
+    expectBackOn(live);
+  }, 300_000);
 });

@@ -182,13 +182,14 @@ describe('action-deploy when the candidate is not good', () => {
 
 describe('action-deploy and the lock', () => {
   it('a concurrent deploy waits for the Lease and fails naming the run that holds it', async () => {
-    cluster.double.setBehaviours([{ image: '*', ready: '4s' }]);
+    // The first run's candidate pods are not Ready until the test lets them be: it holds the Lease
+    // for as long as the second run needs, however slow the machine.
+    cluster.double.setBehaviours([{ image: '*', ready: 'never' }]);
     const first = deploy(
       cluster,
-      { images: buildRecords('v2'), 'health-checks': healthChecks() },
+      { images: buildRecords('v2'), 'health-checks': healthChecks(), 'rollout-timeout': '5m' },
       { runId: '200' },
     );
-    // The second run starts once the first holds the Lease (its pods then take 4 s to be Ready).
     await until(() => leaseHolder() === 'dreamscape/platform#200', 'run 200 to hold the lock');
     const second = await deploy(
       cluster,
@@ -199,8 +200,15 @@ describe('action-deploy and the lock', () => {
     expect(second.errors.join('\n')).toMatch(
       /holds the lock .*dreamscape\/platform#200 \(https:\/\/github.com\/dreamscape\/platform\/actions\/runs\/200\)/,
     );
+    // Now the first run's pods may start Ready: replaced, they take the new behaviour.
+    cluster.double.setBehaviours([{ image: '*', ready: '1s' }]);
+    const deleted = await runKubectl(
+      ['delete', 'pods', '-n', 'dreamscape-dev', '-l', 'dreamscape.io/color=green', '--wait=false'],
+      { kubeconfig: cluster.double.kubeconfigPath },
+    );
+    expect(deleted.exitCode).toBe(0);
     expect((await first).outputs.result).toBe('promoted');
-  }, 120_000);
+  }, 180_000);
 
   it('a stale Lease is taken over once its TTL has passed', async () => {
     // A run that died holding the lock two minutes ago, with a 60 s lease.

@@ -9,13 +9,15 @@ import {
   readYaml,
   type InputSource,
 } from '@dreamscape/core';
-import type { ImagePin } from '@dreamscape/kube';
+import { findOnPath, RENDERERS, type ImagePin, type Renderer } from '@dreamscape/kube';
 import { parseImagesInput } from './images.js';
 
 /** A DNS label, as app and environment names become part of object names. */
 const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const NAME_ACCEPTED =
   'a lowercase name of letters, digits and dashes (at most 40 characters), such as staging';
+const RENDERER_ACCEPTED =
+  "'kubectl' (the default: kubectl kustomize of the kubectl the action runs), or 'kustomize' when a kustomize binary is on PATH";
 
 /** Everything action-deploy was asked to do, validated once. */
 export interface DeployInputs {
@@ -37,6 +39,8 @@ export interface DeployInputs {
   readonly githubToken: string;
   readonly mode: 'deploy' | 'plan';
   readonly environmentUrl: string;
+  /** `kubectl` renders with `kubectl kustomize`; `kustomize` with the kustomize binary on PATH. */
+  readonly renderer: Renderer;
 }
 
 /** Reads and validates the inputs; `env` gives the runner's context (`GITHUB_WORKSPACE`, `KUBECONFIG`, `GITHUB_REPOSITORY`). */
@@ -106,5 +110,18 @@ export function readInputs(
     githubToken: readString(src, 'github-token'),
     mode: readEnum(src, 'mode', ['deploy', 'plan'] as const, 'deploy'),
     environmentUrl: readString(src, 'environment-url'),
+    renderer: readRenderer(src, env.PATH ?? ''),
   };
+}
+
+/** `kubectl` unless `kustomize` is asked for, which needs a kustomize on PATH. */
+function readRenderer(src: InputSource, path: string): Renderer {
+  const value = readString(src, 'renderer', { default: 'kubectl' });
+  const renderer = RENDERERS.find((r) => r === value.toLowerCase());
+  if (renderer === undefined) throw new InputError('renderer', value, RENDERER_ACCEPTED);
+  if (renderer === 'kustomize' && findOnPath('kustomize', path) === undefined)
+    throw new InputError('renderer', value, RENDERER_ACCEPTED, {
+      reason: 'there is no kustomize executable on PATH',
+    });
+  return renderer;
 }

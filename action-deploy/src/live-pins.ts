@@ -1,6 +1,13 @@
 import type { Logger } from '@dreamscape/core';
-import type { Deployment, ImagePin, KubeObject } from '@dreamscape/kube';
-import { coloredName, containersOf, selectorColor, type ClusterApi } from '@dreamscape/release';
+import type { ImagePin, KubeObject } from '@dreamscape/kube';
+import {
+  coloredName,
+  isWorkload,
+  podTemplateOf,
+  selectorColor,
+  workloadContainers,
+  type ClusterApi,
+} from '@dreamscape/release';
 import type { Service } from '@dreamscape/kube';
 
 /** The repository of an image reference, without tag or digest. */
@@ -9,10 +16,11 @@ export function repositoryOf(image: string): string {
 }
 
 /**
- * For images the `images` input did not give (a service that was not rebuilt), the digest the
- * environment runs now: the same container of the same Deployment in the live color, when its
- * repository is the one the overlay names. Those become pins, so a partial release redeploys the
- * unchanged services exactly as they run.
+ * For images the `images` input did not give (a service that was not rebuilt, a third-party image
+ * such as a redis), the digest the environment runs now: the same container of the same workload
+ * (the live color's copy of a switched Deployment; the single copy of a worker, StatefulSet,
+ * DaemonSet or CronJob), when its repository is the one the overlay names. Those become pins, so
+ * a partial release redeploys what did not change exactly as it runs.
  */
 export async function livePins(
   api: ClusterApi,
@@ -22,41 +30,54 @@ export async function livePins(
   namespace: string,
 ): Promise<ImagePin[]> {
   if (unpinned.length === 0) return [];
-  const [services, deployments] = await Promise.all([
+  const workloads = objects.filter(isWorkload);
+  const kinds = [...new Set(workloads.map((w) => w.kind))];
+  const [services, ...lists] = await Promise.all([
     api.list<Service>('services', { namespace }),
-    api.list<Deployment>('deployments', { namespace }),
+    ...kinds.map((kind) => api.list(LIST_OF[kind] ?? kind, { namespace })),
   ]);
-  const liveDeployments = new Map(deployments.items.map((d) => [d.metadata.name, d]));
+  const live = new Map<string, KubeObject>();
+  kinds.forEach((kind, i) => {
+    for (const o of lists[i]?.items ?? []) live.set(`${kind}/${o.metadata.name}`, o);
+  });
   const pins = new Map<string, ImagePin>();
-  for (const o of objects) {
-    if (o.kind !== 'Deployment') continue;
-    const d = o as Deployment;
-    const selecting = services.items.find((s) => {
-      const sel = s.spec?.selector ?? {};
-      const labels = d.spec?.template?.metadata?.labels ?? {};
-      return (
-        Object.keys(sel).length > 0 &&
-        Object.entries(sel).every(([k, v]) => k === 'dreamscape.io/color' || labels[k] === v)
-      );
-    });
-    const color = selectorColor(selecting);
-    const liveName =
-      color === 'blue' || color === 'green' ? coloredName(d.metadata.name, color) : d.metadata.name;
-    const live = liveDeployments.get(liveName);
-    if (live === undefined) continue;
-    const liveImages = new Map(containersOf(live).map((c) => [c.name, c.image ?? '']));
-    for (const c of containersOf(d)) {
+  for (const w of workloads) {
+    let liveName = w.metadata.name;
+    if (w.kind === 'Deployment') {
+      const labels = podTemplateOf(w)?.metadata?.labels ?? {};
+      const selecting = services.items.find((s) => {
+        const sel = s.spec?.selector ?? {};
+        return (
+          Object.keys(sel).length > 0 &&
+          Object.entries(sel).every(([k, v]) => k === 'dreamscape.io/color' || labels[k] === v)
+        );
+      });
+      const color = selectorColor(selecting);
+      if (color === 'blue' || color === 'green') liveName = coloredName(w.metadata.name, color);
+    }
+    const running = live.get(`${w.kind}/${liveName}`);
+    if (running === undefined) continue;
+    const liveImages = new Map(workloadContainers(running).map((c) => [c.name, c.image ?? '']));
+    for (const c of workloadContainers(w)) {
       const image = c.image ?? '';
       if (!unpinned.includes(image)) continue;
-      const running = liveImages.get(c.name) ?? '';
-      const at = running.indexOf('@sha256:');
-      if (at < 0 || repositoryOf(running) !== repositoryOf(image)) continue;
+      const current = liveImages.get(c.name) ?? '';
+      const at = current.indexOf('@sha256:');
+      if (at < 0 || repositoryOf(current) !== repositoryOf(image)) continue;
       const repository = repositoryOf(image);
-      pins.set(repository, { name: repository, digest: running.slice(at + 1) });
+      pins.set(repository, { name: repository, digest: current.slice(at + 1) });
       logger.notice(
-        `${d.metadata.name}/${c.name}: not in 'images', keeps the digest it runs now (${running}).`,
+        `${w.metadata.name}/${c.name}: not in 'images', keeps the digest it runs now (${current}).`,
       );
     }
   }
   return [...pins.values()];
 }
+
+/** The resource each workload kind is listed as. */
+const LIST_OF: Readonly<Record<string, string>> = {
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+  CronJob: 'cronjobs',
+};

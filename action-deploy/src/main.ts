@@ -23,6 +23,7 @@ import {
   assertNoLintErrors,
   BlueGreenDeploy,
   checkCluster,
+  checkStrategy,
   liveFindings,
   dryRun,
   FIELD_MANAGER,
@@ -33,6 +34,7 @@ import {
   releaseObjects,
   renderReleaseSummary,
   RollingDeploy,
+  rollingObjects,
   type BlueGreenPlan,
   type HealthCheck,
   type ReleaseOutcome,
@@ -67,6 +69,7 @@ export async function run(): Promise<void> {
           images: pins,
           ...(inputs.namespace === undefined ? {} : { namespace: inputs.namespace }),
           kubectl,
+          renderer: inputs.renderer,
           runner,
           logger,
           tempDir,
@@ -188,18 +191,29 @@ async function deployWith(o: {
 
   const checked = await logger.group('Preflight', async () => {
     const state = await checkCluster(api, logger, o.plan, kubeconfigSource(inputs));
+    await checkStrategy(api, logger, o.plan, inputs.strategy, state.namespaceExists);
     const extra = await liveFindings(api, o.plan, state.namespaceExists);
     const plan: BlueGreenPlan = { ...o.plan, findings: [...o.plan.findings, ...extra] };
     if (inputs.mode === 'deploy') assertNoLintErrors(plan);
-    const colors = await readLiveColors(api, plan, state.namespaceExists);
-    await dryRun(api, logger, releaseObjects(plan, colors), state.namespaceExists, plan.namespace);
-    return { ...state, colors, plan };
+    let namespaceExists = state.namespaceExists;
+    if (!namespaceExists && inputs.mode === 'deploy') {
+      // The one write before the dry run: objects in a namespace that does not exist cannot be
+      // validated, and every object must be before anything else is written.
+      await api.applyServerSide(plan.shared.filter((x) => x.kind === 'Namespace'));
+      logger.info(`Namespace ${plan.namespace} created, so that every object can be validated.`);
+      namespaceExists = true;
+    }
+    const colors = await readLiveColors(api, plan, namespaceExists);
+    const objects =
+      inputs.strategy === 'rolling' ? rollingObjects(plan, rendered.objects) : releaseObjects(plan, colors);
+    const { unchecked } = await dryRun(api, logger, objects, namespaceExists, plan.namespace);
+    return { namespaceExists, colors, plan, unchecked };
   });
-  const { namespaceExists, colors, plan } = checked;
+  const { namespaceExists, colors, plan, unchecked } = checked;
 
   if (inputs.mode === 'plan') {
     const report = await logger.group('Plan', () =>
-      renderPlan({ plan, kubectl, namespaceExists, colors, logger }),
+      renderPlan({ plan, kubectl, namespaceExists, colors, logger, unchecked }),
     );
     await reportPlan(rt, report);
     return;
@@ -217,12 +231,45 @@ async function deployWith(o: {
     });
     await github.setStatus(deploymentId, { state: 'in_progress', description: 'Deploying', logUrl: runUrl });
   }
-
-  if (!namespaceExists) {
-    // The overlay creates the namespace: it must exist before the lock and the history can.
-    await api.applyServerSide(plan.shared.filter((x) => x.kind === 'Namespace'));
-    logger.info(`Namespace ${plan.namespace} created.`);
+  try {
+    await release({ rt, inputs, o, plan, url, runUrl, github, deploymentId });
+  } catch (error) {
+    // Every run that created a deployment ends it: an error that stops the run is `error`.
+    if (github !== undefined && deploymentId !== undefined)
+      await github
+        .setStatus(deploymentId, {
+          state: 'error',
+          description: `stopped: ${error instanceof Error ? error.message : String(error)}`.slice(0, 140),
+          logUrl: runUrl,
+        })
+        .catch((statusError: unknown) => {
+          logger.warning(`Could not mark the GitHub deployment as failed: ${String(statusError)}`);
+        });
+    throw error;
   }
+}
+
+async function release(x: {
+  rt: ActionRuntime;
+  inputs: DeployInputs;
+  o: {
+    kubectl: Kubectl;
+    api: ProxyApi;
+    http: FetchHttpClient;
+    proxyBaseUrl: string;
+    rendered: RenderedOverlay;
+    checks: HealthCheck[];
+  };
+  plan: BlueGreenPlan;
+  url: string;
+  runUrl: string;
+  github: GitHubDeployments | undefined;
+  deploymentId: number | undefined;
+}): Promise<void> {
+  const { rt, inputs, o, plan, url, runUrl, github, deploymentId } = x;
+  const { kubectl, api, rendered } = o;
+  const { logger } = rt;
+  const env = process.env;
   const common = {
     plan,
     manifestText: rendered.text,

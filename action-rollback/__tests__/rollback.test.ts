@@ -165,13 +165,18 @@ describe('action-rollback, run as the runner runs it, against the double with th
     }
   }, 300_000);
 
-  it('a rolling release: rollout undo to the recorded ReplicaSet revision', async () => {
+  it('a rolling release: the target revision`s recorded manifest applied again in place', async () => {
     await deployVersion('v1', { strategy: 'rolling' });
     await deployVersion('v2', { strategy: 'rolling' });
     const back = await rollback(cluster, {});
     expect(back.errors).toEqual([]);
     expect(back.outputs).toMatchObject({ result: 'rolled-back', 'to-revision': '1' });
-    expect(back.stdout).toContain('rollout undo to revision 1');
+    expect(back.stdout).toContain('Apply in place');
+    expect(JSON.parse(back.outputs.release ?? '{}')).toMatchObject({
+      kind: 'rollback',
+      rollbackTo: 1,
+      path: 're-apply',
+    });
     const gateway = cluster.double
       .objects('deployments', 'dreamscape-dev')
       .find((o) => (o.metadata as { name: string }).name === 'gateway') as {

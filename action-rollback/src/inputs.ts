@@ -27,6 +27,7 @@ export interface RollbackInputs {
   readonly rolloutTimeoutMs: number;
   readonly verifyWindowMs: number;
   readonly lockTimeoutMs: number;
+  readonly lockTtlMs: number;
   readonly reason: string;
   readonly githubToken: string;
   readonly mode: 'rollback' | 'plan';
@@ -84,6 +85,7 @@ export function readInputs(
     rolloutTimeoutMs: readDuration(src, 'rollout-timeout', 300_000, { minMs: 1000, maxMs: 6 * 3_600_000 }),
     verifyWindowMs: readDuration(src, 'verify-window', 30_000, { minMs: 0, maxMs: 6 * 3_600_000 }),
     lockTimeoutMs: readDuration(src, 'lock-timeout', 300_000, { minMs: 0, maxMs: 6 * 3_600_000 }),
+    lockTtlMs: readDuration(src, 'lock-ttl', 60_000, { minMs: 3000, maxMs: 3_600_000 }),
     reason,
     githubToken: readString(src, 'github-token'),
     mode: readEnum(src, 'mode', ['rollback', 'plan'] as const, 'rollback'),

@@ -330,12 +330,70 @@ async function rollbackApp(o: {
     });
 
   let outcome: ReleaseOutcome;
+  try {
+    outcome = await runRollback({ ...o, current, target, checks, checksText, holder, run });
+  } catch (error) {
+    // Every run that created a deployment ends it: an error that stops the run is `error`.
+    if (github !== undefined && deploymentId !== undefined)
+      await github
+        .setStatus(deploymentId, {
+          state: 'error',
+          description: `stopped: ${error instanceof Error ? error.message : String(error)}`.slice(0, 140),
+          logUrl: o.runUrl,
+        })
+        .catch((statusError: unknown) => {
+          logger.warning(`Could not mark the GitHub deployment as failed: ${String(statusError)}`);
+        });
+    throw error;
+  }
+  const result: AppResult['result'] =
+    outcome.path === 'already-live'
+      ? 'already-current'
+      : outcome.result === 'promoted'
+        ? 'rolled-back'
+        : 'failed';
+  if (github !== undefined && deploymentId !== undefined)
+    await github.setStatus(deploymentId, {
+      state: result === 'failed' ? 'failure' : 'success',
+      description: `${result}: revision ${target.revision}`,
+      logUrl: o.runUrl,
+    });
+  return {
+    app: scope.app,
+    result,
+    from: current.revision,
+    to: target.revision,
+    outcome,
+    message: outcome.message,
+  };
+}
+
+/** The engine of the target's strategy, returning to the target's recorded manifest. */
+async function runRollback(o: {
+  scope: Scope;
+  inputs: RollbackInputs;
+  api: ProxyApi;
+  kubectl: Kubectl;
+  http: FetchHttpClient;
+  logger: Logger;
+  proxyBaseUrl: string;
+  runUrl: string;
+  current: ReleaseRecord;
+  target: ReleaseRecord;
+  checks: ReturnType<typeof parseHealthChecks>;
+  checksText: string;
+  holder: { id: string; runUrl: string };
+  run: { commit: string; runId: string; runUrl: string; actor: string };
+}): Promise<ReleaseOutcome> {
+  const { scope, inputs, api, logger, current, target, checks, checksText, holder, run } = o;
+  let outcome: ReleaseOutcome;
   if (target.strategy === 'rolling') {
     outcome = await rollbackRolling({
       current,
       target,
       reason: inputs.reason,
       checks,
+      checksText,
       kubectl: o.kubectl,
       api,
       http: o.http,
@@ -347,6 +405,7 @@ async function rollbackApp(o: {
       rolloutTimeoutMs: inputs.rolloutTimeoutMs,
       verifyWindowMs: inputs.verifyWindowMs,
       lockWaitMs: inputs.lockTimeoutMs,
+      lockTtlMs: inputs.lockTtlMs,
     });
   } else {
     // The exact manifest recorded with the target revision, not a re-render.
@@ -374,29 +433,11 @@ async function rollbackApp(o: {
       verifyWindowMs: inputs.verifyWindowMs,
       previous: 'keep',
       lockWaitMs: inputs.lockTimeoutMs,
+      lockTtlMs: inputs.lockTtlMs,
       release: { kind: 'rollback', to: target.revision, reason: inputs.reason },
     }).run();
   }
-  const result: AppResult['result'] =
-    outcome.path === 'already-live'
-      ? 'already-current'
-      : outcome.result === 'promoted'
-        ? 'rolled-back'
-        : 'failed';
-  if (github !== undefined && deploymentId !== undefined)
-    await github.setStatus(deploymentId, {
-      state: result === 'failed' ? 'failure' : 'success',
-      description: `${result}: revision ${target.revision}`,
-      logUrl: o.runUrl,
-    });
-  return {
-    app: scope.app,
-    result,
-    from: current.revision,
-    to: target.revision,
-    outcome,
-    message: outcome.message,
-  };
+  return outcome;
 }
 
 /** True when the target release is exactly what the cluster serves now (nothing would change). */

@@ -10,12 +10,15 @@ import { requireTool, resolveKubectl } from '@dreamscape/testkit';
 import {
   Kubectl,
   KubectlError,
+  containerImages,
   isDeployment,
   renderOverlay,
   type ConfigMap,
+  type DaemonSet,
   type Deployment,
   type KubeObject,
   type Service,
+  type StatefulSet,
 } from '../src/index.js';
 import { startAccessReviewFront } from './support/access-review-front.js';
 
@@ -27,6 +30,7 @@ const IMAGES = {
   sick: 'registry.local/shop/sick@sha256:' + 'c'.repeat(64),
   never: 'registry.local/shop/never@sha256:' + 'd'.repeat(64),
   deadline: 'registry.local/shop/deadline@sha256:' + 'e'.repeat(64),
+  slowReady: 'registry.local/shop/db@sha256:' + 'f'.repeat(64),
 };
 
 let double: KubeDouble;
@@ -36,6 +40,7 @@ let logger: MemoryLogger;
 const currentBehaviours: BehaviourEntry[] = [
   { image: IMAGES.never, ready: 'never' },
   { image: IMAGES.deadline, ready: 'deadline' },
+  { image: IMAGES.slowReady, ready: '300ms' },
   { image: IMAGES.sick, ready: '200ms', http: { '/health': { status: 500, body: 'down' } } },
   { image: '*', ready: '200ms', http: { '/health': { status: 200, body: 'ok' } } },
 ];
@@ -55,6 +60,8 @@ beforeAll(async () => {
       'undo',
       'perm',
       'dropped',
+      'workloads',
+      'sts-stuck',
     ],
     behaviours: currentBehaviours,
   });
@@ -89,6 +96,59 @@ function deployment(namespace: string, name: string, image: string, replicas = 2
       },
     },
   };
+}
+
+function statefulSet(namespace: string, name: string, image: string, replicas = 2): StatefulSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name, namespace, labels: { app: name } },
+    spec: {
+      replicas,
+      serviceName: name,
+      podManagementPolicy: 'OrderedReady',
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'main', image }] },
+      },
+    },
+  };
+}
+
+function daemonSet(namespace: string, name: string, image: string): DaemonSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace, labels: { app: name } },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'main', image }] },
+      },
+    },
+  };
+}
+
+/**
+ * Records, in the order the double stores them, when each pod of `namespace` is created and when it
+ * first turns Ready (`db-0 created`, `db-0 ready`, …).
+ */
+function recordPods(namespace: string): { readonly events: string[]; stop(): void } {
+  const events: string[] = [];
+  const stop = double.api.store.subscribe((change) => {
+    if (change.resourceType.plural !== 'pods' || change.type === 'DELETED') return;
+    const pod = change.object as unknown as {
+      metadata: { name: string; namespace?: string };
+      status?: { conditions?: { type: string; status: string }[] };
+    };
+    if (pod.metadata.namespace !== namespace) return;
+    const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+    for (const event of [`${pod.metadata.name} created`, ...(ready ? [`${pod.metadata.name} ready`] : [])])
+      if (!events.includes(event)) events.push(event);
+  });
+  return { events, stop };
 }
 
 function service(namespace: string, name: string, selector: Record<string, string>): Service {
@@ -328,6 +388,90 @@ describe('Kubectl against the API double', () => {
     } finally {
       double.setFaults([]);
     }
+  });
+
+  it('waits for a StatefulSet and a DaemonSet together with a Deployment, one watch per kind', async () => {
+    const k = driver();
+    const pods = recordPods('workloads');
+    try {
+      await k.applyServerSide([
+        deployment('workloads', 'web', IMAGES.ok),
+        statefulSet('workloads', 'db', IMAGES.slowReady),
+        daemonSet('workloads', 'agent', IMAGES.ok),
+      ]);
+      double.clearLogs();
+      const callsBefore = k.calls;
+      const targets = [
+        { namespace: 'workloads', name: 'web' },
+        { kind: 'StatefulSet', namespace: 'workloads', name: 'db' },
+        { kind: 'DaemonSet', namespace: 'workloads', name: 'agent' },
+      ] as const;
+      const outcomes = await k.waitForRollouts(targets, { timeoutMs: 20_000 });
+      const podsAtCompletion = [...pods.events];
+      expect(outcomes.map((o) => [o.kind, o.name, o.state, o.message])).toEqual([
+        ['Deployment', 'web', 'complete', 'deployment "web" successfully rolled out'],
+        ['StatefulSet', 'db', 'complete', 'partitioned roll out complete: 2 new pods have been updated...'],
+        ['DaemonSet', 'agent', 'complete', 'daemon set "agent" successfully rolled out'],
+      ]);
+      expect(outcomes[1]).toMatchObject({ replicas: 2, ready: 2, updated: 2 });
+      // One pod on each of the double's three nodes.
+      expect(outcomes[2]).toMatchObject({ replicas: 3, ready: 3, available: 3, updated: 3 });
+      // The StatefulSet was done only once its pods had been started one after the other, each Ready.
+      expect(podsAtCompletion.filter((e) => e.startsWith('db-'))).toEqual([
+        'db-0 created',
+        'db-0 ready',
+        'db-1 created',
+        'db-1 ready',
+      ]);
+      // One kubectl process per kind, each one watch request of its own resource.
+      expect(k.calls - callsBefore).toBe(3);
+      const watches = await requestsMatching(/namespaces\/workloads\/\w+\?.*watch=true/, 3);
+      expect(watches.map((w) => /\/(\w+)\?/.exec(w)?.[1]).sort()).toEqual([
+        'daemonsets',
+        'deployments',
+        'statefulsets',
+      ]);
+      expect(watches.find((w) => w.includes('/statefulsets?'))).toContain('fieldSelector=metadata.name%3Ddb');
+
+      // A new template: the wait ends only when every pod runs it again.
+      await k.applyServerSide([statefulSet('workloads', 'db', IMAGES.okV2)]);
+      const [rolled] = await k.waitForRollouts([targets[1]], { timeoutMs: 20_000 });
+      expect(rolled).toMatchObject({ state: 'complete', ready: 2, updated: 2 });
+      const images = (double.objects('pods', 'workloads') as unknown as KubeObject[])
+        .filter((p) => p.metadata.name.startsWith('db-'))
+        .map((p) => containerImages(p));
+      expect(images).toEqual([[IMAGES.okV2], [IMAGES.okV2]]);
+    } finally {
+      pods.stop();
+    }
+  });
+
+  it('a StatefulSet whose first pod never turns Ready times out waiting for its pods', async () => {
+    const k = driver();
+    await k.applyServerSide([statefulSet('sts-stuck', 'db', IMAGES.never)]);
+    // Settle first, so that the wait starts from the stuck state: db-0 running, never Ready.
+    await until(() => {
+      const [sts] = double.objects('statefulsets', 'sts-stuck') as unknown as StatefulSet[];
+      return (sts?.status?.observedGeneration ?? 0) > 0 && double.objects('pods', 'sts-stuck').length > 0;
+    }, 'the StatefulSet to start its first pod');
+    const [outcome] = await k.waitForRollouts([{ kind: 'StatefulSet', namespace: 'sts-stuck', name: 'db' }], {
+      timeoutMs: 3000,
+    });
+    expect(outcome).toMatchObject({
+      kind: 'StatefulSet',
+      state: 'timeout',
+      reason: 'ReadyReplicas',
+      message: 'Waiting for 2 pods to be ready...',
+      replicas: 2,
+      ready: 0,
+    });
+    // OrderedReady: the second pod waits for the first, so it was never created.
+    expect(
+      double.objects('pods', 'sts-stuck').map((p) => (p as unknown as KubeObject).metadata.name),
+    ).toEqual(['db-0']);
+    expect(logger.text()).toContain(
+      'statefulset sts-stuck/db: timeout (ReadyReplicas): Waiting for 2 pods to be ready...',
+    );
   });
 
   it('health checks through the API server service proxy: healthy, 500 behaviour, no ready pods', async () => {

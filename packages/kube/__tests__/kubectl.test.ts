@@ -318,6 +318,31 @@ describe('Kubectl argv', () => {
     expect(runner.specs[0]?.args.some((a) => a.startsWith('--request-timeout'))).toBe(false);
   });
 
+  it('watches each kind of workload with its own resource, one process per namespace and kind', async () => {
+    const { runner, kubectl } = setup([{ stdout: '' }, { stdout: '' }, { stdout: '' }]);
+    await kubectl.waitForRollouts(
+      [
+        { kind: 'StatefulSet', namespace: 'prod', name: 'db' },
+        { kind: 'DaemonSet', namespace: 'prod', name: 'agent' },
+        { kind: 'DaemonSet', namespace: 'prod', name: 'logs' },
+      ],
+      { timeoutMs: 50 },
+    );
+    expect([runner.argv(0), runner.argv(1)]).toEqual([
+      [
+        'get',
+        'statefulsets.apps',
+        '--namespace=prod',
+        '--field-selector=metadata.name=db',
+        '--watch',
+        '--output-watch-events',
+        '-o',
+        'json',
+      ],
+      ['get', 'daemonsets.apps', '--namespace=prod', '--watch', '--output-watch-events', '-o', 'json'],
+    ]);
+  });
+
   it('counts kubectl processes, retries included', async () => {
     const { runner, kubectl } = setup([], { retry: { attempts: 3, initialDelayMs: 1 } });
     runner.answer({ stdout: '' });

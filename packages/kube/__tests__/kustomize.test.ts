@@ -1,10 +1,18 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { MemoryLogger, ProcessCommandRunner } from '@dreamscape/core';
+import { ActionError, MemoryLogger, ProcessCommandRunner } from '@dreamscape/core';
 import { resolveKubectl } from '@dreamscape/testkit';
 import {
   Kubectl,
@@ -177,41 +185,113 @@ describe('renderOverlay', () => {
     );
   });
 
-  it('uses a standalone kustomize from PATH when a runner is given', async () => {
-    // A stand-in `kustomize` that records its argv and renders with the pinned kubectl's kustomize.
-    const bin = mkdtempSync(join(tmpdir(), 'kube-kustomize-bin-'));
-    const log = join(bin, 'argv.log');
-    const script = join(bin, 'kustomize');
-    writeFileSync(script, `#!/bin/sh\necho "$@" >> '${log}'\nexec '${kubectlPath}' kustomize "$2"\n`);
-    chmodSync(script, 0o755);
-    const logger = new MemoryLogger();
-    const runner = new ProcessCommandRunner({
-      logger,
-      baseEnv: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+  it('names an image as the overlay renders it: after its own images: newName', async () => {
+    // The storefront overlay maps storefront/frontend to ghcr.io/storefront-example/frontend.
+    const overlayDir = join(repo, 'examples/storefront/k8s/overlays/prod');
+    const digest = digestOf('frontend');
+    await expect(
+      renderOverlay({ overlayDir, images: [{ name: 'storefront/frontend', digest }], kubectl: kubectl() }),
+    ).rejects.toThrow(
+      /^Image pin storefront\/frontend matches no container image in the manifests rendered from/,
+    );
+    const rendered = await renderOverlay({
+      overlayDir,
+      images: [{ name: 'ghcr.io/storefront-example/frontend', digest }],
+      kubectl: kubectl(),
     });
+    expect(rendered.images).toContain(`ghcr.io/storefront-example/frontend@${digest}`);
+  });
+});
+
+describe('the renderer', () => {
+  const FIXED = [
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    '  name: rendered-by-the-standalone-kustomize',
+    '',
+  ].join('\n');
+
+  /** A directory holding a stand-in `kustomize` that records its argv and prints FIXED. */
+  function standInKustomize(): { bin: string; argv: string } {
+    const bin = mkdtempSync(join(tmpdir(), 'kube-kustomize-bin-'));
+    const argv = join(bin, 'argv.log');
+    writeFileSync(join(bin, 'kustomize'), `#!/bin/sh\necho "$@" >> '${argv}'\ncat <<'EOF'\n${FIXED}EOF\n`);
+    chmodSync(join(bin, 'kustomize'), 0o755);
+    return { bin, argv };
+  }
+
+  it('is kubectl kustomize unless asked, even with a kustomize on PATH', async () => {
+    const { bin, argv } = standInKustomize();
+    const path = `${bin}:${process.env['PATH'] ?? ''}`;
+    const logger = new MemoryLogger();
+    const runner = new ProcessCommandRunner({ logger, baseEnv: { ...process.env, PATH: path } });
     const originalPath = process.env['PATH'];
-    process.env['PATH'] = `${bin}:${originalPath ?? ''}`;
+    process.env['PATH'] = path;
     try {
-      expect(findOnPath('kustomize')).toBe(script);
+      expect(findOnPath('kustomize')).toBe(join(bin, 'kustomize'));
       const rendered = await renderOverlay({
         overlayDir: join(fixtures, 'base'),
         kubectl: kubectl(),
         runner,
         logger,
       });
-      expect(rendered.renderer).toBe('kustomize build');
-      expect(readFileSync(log, 'utf8')).toBe(`build ${join(fixtures, 'base')}\n`);
-      const viaKubectl = await renderOverlay({
+      expect(rendered.renderer).toBe('kubectl kustomize');
+      expect(rendered.images).toEqual(['acme/web:1.0', 'docker.io/library/busybox:1.36', 'acme/migrate:1.0']);
+      const explicit = await renderOverlay({
         overlayDir: join(fixtures, 'base'),
         kubectl: kubectl(),
         runner,
-        engine: 'kubectl',
+        renderer: 'kubectl',
+        path,
       });
-      expect(viaKubectl.renderer).toBe('kubectl kustomize');
-      expect(viaKubectl.text).toBe(rendered.text);
+      expect(explicit.renderer).toBe('kubectl kustomize');
+      expect(explicit.text).toBe(rendered.text);
+      expect(existsSync(argv)).toBe(false);
     } finally {
       process.env['PATH'] = originalPath;
     }
+  });
+
+  it('is the kustomize on PATH with renderer: kustomize', async () => {
+    const { bin, argv } = standInKustomize();
+    const logger = new MemoryLogger();
+    const rendered = await renderOverlay({
+      overlayDir: join(fixtures, 'base'),
+      kubectl: kubectl(),
+      runner: new ProcessCommandRunner({ logger }),
+      renderer: 'kustomize',
+      path: `${bin}:${process.env['PATH'] ?? ''}`,
+      logger,
+    });
+    expect(rendered.renderer).toBe('kustomize build');
+    expect(rendered.text).toBe(FIXED);
+    expect(rendered.objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'ConfigMap/rendered-by-the-standalone-kustomize',
+    ]);
+    expect(readFileSync(argv, 'utf8')).toBe(`build ${join(fixtures, 'base')}\n`);
+  });
+
+  it('says so when renderer: kustomize finds no kustomize on PATH', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'kube-kustomize-empty-'));
+    const tempDir = mkdtempSync(join(tmpdir(), 'kube-render-'));
+    const error = (await renderOverlay({
+      overlayDir: join(fixtures, 'base'),
+      images: [{ name: 'acme/web', digest: digestOf('web') }],
+      tempDir,
+      kubectl: kubectl(),
+      runner: new ProcessCommandRunner({ logger: new MemoryLogger() }),
+      renderer: 'kustomize',
+      path: empty,
+    }).catch((e: unknown) => e)) as ActionError;
+    expect(error).toBeInstanceOf(ActionError);
+    expect(error.message).toBe(
+      'renderer: kustomize asks for the standalone kustomize, but there is no kustomize on PATH.',
+    );
+    expect(error.hint).toBe(
+      'Install kustomize on the runner before this step, or leave renderer at its default, kubectl, to render with kubectl kustomize.',
+    );
+    expect(tempEntries(tempDir)).toEqual([]);
   });
 });
 

@@ -3,10 +3,12 @@ import { CommandError, MemoryLogger } from '@dreamscape/core';
 import {
   KubectlError,
   waitForRollouts,
+  type DaemonSet,
   type Deployment,
   type RolloutStatus,
   type RunningWatch,
-  type StartDeploymentWatch,
+  type StartRolloutWatch,
+  type StatefulSet,
 } from '../src/index.js';
 
 function dep(
@@ -31,6 +33,32 @@ function dep(
   };
 }
 
+function sts(name: string, namespace: string, ready: number): StatefulSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name, namespace, generation: 1 },
+    spec: { replicas: 2, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } } },
+    status: { observedGeneration: 1, readyReplicas: ready, updatedReplicas: 2 },
+  };
+}
+
+function ds(name: string, namespace: string, available: number): DaemonSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace, generation: 1 },
+    spec: { updateStrategy: { type: 'RollingUpdate' } },
+    status: {
+      observedGeneration: 1,
+      desiredNumberScheduled: 3,
+      updatedNumberScheduled: 3,
+      numberReady: available,
+      numberAvailable: available,
+    },
+  };
+}
+
 /** A scripted watch: a list of [delayMs, event] per start, and an optional end. */
 interface Script {
   readonly events: [number, unknown][];
@@ -38,13 +66,15 @@ interface Script {
   readonly error?: KubectlError;
 }
 
+/** Scripts are keyed by namespace for Deployment watches, by `Kind/namespace` for the others. */
 function scripted(scripts: Record<string, Script[]>) {
-  const starts: { namespace: string; names: readonly string[] }[] = [];
+  const starts: { kind: string; namespace: string; names: readonly string[] }[] = [];
   const stopped: string[] = [];
-  const startWatch: StartDeploymentWatch = (namespace, names, onEvent) => {
-    const round = starts.filter((s) => s.namespace === namespace).length;
-    starts.push({ namespace, names });
-    const script = scripts[namespace]?.[round] ?? { events: [] };
+  const startWatch: StartRolloutWatch = ({ kind, namespace, names }, onEvent) => {
+    const id = kind === 'Deployment' ? namespace : `${kind}/${namespace}`;
+    const round = starts.filter((s) => s.kind === kind && s.namespace === namespace).length;
+    starts.push({ kind, namespace, names });
+    const script = scripts[id]?.[round] ?? { events: [] };
     const timers = script.events.map(([ms, event]) =>
       setTimeout(() => {
         onEvent(event);
@@ -60,7 +90,7 @@ function scripted(scripts: Record<string, Script[]>) {
     const watch: RunningWatch = {
       ended,
       stop: () => {
-        stopped.push(namespace);
+        stopped.push(id);
         for (const t of timers) clearTimeout(t);
         end();
       },
@@ -70,8 +100,8 @@ function scripted(scripts: Record<string, Script[]>) {
   return { startWatch, starts, stopped };
 }
 
-const added = (d: Deployment) => ({ type: 'ADDED', object: d });
-const modified = (d: Deployment) => ({ type: 'MODIFIED', object: d });
+const added = (d: Deployment | StatefulSet | DaemonSet) => ({ type: 'ADDED', object: d });
+const modified = (d: Deployment | StatefulSet | DaemonSet) => ({ type: 'MODIFIED', object: d });
 
 /** Fakes timers and Date for one test (undone after it); promise jobs still run as usual. */
 function useFakeTime(): void {
@@ -108,8 +138,8 @@ describe('waitForRollouts', () => {
       { startWatch, logger: new MemoryLogger() },
     );
     expect(starts).toEqual([
-      { namespace: 'prod', names: ['a', 'b'] },
-      { namespace: 'stage', names: ['c'] },
+      { kind: 'Deployment', namespace: 'prod', names: ['a', 'b'] },
+      { kind: 'Deployment', namespace: 'stage', names: ['c'] },
     ]);
     expect(outcomes.map((o) => [o.name, o.state, o.reason])).toEqual([
       ['a', 'complete', 'Complete'],
@@ -299,13 +329,11 @@ describe('waitForRollouts', () => {
     );
     await jest.advanceTimersByTimeAsync(250);
     await waiting;
-    const beats = logger.entries.filter((e) =>
-      e.message.startsWith('Waiting for 2 of 2 deployment rollouts'),
-    );
+    const beats = logger.entries.filter((e) => e.message.startsWith('Waiting for 2 of 2 rollouts'));
     // At 40, 80, ... 240 ms.
     expect(beats).toHaveLength(6);
     expect(beats[0]!.message).toBe(
-      'Waiting for 2 of 2 deployment rollouts (prod/a: Waiting for deployment "a" rollout to finish: 1 of 2 updated replicas are available...; prod/b: not seen yet); 210ms left.',
+      'Waiting for 2 of 2 rollouts (prod/a: Waiting for deployment "a" rollout to finish: 1 of 2 updated replicas are available...; prod/b: not seen yet); 210ms left.',
     );
   });
 
@@ -321,8 +349,147 @@ describe('waitForRollouts', () => {
         { timeoutMs: 5000, signal: controller.signal },
         { startWatch, logger: new MemoryLogger() },
       ),
-    ).rejects.toThrow('Waiting for the deployment rollouts was cancelled.');
+    ).rejects.toThrow('Waiting for the rollouts was cancelled.');
     expect(stopped).toEqual(['prod']);
+  });
+
+  it('waits for StatefulSets and DaemonSets beside Deployments, with one watch per namespace and kind', async () => {
+    useFakeTime();
+    const { startWatch, starts, stopped } = scripted({
+      prod: [
+        {
+          events: [
+            [5, added(dep('web', 'prod', 0))],
+            [30, modified(dep('web', 'prod', 2))],
+          ],
+        },
+      ],
+      'StatefulSet/prod': [
+        {
+          events: [
+            [5, added(sts('web', 'prod', 0))],
+            [20, modified(sts('web', 'prod', 1))],
+            [40, modified(sts('web', 'prod', 2))],
+          ],
+        },
+      ],
+      'DaemonSet/prod': [
+        {
+          events: [
+            [5, added(ds('agent', 'prod', 1))],
+            [10, modified(ds('agent', 'prod', 3))],
+          ],
+        },
+      ],
+    });
+    const progress: string[] = [];
+    const logger = new MemoryLogger();
+    const waiting = waitForRollouts(
+      [
+        { namespace: 'prod', name: 'web' },
+        { kind: 'StatefulSet', namespace: 'prod', name: 'web' },
+        { kind: 'DaemonSet', namespace: 'prod', name: 'agent' },
+      ],
+      { timeoutMs: 1000, onProgress: (p) => progress.push(`${p.kind}/${p.name}:${p.reason}`) },
+      { startWatch, logger },
+    );
+    await jest.advanceTimersByTimeAsync(40);
+    const outcomes = await waiting;
+    expect(starts).toEqual([
+      { kind: 'Deployment', namespace: 'prod', names: ['web'] },
+      { kind: 'StatefulSet', namespace: 'prod', names: ['web'] },
+      { kind: 'DaemonSet', namespace: 'prod', names: ['agent'] },
+    ]);
+    // A Deployment and a StatefulSet of the same name are two targets, each judged by its own rules.
+    expect(outcomes.map((o) => [o.kind, o.name, o.state, o.message, o.elapsedMs])).toEqual([
+      ['Deployment', 'web', 'complete', 'deployment "web" successfully rolled out', 30],
+      [
+        'StatefulSet',
+        'web',
+        'complete',
+        'partitioned roll out complete: 2 new pods have been updated...',
+        40,
+      ],
+      ['DaemonSet', 'agent', 'complete', 'daemon set "agent" successfully rolled out', 10],
+    ]);
+    expect(progress).toEqual([
+      'Deployment/web:AvailableReplicas',
+      'StatefulSet/web:ReadyReplicas',
+      'DaemonSet/agent:AvailableReplicas',
+      'DaemonSet/agent:Complete',
+      'StatefulSet/web:ReadyReplicas',
+      'Deployment/web:Complete',
+      'StatefulSet/web:Complete',
+    ]);
+    // Each watch stops once everything it covers is settled.
+    expect(stopped.slice(0, 2)).toEqual(['DaemonSet/prod', 'prod']);
+    expect(logger.text()).toContain(
+      'statefulset prod/web: partitioned roll out complete: 2 new pods have been updated...',
+    );
+    expect(logger.text()).toContain('daemon set prod/agent: daemon set "agent" successfully rolled out');
+  });
+
+  it('names the kind of what it waits for in heartbeats, timeouts and restarts', async () => {
+    useFakeTime();
+    const { startWatch } = scripted({
+      'StatefulSet/prod': [{ events: [[5, added(sts('db', 'prod', 1))]], endAfterMs: 20 }],
+      'DaemonSet/prod': [{ events: [] }],
+    });
+    const logger = new MemoryLogger();
+    const waiting = waitForRollouts(
+      [
+        { kind: 'StatefulSet', namespace: 'prod', name: 'db' },
+        { kind: 'DaemonSet', namespace: 'prod', name: 'agent' },
+      ],
+      { timeoutMs: 250, heartbeatMs: 100, restartDelayMs: 1000 },
+      { startWatch, logger },
+    );
+    await jest.advanceTimersByTimeAsync(250);
+    const [db, agent] = await waiting;
+    expect(db).toMatchObject({
+      kind: 'StatefulSet',
+      state: 'timeout',
+      reason: 'ReadyReplicas',
+      message: 'Waiting for 1 pods to be ready...',
+      replicas: 2,
+      ready: 1,
+    });
+    expect(agent).toMatchObject({
+      kind: 'DaemonSet',
+      state: 'timeout',
+      reason: 'NotFound',
+      message: 'daemon set "agent" was not found in namespace prod',
+    });
+    expect(logger.entries.map((e) => e.message)).toContain(
+      'Waiting for 2 of 2 rollouts (statefulset prod/db: Waiting for 1 pods to be ready...; daemon set prod/agent: not seen yet); 150ms left.',
+    );
+    expect(logger.text()).toContain(
+      'The watch of statefulsets in prod ended; listing and watching again in 1.0s.',
+    );
+  });
+
+  it('a deleted StatefulSet fails, saying what was deleted', async () => {
+    const { startWatch } = scripted({
+      'StatefulSet/prod': [
+        {
+          events: [
+            [5, added(sts('db', 'prod', 0))],
+            [10, { type: 'DELETED', object: sts('db', 'prod', 0) }],
+          ],
+        },
+      ],
+    });
+    const [o] = await waitForRollouts(
+      [{ kind: 'StatefulSet', namespace: 'prod', name: 'db' }],
+      { timeoutMs: 3000 },
+      { startWatch, logger: new MemoryLogger() },
+    );
+    expect(o).toMatchObject({
+      kind: 'StatefulSet',
+      state: 'failed',
+      reason: 'Deleted',
+      message: 'statefulset "db" was deleted while waiting for its rollout',
+    });
   });
 
   it('nothing to wait for resolves at once', async () => {

@@ -86,6 +86,52 @@ export interface Deployment extends KubeObject {
   };
 }
 
+/** `apps/v1 StatefulSet`. */
+export interface StatefulSet extends KubeObject {
+  kind: 'StatefulSet';
+  spec?: {
+    replicas?: number;
+    selector?: LabelSelector;
+    template?: PodTemplateSpec;
+    serviceName?: string;
+    podManagementPolicy?: 'OrderedReady' | 'Parallel';
+    updateStrategy?: {
+      type?: 'RollingUpdate' | 'OnDelete';
+      rollingUpdate?: { partition?: number; [key: string]: unknown };
+    };
+    [key: string]: unknown;
+  };
+  status?: {
+    observedGeneration?: number;
+    readyReplicas?: number;
+    currentReplicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    currentRevision?: string;
+    updateRevision?: string;
+    [key: string]: unknown;
+  };
+}
+
+/** `apps/v1 DaemonSet`. */
+export interface DaemonSet extends KubeObject {
+  kind: 'DaemonSet';
+  spec?: {
+    selector?: LabelSelector;
+    template?: PodTemplateSpec;
+    updateStrategy?: { type?: 'RollingUpdate' | 'OnDelete'; [key: string]: unknown };
+    [key: string]: unknown;
+  };
+  status?: {
+    observedGeneration?: number;
+    desiredNumberScheduled?: number;
+    updatedNumberScheduled?: number;
+    numberReady?: number;
+    numberAvailable?: number;
+    [key: string]: unknown;
+  };
+}
+
 /** One port of a Service. */
 export interface ServicePort {
   name?: string;
@@ -217,6 +263,14 @@ export function isKubeObject(value: unknown): value is KubeObject {
 /** Narrowing helpers for the views above, by kind. */
 export function isDeployment(obj: KubeObject): obj is Deployment {
   return obj.kind === 'Deployment';
+}
+/** Whether `obj` is a StatefulSet. */
+export function isStatefulSet(obj: KubeObject): obj is StatefulSet {
+  return obj.kind === 'StatefulSet';
+}
+/** Whether `obj` is a DaemonSet. */
+export function isDaemonSet(obj: KubeObject): obj is DaemonSet {
+  return obj.kind === 'DaemonSet';
 }
 /** Whether `obj` is a Service. */
 export function isService(obj: KubeObject): obj is Service {

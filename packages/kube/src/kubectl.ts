@@ -14,13 +14,21 @@ import { isTransientReason, KubectlError, parseKubectlStderr, type KubectlReason
 import type { KubeList, KubeObject } from './kube-object.js';
 import { formatJsonStream } from './manifests.js';
 import { rawResponseFromFailure, type RawResponse } from './raw-response.js';
-import { apiVersionOf, collectionPath, knownResource, resourceOf, type ObjectRef } from './resource-names.js';
+import {
+  apiVersionOf,
+  collectionPath,
+  knownResource,
+  resourceForKind,
+  resourceOf,
+  type ObjectRef,
+} from './resource-names.js';
 import { parseRolloutHistory, type RolloutRevision } from './rollout-history.js';
 import { JsonObjectStream } from './json-stream.js';
 import {
   waitForRollouts,
   type RolloutOutcome,
   type RolloutTarget,
+  type RolloutWatchRequest,
   type RunningWatch,
   type WaitForRolloutsOptions,
 } from './rollout-wait.js';
@@ -431,9 +439,10 @@ export class Kubectl {
   }
 
   /**
-   * Waits for all `targets` to roll out, in parallel, with ONE long-running
-   * `kubectl get deployments --watch` per namespace (not one poll per second per Deployment).
-   * Each outcome is `complete`, `failed` (ProgressDeadlineExceeded, deleted) or `timeout`.
+   * Waits for all `targets` (Deployments, StatefulSets, DaemonSets) to roll out, in parallel, with
+   * ONE long-running `kubectl get deployments --watch` (or `statefulsets`, `daemonsets`) per
+   * namespace and kind, not one poll per second per workload. Each outcome is `complete`, `failed`
+   * (ProgressDeadlineExceeded, deleted) or `timeout`.
    */
   waitForRollouts(
     targets: readonly RolloutTarget[],
@@ -441,19 +450,18 @@ export class Kubectl {
   ): Promise<RolloutOutcome[]> {
     return waitForRollouts(targets, options, {
       logger: this.logger,
-      startWatch: (namespace, names, onEvent) => this.watchDeployments(namespace, names, onEvent),
+      startWatch: (request, onEvent) => this.watchWorkloads(request, onEvent),
     });
   }
 
-  /** `kubectl get deployments --watch --output-watch-events -o json` streaming parsed events. */
-  private watchDeployments(
-    namespace: string,
-    names: readonly string[],
+  /** `kubectl get deployments --watch --output-watch-events -o json` (or statefulsets, daemonsets) streaming parsed events. */
+  private watchWorkloads(
+    { kind, namespace, names }: RolloutWatchRequest,
     onEvent: (event: unknown) => void,
   ): RunningWatch {
     const controller = new AbortController();
     const stream = new JsonObjectStream();
-    const args = ['get', 'deployments.apps', `--namespace=${namespace}`];
+    const args = ['get', resourceForKind(kind), `--namespace=${namespace}`];
     // One name: let the server filter. Several: watch the namespace and filter here (field selectors cannot OR).
     if (names.length === 1) args.push(`--field-selector=metadata.name=${names[0] ?? ''}`);
     args.push('--watch', '--output-watch-events', '-o', 'json');

@@ -17,6 +17,11 @@ export interface ImagePin {
   readonly digest: string;
 }
 
+/** What renders an overlay: `kubectl kustomize`, or the standalone `kustomize build`. */
+export const RENDERERS = ['kubectl', 'kustomize'] as const;
+/** One of {@link RENDERERS}. */
+export type Renderer = (typeof RENDERERS)[number];
+
 /** Options of {@link renderOverlay}. */
 export interface RenderOverlayOptions {
   /** The user's kustomization directory (an overlay such as `k8s/overlays/prod`). Never modified. */
@@ -24,13 +29,19 @@ export interface RenderOverlayOptions {
   readonly images?: readonly ImagePin[];
   /** Puts every namespaced object into this namespace. */
   readonly namespace?: string;
-  /** Renders with `kubectl kustomize` when standalone kustomize is not used. */
+  /** Renders with its `kubectl kustomize` unless `renderer` is `kustomize`. */
   readonly kubectl: Kubectl;
-  /** With a runner, a `kustomize` found on PATH renders instead (`kustomize build`). */
+  /**
+   * `kubectl` (default): `kubectl kustomize` of the kubectl given, so the kustomize version is the
+   * one built into that kubectl wherever it runs. `kustomize`: `kustomize build` of the `kustomize`
+   * on PATH (needs `runner`); an error when there is none.
+   */
+  readonly renderer?: Renderer;
+  /** Runs `kustomize build` when `renderer` is `kustomize`. */
   readonly runner?: CommandRunner;
+  /** The PATH searched for `kustomize`; default the process's. */
+  readonly path?: string;
   readonly logger?: Logger;
-  /** `auto` (default): kustomize when on PATH and a runner is given, else kubectl. */
-  readonly engine?: 'auto' | 'kubectl' | 'kustomize';
   /** Where the generated overlay goes (the runner temp). Default the OS temp directory. */
   readonly tempDir?: string;
 }
@@ -113,6 +124,21 @@ export function generatedKustomization(
   return dump(doc, { noRefs: true, lineWidth: -1 });
 }
 
+/** The `kustomize` on PATH and the runner to run it, or an error that says how to get one. */
+function standaloneKustomize(options: RenderOverlayOptions): { tool: string; runner: CommandRunner } {
+  if (options.runner === undefined)
+    throw new Error('renderOverlay: the kustomize renderer needs a runner to run kustomize build.');
+  const tool = findOnPath('kustomize', options.path);
+  if (tool === undefined)
+    throw new ActionError(
+      'renderer: kustomize asks for the standalone kustomize, but there is no kustomize on PATH.',
+      {
+        hint: 'Install kustomize on the runner before this step, or leave renderer at its default, kubectl, to render with kubectl kustomize.',
+      },
+    );
+  return { tool, runner: options.runner };
+}
+
 /**
  * Renders a kustomize overlay, pinning images by digest and optionally overriding the namespace
  * through a generated overlay in a temporary directory. Fails when a pin matches no image in the
@@ -130,6 +156,8 @@ export async function renderOverlay(options: RenderOverlayOptions): Promise<Rend
   }
   const pins = options.images ?? [];
   validatePins(pins);
+  const kustomize = options.renderer === 'kustomize' ? standaloneKustomize(options) : undefined;
+  const renderer = kustomize === undefined ? 'kubectl kustomize' : 'kustomize build';
 
   let renderDir = overlayDir;
   let generated: string | undefined;
@@ -144,16 +172,10 @@ export async function renderOverlay(options: RenderOverlayOptions): Promise<Rend
     renderDir = generated;
   }
 
-  const kustomize =
-    options.engine === 'kubectl' || options.runner === undefined ? undefined : findOnPath('kustomize');
-  if (options.engine === 'kustomize' && kustomize === undefined) {
-    throw new ActionError('kustomize was asked for but is not on PATH (or no runner was given).');
-  }
-  const renderer = kustomize === undefined ? 'kubectl kustomize' : 'kustomize build';
   let text: string;
   try {
-    if (kustomize !== undefined && options.runner !== undefined) {
-      const result = await options.runner.run({ tool: kustomize, args: ['build', renderDir] });
+    if (kustomize !== undefined) {
+      const result = await kustomize.runner.run({ tool: kustomize.tool, args: ['build', renderDir] });
       for (const line of result.stderr.split('\n'))
         if (line.trim() !== '') options.logger?.warning(`kustomize: ${line}`);
       text = result.stdout;

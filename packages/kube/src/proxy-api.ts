@@ -12,6 +12,7 @@ import type { KubeObject } from './kube-object.js';
 import {
   collectionPath,
   knownResource,
+  knownResourceInGroup,
   resourceOf,
   type ObjectRef,
   type ResourceInfo,
@@ -68,6 +69,8 @@ export class ProxyApi {
   private readonly fieldManager: string;
   /** Requests made, for budgets and benchmarks. */
   requests = 0;
+  /** What the server serves per group/version (`apps/v1`), asked once each: for kinds not built in. */
+  private readonly served = new Map<string, Promise<readonly ResourceInfo[]>>();
 
   constructor(options: ProxyApiOptions) {
     this.o = options;
@@ -76,9 +79,63 @@ export class ProxyApi {
 
   /** One object, or undefined when it does not exist. */
   async get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined> {
-    const res = await this.call('GET', objectPath(ref));
+    const path = await this.objectPath(ref);
+    const res = await this.call('GET', path);
     if (res.status === 404) return undefined;
-    return this.json<T>('GET', objectPath(ref), res);
+    return this.json<T>('GET', path, res);
+  }
+
+  /**
+   * Where a kind is served: the built-in table, else the server's discovery document of its
+   * apiVersion (a custom resource, or a kind the table leaves out), asked once per group/version.
+   */
+  async resourceOf(kind: string, apiVersion?: string): Promise<ResourceInfo> {
+    const known = knownResource(kind);
+    if (known !== undefined && (apiVersion === undefined || apiVersionOfInfo(known) === apiVersion))
+      return known;
+    if (apiVersion === undefined || apiVersion === '')
+      throw new ActionError(`The API client does not know the resource '${kind}'.`);
+    let found = this.served.get(apiVersion);
+    if (found === undefined) {
+      found = this.discover(apiVersion);
+      this.served.set(apiVersion, found);
+      found.catch(() => this.served.delete(apiVersion));
+    }
+    const info = (await found).find((r) => r.kind === kind);
+    if (info === undefined)
+      throw new KubeApiError(
+        'GET',
+        discoveryPath(apiVersion),
+        0,
+        'NotFound',
+        `The cluster does not serve ${kind} in ${apiVersion}${apiVersion.includes('/') && !knownGroup(apiVersion) ? ' (is its CustomResourceDefinition installed?)' : ''}.`,
+      );
+    return info;
+  }
+
+  private async discover(apiVersion: string): Promise<readonly ResourceInfo[]> {
+    const path = discoveryPath(apiVersion);
+    const res = await this.call('GET', path);
+    if (res.status === 404) return [];
+    const list = this.json<{ resources?: { name: string; kind: string; namespaced: boolean }[] }>(
+      'GET',
+      path,
+      res,
+    );
+    const slash = apiVersion.indexOf('/');
+    const group = slash < 0 ? '' : apiVersion.slice(0, slash);
+    const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
+    return (list.resources ?? [])
+      .filter((r) => !r.name.includes('/'))
+      .map((r) => ({ kind: r.kind, plural: r.name, group, version, namespaced: r.namespaced }));
+  }
+
+  private async objectPath(ref: ObjectRef): Promise<string> {
+    const info =
+      ref.kind !== undefined && ref.kind !== ''
+        ? await this.resourceOf(ref.kind, ref.apiVersion)
+        : requireKnown(resourceOf(ref));
+    return `${collectionPath(info, ref.namespace)}/${encodeURIComponent(ref.name)}`;
   }
 
   /** Objects of a resource, with the list's resourceVersion. */
@@ -109,7 +166,7 @@ export class ProxyApi {
 
   /** Creates an object (`AlreadyExists` when it is there). */
   async create<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T> {
-    const info = requireKnown(object.kind);
+    const info = await this.resourceOf(object.kind, object.apiVersion);
     const path = `${collectionPath(info, object.metadata.namespace)}?fieldManager=${encodeURIComponent(this.fieldManager)}`;
     return this.json<T>(
       'POST',
@@ -120,7 +177,7 @@ export class ProxyApi {
 
   /** PUT; with `metadata.resourceVersion` a compare-and-swap that fails with `Conflict`. */
   async replace<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T> {
-    const path = `${objectPath({ kind: object.kind, name: object.metadata.name, ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }) })}?fieldManager=${encodeURIComponent(this.fieldManager)}`;
+    const path = `${await this.objectPath({ kind: object.kind, apiVersion: object.apiVersion, name: object.metadata.name, ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }) })}?fieldManager=${encodeURIComponent(this.fieldManager)}`;
     return this.json<T>(
       'PUT',
       path,
@@ -135,7 +192,7 @@ export class ProxyApi {
     options: { type: 'merge' | 'json' | 'strategic'; subresource?: string },
   ): Promise<T> {
     const sub = options.subresource === undefined ? '' : `/${options.subresource}`;
-    const path = `${objectPath(ref)}${sub}?fieldManager=${encodeURIComponent(this.fieldManager)}`;
+    const path = `${await this.objectPath(ref)}${sub}?fieldManager=${encodeURIComponent(this.fieldManager)}`;
     const res = await this.call('PATCH', path, JSON.stringify(patch), PATCH_TYPES[options.type]);
     if (
       res.status === 422 &&
@@ -166,21 +223,24 @@ export class ProxyApi {
     const applyOne = async (o: KubeObject): Promise<KubeObject> => {
       const ref: ObjectRef = {
         kind: o.kind,
+        apiVersion: o.apiVersion,
         name: o.metadata.name,
         ...(o.metadata.namespace === undefined ? {} : { namespace: o.metadata.namespace }),
       };
-      const path = `${objectPath(ref)}?${query.toString()}`;
+      const path = `${await this.objectPath(ref)}?${query.toString()}`;
       return this.json<KubeObject>(
         'PATCH',
         path,
         await this.call('PATCH', path, JSON.stringify(o), 'application/apply-patch+yaml'),
       );
     };
-    const namespaces = objects.filter((o) => o.kind === 'Namespace');
-    const rest = objects.filter((o) => o.kind !== 'Namespace');
+    // Namespaces, then CustomResourceDefinitions, before anything that may live in or depend on them.
+    const first = objects.filter((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition');
+    const rest = objects.filter((o) => !first.includes(o));
     const results: KubeObject[] = [];
     const failures: string[] = [];
-    for (const ns of namespaces) results.push(await applyOne(ns));
+    for (const o of first.sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace')))
+      results.push(await applyOne(o));
     const limit = Math.max(1, options.concurrency ?? 8);
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -256,7 +316,7 @@ export class ProxyApi {
 
   /** Deletes an object; false when it was already gone and `ignoreNotFound` is set. */
   async delete(ref: ObjectRef, options: { ignoreNotFound?: boolean } = {}): Promise<boolean> {
-    const path = objectPath(ref);
+    const path = await this.objectPath(ref);
     const res = await this.call(
       'DELETE',
       path,
@@ -362,7 +422,17 @@ function requireKnown(kindOrResource: string): ResourceInfo {
   return info;
 }
 
-function objectPath(ref: ObjectRef): string {
-  const info = requireKnown(ref.kind ?? resourceOf(ref));
-  return `${collectionPath(info, ref.namespace)}/${encodeURIComponent(ref.name)}`;
+/** `/api/v1` or `/apis/<group>/<version>`: the discovery document of a group/version. */
+function discoveryPath(apiVersion: string): string {
+  return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+}
+
+function apiVersionOfInfo(info: ResourceInfo): string {
+  return info.group === '' ? info.version : `${info.group}/${info.version}`;
+}
+
+/** Whether a group/version belongs to a group the built-in table knows. */
+function knownGroup(apiVersion: string): boolean {
+  const group = apiVersion.slice(0, apiVersion.indexOf('/'));
+  return knownResourceInGroup(group);
 }

@@ -52,6 +52,15 @@ const KNOWN: readonly ResourceInfo[] = [
   r('RoleBinding', 'rolebindings', 'rbac.authorization.k8s.io', 'v1'),
   r('ClusterRole', 'clusterroles', 'rbac.authorization.k8s.io', 'v1', false),
   r('ClusterRoleBinding', 'clusterrolebindings', 'rbac.authorization.k8s.io', 'v1', false),
+  r('LimitRange', 'limitranges', '', 'v1'),
+  r('ResourceQuota', 'resourcequotas', '', 'v1'),
+  r('PersistentVolume', 'persistentvolumes', '', 'v1', false),
+  r('Node', 'nodes', '', 'v1', false),
+  r('ControllerRevision', 'controllerrevisions', 'apps', 'v1'),
+  r('IngressClass', 'ingressclasses', 'networking.k8s.io', 'v1', false),
+  r('PriorityClass', 'priorityclasses', 'scheduling.k8s.io', 'v1', false),
+  r('StorageClass', 'storageclasses', 'storage.k8s.io', 'v1', false),
+  r('CustomResourceDefinition', 'customresourcedefinitions', 'apiextensions.k8s.io', 'v1', false),
 ];
 
 /** Which object a call is about: a kind (or an explicit resource), a name and usually a namespace. */
@@ -106,6 +115,11 @@ export function knownResource(kindOrResource: string): ResourceInfo | undefined 
   return KNOWN.find(
     (k) => k.kind === kindOrResource || k.plural === kindOrResource || qualified(k) === kindOrResource,
   );
+}
+
+/** Whether the built-in table has a resource of this API group. */
+export function knownResourceInGroup(group: string): boolean {
+  return KNOWN.some((k) => k.group === group);
 }
 
 /** The REST path of a collection, e.g. `/apis/apps/v1/namespaces/prod/deployments`. */

@@ -1,20 +1,28 @@
 import { ActionError, formatDuration, startHeartbeat, type Logger } from '@dreamscape/core';
-import type { Deployment, KubeObject } from './kube-object.js';
-import { evaluateRollout, type RolloutStatus } from './rollout-status.js';
+import type { KubeObject } from './kube-object.js';
+import {
+  evaluateRollout,
+  type RolloutKind,
+  type RolloutStatus,
+  type RolloutWorkload,
+} from './rollout-status.js';
 import type { KubectlError, KubectlReason } from './kubectl-error.js';
 
-/** A Deployment to wait for. */
+/** A workload to wait for. */
 export interface RolloutTarget {
+  /** Default `Deployment`. */
+  readonly kind?: RolloutKind;
   readonly namespace: string;
   readonly name: string;
 }
 
-/** How one Deployment's wait ended. */
+/** How one workload's wait ended. */
 export interface RolloutOutcome {
+  readonly kind: RolloutKind;
   readonly name: string;
   readonly namespace: string;
   readonly state: 'complete' | 'failed' | 'timeout';
-  /** `Complete`, `ProgressDeadlineExceeded`, `Deleted`, or for a timeout what was still missing (`AvailableReplicas`, `NotFound`, …). */
+  /** `Complete`, `ProgressDeadlineExceeded`, `Deleted`, or for a timeout what was still missing (`AvailableReplicas`, `ReadyReplicas`, `NotFound`, …). */
   readonly reason: string;
   readonly message: string;
   readonly replicas: number;
@@ -27,11 +35,11 @@ export interface RolloutOutcome {
 
 /** Options of {@link waitForRollouts}. */
 export interface WaitForRolloutsOptions {
-  /** The whole wait, for all Deployments together. */
+  /** The whole wait, for all workloads together. */
   readonly timeoutMs: number;
   /** Aborting stops the watches and rejects. */
   readonly signal?: AbortSignal;
-  /** Called whenever a Deployment's status changes. */
+  /** Called whenever a workload's status changes. */
   readonly onProgress?: (status: RolloutStatus) => void;
   /** How often a line says what is still awaited. Default 30 s. */
   readonly heartbeatMs?: number;
@@ -46,13 +54,21 @@ export interface RunningWatch {
   stop(): void;
 }
 
+/** What one watch covers: the workloads of one kind in one namespace. */
+export interface RolloutWatchRequest {
+  readonly kind: RolloutKind;
+  readonly namespace: string;
+  /** The names still awaited; the watch may cover more. */
+  readonly names: readonly string[];
+}
+
 /**
- * Starts one watch of the Deployments in `namespace` (all of `names` at least), calling `onEvent`
- * with every parsed watch event (`{type, object}`), the initial list included as `ADDED` events.
+ * Starts one watch of the workloads of `request.kind` in `request.namespace` (all of
+ * `request.names` at least), calling `onEvent` with every parsed watch event (`{type, object}`),
+ * the initial list included as `ADDED` events.
  */
-export type StartDeploymentWatch = (
-  namespace: string,
-  names: readonly string[],
+export type StartRolloutWatch = (
+  request: RolloutWatchRequest,
   onEvent: (event: unknown) => void,
 ) => RunningWatch;
 
@@ -70,17 +86,37 @@ const FATAL: ReadonlySet<KubectlReason> = new Set([
  */
 const UNKNOWN_RESOURCE_TRIES = 3;
 
-const keyOf = (t: RolloutTarget): string => `${t.namespace}/${t.name}`;
+/** How messages name each kind (kubectl's words) and its resource. */
+const KINDS = {
+  Deployment: { word: 'deployment', plural: 'deployments' },
+  StatefulSet: { word: 'statefulset', plural: 'statefulsets' },
+  DaemonSet: { word: 'daemon set', plural: 'daemonsets' },
+} as const satisfies Record<RolloutKind, { word: string; plural: string }>;
+
+const kindOf = (t: RolloutTarget): RolloutKind => t.kind ?? 'Deployment';
+const keyOf = (t: RolloutTarget): string => `${kindOf(t)}/${t.namespace}/${t.name}`;
+/** How log lines name a target: `prod/web` for a Deployment (as they always have), `statefulset prod/db` for the others. */
+const labelOf = (t: RolloutTarget): string =>
+  kindOf(t) === 'Deployment'
+    ? `${t.namespace}/${t.name}`
+    : `${KINDS[kindOf(t)].word} ${t.namespace}/${t.name}`;
+/** One watch per kind and namespace. */
+interface WatchGroup {
+  readonly key: string;
+  readonly kind: RolloutKind;
+  readonly namespace: string;
+}
 
 /**
- * Waits for every target Deployment in parallel, with one watch process per namespace, judging
- * each event with {@link evaluateRollout}. A watch that ends (server timeout, dropped connection)
- * is started again, which lists afresh. Resolves with one outcome per target, in input order.
+ * Waits for every target workload in parallel, with one watch process per namespace and kind,
+ * judging each event with {@link evaluateRollout}. A watch that ends (server timeout, dropped
+ * connection) is started again, which lists afresh. Resolves with one outcome per target, in input
+ * order.
  */
 export function waitForRollouts(
   targets: readonly RolloutTarget[],
   options: WaitForRolloutsOptions,
-  deps: { readonly startWatch: StartDeploymentWatch; readonly logger: Logger; readonly now?: () => number },
+  deps: { readonly startWatch: StartRolloutWatch; readonly logger: Logger; readonly now?: () => number },
 ): Promise<RolloutOutcome[]> {
   const now = deps.now ?? Date.now;
   const logger = deps.logger;
@@ -88,7 +124,12 @@ export function waitForRollouts(
   const deadline = started + options.timeoutMs;
   const unique = [...new Map(targets.map((t) => [keyOf(t), t])).values()];
   if (unique.length === 0) return Promise.resolve([]);
-  const namespaces = [...new Set(unique.map((t) => t.namespace))];
+  const groupOf = (t: RolloutTarget): WatchGroup => ({
+    key: `${kindOf(t)}/${t.namespace}`,
+    kind: kindOf(t),
+    namespace: t.namespace,
+  });
+  const groups = [...new Map(unique.map((t) => [groupOf(t).key, groupOf(t)])).values()];
   const latest = new Map<string, RolloutStatus>();
   const outcomes = new Map<string, RolloutOutcome>();
   const watches = new Map<string, RunningWatch>();
@@ -98,17 +139,18 @@ export function waitForRollouts(
 
   return new Promise<RolloutOutcome[]>((resolve, reject) => {
     let finished = false;
-    const pendingIn = (ns: string): RolloutTarget[] =>
-      unique.filter((t) => t.namespace === ns && !outcomes.has(keyOf(t)));
+    const pendingIn = (group: WatchGroup): RolloutTarget[] =>
+      unique.filter((t) => groupOf(t).key === group.key && !outcomes.has(keyOf(t)));
+    const where = (group: WatchGroup): string => `${KINDS[group.kind].plural} in ${group.namespace}`;
 
     const describePending = (): string => {
       const waiting = unique.filter((t) => !outcomes.has(keyOf(t)));
       const details = waiting
         .slice(0, 5)
-        .map((t) => `${keyOf(t)}: ${latest.get(keyOf(t))?.message ?? 'not seen yet'}`)
+        .map((t) => `${labelOf(t)}: ${latest.get(keyOf(t))?.message ?? 'not seen yet'}`)
         .join('; ');
       const more = waiting.length > 5 ? `; and ${waiting.length - 5} more` : '';
-      return `Waiting for ${waiting.length} of ${unique.length} deployment rollouts (${details}${more}); ${formatDuration(Math.max(0, deadline - now()))} left.`;
+      return `Waiting for ${waiting.length} of ${unique.length} rollouts (${details}${more}); ${formatDuration(Math.max(0, deadline - now()))} left.`;
     };
     const heartbeat = startHeartbeat(logger, describePending, options.heartbeatMs ?? 30_000);
 
@@ -128,10 +170,11 @@ export function waitForRollouts(
     };
 
     const settle = (status: RolloutStatus, state: RolloutOutcome['state'], reason = status.reason): void => {
-      const key = `${status.namespace}/${status.name}`;
+      const key = keyOf(status);
       if (outcomes.has(key)) return;
-      const { name, namespace, message, replicas, ready, available, updated } = status;
+      const { kind, name, namespace, message, replicas, ready, available, updated } = status;
       outcomes.set(key, {
+        kind,
         name,
         namespace,
         state,
@@ -144,36 +187,42 @@ export function waitForRollouts(
         elapsedMs: now() - started,
       });
       const say = state === 'complete' ? logger.info.bind(logger) : logger.warning.bind(logger);
-      say(`${key}: ${state === 'complete' ? message : `${state} (${reason}): ${message}`}`);
-      if (pendingIn(namespace).length === 0) watches.get(namespace)?.stop();
+      say(`${labelOf(status)}: ${state === 'complete' ? message : `${state} (${reason}): ${message}`}`);
+      const group = groupOf(status);
+      if (pendingIn(group).length === 0) watches.get(group.key)?.stop();
       if (outcomes.size === unique.length) finish();
     };
 
-    const onEvent = (namespace: string, event: unknown): void => {
+    const onEvent = (group: WatchGroup, event: unknown): void => {
       if (finished || typeof event !== 'object' || event === null) return;
       const { type, object } = event as { type?: unknown; object?: unknown };
-      failuresInARow.set(namespace, 0);
+      failuresInARow.set(group.key, 0);
       if (type === 'ERROR') {
         const message = (object as { message?: unknown } | undefined)?.message;
-        logger.debug(`watch of deployments in ${namespace} sent an error: ${String(message)}`);
+        logger.debug(`watch of ${where(group)} sent an error: ${String(message)}`);
         return;
       }
       const obj = object as KubeObject | undefined;
-      if (obj?.kind !== 'Deployment' || typeof obj.metadata.name !== 'string') return;
-      const key = `${obj.metadata.namespace ?? namespace}/${obj.metadata.name}`;
+      if (obj?.kind !== group.kind || typeof obj.metadata.name !== 'string') return;
+      const target = {
+        kind: group.kind,
+        namespace: obj.metadata.namespace ?? group.namespace,
+        name: obj.metadata.name,
+      };
+      const key = keyOf(target);
       if (outcomes.has(key) || !unique.some((t) => keyOf(t) === key)) return;
-      const deployment = {
+      const workload = {
         ...obj,
-        metadata: { ...obj.metadata, namespace: obj.metadata.namespace ?? namespace },
-      } as Deployment;
-      const status = evaluateRollout(deployment);
+        metadata: { ...obj.metadata, namespace: target.namespace },
+      } as RolloutWorkload;
+      const status = evaluateRollout(workload);
       if (type === 'DELETED') {
         settle(
           {
             ...status,
             state: 'failed',
             reason: 'Deleted',
-            message: `deployment "${status.name}" was deleted while waiting for its rollout`,
+            message: `${KINDS[group.kind].word} "${status.name}" was deleted while waiting for its rollout`,
           },
           'failed',
         );
@@ -183,59 +232,60 @@ export function waitForRollouts(
       latest.set(key, status);
       if (before === undefined || before.message !== status.message || before.ready !== status.ready) {
         options.onProgress?.(status);
-        logger.debug(`${key}: ${status.message}`);
+        logger.debug(`${labelOf(target)}: ${status.message}`);
       }
       if (status.state === 'complete') settle(status, 'complete');
       else if (status.state === 'failed') settle(status, 'failed');
     };
 
-    const start = (namespace: string): void => {
+    const start = (group: WatchGroup): void => {
       if (finished) return;
-      const names = pendingIn(namespace).map((t) => t.name);
+      const names = pendingIn(group).map((t) => t.name);
       if (names.length === 0) return;
-      const watch = deps.startWatch(namespace, names, (event) => {
-        onEvent(namespace, event);
+      const watch = deps.startWatch({ kind: group.kind, namespace: group.namespace, names }, (event) => {
+        onEvent(group, event);
       });
-      watches.set(namespace, watch);
+      watches.set(group.key, watch);
       void watch.ended.then((error) => {
-        if (finished || pendingIn(namespace).length === 0 || watches.get(namespace) !== watch) return;
+        if (finished || pendingIn(group).length === 0 || watches.get(group.key) !== watch) return;
         if (error !== undefined && FATAL.has(error.reason)) {
           finish(error);
           return;
         }
-        const failures = (failuresInARow.get(namespace) ?? 0) + (error === undefined ? 0 : 1);
-        failuresInARow.set(namespace, failures);
+        const failures = (failuresInARow.get(group.key) ?? 0) + (error === undefined ? 0 : 1);
+        failuresInARow.set(group.key, failures);
         if (error?.reason === 'UnknownResource' && failures >= UNKNOWN_RESOURCE_TRIES) {
           finish(error);
           return;
         }
         const delay = Math.min(10_000, restartBase * 2 ** Math.max(0, failures - 1));
         logger.info(
-          `The watch of deployments in ${namespace} ended${error === undefined ? '' : ` (${error.kubectlMessage || error.reason})`}; listing and watching again in ${formatDuration(delay)}.`,
+          `The watch of ${where(group)} ended${error === undefined ? '' : ` (${error.kubectlMessage || error.reason})`}; listing and watching again in ${formatDuration(delay)}.`,
         );
         const timer = setTimeout(() => {
           restartTimers.delete(timer);
-          start(namespace);
+          start(group);
         }, delay);
         restartTimers.add(timer);
       });
     };
 
     const onAbort = (): void => {
-      finish(new ActionError('Waiting for the deployment rollouts was cancelled.'));
+      finish(new ActionError('Waiting for the rollouts was cancelled.'));
     };
     const deadlineTimer = setTimeout(
       () => {
         for (const t of unique) {
           const key = keyOf(t);
           if (outcomes.has(key)) continue;
-          const last = latest.get(key);
-          const status: RolloutStatus = last ?? {
+          const kind = kindOf(t);
+          const status: RolloutStatus = latest.get(key) ?? {
+            kind,
             name: t.name,
             namespace: t.namespace,
             state: 'progressing',
             reason: 'NotFound',
-            message: `deployment "${t.name}" was not found in namespace ${t.namespace}`,
+            message: `${KINDS[kind].word} "${t.name}" was not found in namespace ${t.namespace}`,
             replicas: 0,
             ready: 0,
             available: 0,
@@ -253,6 +303,6 @@ export function waitForRollouts(
       return;
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    for (const ns of namespaces) start(ns);
+    for (const group of groups) start(group);
   });
 }

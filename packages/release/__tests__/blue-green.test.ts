@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { formatManifests, type Deployment, type KubeObject, type Service } from '@dreamscape/kube';
-import { BlueGreenDeploy, parseHealthChecks, planBlueGreen, type ReleaseOutcome } from '../src/index.js';
+import {
+  assertNotServing,
+  BlueGreenDeploy,
+  parseHealthChecks,
+  planBlueGreen,
+  type ReleaseOutcome,
+} from '../src/index.js';
+import { FakeClusterApi } from './support/fake-api.js';
 import { clock, startTestCluster, type TestCluster } from './support/cluster.js';
 import { shopObjects } from './support/fixture.js';
 
@@ -116,4 +123,38 @@ describe('blue-green deploy against the double with the real kubectl', () => {
     for (const name of ['web', 'api', 'web-preview', 'api-preview']) expect(selectorColor(name)).toBe('blue');
     expect(cluster.double.violations()).toEqual([]);
   }, 120_000);
+});
+
+describe('assertNotServing, the last guard before a color is scaled down', () => {
+  const plan = {
+    namespace: 'shop',
+    services: [
+      { name: 'web', deployment: 'web', ports: [], selector: { app: 'web' }, manifest: {} as Service },
+      { name: 'api', deployment: 'api', ports: [], selector: { app: 'api' }, manifest: {} as Service },
+    ],
+  };
+  const svc = (name: string, color: string): Service => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'shop' },
+    spec: { selector: { app: name, 'dreamscape.io/color': color } },
+  });
+
+  it('refuses, loudly, to scale down a color a live Service selects', async () => {
+    const api = new FakeClusterApi();
+    api.seed(svc('web', 'green'), svc('api', 'blue'), svc('web-preview', 'blue'));
+    await expect(assertNotServing(api, plan, 'blue')).rejects.toThrow(
+      'Refusing to scale blue down: the Service api still selects it, and scaling it down would leave it with no endpoints.',
+    );
+    api.seed(svc('web', 'blue'));
+    await expect(assertNotServing(api, plan, 'blue')).rejects.toThrow(
+      'Refusing to scale blue down: the Services web, api still select it',
+    );
+  });
+
+  it('lets a color no live Service selects go (a preview Service does not count)', async () => {
+    const api = new FakeClusterApi();
+    api.seed(svc('web', 'green'), svc('api', 'green'), svc('web-preview', 'blue'));
+    await expect(assertNotServing(api, plan, 'blue')).resolves.toBeUndefined();
+  });
 });

@@ -138,7 +138,7 @@ describe('planBlueGreen', () => {
     expect(p.shared).toEqual([]);
   });
 
-  it('puts everything it does not color in shared, Namespaces first, and every namespaced object in the namespace', () => {
+  it('puts the configuration it does not color in shared, Namespaces first, and every namespaced object in the namespace', () => {
     const p = plan([
       { ...configMap, metadata: { name: 'settings', namespace: 'shop' } },
       deployment('worker', { namespace: 'shop' }),
@@ -149,10 +149,12 @@ describe('planBlueGreen', () => {
     expect(p.shared.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'Namespace/shop',
       'ConfigMap/settings',
-      'Deployment/worker',
       'Service/external',
     ]);
-    expect(p.shared.map((o) => o.metadata.namespace)).toEqual([undefined, 'shop', 'shop', 'shop']);
+    expect(p.shared.map((o) => o.metadata.namespace)).toEqual([undefined, 'shop', 'shop']);
+    expect(p.inStep.map((o) => `${o.kind}/${o.metadata.name}/${o.metadata.namespace ?? ''}`)).toEqual([
+      'Deployment/worker/shop',
+    ]);
     expect(p.deployments).toEqual([]);
   });
 
@@ -311,18 +313,24 @@ describe('planBlueGreen', () => {
         service('web', { app: 'web' }),
         pdb('shop', { team: 'shop' }),
       ]);
-      expect(findingsOf(p, 'warning')).toEqual([
-        'Deployment/worker: no Service selects its pods: it is updated in place (rolling), not blue-green',
-      ]);
+      expect(findingsOf(p, 'warning')).toEqual([]);
+      expect(p.inStep.map((o) => o.metadata.name)).toEqual(['worker']);
     });
 
-    it('warns that a Deployment no Service selects is rolled, and leaves it (and its HPA) in shared', () => {
+    it('releases a Deployment no Service selects with the Services (in step), its HPA in shared', () => {
       const p = plan([deployment('worker'), hpa('worker', 'worker')]);
-      expect(findingsOf(p, 'warning')).toEqual([
-        'Deployment/worker: no Service selects its pods: it is updated in place (rolling), not blue-green',
-      ]);
+      expect(findingsOf(p, 'warning')).toEqual([]);
       expect(p.deployments).toEqual([]);
-      expect(p.shared.map((o) => o.kind)).toEqual(['Deployment', 'HorizontalPodAutoscaler']);
+      expect(p.inStep.map((o) => o.kind)).toEqual(['Deployment']);
+      expect(p.shared.map((o) => o.kind)).toEqual(['HorizontalPodAutoscaler']);
+      expect(p.workloads).toEqual([
+        {
+          kind: 'Deployment',
+          name: 'worker',
+          cls: 'in-step',
+          reason: 'no Service selects it: updated when the Services switch, returned with them',
+        },
+      ]);
     });
 
     it('warns about a Service that selects no Deployment, and applies it as it is', () => {
@@ -507,5 +515,85 @@ describe('colored copies', () => {
         ports: [{ name: 'http', port: 80, targetPort: 'http' }],
       },
     });
+  });
+});
+
+describe('planBlueGreen classes', () => {
+  const pinned = `redis@${DIGEST}`;
+  const statefulSet: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'redis' },
+    spec: {
+      serviceName: 'redis',
+      selector: { matchLabels: { app: 'redis' } },
+      template: {
+        metadata: { labels: { app: 'redis' } },
+        spec: { containers: [{ name: 'redis', image: pinned }] },
+      },
+    },
+  };
+  const withClaim = (name: string): Deployment => {
+    const d = deployment(name);
+    const podSpec = d.spec?.template?.spec as Record<string, unknown>;
+    podSpec.volumes = [{ name: 'data', persistentVolumeClaim: { claimName: `${name}-data` } }];
+    return d;
+  };
+  const marked = (name: string, value: string): Deployment => {
+    const d = deployment(name);
+    d.metadata.annotations = { 'dreamscape.io/release': value };
+    return d;
+  };
+  const cronJob: KubeObject = {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'sync' },
+    spec: {
+      schedule: '* * * * *',
+      jobTemplate: { spec: { template: { spec: { containers: [{ name: 'c', image: `sync:1` }] } } } },
+    },
+  };
+
+  it('never colors a StatefulSet, a Deployment with a claim, or a workload marked shared; their Services are not switched', () => {
+    const p = plan([
+      deployment('web'),
+      service('web', { app: 'web' }),
+      statefulSet,
+      service('redis', { app: 'redis' }),
+      withClaim('db'),
+      service('db', { app: 'db' }),
+      marked('cache', 'shared'),
+      service('cache', { app: 'cache' }),
+    ]);
+    expect(p.deployments.map((d) => d.name)).toEqual(['web']);
+    expect(p.services.map((s) => s.name)).toEqual(['web']);
+    expect(p.stateful.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'StatefulSet/redis',
+      'Deployment/db',
+      'Deployment/cache',
+    ]);
+    expect(p.shared.map((o) => o.metadata.name)).toEqual(['redis', 'db', 'cache']);
+    expect(findingsOf(p, 'warning')).toEqual([]);
+    expect(Object.fromEntries(p.workloads.map((w) => [w.name, w.cls]))).toEqual({
+      web: 'colored',
+      db: 'stateful',
+      cache: 'stateful',
+      redis: 'stateful',
+    });
+  });
+
+  it('releases DaemonSets and CronJobs in step, and holds their images to the same pins', () => {
+    const p = plan([deployment('web'), service('web', { app: 'web' }), cronJob]);
+    expect(p.inStep.map((o) => o.kind)).toEqual(['CronJob']);
+    expect(findingsOf(p, 'error')).toEqual([
+      "CronJob/sync: container 'c' runs sync:1, which is not pinned by digest; pass its digest in 'images'",
+    ]);
+  });
+
+  it('refuses a release annotation it does not know, naming what it accepts', () => {
+    const p = plan([marked('web', 'pinned'), service('web', { app: 'web' })]);
+    expect(findingsOf(p, 'error')).toEqual([
+      "Deployment/web: its annotation dreamscape.io/release is 'pinned'; accepted: shared",
+    ]);
   });
 });

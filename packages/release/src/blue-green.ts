@@ -1,11 +1,13 @@
 import { ActionError, formatDuration, type Clock, type HttpClient, type Logger } from '@dreamscape/core';
 import {
   evaluateRollout,
+  parseManifests,
   type Deployment,
   type HorizontalPodAutoscaler,
   type KubeObject,
   type Kubectl,
   type RolloutOutcome,
+  type RolloutTarget,
   type Service,
 } from '@dreamscape/kube';
 import { allSettled, type ClusterApi } from './cluster-api.js';
@@ -17,6 +19,7 @@ import {
   isConflict,
   packManifest,
   ReleaseHistory,
+  unpackManifest,
   type ReleaseRecord,
   type StoredRelease,
 } from './history.js';
@@ -27,7 +30,9 @@ import {
   coloredPdbs,
   coloredService,
   containersOf,
+  planBlueGreen,
   previewService,
+  releaseLabels,
   TEMPLATE_HASH_ANNOTATION,
   templateHash,
   type BlueGreenPlan,
@@ -40,7 +45,8 @@ import {
   type SelectorColor,
   type SwitchTarget,
 } from './switching.js';
-import type { ReleaseOutcome, ServiceChange } from './outcome.js';
+import type { ReleaseOutcome, ServiceChange, WorkloadRelease } from './outcome.js';
+import { workloadContainers } from './workload-classes.js';
 
 /** Run metadata recorded with a release. */
 export interface RunInfo {
@@ -97,6 +103,7 @@ export const DEPLOY_STEPS = [
   'gates-passed',
   'switching',
   'switched',
+  'workers-updated',
   'verified',
   'finished',
 ] as const;
@@ -121,6 +128,10 @@ export class BlueGreenDeploy {
   private stored: StoredRelease | undefined;
   private readonly gates: GateResult[] = [];
   private path: ReleasePath = 're-apply';
+  /** The release live before this one (its in-step workloads are what a switch back returns to). */
+  private previousRelease: ReleaseRecord | undefined;
+  /** The color every failure path returns the Services to, as journaled (undefined: first deploy). */
+  private returnTo: Color | 'legacy' | undefined;
 
   private get kind(): ReleaseKind {
     return this.o.release ?? { kind: 'deploy' };
@@ -185,7 +196,7 @@ export class BlueGreenDeploy {
         logger.notice(
           `Revision ${r.revision} was left at step '${lastStep(r)}' by an earlier run; reverting it first.`,
         );
-        await this.revertInterrupted(latest, live);
+        await this.revertInterrupted(latest, live, all);
         live = await this.readLive();
       }
     }
@@ -213,7 +224,11 @@ export class BlueGreenDeploy {
       );
     }
 
-    const active: Color | 'legacy' | undefined = resume?.record.previousColor ?? live.active;
+    // The color to return to comes from the journal when a release is resumed, never from what the
+    // Services say: after a switch they all select the candidate.
+    const active: Color | 'legacy' | undefined =
+      resume === undefined ? live.active : activeBefore(resume.record);
+    this.previousRelease = lastPromoted?.record;
     const candidate: Color =
       resume?.record.color ?? (active === undefined || active === 'legacy' ? 'blue' : otherColor(active));
     if (active === 'legacy')
@@ -224,6 +239,7 @@ export class BlueGreenDeploy {
     const revision = resume?.record.revision ?? (all[0]?.record.revision ?? 0) + 1;
     const previousRevision = resume?.record.previousRevision ?? lastPromoted?.record.revision ?? 0;
     this.stored = resume ?? (await this.createRecord(revision, previousRevision, active, candidate));
+    this.returnTo = active;
     logger.info(
       `Revision ${revision}: ${active === undefined ? 'first deploy' : `live color ${active}`}, deploying to ${candidate}.`,
     );
@@ -255,11 +271,16 @@ export class BlueGreenDeploy {
             ? `Warm-up path: ${candidate} still runs this release but is scaled down; scaling it up.`
             : `Re-apply path: ${candidate} runs another release; re-applying the recorded manifest.`,
         );
-      await this.phase('apply', () =>
-        logger.group(`Apply ${candidate} and shared objects`, async () => {
-          await this.applyCandidate(live, active, candidate);
-        }),
+      const problem = await this.phase('apply', () =>
+        logger.group(`Apply ${candidate} and shared objects`, () =>
+          this.applyCandidate(live, active, candidate),
+        ),
       );
+      if (problem !== undefined) {
+        logger.error(problem);
+        await this.abandonCandidate(active, candidate);
+        return this.finish('failed', problem, before, await this.readLive());
+      }
     }
     await this.journal('applied');
 
@@ -272,9 +293,7 @@ export class BlueGreenDeploy {
           );
     const notReady = waited.filter((w) => w.state !== 'complete');
     if (notReady.length > 0) {
-      const message = `${candidate} did not become available: ${notReady
-        .map((w) => `${w.name} ${w.state} (${w.reason}${w.message === '' ? '' : `: ${w.message}`})`)
-        .join('; ')}`;
+      const message = `${candidate} did not become available: ${describeRollouts(notReady)}`;
       logger.error(message);
       await this.abandonCandidate(active, candidate);
       return this.finish('failed', message, before, await this.readLive());
@@ -313,17 +332,25 @@ export class BlueGreenDeploy {
     }
     await this.journal('switched');
 
+    // 7b. The workloads no Service switches (workers, DaemonSets, CronJobs) follow the Services.
+    const inStep = await this.phase('workers', () => this.updateInStep());
+    await this.journal('workers-updated');
+
     // 8. Post-switch verification window against the live Services.
     const detection: { at: number } = { at: 0 };
-    const post = await this.phase('verify', () =>
-      logger.group(`Verify for ${formatDuration(this.o.verifyWindowMs)} after the switch`, () =>
-        this.runGates('post-switch', this.o.verifyWindowMs, () => {
-          detection.at = this.o.clock.now();
-        }),
-      ),
-    );
-    if (post.some((g) => !g.passed)) {
-      const message = `post-switch health gates failed: ${describeFailures(post)}`;
+    const post =
+      inStep === undefined
+        ? await this.phase('verify', () =>
+            logger.group(`Verify for ${formatDuration(this.o.verifyWindowMs)} after the switch`, () =>
+              this.runGates('post-switch', this.o.verifyWindowMs, () => {
+                detection.at = this.o.clock.now();
+              }),
+            ),
+          )
+        : [];
+    if (inStep !== undefined || post.some((g) => !g.passed)) {
+      const message = inStep ?? `post-switch health gates failed: ${describeFailures(post)}`;
+      if (detection.at === 0) detection.at = this.o.clock.now();
       logger.error(message);
       if (active === undefined) {
         return this.finish(
@@ -334,7 +361,7 @@ export class BlueGreenDeploy {
         );
       }
       await logger.group(`Switch back to ${active}`, async () => {
-        const back = await this.switchBack(live, candidate);
+        const back = await this.switchBack(candidate);
         this.timings.rollback = this.o.clock.now() - (detection.at === 0 ? this.o.clock.now() : detection.at);
         if (!back) throw new ActionError('Switching back failed; the Services are left as listed above.');
         await this.abandonCandidate(active, candidate);
@@ -366,7 +393,7 @@ export class BlueGreenDeploy {
     try {
       // Targets built from the state before the switch: each revert's precondition is the candidate
       // color, and a Service that never switched is recognised as already back.
-      if (active !== undefined) await this.switchBack(before, candidate);
+      if (active !== undefined) await this.switchBack(candidate);
       await this.abandonCandidate(active, candidate);
       return await this.finish('failed', `stopped on an error: ${message}`, before, await this.readLive());
     } catch (cleanupError) {
@@ -437,10 +464,11 @@ export class BlueGreenDeploy {
       result: 'in-progress',
       color: candidate,
       previousColor: active === 'legacy' ? undefined : active,
+      ...(active === 'legacy' ? { adopted: true } : {}),
       previousRevision,
       manifestHash: plan.manifestHash,
       manifest: packManifest(this.o.manifestText),
-      images: imagesOf(plan.deployments),
+      images: imagesOf(plan),
       services: plan.services.map((s) => ({ name: s.name, deployment: s.deployment })),
       replicas: {},
       checks: this.o.checksText,
@@ -485,22 +513,40 @@ export class BlueGreenDeploy {
     this.stored = await this.history.update(stored, record);
   }
 
+  /**
+   * Step 4: the configuration and the stateful workloads first (in place, their rollouts awaited:
+   * the candidate may depend on them), then the candidate color. Replicas are never part of the
+   * apply: they are written through the scale subresource only, by one manager, so an environment
+   * whose colors were scaled down applies again without a conflict. Returns what failed, or undefined.
+   */
   private async applyCandidate(
     live: LiveState,
     active: Color | 'legacy' | undefined,
     candidate: Color,
-  ): Promise<void> {
-    const { plan, logger } = this.o;
-    const objects: KubeObject[] = [...plan.shared];
-    const scaleAfter: { name: string; replicas: number }[] = [];
+  ): Promise<string | undefined> {
+    const { plan, logger, kubectl } = this.o;
+    const first: KubeObject[] = [...plan.shared, ...withReleaseLabels(plan, plan.stateful)];
+    if (first.length > 0) await this.o.api.applyServerSide(first);
+    if (plan.stateful.length > 0) {
+      logger.info(
+        `Stateful workloads applied in place: ${plan.stateful.map((w) => `${w.kind}/${w.metadata.name}`).join(', ')}.`,
+      );
+      const waited = await kubectl.waitForRollouts(rolloutTargets(plan.namespace, plan.stateful), {
+        timeoutMs: this.o.rolloutTimeoutMs,
+        heartbeatMs: 30_000,
+        ...(this.o.signal === undefined ? {} : { signal: this.o.signal }),
+      });
+      const failed = waited.filter((w) => w.state !== 'complete');
+      if (failed.length > 0) return `stateful workloads did not roll out: ${describeRollouts(failed)}`;
+    }
+    const objects: KubeObject[] = [];
+    const targets: { name: string; replicas: number; hpa: boolean }[] = [];
     for (const d of plan.deployments) {
       const target = this.targetReplicas(d, live, active);
       const hpa = coloredHpa(plan, d, candidate);
-      objects.push(coloredDeployment(plan, d, candidate, hpa === undefined ? target : undefined));
-      if (hpa !== undefined) {
-        objects.push(hpaWithFloor(hpa, target));
-        scaleAfter.push({ name: coloredName(d.name, candidate), replicas: target });
-      }
+      objects.push(coloredDeployment(plan, d, candidate, undefined));
+      if (hpa !== undefined) objects.push(hpaWithFloor(hpa, target));
+      targets.push({ name: coloredName(d.name, candidate), replicas: target, hpa: hpa !== undefined });
       objects.push(...coloredPdbs(plan, d, candidate));
     }
     // Existing Services get their non-selector changes now, with the color they already select;
@@ -516,21 +562,22 @@ export class BlueGreenDeploy {
     }
     const applied = await this.o.api.applyServerSide(objects);
     logger.info(
-      `Applied ${applied.length} objects (${plan.shared.length} shared, ${plan.deployments.length} ${candidate} Deployments).`,
+      `Applied ${applied.length + first.length} objects (${plan.shared.length} shared, ${plan.stateful.length} stateful, ${plan.deployments.length} ${candidate} Deployments).`,
     );
-    for (const s of scaleAfter) {
+    for (const t of targets) {
       const current =
-        (await this.o.api.get<Deployment>({ kind: 'Deployment', name: s.name, namespace: plan.namespace }))
+        (await this.o.api.get<Deployment>({ kind: 'Deployment', name: t.name, namespace: plan.namespace }))
           ?.spec?.replicas ?? 0;
-      if (current < s.replicas) {
-        await this.o.api.patch(
-          { kind: 'Deployment', name: s.name, namespace: plan.namespace },
-          { spec: { replicas: s.replicas } },
-          { type: 'merge', subresource: 'scale' },
-        );
-        logger.info(`  ${s.name} scaled to ${s.replicas} (the live color runs that many).`);
-      }
+      // An HPA owns the count once it runs: only a floor is set, never a cut.
+      if (current === t.replicas || (t.hpa && current > t.replicas)) continue;
+      await this.o.api.patch(
+        { kind: 'Deployment', name: t.name, namespace: plan.namespace },
+        { spec: { replicas: t.replicas } },
+        { type: 'merge', subresource: 'scale' },
+      );
+      logger.info(`  ${t.name} scaled to ${t.replicas}${t.hpa ? ' (the live color runs that many)' : ''}.`);
     }
+    return undefined;
   }
 
   /** Whether the candidate color already runs this release (see {@link ReleasePath}). */
@@ -696,8 +743,25 @@ export class BlueGreenDeploy {
     return { ok: true, message: '' };
   }
 
-  private async switchBack(live: LiveState, candidate: Color): Promise<boolean> {
-    const targets = this.targets(live, candidate).filter((t) => t.from !== 'missing' && t.from !== candidate);
+  /**
+   * Puts every Service of the plan that selects the candidate back on the color this release
+   * started from, as journaled (never as the Services say: after a switch they all select the
+   * candidate). Services already back, or never switched, are left alone.
+   */
+  private async switchBack(candidate: Color): Promise<boolean> {
+    const to = this.returnTo;
+    if (to === undefined) return true;
+    const { items } = await this.o.api.list<Service>('services', { namespace: this.o.plan.namespace });
+    const live = new Map(items.map((s) => [s.metadata.name, s]));
+    const targets: SwitchTarget[] = this.o.plan.services
+      .filter((s) => selectorColor(live.get(s.name)) === candidate)
+      .map((s) => ({
+        name: s.name,
+        namespace: this.o.plan.namespace,
+        from: to,
+        to: candidate,
+        liveSelector: live.get(s.name)?.spec?.selector ?? {},
+      }));
     const results = await switchServices(this.o.api, this.o.logger, targets, 'back');
     return results.every((r) => r.ok);
   }
@@ -716,12 +780,18 @@ export class BlueGreenDeploy {
       if (active === 'blue' || active === 'green') await pointPreview(api, plan.namespace, name, active);
       else await api.delete({ kind: 'Service', name, namespace: plan.namespace }, { ignoreNotFound: true });
     }
+    if (active !== undefined) await this.revertWorkloads(this.previousRelease, plan);
     await this.scaleDown(candidate);
     logger.info(`${candidate} scaled down; the live color is untouched.`);
   }
 
+  /**
+   * Scales a color to zero. The last guard against an outage: a color that a live Service of the
+   * plan still selects is never scaled down; that is an error, loud, whatever path led here.
+   */
   private async scaleDown(color: Color): Promise<void> {
     const { plan, api } = this.o;
+    await assertNotServing(api, plan, color);
     await allSettled(
       plan.deployments.map(async (d) => {
         if (d.hpa !== undefined)
@@ -740,6 +810,72 @@ export class BlueGreenDeploy {
     );
   }
 
+  /**
+   * Step 7b: the in-step workloads (workers, DaemonSets, CronJobs) take this release's manifest the
+   * moment the Services run it, and their rollouts are awaited. Returns what failed, or undefined.
+   */
+  private async updateInStep(): Promise<string | undefined> {
+    const { plan, logger, kubectl } = this.o;
+    if (plan.inStep.length === 0) return undefined;
+    return logger.group('Update the workloads that follow the Services', async () => {
+      await this.o.api.applyServerSide(withReleaseLabels(plan, plan.inStep));
+      logger.info(`Applied ${plan.inStep.map((w) => `${w.kind}/${w.metadata.name}`).join(', ')}.`);
+      const waited = await kubectl.waitForRollouts(rolloutTargets(plan.namespace, plan.inStep), {
+        timeoutMs: this.o.rolloutTimeoutMs,
+        heartbeatMs: 30_000,
+        ...(this.o.signal === undefined ? {} : { signal: this.o.signal }),
+      });
+      const failed = waited.filter((w) => w.state !== 'complete');
+      return failed.length === 0
+        ? undefined
+        : `workloads did not roll out after the switch: ${describeRollouts(failed)}`;
+    });
+  }
+
+  /**
+   * Returns the workloads that are not switched by color (in-step and stateful ones) to `previous`,
+   * the release that was live before: its manifest's are applied again (and awaited), those the
+   * reverted release (`applied`) added are deleted. Nothing when there is no previous release (a
+   * first deploy).
+   */
+  private async revertWorkloads(
+    previous: ReleaseRecord | undefined,
+    applied: Pick<BlueGreenPlan, 'inStep' | 'stateful'>,
+  ): Promise<void> {
+    if (previous === undefined) return;
+    const { plan, api, logger, kubectl } = this.o;
+    const earlier = planOfRecord(previous, plan.namespace);
+    const before = [...earlier.stateful, ...earlier.inStep];
+    const kept = new Set(before.map((w) => `${w.kind}/${w.metadata.name}`));
+    const added = [...applied.stateful, ...applied.inStep].filter(
+      (w) => !kept.has(`${w.kind}/${w.metadata.name}`),
+    );
+    if (before.length === 0 && added.length === 0) return;
+    if (before.length > 0) {
+      await api.applyServerSide(withReleaseLabels(plan, before));
+      logger.info(
+        `Workloads returned to revision ${previous.revision}: ${before.map((w) => `${w.kind}/${w.metadata.name}`).join(', ')}.`,
+      );
+    }
+    for (const w of added) {
+      await api.delete(
+        { kind: w.kind, name: w.metadata.name, namespace: plan.namespace },
+        { ignoreNotFound: true },
+      );
+      logger.info(`${w.kind}/${w.metadata.name} removed: revision ${previous.revision} does not have it.`);
+    }
+    const waited = await kubectl.waitForRollouts(rolloutTargets(plan.namespace, before), {
+      timeoutMs: this.o.rolloutTimeoutMs,
+      heartbeatMs: 30_000,
+      ...(this.o.signal === undefined ? {} : { signal: this.o.signal }),
+    });
+    const failed = waited.filter((w) => w.state !== 'complete');
+    if (failed.length > 0)
+      logger.warning(
+        `Workloads of revision ${previous.revision} did not roll out again: ${describeRollouts(failed)}`,
+      );
+  }
+
   private async applyPreviousPolicy(live: Color | undefined, previous: Color | undefined): Promise<void> {
     if (this.o.previous !== 'scale-down' || previous === undefined || previous === live) return;
     await this.scaleDown(previous);
@@ -747,34 +883,43 @@ export class BlueGreenDeploy {
   }
 
   /** Puts the Services of an interrupted release back on its previous color and closes its record. */
-  private async revertInterrupted(stored: StoredRelease, live: LiveState): Promise<void> {
+  /**
+   * Puts the Services of an interrupted release back on the color it started from (from its
+   * journal), returns the in-step workloads to the release live before it, and closes its record.
+   */
+  private async revertInterrupted(
+    stored: StoredRelease,
+    live: LiveState,
+    history: readonly StoredRelease[],
+  ): Promise<void> {
     const r = stored.record;
-    if (r.color !== undefined && r.previousColor !== undefined) {
+    const back = activeBefore(r);
+    if (r.color !== undefined && back !== undefined) {
       const targets = this.o.plan.services
-        .map((s) => {
-          const svc = live.services.get(s.name);
-          return {
-            name: s.name,
-            namespace: this.o.plan.namespace,
-            from: r.previousColor as Color,
-            to: r.color as Color,
-            liveSelector: svc?.spec?.selector ?? {},
-            now: selectorColor(svc),
-          };
-        })
-        .filter((t) => t.now === t.to);
+        .filter((s) => selectorColor(live.services.get(s.name)) === r.color)
+        .map((s) => ({
+          name: s.name,
+          namespace: this.o.plan.namespace,
+          from: back,
+          to: r.color as Color,
+          liveSelector: live.services.get(s.name)?.spec?.selector ?? {},
+        }));
       await switchServices(this.o.api, this.o.logger, targets, 'back');
-      for (const s of this.o.plan.services) {
-        const name = previewName(s.name);
-        if (live.services.has(name))
-          await pointPreview(this.o.api, this.o.plan.namespace, name, r.previousColor);
-      }
+      if (back !== 'legacy')
+        for (const s of this.o.plan.services) {
+          const name = previewName(s.name);
+          if (live.services.has(name)) await pointPreview(this.o.api, this.o.plan.namespace, name, back);
+        }
+      const previous = history.find((h) => h.record.revision < r.revision && h.record.result === 'promoted');
+      await this.revertWorkloads(previous?.record, planOfRecord(r, this.o.plan.namespace));
     }
+    const at = new Date(this.o.clock.now()).toISOString();
     await this.history.update(stored, {
       ...r,
       result: 'failed',
-      finishedAt: new Date(this.o.clock.now()).toISOString(),
+      finishedAt: at,
       message: `interrupted at step '${lastStep(r)}' and reverted by run ${this.o.run.runId}`,
+      journal: [...r.journal, { step: 'finished', at, detail: 'failed' }],
     });
   }
 
@@ -843,7 +988,28 @@ export class BlueGreenDeploy {
       gates: [...record.gates],
       record,
       path: this.path,
+      workloads: this.workloadReleases(after),
     };
+  }
+
+  /** The workloads not switched by color, and the images they run after the release. */
+  private workloadReleases(after: LiveState): WorkloadRelease[] {
+    const { plan } = this.o;
+    return plan.workloads
+      .filter((w): w is typeof w & { cls: 'stateful' | 'in-step' } => w.cls !== 'colored')
+      .map((w) => {
+        const live = w.kind === 'Deployment' ? after.deployments.get(w.name) : undefined;
+        const source =
+          live ??
+          [...plan.stateful, ...plan.inStep].find((o) => o.kind === w.kind && o.metadata.name === w.name);
+        return {
+          kind: w.kind,
+          name: w.name,
+          cls: w.cls,
+          reason: w.reason,
+          images: source === undefined ? [] : workloadContainers(source).map((c) => c.image ?? ''),
+        };
+      });
   }
 
   private async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -856,11 +1022,78 @@ export class BlueGreenDeploy {
   }
 }
 
-function imagesOf(deployments: readonly PlannedDeployment[]): Record<string, string> {
+/** Every image of the release, by `workload/container`: colored, stateful and in-step alike. */
+function imagesOf(plan: BlueGreenPlan): Record<string, string> {
   const images: Record<string, string> = {};
-  for (const d of deployments)
+  for (const d of plan.deployments)
     for (const c of containersOf(d.manifest)) images[`${d.name}/${c.name}`] = c.image ?? '';
+  for (const w of [...plan.stateful, ...plan.inStep])
+    for (const c of workloadContainers(w)) images[`${w.metadata.name}/${c.name}`] = c.image ?? '';
   return images;
+}
+
+/**
+ * The last guard against an outage: throws when a live Service of the plan selects `color`, which
+ * is then not to be scaled down.
+ */
+export async function assertNotServing(
+  api: ClusterApi,
+  plan: Pick<BlueGreenPlan, 'namespace' | 'services'>,
+  color: Color,
+): Promise<void> {
+  const { items } = await api.list<Service>('services', { namespace: plan.namespace });
+  const live = new Map(items.map((s) => [s.metadata.name, s]));
+  const serving = plan.services.filter((s) => selectorColor(live.get(s.name)) === color).map((s) => s.name);
+  if (serving.length === 0) return;
+  const one = serving.length === 1;
+  throw new ActionError(
+    `Refusing to scale ${color} down: the Service${one ? '' : 's'} ${serving.join(', ')} still select${one ? 's' : ''} it, and scaling it down would leave ${one ? 'it' : 'them'} with no endpoints.`,
+    {
+      hint: 'Nothing was scaled down. Point the Services at the other color (or run the deploy again, which reverts from its journal) before scaling a color down.',
+    },
+  );
+}
+
+/** The color a release started from, as its record says: what every failure returns to. */
+export function activeBefore(record: ReleaseRecord): Color | 'legacy' | undefined {
+  return record.previousColor ?? (record.adopted === true ? 'legacy' : undefined);
+}
+
+/** `name state (reason: message)` of rollouts that did not complete, joined. */
+function describeRollouts(outcomes: readonly RolloutOutcome[]): string {
+  return outcomes
+    .map((w) => `${w.name} ${w.state} (${w.reason}${w.message === '' ? '' : `: ${w.message}`})`)
+    .join('; ');
+}
+
+/** The plan of a recorded release (its exact manifest), for what its workloads were. */
+function planOfRecord(record: ReleaseRecord, namespace: string): BlueGreenPlan {
+  const text = unpackManifest(record);
+  return planBlueGreen(parseManifests(text, `revision ${record.revision}`), {
+    app: record.app,
+    environment: record.environment,
+    namespace,
+    manifestText: text,
+  });
+}
+
+/** Workloads with the release's labels on their metadata (never on their pods: no restart). */
+function withReleaseLabels(plan: BlueGreenPlan, objects: readonly KubeObject[]): KubeObject[] {
+  return objects.map((o) => ({
+    ...o,
+    metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), ...releaseLabels(plan) } },
+  }));
+}
+
+/** What to wait for among workloads: Deployments, StatefulSets and DaemonSets (a CronJob has no rollout). */
+function rolloutTargets(namespace: string, objects: readonly KubeObject[]): RolloutTarget[] {
+  return objects
+    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'DaemonSet')
+    .map((o) => ({
+      namespace,
+      name: o.metadata.name,
+      kind: o.kind as 'Deployment' | 'StatefulSet' | 'DaemonSet',
+    }));
 }
 
 function imagesIn(

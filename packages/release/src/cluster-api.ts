@@ -21,8 +21,14 @@ export interface ClusterApi {
     options: { type: 'merge' | 'json' | 'strategic'; subresource?: string },
   ): Promise<T>;
   delete(ref: ObjectRef, options?: { ignoreNotFound?: boolean }): Promise<boolean>;
-  /** Server-side apply (field manager `dreamscape`); with `dryRun` nothing is stored. */
-  applyServerSide(objects: readonly KubeObject[], options?: { dryRun?: boolean }): Promise<KubeObject[]>;
+  /**
+   * Server-side apply (field manager `dreamscape`); with `dryRun` nothing is stored; with
+   * `forceConflicts` fields other managers hold are taken over.
+   */
+  applyServerSide(
+    objects: readonly KubeObject[],
+    options?: { dryRun?: boolean; forceConflicts?: boolean },
+  ): Promise<KubeObject[]>;
 }
 
 /** What preflight needs on top of {@link ClusterApi}. */

@@ -43,6 +43,8 @@ export interface ReleaseRecord {
   /** Blue-green: the color this release runs in, and the one that was live before it. */
   readonly color: Color | undefined;
   readonly previousColor: Color | undefined;
+  /** Blue-green: the Services selected un-colored pods before this release (it adopted them). */
+  readonly adopted?: boolean;
   /** The revision live before this one started (0 for the first). */
   readonly previousRevision: number;
   /** sha256 of the rendered manifest. */

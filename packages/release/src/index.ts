@@ -14,3 +14,4 @@ export * from './preflight.js';
 export * from './release-summary.js';
 export * from './rollback-target.js';
 export * from './rolling-rollback.js';
+export * from './workload-classes.js';

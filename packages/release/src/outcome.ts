@@ -29,8 +29,19 @@ export interface ReleaseOutcome {
   /** Milliseconds per phase (`lock`, `apply`, `wait`, `switch`, `verify`, `rollback`, `total`...). */
   readonly timings: Readonly<Record<string, number>>;
   readonly record: ReleaseRecord;
-  /** How the new state was reached: `fast`, `warm-up`, `re-apply`, `already-live` (blue-green), `rolling`, `undo`. */
+  /** How the new state was reached: `fast`, `warm-up`, `re-apply`, `already-live` (blue-green), `rolling`. */
   readonly path: string;
+  /** Blue-green: the workloads that are not switched (workers, CronJobs, stateful ones) and how they were released. */
+  readonly workloads?: readonly WorkloadRelease[];
+}
+
+/** A workload that is not switched by color, as the release handled it. */
+export interface WorkloadRelease {
+  readonly kind: string;
+  readonly name: string;
+  readonly cls: 'stateful' | 'in-step';
+  readonly reason: string;
+  readonly images: readonly string[];
 }
 
 /** The `release` output: everything a later step or a person needs, without the packed manifest. */

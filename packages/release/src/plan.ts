@@ -20,6 +20,16 @@ import {
   ROLE_LABEL,
   type Color,
 } from './colors.js';
+import {
+  classifyWorkload,
+  classReason,
+  isWorkload,
+  podTemplateOf,
+  RELEASE_ANNOTATION,
+  RELEASE_ANNOTATION_VALUES,
+  workloadContainers,
+  type WorkloadClass,
+} from './workload-classes.js';
 
 /** A Service of the overlay and the one Deployment whose pods it selects. */
 export interface PlannedService {
@@ -52,14 +62,29 @@ export interface LintFinding {
   readonly message: string;
 }
 
+/** A workload and the class it is released in, with why (shown in the plan and the summary). */
+export interface ClassifiedWorkload {
+  readonly kind: string;
+  readonly name: string;
+  readonly cls: WorkloadClass;
+  readonly reason: string;
+}
+
 /** What a blue-green release of an overlay consists of. */
 export interface BlueGreenPlan {
   readonly app: string;
   readonly environment: string;
   readonly namespace: string;
   readonly services: readonly PlannedService[];
+  /** The colored workloads: a blue and a green copy each. */
   readonly deployments: readonly PlannedDeployment[];
-  /** Objects applied as they are, before the idle color (Namespaces first). */
+  /** Stateful workloads: applied in place and awaited before the candidate color, never colored. */
+  readonly stateful: readonly KubeObject[];
+  /** Workers, DaemonSets, CronJobs: one copy, updated when the Services switch, returned with them. */
+  readonly inStep: readonly KubeObject[];
+  /** Every workload of the release and its class. */
+  readonly workloads: readonly ClassifiedWorkload[];
+  /** Configuration applied as it is, before the idle color (Namespaces first). */
   readonly shared: readonly KubeObject[];
   readonly findings: readonly LintFinding[];
   /** sha256 of the rendered manifest: two deploys with the same hash deploy the same thing. */
@@ -76,14 +101,20 @@ export interface PlanOptions {
   readonly manifestText: string;
 }
 
-const CLUSTER_SCOPED = new Set([
+/** Kinds without a namespace that overlays and charts commonly carry. */
+export const CLUSTER_SCOPED_KINDS: readonly string[] = [
   'Namespace',
   'ClusterRole',
   'ClusterRoleBinding',
   'CustomResourceDefinition',
   'PriorityClass',
   'StorageClass',
-]);
+  'IngressClass',
+  'PersistentVolume',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+];
+const CLUSTER_SCOPED = new Set(CLUSTER_SCOPED_KINDS);
 const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
 
 /**
@@ -115,7 +146,20 @@ export function planBlueGreen(objects: readonly KubeObject[], options: PlanOptio
       error(o, `the label ${COLOR_LABEL} is reserved: the release engine sets it`);
   }
 
-  for (const d of deployments) lintDeployment(d, error, warn);
+  const workloads = withNs.filter(isWorkload);
+  for (const w of workloads) {
+    if (w.kind === 'Deployment') lintDeployment(w as Deployment, error, warn);
+    else lintImages(w, error);
+    const marker = w.metadata.annotations?.[RELEASE_ANNOTATION];
+    if (marker !== undefined && !(RELEASE_ANNOTATION_VALUES as readonly string[]).includes(marker))
+      error(
+        w,
+        `its annotation ${RELEASE_ANNOTATION} is '${marker}'; accepted: ${RELEASE_ANNOTATION_VALUES.join(', ')}`,
+      );
+  }
+  // Stateful workloads are never colored: a Service in front of one is applied as it is.
+  const stateful = workloads.filter((w) => classifyWorkload(w, false) === 'stateful');
+  const colorable = deployments.filter((d) => !stateful.includes(d));
 
   const exposedBy = new Map<string, string[]>();
   const planned: PlannedService[] = [];
@@ -130,9 +174,11 @@ export function planBlueGreen(objects: readonly KubeObject[], options: PlanOptio
       error(svc, `its selector must not set ${COLOR_LABEL}: the release engine switches it`);
       continue;
     }
-    const matches = deployments.filter((d) => isSubset(selector, d.spec?.template?.metadata?.labels ?? {}));
+    const selects = (w: KubeObject): boolean => isSubset(selector, podTemplateOf(w)?.metadata?.labels ?? {});
+    const matches = colorable.filter(selects);
     if (matches.length === 0) {
-      warn(svc, 'selects no Deployment of the overlay; it is applied as it is and never switched');
+      if (!stateful.some(selects))
+        warn(svc, 'selects no Deployment of the overlay; it is applied as it is and never switched');
       sharedServices.push(svc);
       continue;
     }
@@ -159,12 +205,9 @@ export function planBlueGreen(objects: readonly KubeObject[], options: PlanOptio
 
   const plannedDeployments: PlannedDeployment[] = [];
   const exposedNames = new Set(exposedBy.keys());
-  for (const d of deployments) {
+  for (const d of colorable) {
     const servicesOf = exposedBy.get(d.metadata.name);
-    if (servicesOf === undefined) {
-      warn(d, 'no Service selects its pods: it is updated in place (rolling), not blue-green');
-      continue;
-    }
+    if (servicesOf === undefined) continue;
     const hpa = hpas.filter(
       (h) => h.spec?.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === d.metadata.name,
     );
@@ -195,13 +238,21 @@ export function planBlueGreen(objects: readonly KubeObject[], options: PlanOptio
       );
   }
 
+  const colored = new Set(plannedDeployments.map((d) => d.manifest as KubeObject));
+  const inStep = workloads.filter((w) => !colored.has(w) && !stateful.includes(w));
   const handled = new Set<KubeObject>([
     ...planned.map((s) => s.manifest),
     ...plannedDeployments.flatMap((d) => [d.manifest, ...(d.hpa === undefined ? [] : [d.hpa]), ...d.pdbs]),
+    ...stateful,
+    ...inStep,
   ]);
   const shared = withNs
     .filter((o) => !handled.has(o))
     .sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'));
+  const classified = workloads.map((w): ClassifiedWorkload => {
+    const cls: WorkloadClass = colored.has(w) ? 'colored' : stateful.includes(w) ? 'stateful' : 'in-step';
+    return { kind: w.kind, name: w.metadata.name, cls, reason: classReason(w, cls) };
+  });
 
   return {
     app: options.app,
@@ -209,6 +260,9 @@ export function planBlueGreen(objects: readonly KubeObject[], options: PlanOptio
     namespace,
     services: planned,
     deployments: plannedDeployments,
+    stateful,
+    inStep,
+    workloads: classified,
     shared,
     findings,
     manifestHash: `sha256:${createHash('sha256').update(options.manifestText).digest('hex')}`,
@@ -395,6 +449,20 @@ function resolveNamespace(objects: readonly KubeObject[], override: string | und
   return [...found][0] ?? 'default';
 }
 
+/** Every image of a workload pinned by digest, whatever its kind. */
+function lintImages(w: KubeObject, error: (o: KubeObject, m: string) => void): void {
+  for (const c of workloadContainers(w)) {
+    const image = c.image ?? '';
+    if (image === '') error(w, `container '${c.name}' has no image`);
+    else if (!DIGEST_REF.test(image)) error(w, unpinnedMessage(c.name, image));
+  }
+}
+
+function unpinnedMessage(container: string, image: string): string {
+  const tag = /:([^/@]+)$/.exec(image)?.[1];
+  return `container '${container}' runs ${image}, which is not pinned by digest${tag === 'latest' || tag === undefined ? " (a 'latest' tag moves under you)" : ''}; pass its digest in 'images'`;
+}
+
 function lintDeployment(
   d: Deployment,
   error: (o: KubeObject, m: string) => void,
@@ -416,13 +484,7 @@ function lintDeployment(
   for (const c of containers) {
     const image = c.image ?? '';
     if (image === '') error(d, `container '${c.name}' has no image`);
-    else if (!DIGEST_REF.test(image)) {
-      const tag = /:([^/@]+)$/.exec(image)?.[1];
-      error(
-        d,
-        `container '${c.name}' runs ${image}, which is not pinned by digest${tag === 'latest' || tag === undefined ? " (a 'latest' tag moves under you)" : ''}; pass its digest in 'images'`,
-      );
-    }
+    else if (!DIGEST_REF.test(image)) error(d, unpinnedMessage(c.name, image));
   }
   for (const c of d.spec?.template?.spec?.containers ?? []) {
     if (c.readinessProbe === undefined)

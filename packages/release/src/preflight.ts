@@ -1,7 +1,16 @@
 import { ActionError, type Logger } from '@dreamscape/core';
 import type { Deployment, KubeObject, PermissionCheck, Service } from '@dreamscape/kube';
 import { reasonOf, type ClusterApi, type PreflightApi } from './cluster-api.js';
-import { coloredName, COLORS, otherColor, previewName, type Color } from './colors.js';
+import {
+  coloredName,
+  COLORS,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  otherColor,
+  previewName,
+  type Color,
+} from './colors.js';
+import { ReleaseHistory } from './history.js';
 import { selectorColor } from './switching.js';
 import {
   coloredDeployment,
@@ -9,6 +18,7 @@ import {
   coloredPdbs,
   coloredService,
   previewService,
+  releaseLabels,
   type BlueGreenPlan,
   type LintFinding,
 } from './plan.js';
@@ -124,10 +134,18 @@ export async function readLiveColors(
  */
 export function releaseObjects(plan: BlueGreenPlan, colors: LiveColors): KubeObject[] {
   const color = colors.candidate;
-  const objects: KubeObject[] = [...plan.shared];
+  const labels = releaseLabels(plan);
+  const objects: KubeObject[] = [
+    ...plan.shared,
+    ...[...plan.stateful, ...plan.inStep].map((o) => ({
+      ...o,
+      metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), ...labels } },
+    })),
+  ];
   for (const d of plan.deployments) {
     const hpa = coloredHpa(plan, d, color);
-    objects.push(coloredDeployment(plan, d, color, hpa === undefined ? d.replicas : undefined));
+    // Replicas are never applied (they go through the scale subresource), so the dry run leaves them out too.
+    objects.push(coloredDeployment(plan, d, color, undefined));
     if (hpa !== undefined) objects.push(hpa);
     objects.push(...coloredPdbs(plan, d, color));
   }
@@ -142,8 +160,10 @@ export function releaseObjects(plan: BlueGreenPlan, colors: LiveColors): KubeObj
 
 /**
  * Server-side dry run of everything the release would apply: the API server validates and defaults
- * every object (and admission runs) without storing anything. Objects in a namespace the overlay is
- * about to create cannot be checked yet; the Namespace itself is.
+ * every object (and admission runs) without storing anything. Objects in a namespace that does not
+ * exist yet cannot be checked (the server answers NotFound for the namespace): a deploy creates the
+ * namespace first, so that every object is checked before anything else is written; a plan, which
+ * writes nothing, reports them as not validated. Returns how many objects could not be checked.
  */
 export async function dryRun(
   api: ClusterApi,
@@ -151,12 +171,23 @@ export async function dryRun(
   objects: readonly KubeObject[],
   namespaceExists: boolean,
   namespace: string,
-): Promise<void> {
+): Promise<{ readonly unchecked: number }> {
   const checkable = namespaceExists
     ? objects
     : objects.filter((o) => o.kind === 'Namespace' || o.metadata.namespace !== namespace);
+  // The dry run runs before the lock: a release in flight may switch a selector between the read of
+  // the live colors and this request. Selectors are the engine's to switch, so the Services it
+  // switches are checked with their ownership forced; everything else must apply cleanly.
+  const switched = (o: KubeObject): boolean =>
+    o.kind === 'Service' && o.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
   try {
-    await api.applyServerSide(checkable, { dryRun: true });
+    await Promise.all([
+      api.applyServerSide(
+        checkable.filter((o) => !switched(o)),
+        { dryRun: true },
+      ),
+      api.applyServerSide(checkable.filter(switched), { dryRun: true, forceConflicts: true }),
+    ]);
   } catch (error) {
     throw new ActionError(
       `The API server refused the release in a dry run: ${error instanceof Error ? error.message : String(error)}`,
@@ -166,8 +197,35 @@ export async function dryRun(
       },
     );
   }
+  const unchecked = objects.length - checkable.length;
   logger.info(
-    `Server-side dry run: ${checkable.length} objects accepted${checkable.length < objects.length ? ` (${objects.length - checkable.length} wait for their new namespace)` : ''}.`,
+    `Server-side dry run: ${checkable.length} objects accepted${unchecked > 0 ? `; ${unchecked} could not be checked: namespace ${namespace} does not exist yet` : ''}.`,
+  );
+  return { unchecked };
+}
+
+/**
+ * Refuses, before any write, a release whose strategy differs from the one the environment was
+ * released with (its newest recorded release): switching strategies in place would leave colored
+ * copies beside un-colored ones. The way to migrate is in the action-deploy README.
+ */
+export async function checkStrategy(
+  api: ClusterApi,
+  logger: Logger,
+  plan: Pick<BlueGreenPlan, 'app' | 'environment' | 'namespace'>,
+  strategy: 'blue-green' | 'rolling',
+  namespaceExists: boolean,
+): Promise<void> {
+  if (!namespaceExists) return;
+  const history = new ReleaseHistory(api, logger, plan);
+  const latest = (await history.list()).find((s) => s.record.result !== 'in-progress')?.record;
+  const current = latest?.strategy;
+  if (current === undefined || current === strategy) return;
+  throw new ActionError(
+    `${plan.app} in ${plan.environment} is released ${current} (revision ${latest?.revision ?? 0} was released ${current}); this run asks for '${strategy}'. Changing the strategy in place is refused: nothing was written.`,
+    {
+      hint: 'To change strategy, follow "Changing the strategy of an environment" in the action-deploy README: delete the release records of the environment, deploy with the new strategy, then remove what the old one left.',
+    },
   );
 }
 

@@ -54,6 +54,15 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
     lines.push('');
   }
 
+  if (o.workloads !== undefined && o.workloads.length > 0) {
+    lines.push('| Workload | Released | Runs |', '|---|---|---|');
+    for (const w of o.workloads)
+      lines.push(
+        `| ${w.kind}/${w.name} | ${w.reason} | ${w.images.map((i) => `\`${shortImage(i)}\``).join('<br>')} |`,
+      );
+    lines.push('');
+  }
+
   if (o.gates.length > 0) {
     lines.push(
       '| Health check | Phase | Result | Probes | Time | Last answer |',

@@ -1,15 +1,31 @@
 import { formatDuration, type Clock, type HttpClient, type Logger } from '@dreamscape/core';
-import type { Deployment, KubeObject, Kubectl, RolloutOutcome, Service } from '@dreamscape/kube';
+import {
+  parseManifests,
+  type Deployment,
+  type KubeObject,
+  type Kubectl,
+  type RolloutOutcome,
+  type Service,
+} from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
 import { runGate, type GateResult, type ProbeContext } from './gates.js';
 import type { HealthCheck } from './health-checks.js';
-import { packManifest, ReleaseHistory, type ReleaseRecord, type StoredRelease } from './history.js';
+import {
+  packManifest,
+  ReleaseHistory,
+  unpackManifest,
+  type ReleaseRecord,
+  type StoredRelease,
+} from './history.js';
 import { LeaseLock, type LockHolder } from './lease-lock.js';
 import type { ReleaseOutcome, ServiceChange } from './outcome.js';
-import { containersOf, releaseLabels, type BlueGreenPlan } from './plan.js';
-import type { RunInfo } from './blue-green.js';
+import { CLUSTER_SCOPED_KINDS, containersOf, releaseLabels, type BlueGreenPlan } from './plan.js';
+import type { ReleaseKind, RunInfo } from './blue-green.js';
+import { isWorkload, workloadContainers } from './workload-classes.js';
 
-/** What a rolling deploy needs: the same plan, applied in place. */
+const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+
+/** What a rolling release needs: the same plan, applied in place. */
 export interface RollingOptions {
   readonly plan: BlueGreenPlan;
   readonly objects: readonly KubeObject[];
@@ -29,20 +45,49 @@ export interface RollingOptions {
   readonly lockWaitMs: number;
   readonly lockTtlMs?: number;
   readonly signal?: AbortSignal;
+  /** A deploy (default), or a rollback to a recorded revision (its manifest is `manifestText`). */
+  readonly release?: ReleaseKind;
 }
 
-const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+/**
+ * The objects a rolling release applies: the rendered ones as they are, in the release's namespace
+ * (cluster-scoped kinds excepted), with the release's labels on their metadata.
+ */
+export function rollingObjects(
+  plan: Pick<BlueGreenPlan, 'app' | 'environment' | 'namespace'>,
+  objects: readonly KubeObject[],
+): KubeObject[] {
+  const labels = releaseLabels(plan);
+  const scoped = new Set(['Namespace', ...CLUSTER_SCOPED_KINDS]);
+  return objects.map((o) => ({
+    ...o,
+    metadata: {
+      ...o.metadata,
+      namespace: scoped.has(o.kind) ? undefined : plan.namespace,
+      labels: { ...(o.metadata.labels ?? {}), ...labels },
+    },
+  }));
+}
+
+/** Steps, as journaled in a rolling release's record. */
+export const ROLLING_STEPS = ['started', 'applied', 'ready', 'verified', 'finished'] as const;
 
 /**
- * The simple strategy: server-side apply in place, wait for every Deployment, run the health
- * checks against the live Services; on failure `rollout undo` each Deployment to the ReplicaSet
- * revision recorded before and wait again.
+ * The simple strategy: server-side apply in place, wait for every workload, run the health checks
+ * against the live Services. On failure it returns to the release that was live before, as its
+ * record has it: that release's exact manifest is applied again and awaited (not `rollout undo`,
+ * whose revision numbers move under a re-run). Every step is journaled: a re-run of the same
+ * release resumes it, a different one first closes it.
  */
 export class RollingDeploy {
   private readonly o: RollingOptions;
   private readonly history: ReleaseHistory;
   private readonly lock: LeaseLock;
   private readonly timings: Record<string, number> = {};
+
+  private get kind(): ReleaseKind {
+    return this.o.release ?? { kind: 'deploy' };
+  }
 
   constructor(options: RollingOptions) {
     this.o = options;
@@ -67,13 +112,14 @@ export class RollingDeploy {
       holder: options.holder,
       waitMs: options.lockWaitMs,
       ...(options.lockTtlMs === undefined ? {} : { ttlMs: options.lockTtlMs }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
   }
 
   async run(): Promise<ReleaseOutcome> {
     const { logger, clock } = this.o;
     const started = clock.now();
-    await this.lock.acquire();
+    await this.phase('lock', () => logger.group('Lock', () => this.lock.acquire()));
     try {
       const outcome = await this.deploy();
       this.timings.total = clock.now() - started;
@@ -85,37 +131,52 @@ export class RollingDeploy {
   }
 
   private async deploy(): Promise<Omit<ReleaseOutcome, 'timings'>> {
-    const { plan, kubectl, logger } = this.o;
-    const names = this.deploymentNames();
-    const before = await this.readDeployments(names);
-    const beforeRevisions: Record<string, number> = {};
-    for (const [name, d] of before)
-      beforeRevisions[name] = Number(d.metadata.annotations?.[REVISION_ANNOTATION] ?? '0');
+    const { plan, logger } = this.o;
+    const names = this.workloadNames();
+    const before = await this.readDeployments(names.deployments);
 
     const all = await this.history.list();
-    const lastPromoted = all.find((s) => s.record.result === 'promoted');
-    const revision = (all[0]?.record.revision ?? 0) + 1;
-    let stored = await this.history.create(this.record(revision, lastPromoted?.record.revision ?? 0));
+    const latest = all[0];
+    let resume: StoredRelease | undefined;
+    if (latest?.record.result === 'in-progress') {
+      const r = latest.record;
+      if (r.kind === this.kind.kind && r.manifestHash === plan.manifestHash) {
+        logger.notice(
+          `Resuming revision ${r.revision}, which an earlier run left at step '${lastStepOf(r)}'.`,
+        );
+        resume = latest;
+      } else {
+        logger.notice(
+          `Revision ${r.revision} was left at step '${lastStepOf(r)}' by an earlier run; this release replaces it.`,
+        );
+        const at = new Date(this.o.clock.now()).toISOString();
+        await this.history.update(latest, {
+          ...r,
+          result: 'failed',
+          finishedAt: at,
+          message: `interrupted at step '${lastStepOf(r)}' and replaced by run ${this.o.run.runId}`,
+          journal: [...r.journal, { step: 'finished', at, detail: 'failed' }],
+        });
+      }
+    }
+    // What a failure returns to: the release live before this one, from the history.
+    const lastPromoted = all.find(
+      (x) => x.record.result === 'promoted' && x.record.revision !== resume?.record.revision,
+    );
+    const revision = resume?.record.revision ?? (all[0]?.record.revision ?? 0) + 1;
+    let stored =
+      resume ?? (await this.history.create(this.record(revision, lastPromoted?.record.revision ?? 0)));
 
-    const labels = releaseLabels(plan);
-    const objects = this.o.objects.map((o) => ({
-      ...o,
-      metadata: {
-        ...o.metadata,
-        namespace: o.kind === 'Namespace' ? undefined : plan.namespace,
-        labels: { ...(o.metadata.labels ?? {}), ...labels },
-      },
-    }));
     await this.phase('apply', () =>
       logger.group('Apply in place', async () => {
-        const applied = await this.o.api.applyServerSide(objects);
+        const applied = await this.o.api.applyServerSide(this.labelled(this.o.objects));
         logger.info(`Applied ${applied.length} objects.`);
       }),
     );
     stored = await this.journal(stored, 'applied');
 
     const waited = await this.phase('wait', () =>
-      logger.group('Wait for the rollout', () => this.wait(names)),
+      logger.group('Wait for the rollout', () => this.wait(this.o.objects)),
     );
     let failure = waited
       .filter((w) => w.state !== 'complete')
@@ -131,38 +192,54 @@ export class RollingDeploy {
     }
 
     if (failure === '') {
-      const after = await this.readDeployments(names);
-      const revisions: Record<string, number> = {};
-      for (const [name, d] of after)
-        revisions[name] = Number(d.metadata.annotations?.[REVISION_ANNOTATION] ?? '0');
-      stored = await this.finish(stored, 'promoted', 'rolled out', gates, revisions, after);
-      return this.outcome('promoted', 'rolled out', stored.record, before, after);
+      stored = await this.journal(stored, 'verified');
+      const after = await this.readDeployments(names.deployments);
+      stored = await this.finish(
+        stored,
+        'promoted',
+        this.kind.kind === 'rollback' ? `rolled back to revision ${this.kind.to}` : 'rolled out',
+        gates,
+        after,
+      );
+      return this.outcome('promoted', stored.record.message, stored.record, before, after);
     }
 
     logger.error(failure);
-    const undone = await this.phase('rollback', () =>
-      logger.group('Roll back with rollout undo', async () => {
-        const targets = names.filter((n) => (beforeRevisions[n] ?? 0) > 0);
-        for (const name of targets) {
-          await kubectl.rolloutUndo(
-            { kind: 'Deployment', name, namespace: plan.namespace },
-            { toRevision: beforeRevisions[name] ?? 0 },
-          );
-          logger.info(`  ${name}: undone to revision ${beforeRevisions[name] ?? 0}`);
-        }
-        const again = await this.wait(targets);
-        return again.every((w) => w.state === 'complete');
-      }),
+    const previous = lastPromoted?.record;
+    if (previous === undefined) {
+      const after = await this.readDeployments(names.deployments);
+      const message = `${failure}; nothing to return to on a first deploy`;
+      stored = await this.finish(stored, 'failed', message, gates, after);
+      return this.outcome('failed', message, stored.record, before, after);
+    }
+    const returned = await this.phase('rollback', () =>
+      logger.group(`Return to revision ${previous.revision}`, () => this.returnTo(previous)),
     );
-    const after = await this.readDeployments(names);
-    const result = undone && before.size > 0 ? 'rolled-back' : 'failed';
-    const message = `${failure}${result === 'rolled-back' ? '; rolled back to the previous ReplicaSets' : before.size === 0 ? '; nothing to roll back to on a first deploy' : '; the rollback did not complete'}`;
-    stored = await this.finish(stored, result, message, gates, beforeRevisions, after);
+    const after = await this.readDeployments(names.deployments);
+    const result = returned ? 'rolled-back' : 'failed';
+    const message = `${failure}; ${returned ? `returned to revision ${previous.revision}` : `the return to revision ${previous.revision} did not complete`}`;
+    stored = await this.finish(stored, result, message, gates, after);
     return this.outcome(result, message, stored.record, before, after);
   }
 
-  private deploymentNames(): string[] {
-    return this.o.objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name);
+  /** Applies a recorded release's exact manifest again and waits for it: true when it rolled out. */
+  private async returnTo(previous: ReleaseRecord): Promise<boolean> {
+    const text = unpackManifest(previous);
+    const objects = parseManifests(text, `revision ${previous.revision}`).map((o) =>
+      o.kind === 'Namespace' ? o : { ...o, metadata: { ...o.metadata, namespace: this.o.plan.namespace } },
+    );
+    await this.o.api.applyServerSide(this.labelled(objects));
+    this.o.logger.info(`Revision ${previous.revision}'s manifest applied again (${objects.length} objects).`);
+    const again = await this.wait(objects);
+    return again.every((w) => w.state === 'complete');
+  }
+
+  private labelled(objects: readonly KubeObject[]): KubeObject[] {
+    return rollingObjects(this.o.plan, objects);
+  }
+
+  private workloadNames(): { deployments: string[] } {
+    return { deployments: this.o.objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name) };
   }
 
   private async readDeployments(names: readonly string[]): Promise<Map<string, Deployment>> {
@@ -170,9 +247,16 @@ export class RollingDeploy {
     return new Map(items.filter((d) => names.includes(d.metadata.name)).map((d) => [d.metadata.name, d]));
   }
 
-  private async wait(names: readonly string[]): Promise<RolloutOutcome[]> {
+  /** Waits for every Deployment, StatefulSet and DaemonSet among `objects`. */
+  private async wait(objects: readonly KubeObject[]): Promise<RolloutOutcome[]> {
     const outcomes = await this.o.kubectl.waitForRollouts(
-      names.map((name) => ({ namespace: this.o.plan.namespace, name })),
+      objects
+        .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'DaemonSet')
+        .map((o) => ({
+          namespace: this.o.plan.namespace,
+          name: o.metadata.name,
+          kind: o.kind as 'Deployment' | 'StatefulSet' | 'DaemonSet',
+        })),
       {
         timeoutMs: this.o.rolloutTimeoutMs,
         heartbeatMs: 30_000,
@@ -207,15 +291,16 @@ export class RollingDeploy {
     const { plan, run, clock } = this.o;
     const images: Record<string, string> = {};
     for (const o of this.o.objects)
-      if (o.kind === 'Deployment')
-        for (const c of containersOf(o as Deployment)) images[`${o.metadata.name}/${c.name}`] = c.image ?? '';
+      if (isWorkload(o))
+        for (const c of workloadContainers(o)) images[`${o.metadata.name}/${c.name}`] = c.image ?? '';
+    const kind = this.kind;
     return {
       schema: 1,
       app: plan.app,
       environment: plan.environment,
       namespace: plan.namespace,
       revision,
-      kind: 'deploy',
+      kind: kind.kind,
       strategy: 'rolling',
       result: 'in-progress',
       color: undefined,
@@ -231,8 +316,8 @@ export class RollingDeploy {
       runId: run.runId,
       runUrl: run.runUrl,
       actor: run.actor,
-      reason: '',
-      rollbackTo: undefined,
+      reason: kind.kind === 'rollback' ? kind.reason : '',
+      rollbackTo: kind.kind === 'rollback' ? kind.to : undefined,
       rolloutRevisions: {},
       startedAt: new Date(clock.now()).toISOString(),
       finishedAt: undefined,
@@ -254,11 +339,14 @@ export class RollingDeploy {
     result: 'promoted' | 'rolled-back' | 'failed',
     message: string,
     gates: GateResult[],
-    revisions: Record<string, number>,
     after: Map<string, Deployment>,
   ): Promise<StoredRelease> {
     const replicas: Record<string, number> = {};
-    for (const [name, d] of after) replicas[name] = d.spec?.replicas ?? 0;
+    const revisions: Record<string, number> = {};
+    for (const [name, d] of after) {
+      replicas[name] = d.spec?.replicas ?? 0;
+      revisions[name] = Number(d.metadata.annotations?.[REVISION_ANNOTATION] ?? '0');
+    }
     const updated = await this.history.update(stored, {
       ...stored.record,
       result,
@@ -311,7 +399,7 @@ export class RollingDeploy {
       services,
       gates: record.gates,
       record,
-      path: 'rolling',
+      path: this.kind.kind === 'rollback' ? 're-apply' : 'rolling',
     };
   }
 
@@ -323,4 +411,8 @@ export class RollingDeploy {
       this.timings[name] = this.o.clock.now() - started;
     }
   }
+}
+
+function lastStepOf(r: ReleaseRecord): string {
+  return r.journal[r.journal.length - 1]?.step ?? 'started';
 }

@@ -24,14 +24,18 @@ describe('the reliability tally', () => {
     countOutcome(a, 'rollback:failed');
     const b = part('bad inputs', { runs: 50, badInputs: 49, badInputsMissed: 1, leaks: 0 });
     const c = part('secret hygiene', { runs: 4, leaks: 3, failures: ['action-build: password\nin a file'] });
-    const summary = renderSummary([a, b, c]);
+    const d = part('state space', { runs: 32, cases: 16 });
+    const summary = renderSummary([a, b, c, d]);
     const lines = summary.split('\n');
-    expect(lines.at(-1)).toBe('reliability: runs=84 violations=1 unconverged=2 bad_inputs=49 leaks=3');
-    expect(totalsLine([a, b, c])).toBe(lines.at(-1));
-    expect(summary).toContain(
-      '| faulted releases | 30 | deploy:promoted 2, rollback:failed 1 | 1 | 2 |  | 0 | 61 s |',
+    expect(lines.at(-1)).toBe(
+      'reliability: runs=116 cases=16 violations=1 unconverged=2 bad_inputs=49 leaks=3',
     );
-    expect(summary).toContain('| bad inputs | 50 |  | 0 | 0 | 49/50 | 0 | 0 s |');
+    expect(totalsLine([a, b, c, d])).toBe(lines.at(-1));
+    expect(summary).toContain(
+      '| faulted releases | 30 |  | deploy:promoted 2, rollback:failed 1 | 1 | 2 |  | 0 | 61 s |',
+    );
+    expect(summary).toContain('| bad inputs | 50 |  |  | 0 | 0 | 49/50 | 0 | 0 s |');
+    expect(summary).toContain('| state space | 32 | 16 |  | 0 | 0 |  | 0 | 0 s |');
     // A problem stays on one line of the list.
     expect(summary).toContain('- secret hygiene: action-build: password in a file');
   });

@@ -1,7 +1,7 @@
 /**
  * Prints the reliability suite's summary from the parts its test files wrote under
  * `.tmp/reliability`: a table with one row per part, the problems found with how to reproduce
- * them, and last the line `reliability: runs=<n> violations=<n> unconverged=<n> bad_inputs=<n> leaks=<n>`.
+ * them, and last the line `reliability: runs=<n> cases=<n> violations=<n> unconverged=<n> bad_inputs=<n> leaks=<n>`.
  * Exits 1 when a part is missing or reported a problem. With `--reset`, forgets earlier parts instead.
  *
  *     node --import ./scripts/ts-register.mjs packages/reliability/bin/summary.ts [--reset]
@@ -9,7 +9,7 @@
 import { repoRoot } from '@dreamscape/testkit';
 import { readParts, renderSummary, resetParts, tallyDir } from '../src/index.js';
 
-const PARTS = ['bad inputs', 'faulted releases', 'rollback kills', 'secret hygiene'];
+const PARTS = ['bad inputs', 'faulted releases', 'rollback kills', 'secret hygiene', 'state space'];
 const dir = tallyDir(repoRoot);
 
 if (process.argv.includes('--reset')) {

@@ -6,3 +6,4 @@ export * from './tally.js';
 export * from './release-chain.js';
 export * from './bad-input-corpus.js';
 export * from './concurrency-limit.js';
+export * from './state-space.js';

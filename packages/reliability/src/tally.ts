@@ -7,6 +7,8 @@ export interface TallyPart {
   readonly name: string;
   /** Action runs it judged (release runs under faults, killed-and-rerun pairs, bad inputs, hygiene runs). */
   runs: number;
+  /** Points of the release state space it went through (kill step × re-run outcome), if it enumerates them. */
+  cases?: number;
   /** Invariant violations the double's monitor recorded. */
   violations: number;
   /** Runs that did not end in an allowed state: no result, a broken live color, a history problem. */
@@ -77,18 +79,18 @@ export function resetParts(dir: string): void {
 /** The line every part and the whole suite end with. */
 export function totalsLine(parts: readonly TallyPart[]): string {
   const sum = (f: (p: TallyPart) => number): number => parts.reduce((n, p) => n + f(p), 0);
-  return `reliability: runs=${sum((p) => p.runs)} violations=${sum((p) => p.violations)} unconverged=${sum((p) => p.unconverged)} bad_inputs=${sum((p) => p.badInputs)} leaks=${sum((p) => p.leaks)}`;
+  return `reliability: runs=${sum((p) => p.runs)} cases=${sum((p) => p.cases ?? 0)} violations=${sum((p) => p.violations)} unconverged=${sum((p) => p.unconverged)} bad_inputs=${sum((p) => p.badInputs)} leaks=${sum((p) => p.leaks)}`;
 }
 
 /**
  * The summary: a Markdown table with one row per part (runs, outcomes, problems, time), the
  * problems found with how to reproduce them, and last the totals line
- * `reliability: runs=<n> violations=<n> unconverged=<n> bad_inputs=<n> leaks=<n>`.
+ * `reliability: runs=<n> cases=<n> violations=<n> unconverged=<n> bad_inputs=<n> leaks=<n>`.
  */
 export function renderSummary(parts: readonly TallyPart[]): string {
   const lines = [
-    '| part | runs | outcomes | violations | unconverged | bad inputs refused | leaks | time |',
-    '|---|---:|---|---:|---:|---:|---:|---:|',
+    '| part | runs | cases | outcomes | violations | unconverged | bad inputs refused | leaks | time |',
+    '|---|---:|---:|---|---:|---:|---:|---:|---:|',
   ];
   for (const p of parts) {
     const outcomes = Object.entries(p.outcomes)
@@ -98,7 +100,7 @@ export function renderSummary(parts: readonly TallyPart[]): string {
     const refused =
       p.badInputs + p.badInputsMissed === 0 ? '' : `${p.badInputs}/${p.badInputs + p.badInputsMissed}`;
     lines.push(
-      `| ${p.name} | ${p.runs} | ${outcomes} | ${p.violations} | ${p.unconverged} | ${refused} | ${p.leaks} | ${(p.durationMs / 1000).toFixed(0)} s |`,
+      `| ${p.name} | ${p.runs} | ${p.cases === undefined ? '' : String(p.cases)} | ${outcomes} | ${p.violations} | ${p.unconverged} | ${refused} | ${p.leaks} | ${(p.durationMs / 1000).toFixed(0)} s |`,
     );
   }
   const failures = parts.flatMap((p) => p.failures.map((f) => `- ${p.name}: ${f.replace(/\s*\n\s*/g, ' ')}`));

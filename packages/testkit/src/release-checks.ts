@@ -92,3 +92,62 @@ export function journalReached(
   const record = releaseRecords(double, namespace).find((r) => r.revision === revision);
   return record?.journal.some((j) => j.step === step) === true;
 }
+
+interface WorkloadView {
+  metadata: { name: string };
+  spec?: {
+    template?: { spec?: { containers?: { name: string; image?: string }[] } };
+    jobTemplate?: { spec?: { template?: { spec?: { containers?: { name: string; image?: string }[] } } } };
+  };
+}
+
+/**
+ * What is wrong with the workloads of a namespace against the live release (the newest promoted
+ * record): every image that release recorded (`workload/container`) must be what that workload
+ * runs now, in the live color's copy for a switched Deployment, in the one copy otherwise.
+ */
+export function liveImageProblems(double: KubeDouble, namespace: string): string[] {
+  const live = releaseRecords(double, namespace).find((r) => r.result === 'promoted');
+  if (live === undefined) return [];
+  const containersOf = (w: WorkloadView): { name: string; image?: string }[] =>
+    w.spec?.template?.spec?.containers ?? w.spec?.jobTemplate?.spec?.template?.spec?.containers ?? [];
+  const workloads = new Map<string, WorkloadView>();
+  for (const resource of ['deployments', 'statefulsets', 'daemonsets', 'cronjobs'])
+    for (const o of double.objects(resource, namespace)) {
+      const w = o as unknown as WorkloadView;
+      workloads.set(w.metadata.name, w);
+    }
+  const problems: string[] = [];
+  for (const [key, image] of Object.entries(live.images)) {
+    const [name = '', container = ''] = key.split('/');
+    const copy =
+      (live.color === undefined ? undefined : workloads.get(`${name}-${live.color}`)) ?? workloads.get(name);
+    const running =
+      copy === undefined ? undefined : containersOf(copy).find((c) => c.name === container)?.image;
+    if (running !== image)
+      problems.push(
+        `${key} runs ${running ?? 'nothing'}, but the live revision ${live.revision} recorded ${image}`,
+      );
+  }
+  return problems;
+}
+
+/**
+ * What is wrong with a history's journals: every finished record's journal ends with `finished`
+ * naming its result, and nothing is left in progress once runs have settled.
+ */
+export function journalProblems(double: KubeDouble, namespace: string): string[] {
+  const problems: string[] = [];
+  for (const r of releaseRecords(double, namespace)) {
+    if (r.result === 'in-progress') {
+      problems.push(`revision ${r.revision} is still in progress`);
+      continue;
+    }
+    const last = r.journal[r.journal.length - 1];
+    if (last?.step !== 'finished' || last.detail !== r.result)
+      problems.push(
+        `revision ${r.revision} ended ${r.result}, but its journal ends at ${last?.step ?? 'nothing'}${last?.detail === undefined ? '' : ` (${last.detail})`}`,
+      );
+  }
+  return problems;
+}

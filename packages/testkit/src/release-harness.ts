@@ -41,6 +41,17 @@ export function buildRecords(version: string, services: readonly string[] = SERV
   );
 }
 
+/** The mixed-workloads overlay: no HPA, a worker, a CronJob, a redis StatefulSet, a Deployment with a claim. */
+export const MIXED_OVERLAY = 'packages/reliability/fixtures/mixed-workloads';
+export const MIXED_NAMESPACE = 'workloads';
+/** The images the pipeline builds for it (redis is pinned in the overlay). */
+export const MIXED_IMAGES = ['web', 'api', 'worker', 'files'] as const;
+
+/** The `images` input for the mixed-workloads overlay at a version: `name=ref@digest` lines. */
+export function mixedImages(version: string): string {
+  return MIXED_IMAGES.map((s) => `ghcr.io/shop/${s}=ghcr.io/shop/${s}@${digest(s, version)}`).join('\n');
+}
+
 /** Health checks of every service's /health through the preview and live Services. */
 export function healthChecks(services: readonly string[] = SERVICES, extra = ''): string {
   return (
@@ -155,21 +166,26 @@ export function replicasOf(
   return d?.spec?.replicas;
 }
 
+/** A release record as the double holds it (the fields tests read). */
+export interface RecordView {
+  revision: number;
+  result: string;
+  kind: string;
+  strategy: string;
+  color?: string;
+  message: string;
+  images: Record<string, string>;
+  journal: { step: string; detail?: string }[];
+}
+
 /** The release records of a namespace, decoded, newest first. */
-export function releaseRecords(
-  double: KubeDouble,
-  namespace = 'dreamscape-dev',
-): { revision: number; result: string; journal: { step: string }[] }[] {
+export function releaseRecords(double: KubeDouble, namespace = 'dreamscape-dev'): RecordView[] {
   return double
     .objects('secrets', namespace)
     .filter((s) => (s as { type?: string }).type === 'dreamscape.io/release.v1')
     .map((s) => {
       const data = (s as { data: Record<string, string> }).data['release.json.gz'] ?? '';
-      return JSON.parse(gunzipSync(Buffer.from(data, 'base64')).toString('utf8')) as {
-        revision: number;
-        result: string;
-        journal: { step: string }[];
-      };
+      return JSON.parse(gunzipSync(Buffer.from(data, 'base64')).toString('utf8')) as RecordView;
     })
     .sort((a, b) => b.revision - a.revision);
 }

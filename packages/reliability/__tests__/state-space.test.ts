@@ -1,0 +1,328 @@
+import { describe, expect, it } from '@jest/globals';
+import type { BehaviourEntry } from '@dreamscape/kube-double';
+import {
+  deploy,
+  digest,
+  historyProblems,
+  journalProblems,
+  liveColorProblems,
+  liveImageProblems,
+  MIXED_IMAGES,
+  MIXED_NAMESPACE,
+  MIXED_OVERLAY,
+  mixedImages,
+  releaseRecords,
+  repoRoot,
+  rollback,
+  startCluster,
+  type ActionRunResult,
+  type ExampleCluster,
+} from '@dreamscape/testkit';
+import {
+  allCases,
+  casesLimit,
+  concurrencyLimit,
+  countOutcome,
+  groupCases,
+  newPart,
+  renderSummary,
+  selectCases,
+  tallyDir,
+  writePart,
+  type StateCase,
+} from '../src/index.js';
+
+// The release engine's state space: for each strategy (blue-green, rolling) and each action (deploy,
+// rollback), a run killed after each journaled step, then run again with each outcome (healthy; the
+// release never Ready; its pre-switch gate fails; its post-switch check fails; a different release;
+// a rollback; a different release that fails once live). After every run: the invariant monitor is
+// empty, the result output matches the cluster, every workload runs the images of the recorded live
+// revision, and the history and the journal agree. `npm test` runs a spread of the cases
+// (DS_RELIABILITY_CASES, 16 by default); `npm run test:reliability` runs them all.
+
+const NS = MIXED_NAMESPACE;
+const SERVICES = ['web', 'api'];
+const CHECKS = [
+  ...SERVICES.map(
+    (s) => `- name: ${s}\n  service: ${s}\n  port: http\n  path: /health\n  interval: 100ms\n  successes: 2`,
+  ),
+  '- name: smoke\n  service: web\n  port: http\n  path: /smoke\n  when: post-switch\n  interval: 100ms\n  successes: 1',
+].join('\n');
+const HEALTHY: BehaviourEntry = {
+  image: '*',
+  ready: '200ms',
+  http: { '/health': { status: 200, body: 'ok' }, '/smoke': { status: 200, body: 'ok' } },
+};
+const TIMINGS = { 'verify-window': '1s', 'rollout-timeout': '30s', 'lock-timeout': '20s', 'lock-ttl': '3s' };
+
+const limit = casesLimit(process.env, 16);
+const cases = selectCases(allCases(), limit);
+const groups = groupCases(cases);
+const concurrency = Number(process.env.DS_RELIABILITY_CONCURRENCY ?? '1') || 1;
+const part = newPart('state space');
+
+/** One group's cluster, and the versions released on it, oldest first. */
+interface Chain {
+  readonly cluster: ExampleCluster;
+  readonly strategy: 'blue-green' | 'rolling';
+  readonly label: string;
+  next: number;
+}
+
+function behaviourFor(version: string, extra: Omit<BehaviourEntry, 'image'>): BehaviourEntry[] {
+  return MIXED_IMAGES.map((s) => ({ image: `*@${digest(s, version)}`, ...extra }));
+}
+
+function newVersion(chain: Chain): string {
+  chain.next++;
+  return `${chain.label}-${chain.next}`;
+}
+
+function deployVersion(
+  chain: Chain,
+  version: string,
+  extra: Record<string, string> = {},
+  options: Parameters<typeof deploy>[2] = {},
+): Promise<ActionRunResult> {
+  return deploy(
+    chain.cluster,
+    {
+      overlay: MIXED_OVERLAY,
+      app: 'shop',
+      strategy: chain.strategy,
+      images: mixedImages(version),
+      'health-checks': CHECKS,
+      ...TIMINGS,
+      ...extra,
+    },
+    options,
+  );
+}
+
+function rollbackPrevious(
+  chain: Chain,
+  extra: Record<string, string> = {},
+  options: Parameters<typeof rollback>[2] = {},
+): Promise<ActionRunResult> {
+  return rollback(chain.cluster, { app: 'shop', 'health-checks': CHECKS, ...TIMINGS, ...extra }, options);
+}
+
+/** The results of the newest record a run with this action and result output leaves. */
+function recordResultsFor(action: 'deploy' | 'rollback', result: string | undefined): readonly string[] {
+  if (action === 'deploy') return result === undefined ? [] : [result];
+  if (result === 'rolled-back') return ['promoted'];
+  if (result === 'failed') return ['failed', 'rolled-back'];
+  // already-current: no new record; the newest is the release already live.
+  return result === 'already-current' ? ['promoted'] : [];
+}
+
+/** Everything that must hold after any run, as problems. */
+function stateProblems(
+  chain: Chain,
+  run: { result: ActionRunResult; action: 'deploy' | 'rollback' } | undefined,
+  settled: boolean,
+): string[] {
+  const { double } = chain.cluster;
+  const problems = [
+    ...double.violations().map((v) => `invariant: ${v.message}`),
+    ...historyProblems(double, NS, { settled }),
+  ];
+  if (!settled) return problems;
+  problems.push(...journalProblems(double, NS), ...liveImageProblems(double, NS));
+  if (chain.strategy === 'blue-green') {
+    problems.push(...liveColorProblems(double, NS, SERVICES));
+    const live = releaseRecords(double, NS).find((r) => r.result === 'promoted');
+    const colors = new Set(
+      double
+        .objects('services', NS)
+        .filter((s) => SERVICES.includes((s.metadata as { name: string }).name))
+        .map(
+          (s) => ((s.spec as { selector?: Record<string, string> }).selector ?? {})['dreamscape.io/color'],
+        ),
+    );
+    if (live !== undefined && (colors.size !== 1 || !colors.has(live.color)))
+      problems.push(
+        `the Services select ${[...colors].join(', ')}, the live revision ${live.revision} runs in ${live.color ?? '?'}`,
+      );
+  }
+  if (run !== undefined) {
+    // The result output matches the record the run closed.
+    const result = run.result.outputs.result;
+    const newest = releaseRecords(double, NS)[0]?.result ?? 'nothing';
+    if (!recordResultsFor(run.action, result).includes(newest))
+      problems.push(`the ${run.action} said '${result ?? 'nothing'}', the newest record says '${newest}'`);
+  }
+  return problems;
+}
+
+async function runCase(chain: Chain, c: StateCase): Promise<void> {
+  const { double } = chain.cluster;
+  double.setBehaviours([HEALTHY]);
+  double.clearLogs();
+  // A rollback needs a release to leave: a fresh one, so that the previous is a different manifest.
+  const base = newVersion(chain);
+  if (c.action === 'rollback') {
+    const r = await deployVersion(chain, base);
+    if (r.outputs.result !== 'promoted')
+      throw new Error(
+        `setting up: ${base} ended ${r.outputs.result ?? 'with no result'}: ${r.errors.join(' ')}`,
+      );
+  }
+  const records = releaseRecords(double, NS);
+  const revision = (records[0]?.revision ?? 0) + 1;
+  const killedAt = (): boolean =>
+    releaseRecords(double, NS)
+      .find((r) => r.revision === revision)
+      ?.journal.some((j) => j.step === c.step) === true;
+  const killOptions = { killWhen: { signal: 'SIGKILL' as const, when: killedAt }, runId: `${c.id}#killed` };
+  // The release a killed deploy was making (a rollback's is whatever it returns to).
+  const killedVersion = c.action === 'deploy' ? newVersion(chain) : base;
+  const killed =
+    c.action === 'deploy'
+      ? await deployVersion(chain, killedVersion, {}, killOptions)
+      : await rollbackPrevious(chain, {}, killOptions);
+  part.runs++;
+  countOutcome(
+    part,
+    `${c.action}:${killed.signal === 'SIGKILL' ? 'killed' : (killed.outputs.result ?? 'none')}`,
+  );
+  const afterKill = stateProblems(chain, undefined, false);
+  if (afterKill.length > 0) throw new Error(`after the kill: ${afterKill.join('; ')}`);
+
+  let rerun: ActionRunResult;
+  let rerunAction: 'deploy' | 'rollback' = c.action;
+  const sameAgain = (extra: Record<string, string> = {}): Promise<ActionRunResult> =>
+    c.action === 'deploy' ? deployVersion(chain, killedVersion, extra) : rollbackPrevious(chain, extra);
+  // What fails: the killed release's images; for a rollback, whatever it returns to (every image
+  // but the live release's, and the redis, which no release changes).
+  const failing = (extra: Omit<BehaviourEntry, 'image'>): BehaviourEntry[] =>
+    c.action === 'deploy'
+      ? [...behaviourFor(killedVersion, extra), HEALTHY]
+      : [
+          ...behaviourFor(base, {}).map((b) => ({ ...HEALTHY, image: b.image })),
+          { ...HEALTHY, image: '*redis*' },
+          { image: '*', ...extra },
+        ];
+  switch (c.outcome) {
+    case 'same':
+      rerun = await sameAgain();
+      break;
+    case 'never-ready':
+      double.setBehaviours(failing({ ready: 'never' }));
+      rerun = await sameAgain({ 'rollout-timeout': '3s' });
+      break;
+    case 'pre-switch-fails':
+      double.setBehaviours(failing({ ready: '200ms', http: { '/health': { status: 500, body: 'down' } } }));
+      rerun = await sameAgain();
+      break;
+    case 'post-switch-fails':
+      double.setBehaviours(
+        failing({
+          ready: '200ms',
+          http: { '/health': { status: 200, body: 'ok' }, '/smoke': { status: 500, body: 'broken' } },
+        }),
+      );
+      rerun = await sameAgain();
+      break;
+    case 'other-deploy':
+      rerunAction = 'deploy';
+      rerun = await deployVersion(chain, newVersion(chain));
+      break;
+    case 'rollback':
+      rerunAction = 'rollback';
+      rerun = await rollbackPrevious(chain);
+      break;
+    case 'other-deploy-post-switch-fails': {
+      const other = newVersion(chain);
+      double.setBehaviours([
+        ...behaviourFor(other, {
+          ready: '200ms',
+          http: { '/health': { status: 200, body: 'ok' }, '/smoke': { status: 500, body: 'broken' } },
+        }),
+        HEALTHY,
+      ]);
+      rerunAction = 'deploy';
+      rerun = await deployVersion(chain, other);
+      break;
+    }
+  }
+  double.setBehaviours([HEALTHY]);
+  part.runs++;
+  part.cases = (part.cases ?? 0) + 1;
+  countOutcome(part, `${c.outcome}:${rerun.outputs.result ?? 'none'}`);
+  if (rerun.outputs.result === undefined)
+    throw new Error(`the re-run gave no result: ${rerun.errors.join(' ')}`);
+  const problems = stateProblems(chain, { result: rerun, action: rerunAction }, true);
+  if (problems.length > 0)
+    throw new Error(`after the re-run (${rerun.outputs.result}): ${problems.join('; ')}`);
+}
+
+async function runGroup(group: readonly StateCase[]): Promise<void> {
+  const first = group[0];
+  if (first === undefined) return;
+  const cluster = await startCluster([HEALTHY]);
+  const chain: Chain = {
+    cluster,
+    strategy: first.strategy,
+    label: `${first.strategy}-${first.action}`,
+    next: 0,
+  };
+  try {
+    const v1 = await deployVersion(chain, newVersion(chain));
+    if (v1.outputs.result !== 'promoted')
+      throw new Error(
+        `the first release ended ${v1.outputs.result ?? 'with no result'}: ${v1.errors.join(' ')}`,
+      );
+    for (const c of group) {
+      try {
+        await runCase(chain, c);
+      } catch (error) {
+        part.unconverged++;
+        part.failures.push(`${c.id}: ${error instanceof Error ? error.message : String(error)}`);
+        part.violations += cluster.double.violations().length;
+      }
+    }
+  } finally {
+    await cluster.double.close();
+  }
+}
+
+describe('the cases', () => {
+  it('are every strategy × action × journaled step × re-run outcome', () => {
+    const all = allCases();
+    expect(all).toHaveLength(2 * (10 + 5) * 7);
+    expect(new Set(all.map((c) => c.id)).size).toBe(all.length);
+    expect(all.filter((c) => c.strategy === 'blue-green' && c.step === 'switched')).toHaveLength(14);
+  });
+
+  it('spread a bounded run over the whole space, the same every time', () => {
+    const chosen = selectCases(allCases(), 16);
+    expect(chosen).toEqual(selectCases(allCases(), 16));
+    expect(chosen).toHaveLength(16);
+    expect(groupCases(chosen).map((g) => g.length)).toEqual([4, 4, 4, 4]);
+    expect(new Set(chosen.map((c) => c.outcome)).size).toBe(7);
+    expect(selectCases(allCases(), undefined)).toHaveLength(210);
+    expect(casesLimit({ DS_RELIABILITY_CASES: 'all' }, 16)).toBeUndefined();
+    expect(casesLimit({}, 16)).toBe(16);
+    expect(() => casesLimit({ DS_RELIABILITY_CASES: 'many' }, 16)).toThrow(
+      'DS_RELIABILITY_CASES must be a positive integer or \'all\', not "many"',
+    );
+  });
+});
+
+describe('the release state space', () => {
+  it(
+    `holds at every point: ${cases.length} of ${allCases().length} cases (a kill after each journaled step, then each re-run outcome)`,
+    async () => {
+      const started = Date.now();
+      const limited = concurrencyLimit(concurrency);
+      await Promise.all(groups.map((g) => limited(() => runGroup(g))));
+      part.durationMs = Date.now() - started;
+      writePart(tallyDir(repoRoot), part);
+      process.stdout.write(`${renderSummary([part])}\n`);
+      expect(part.failures).toEqual([]);
+      expect(part.cases).toBe(cases.length);
+    },
+    6 * 60 * 60 * 1000,
+  );
+});

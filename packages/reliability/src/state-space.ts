@@ -1,0 +1,124 @@
+/**
+ * The release engine's state space, enumerated instead of sampled: for each strategy and each action,
+ * a run killed after each journaled step, then run again with each outcome, and checked after every
+ * run. Random fault schedules found 200 runs without the outage a kill followed by a failing check
+ * caused; this enumeration has that combination, and every other, by construction.
+ */
+
+/** The release strategies. */
+export const STRATEGIES = ['blue-green', 'rolling'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** What the killed run was doing. */
+export const ACTIONS = ['deploy', 'rollback'] as const;
+export type KilledAction = (typeof ACTIONS)[number];
+
+/** The journaled steps a run is killed after, per strategy (as the engines journal them). */
+export const STEPS: Readonly<Record<Strategy, readonly string[]>> = {
+  'blue-green': [
+    'started',
+    'applied',
+    'ready',
+    'preview-switched',
+    'gates-passed',
+    'switching',
+    'switched',
+    'workers-updated',
+    'verified',
+    'finished',
+  ],
+  rolling: ['started', 'applied', 'ready', 'verified', 'finished'],
+};
+
+/**
+ * What the run after the kill does:
+ * - `same`: the same action again, healthy;
+ * - `never-ready`: the same action, the killed release's pods never become Ready;
+ * - `pre-switch-fails`: the same action, the killed release fails the health gates before the switch;
+ * - `post-switch-fails`: the same action, the killed release fails the check that runs only once live;
+ * - `other-deploy`: a deploy of a different, new release;
+ * - `rollback`: a rollback to the release before the live one;
+ * - `other-deploy-post-switch-fails`: a different release that fails once live.
+ */
+export const OUTCOMES = [
+  'same',
+  'never-ready',
+  'pre-switch-fails',
+  'post-switch-fails',
+  'other-deploy',
+  'rollback',
+  'other-deploy-post-switch-fails',
+] as const;
+export type RerunOutcome = (typeof OUTCOMES)[number];
+
+/** One point of the state space. */
+export interface StateCase {
+  /** `blue-green/deploy/switched/post-switch-fails` */
+  readonly id: string;
+  readonly strategy: Strategy;
+  readonly action: KilledAction;
+  readonly step: string;
+  readonly outcome: RerunOutcome;
+}
+
+/** Every case, grouped by strategy and action (each group runs on its own cluster, in order). */
+export function allCases(): StateCase[] {
+  const cases: StateCase[] = [];
+  for (const strategy of STRATEGIES)
+    for (const action of ACTIONS)
+      for (const step of STEPS[strategy])
+        for (const outcome of OUTCOMES)
+          cases.push({ id: `${strategy}/${action}/${step}/${outcome}`, strategy, action, step, outcome });
+  return cases;
+}
+
+/**
+ * `limit` cases spread over the whole space, the same every time: taken in turn from each
+ * (strategy, action) group, and within a group at an even stride, offset per group so that every
+ * step and every outcome comes up as the limit grows. `undefined` or a limit of at least the
+ * total gives every case.
+ */
+export function selectCases(cases: readonly StateCase[], limit: number | undefined): StateCase[] {
+  if (limit === undefined || limit >= cases.length) return [...cases];
+  const groups = groupCases(cases);
+  const perGroup = groups.map(
+    (g, i) => Math.floor(limit / groups.length) + (i < limit % groups.length ? 1 : 0),
+  );
+  const chosen: StateCase[] = [];
+  groups.forEach((group, g) => {
+    const want = Math.min(perGroup[g] ?? 0, group.length);
+    if (want === 0) return;
+    const stride = group.length / want;
+    for (let i = 0; i < want; i++) {
+      // The stride walks the steps; `+ i` and `3 * g` turn the outcome as well.
+      const index = (Math.floor(i * stride) + i + 3 * g) % group.length;
+      const pick = group[index];
+      if (pick !== undefined && !chosen.includes(pick)) chosen.push(pick);
+    }
+  });
+  return chosen;
+}
+
+/** Cases by (strategy, action), in enumeration order. */
+export function groupCases(cases: readonly StateCase[]): StateCase[][] {
+  const groups = new Map<string, StateCase[]>();
+  for (const c of cases) {
+    const key = `${c.strategy}/${c.action}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  return [...groups.values()];
+}
+
+/** Reads `DS_RELIABILITY_CASES`: a positive number, or `all` (the default with no value is `fallback`). */
+export function casesLimit(
+  env: Readonly<Record<string, string | undefined>>,
+  fallback: number | 'all',
+): number | undefined {
+  const text = env.DS_RELIABILITY_CASES ?? '';
+  const value = text === '' ? fallback : text;
+  if (value === 'all') return undefined;
+  if (typeof value === 'number') return value;
+  if (!/^[1-9]\d{0,5}$/.test(value))
+    throw new Error(`DS_RELIABILITY_CASES must be a positive integer or 'all', not ${JSON.stringify(value)}`);
+  return Number(value);
+}
