@@ -3,6 +3,7 @@ import {
   buildRecords,
   deploy,
   healthChecks,
+  holdLock,
   OVERLAYS,
   repoRoot,
   runKubectl,
@@ -119,20 +120,7 @@ describe('action-deploy and GitHub Deployments', () => {
     created.length = 0;
     statuses.length = 0;
     // Another run holds the lock, freshly renewed, for ten minutes.
-    const now = new Date().toISOString().replace('Z', '000Z');
-    const held = await runKubectl(
-      [
-        'patch',
-        'lease',
-        'dreamscape-lock-dreamscape-dev',
-        '-n',
-        'dreamscape-dev',
-        '--type=merge',
-        `--patch=${JSON.stringify({ spec: { holderIdentity: 'dreamscape/platform#999', leaseDurationSeconds: 600, renewTime: now } })}`,
-      ],
-      { kubeconfig: cluster.double.kubeconfigPath },
-    );
-    expect(held.stderr).toBe('');
+    await holdLock(cluster.double, { holder: 'dreamscape/platform#999', ttlSeconds: 600 });
     const r = await deploy(
       cluster,
       {

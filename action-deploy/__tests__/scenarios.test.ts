@@ -5,6 +5,7 @@ import {
   buildRecords,
   deploy,
   digest,
+  holdLock,
   healthChecks,
   releaseRecords,
   replicasOf,
@@ -212,20 +213,12 @@ describe('action-deploy and the lock', () => {
 
   it('a stale Lease is taken over once its TTL has passed', async () => {
     // A run that died holding the lock two minutes ago, with a 60 s lease.
-    const stale = new Date(Date.now() - 120_000).toISOString().replace('Z', '000Z');
-    const patched = await runKubectl(
-      [
-        'patch',
-        'lease',
-        'dreamscape-lock-dreamscape-dev',
-        '-n',
-        'dreamscape-dev',
-        '--type=merge',
-        `--patch=${JSON.stringify({ metadata: { annotations: { 'dreamscape.io/run-url': 'https://github.com/dreamscape/platform/actions/runs/1' } }, spec: { holderIdentity: 'dreamscape/platform#1', leaseDurationSeconds: 60, renewTime: stale } })}`,
-      ],
-      { kubeconfig: cluster.double.kubeconfigPath },
-    );
-    expect(patched.stderr).toBe('');
+    await holdLock(cluster.double, {
+      holder: 'dreamscape/platform#1',
+      ttlSeconds: 60,
+      ageSeconds: 120,
+      runUrl: 'https://github.com/dreamscape/platform/actions/runs/1',
+    });
     const r = await deploy(cluster, { images: buildRecords('v2'), 'health-checks': healthChecks() });
     expect(r.outputs.result).toBe('promoted');
     expect(r.stdout).toMatch(/Took over the lock dreamscape-lock-dreamscape-dev from dreamscape\/platform#1/);

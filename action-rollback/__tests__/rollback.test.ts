@@ -13,6 +13,7 @@ import {
   serviceColors,
   SERVICES,
   startCluster,
+  holdLock,
   startGitHubApi,
   type ExampleCluster,
 } from '@dreamscape/testkit';
@@ -185,6 +186,33 @@ describe('action-rollback, run as the runner runs it, against the double with th
     expect(gateway.spec.template.spec.containers[0]?.image).toBe(
       `ghcr.io/dreamscape/gateway@${digest('gateway', 'v1')}`,
     );
+  }, 300_000);
+
+  it('ends its GitHub deployment with error when it stops on an error (the lock is held)', async () => {
+    await deployVersion('v1');
+    await deployVersion('v2');
+    await holdLock(cluster.double, { holder: 'dreamscape/platform#999', ttlSeconds: 600 });
+    const github = await startGitHubApi({ token: 'ghs_rollback_token_987654321' });
+    const statuses: unknown[] = [];
+    github.route('POST', '/repos/:owner/:repo/deployments', () => ({ status: 201, body: { id: 6 } }));
+    github.route('POST', '/repos/:owner/:repo/deployments/:id/statuses', ({ request }) => {
+      statuses.push(request.body);
+      return { status: 201, body: { id: 1 } };
+    });
+    const back = await rollback(
+      cluster,
+      { 'github-token': github.token, 'lock-timeout': '1s' },
+      { env: { GITHUB_API_URL: github.url } },
+    );
+    await github.close();
+    expect(back.outputs.result).toBe('failed');
+    expect(statuses).toEqual([
+      expect.objectContaining({ state: 'in_progress' }),
+      expect.objectContaining({
+        state: 'error',
+        description: expect.stringMatching(/^stopped: .*dreamscape\/platform#999/) as unknown,
+      }),
+    ]);
   }, 300_000);
 
   it('rolling back to what is live answers already-current and writes nothing', async () => {

@@ -262,25 +262,29 @@ export class BlueGreenDeploy {
     // 4. Shared objects and the idle color only; the live color is never touched. A rollback whose
     // idle color still runs the target release at full scale and Ready skips straight to the gates.
     this.path = this.candidatePath(live, active, candidate);
-    if (this.path === 'fast') {
-      logger.info(`Fast path: ${candidate} still runs this release, Ready at full scale; nothing to apply.`);
-    } else {
-      if (this.kind.kind === 'rollback')
-        logger.info(
-          this.path === 'warm-up'
-            ? `Warm-up path: ${candidate} still runs this release but is scaled down; scaling it up.`
-            : `Re-apply path: ${candidate} runs another release; re-applying the recorded manifest.`,
-        );
-      const problem = await this.phase('apply', () =>
-        logger.group(`Apply ${candidate} and shared objects`, () =>
-          this.applyCandidate(live, active, candidate),
-        ),
+    if (this.path === 'fast')
+      logger.info(
+        `Fast path: ${candidate} still runs this release, Ready at full scale; only what is not colored is applied.`,
       );
-      if (problem !== undefined) {
-        logger.error(problem);
-        await this.abandonCandidate(active, candidate);
-        return this.finish('failed', problem, before, await this.readLive());
-      }
+    else if (this.kind.kind === 'rollback')
+      logger.info(
+        this.path === 'warm-up'
+          ? `Warm-up path: ${candidate} still runs this release but is scaled down; scaling it up.`
+          : `Re-apply path: ${candidate} runs another release; re-applying the recorded manifest.`,
+      );
+    // Even on the fast path the configuration and the stateful workloads are applied: they are not
+    // colored, so the idle color does not hold the release's version of them (an unchanged object
+    // costs one request and changes nothing).
+    const problem = await this.phase('apply', () =>
+      logger.group(
+        this.path === 'fast' ? 'Apply shared and stateful objects' : `Apply ${candidate} and shared objects`,
+        () => this.applyCandidate(live, active, candidate, { colored: this.path !== 'fast' }),
+      ),
+    );
+    if (problem !== undefined) {
+      logger.error(problem);
+      await this.abandonCandidate(active, candidate);
+      return this.finish('failed', problem, before, await this.readLive());
     }
     await this.journal('applied');
 
@@ -391,8 +395,7 @@ export class BlueGreenDeploy {
     const message = error instanceof Error ? error.message : String(error);
     logger.error(`The release stopped on an error: ${message}`);
     try {
-      // Targets built from the state before the switch: each revert's precondition is the candidate
-      // color, and a Service that never switched is recognised as already back.
+      // Back to the color the release started from, as journaled: every Service on the candidate.
       if (active !== undefined) await this.switchBack(candidate);
       await this.abandonCandidate(active, candidate);
       return await this.finish('failed', `stopped on an error: ${message}`, before, await this.readLive());
@@ -523,6 +526,7 @@ export class BlueGreenDeploy {
     live: LiveState,
     active: Color | 'legacy' | undefined,
     candidate: Color,
+    what: { readonly colored: boolean },
   ): Promise<string | undefined> {
     const { plan, logger, kubectl } = this.o;
     const first: KubeObject[] = [...plan.shared, ...withReleaseLabels(plan, plan.stateful)];
@@ -539,6 +543,7 @@ export class BlueGreenDeploy {
       const failed = waited.filter((w) => w.state !== 'complete');
       if (failed.length > 0) return `stateful workloads did not roll out: ${describeRollouts(failed)}`;
     }
+    if (!what.colored) return undefined;
     const objects: KubeObject[] = [];
     const targets: { name: string; replicas: number; hpa: boolean }[] = [];
     for (const d of plan.deployments) {

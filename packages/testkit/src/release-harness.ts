@@ -5,6 +5,7 @@ import { startKubeDouble, type BehaviourEntry, type KubeDouble } from '@dreamsca
 import {
   pathWithPinnedKubectl,
   runActionBundle,
+  runKubectl,
   type ActionRunOptions,
   type ActionRunResult,
 } from '@dreamscape/testkit';
@@ -188,6 +189,44 @@ export function releaseRecords(double: KubeDouble, namespace = 'dreamscape-dev')
       return JSON.parse(gunzipSync(Buffer.from(data, 'base64')).toString('utf8')) as RecordView;
     })
     .sort((a, b) => b.revision - a.revision);
+}
+
+/**
+ * Makes another run hold the deploy lock of an app and environment (the Lease the engine takes):
+ * `holder` renewed it `ageSeconds` ago for `ttlSeconds`. A stale lock is one whose age is past its TTL.
+ */
+export async function holdLock(
+  double: KubeDouble,
+  lock: {
+    readonly holder: string;
+    readonly ttlSeconds: number;
+    readonly ageSeconds?: number;
+    readonly runUrl?: string;
+    readonly namespace?: string;
+    readonly name?: string;
+  },
+): Promise<void> {
+  const namespace = lock.namespace ?? 'dreamscape-dev';
+  const renewed = new Date(Date.now() - (lock.ageSeconds ?? 0) * 1000).toISOString().replace('Z', '000Z');
+  // Applied as another run would have left it, namespace included, by a manager of its own.
+  const documents = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+    {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: lock.name ?? 'dreamscape-lock-dreamscape-dev',
+        namespace,
+        ...(lock.runUrl === undefined ? {} : { annotations: { 'dreamscape.io/run-url': lock.runUrl } }),
+      },
+      spec: { holderIdentity: lock.holder, leaseDurationSeconds: lock.ttlSeconds, renewTime: renewed },
+    },
+  ];
+  const result = await runKubectl(
+    ['apply', '--server-side', '--force-conflicts', '--field-manager=another-run', '-f', '-'],
+    { kubeconfig: double.kubeconfigPath, stdin: documents.map((d) => JSON.stringify(d)).join('\n---\n') },
+  );
+  if (result.exitCode !== 0) throw new Error(`holding the lock failed: ${result.stderr}`);
 }
 
 /** Writes a client made (dry runs excluded). */
