@@ -10,6 +10,7 @@ import {
   releaseRecords,
   replicasOf,
   rollback,
+  runKubectl,
   serviceColors,
   SERVICES,
   startCluster,
@@ -213,6 +214,51 @@ describe('action-rollback, run as the runner runs it, against the double with th
         description: expect.stringMatching(/^stopped: .*dreamscape\/platform#999/) as unknown,
       }),
     ]);
+  }, 300_000);
+
+  it('a re-run of a job whose rollback finished is that rollback, not a second one', async () => {
+    await deployVersion('v1');
+    await deployVersion('v2');
+    await deployVersion('v3');
+    const first = await rollback(cluster, {}, { runId: '4242' });
+    expect(first.outputs.result).toBe('rolled-back');
+    expect(liveImage('gateway')).toBe(`ghcr.io/dreamscape/gateway@${digest('gateway', 'v2')}`);
+    // The runner died before the job reported; "Re-run jobs" starts the same run again.
+    cluster.double.clearLogs();
+    const again = await rollback(cluster, {}, { runId: '4242' });
+    expect(again.errors).toEqual([]);
+    expect(again.outputs.result).toBe('already-current');
+    expect(again.stdout).toContain('An earlier attempt of this run already rolled back to revision 2');
+    expect(realWrites(cluster.double)).toEqual([]);
+    expect(releaseRecords(cluster.double).map((r) => r.revision)).toEqual([4, 3, 2, 1]);
+    // Someone moves the Services back to the color that runs v3; the re-run returns to v2 again.
+    const v3Color = serviceColors(cluster.double).gateway === 'blue' ? 'green' : 'blue';
+    for (const s of SERVICES) {
+      const moved = await runKubectl(
+        [
+          'patch',
+          'service',
+          s,
+          '-n',
+          'dreamscape-dev',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ spec: { selector: { 'dreamscape.io/color': v3Color } } }),
+        ],
+        { kubeconfig: cluster.double.kubeconfigPath },
+      );
+      expect(moved.stderr).toBe('');
+    }
+    const third = await rollback(cluster, {}, { runId: '4242' });
+    expect(third.stdout).toContain(
+      'An earlier attempt of this run rolled back to revision 2, but it no longer serves',
+    );
+    expect(third.outputs).toMatchObject({ result: 'rolled-back', 'to-revision': '2' });
+    expect(liveImage('gateway')).toBe(`ghcr.io/dreamscape/gateway@${digest('gateway', 'v2')}`);
+    // A new run asking for the previous release is a second rollback: further back, to v1.
+    const second = await rollback(cluster, {}, { runId: '4243' });
+    expect(second.outputs.result).toBe('rolled-back');
+    expect(liveImage('gateway')).toBe(`ghcr.io/dreamscape/gateway@${digest('gateway', 'v1')}`);
   }, 300_000);
 
   it('rolling back to what is live answers already-current and writes nothing', async () => {

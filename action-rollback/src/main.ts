@@ -245,11 +245,35 @@ async function rollbackApp(o: {
     environment: inputs.environment,
     namespace: scope.namespace,
   });
-  const { current, target } = findRollbackTarget(
-    await history.list(),
-    inputs.to,
-    `app '${scope.app}' in '${inputs.environment}'`,
-  );
+  const where = `app '${scope.app}' in '${inputs.environment}'`;
+  const recorded = await history.list();
+  const found = findRollbackTarget(recorded, inputs.to, where, process.env.GITHUB_RUN_ID ?? '');
+  let { current, target } = found;
+  if (found.repeated === true) {
+    const to = current.rollbackTo ?? current.revision;
+    if (await isAlreadyCurrent(api, current, target)) {
+      logger.notice(
+        `An earlier attempt of this run already rolled back to revision ${to} (as revision ${current.revision}), and it is what runs now: nothing to do.`,
+      );
+      return {
+        app: scope.app,
+        result: 'already-current',
+        from: current.previousRevision,
+        to,
+        outcome: undefined,
+        message: `an earlier attempt of this run rolled back to revision ${to}`,
+      };
+    }
+    // Its Services were moved since: the same rollback again, to the same revision.
+    logger.notice(
+      `An earlier attempt of this run rolled back to revision ${to}, but it no longer serves; returning to it again.`,
+    );
+    ({ current, target } = findRollbackTarget(
+      recorded.filter((s) => s.record.revision !== current.revision),
+      recorded.some((s) => s.record.revision === to) ? to : 'previous',
+      where,
+    ));
+  }
   logger.info(
     `Live: revision ${current.revision}${current.color === undefined ? '' : ` (${current.color})`}; target: revision ${target.revision}.`,
   );

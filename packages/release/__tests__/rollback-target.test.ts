@@ -16,6 +16,8 @@ interface Entry {
   /** A rollback: the revision it returned to. */
   rollbackTo?: number;
   previousRevision?: number;
+  /** The workflow run that made it (the revision by default). */
+  runId?: string;
 }
 
 function stored(e: Entry): StoredRelease {
@@ -39,7 +41,7 @@ function stored(e: Entry): StoredRelease {
     replicas: {},
     checks: '',
     commit: '',
-    runId: String(e.revision),
+    runId: e.runId ?? String(e.revision),
     runUrl: '',
     actor: '',
     reason: '',
@@ -115,6 +117,31 @@ describe('findRollbackTarget', () => {
     expect(current.revision).toBe(4);
     // v3 was escaped, v2 runs the same manifest as v4: v1 is next.
     expect(target.revision).toBe(1);
+  });
+
+  it('is done already when the live rollback was made by an earlier attempt of the same run', () => {
+    // Run 77 rolled back to v1 (as v3) and was killed before it reported; its re-run is that rollback.
+    const h = history(
+      { revision: 3, result: 'promoted', manifest: 'v1', rollbackTo: 1, previousRevision: 2, runId: '77' },
+      { revision: 2, result: 'promoted' },
+      { revision: 1, result: 'promoted' },
+    );
+    const again = findRollbackTarget(h, 'previous', WHERE, '77');
+    expect([again.current.revision, again.target.revision, again.repeated]).toEqual([3, 3, true]);
+    // Another run asking for the previous release goes further back (here: there is none).
+    expect(errorOf(() => findRollbackTarget(h, 'previous', WHERE, '78')).message).toContain(
+      'has no earlier promoted release',
+    );
+    // A deploy made by the same run is not a rollback to repeat; a named revision is always honoured.
+    const deployed = history(
+      { revision: 2, result: 'promoted', runId: '77' },
+      { revision: 1, result: 'promoted' },
+    );
+    expect(findRollbackTarget(deployed, 'previous', WHERE, '77')).toEqual(
+      expect.objectContaining({ target: expect.objectContaining({ revision: 1 }) }),
+    );
+    expect(findRollbackTarget(deployed, 'previous', WHERE, '77').repeated).toBeUndefined();
+    expect(findRollbackTarget(h, 2, WHERE, '77').target.revision).toBe(2);
   });
 
   it('fails when nothing earlier qualifies, listing what is recorded', () => {

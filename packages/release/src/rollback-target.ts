@@ -6,6 +6,11 @@ export interface RollbackTarget {
   /** The release live now: the newest promoted one. */
   readonly current: ReleaseRecord;
   readonly target: ReleaseRecord;
+  /**
+   * Set when the live release is a rollback this same run already finished in an earlier attempt
+   * (a re-run of a killed job): `target` is then the live release itself, and nothing is to be done.
+   */
+  readonly repeated?: true;
 }
 
 /**
@@ -13,11 +18,16 @@ export interface RollbackTarget {
  * that runs a different manifest and that no earlier rollback already left (so two rollbacks in a
  * row go further back instead of returning to the release the first one escaped from). A number
  * names any recorded revision.
+ *
+ * A re-run of the same workflow run (`runId`, the same in every attempt) whose earlier attempt
+ * finished its rollback is that rollback, not a second one: it is reported as done instead of going
+ * one release further back.
  */
 export function findRollbackTarget(
   history: readonly StoredRelease[],
   to: 'previous' | number,
   where: string,
+  runId = '',
 ): RollbackTarget {
   const records = history.map((s) => s.record).sort((a, b) => b.revision - a.revision);
   const current = records.find((r) => r.result === 'promoted');
@@ -41,6 +51,8 @@ export function findRollbackTarget(
       );
     return { current, target };
   }
+  if (runId !== '' && current.kind === 'rollback' && current.runId === runId)
+    return { current, target: current, repeated: true };
   const escaped = new Set(records.filter((r) => r.kind === 'rollback').map((r) => r.previousRevision));
   const target = records.find(
     (r) =>

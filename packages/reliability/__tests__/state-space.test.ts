@@ -56,7 +56,9 @@ const HEALTHY: BehaviourEntry = {
 const TIMINGS = { 'verify-window': '1s', 'rollout-timeout': '30s', 'lock-timeout': '20s', 'lock-ttl': '3s' };
 
 const limit = casesLimit(process.env, 16);
-const cases = selectCases(allCases(), limit);
+// DS_RELIABILITY_ONLY=<id prefix> runs the matching cases alone (to reproduce a failure).
+const only = process.env.DS_RELIABILITY_ONLY ?? '';
+const cases = only === '' ? selectCases(allCases(), limit) : allCases().filter((c) => c.id.startsWith(only));
 const groups = groupCases(cases);
 const concurrency = Number(process.env.DS_RELIABILITY_CONCURRENCY ?? '1') || 1;
 const part = newPart('state space');
@@ -119,7 +121,14 @@ function recordResultsFor(action: 'deploy' | 'rollback', result: string | undefi
 /** Everything that must hold after any run, as problems. */
 function stateProblems(
   chain: Chain,
-  run: { result: ActionRunResult; action: 'deploy' | 'rollback' } | undefined,
+  run:
+    | {
+        readonly result: ActionRunResult;
+        readonly action: 'deploy' | 'rollback';
+        /** The newest revision recorded before the run. */
+        readonly newestBefore: number;
+      }
+    | undefined,
   settled: boolean,
 ): string[] {
   const { double } = chain.cluster;
@@ -148,8 +157,15 @@ function stateProblems(
   if (run !== undefined) {
     // The result output matches the record the run closed.
     const result = run.result.outputs.result;
-    const newest = releaseRecords(double, NS)[0]?.result ?? 'nothing';
-    if (!recordResultsFor(run.action, result).includes(newest))
+    const newestRecord = releaseRecords(double, NS)[0];
+    const newest = newestRecord?.result ?? 'nothing';
+    // A run refused before it recorded anything (a rollback with no release left to return to)
+    // fails having changed nothing but, at most, the lock.
+    const refused =
+      result === 'failed' &&
+      (newestRecord?.revision ?? 0) === run.newestBefore &&
+      double.writes().every((w) => !w.changed || w.kind === 'Lease');
+    if (!refused && !recordResultsFor(run.action, result).includes(newest))
       problems.push(`the ${run.action} said '${result ?? 'nothing'}', the newest record says '${newest}'`);
   }
   return problems;
@@ -162,7 +178,7 @@ async function runCase(chain: Chain, c: StateCase): Promise<void> {
   // A rollback needs a release to leave: a fresh one, so that the previous is a different manifest.
   const base = newVersion(chain);
   if (c.action === 'rollback') {
-    const r = await deployVersion(chain, base);
+    const r = await deployVersion(chain, base, {}, { runId: `${c.id}#setup` });
     if (r.outputs.result !== 'promoted')
       throw new Error(
         `setting up: ${base} ended ${r.outputs.result ?? 'with no result'}: ${r.errors.join(' ')}`,
@@ -191,8 +207,16 @@ async function runCase(chain: Chain, c: StateCase): Promise<void> {
 
   let rerun: ActionRunResult;
   let rerunAction: 'deploy' | 'rollback' = c.action;
+  // The same action again is the killed job run again: the same workflow run, a later attempt.
+  const again = { runId: killOptions.runId };
+  // Any other action is a workflow run of its own.
+  const another = { runId: `${c.id}#rerun` };
   const sameAgain = (extra: Record<string, string> = {}): Promise<ActionRunResult> =>
-    c.action === 'deploy' ? deployVersion(chain, killedVersion, extra) : rollbackPrevious(chain, extra);
+    c.action === 'deploy'
+      ? deployVersion(chain, killedVersion, extra, again)
+      : rollbackPrevious(chain, extra, again);
+  const newestBefore = releaseRecords(double, NS)[0]?.revision ?? 0;
+  double.clearLogs();
   // What fails: the killed release's images; for a rollback, whatever it returns to (every image
   // but the live release's, and the redis, which no release changes).
   const failing = (extra: Omit<BehaviourEntry, 'image'>): BehaviourEntry[] =>
@@ -226,11 +250,11 @@ async function runCase(chain: Chain, c: StateCase): Promise<void> {
       break;
     case 'other-deploy':
       rerunAction = 'deploy';
-      rerun = await deployVersion(chain, newVersion(chain));
+      rerun = await deployVersion(chain, newVersion(chain), {}, another);
       break;
     case 'rollback':
       rerunAction = 'rollback';
-      rerun = await rollbackPrevious(chain);
+      rerun = await rollbackPrevious(chain, {}, another);
       break;
     case 'other-deploy-post-switch-fails': {
       const other = newVersion(chain);
@@ -242,7 +266,7 @@ async function runCase(chain: Chain, c: StateCase): Promise<void> {
         HEALTHY,
       ]);
       rerunAction = 'deploy';
-      rerun = await deployVersion(chain, other);
+      rerun = await deployVersion(chain, other, {}, another);
       break;
     }
   }
@@ -252,9 +276,11 @@ async function runCase(chain: Chain, c: StateCase): Promise<void> {
   countOutcome(part, `${c.outcome}:${rerun.outputs.result ?? 'none'}`);
   if (rerun.outputs.result === undefined)
     throw new Error(`the re-run gave no result: ${rerun.errors.join(' ')}`);
-  const problems = stateProblems(chain, { result: rerun, action: rerunAction }, true);
+  const problems = stateProblems(chain, { result: rerun, action: rerunAction, newestBefore }, true);
   if (problems.length > 0)
-    throw new Error(`after the re-run (${rerun.outputs.result}): ${problems.join('; ')}`);
+    throw new Error(
+      `after the re-run (${rerun.outputs.result}): ${problems.join('; ')}${rerun.errors.length > 0 ? ` [its errors: ${rerun.errors.join(' ')}]` : ''}`,
+    );
 }
 
 async function runGroup(group: readonly StateCase[]): Promise<void> {

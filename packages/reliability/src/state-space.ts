@@ -31,7 +31,8 @@ export const STEPS: Readonly<Record<Strategy, readonly string[]>> = {
 };
 
 /**
- * What the run after the kill does:
+ * What the run after the kill does. The first four are the killed job run again (the same workflow
+ * run, a later attempt); the last three are runs of their own.
  * - `same`: the same action again, healthy;
  * - `never-ready`: the same action, the killed release's pods never become Ready;
  * - `pre-switch-fails`: the same action, the killed release fails the health gates before the switch;

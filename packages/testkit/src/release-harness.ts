@@ -224,7 +224,11 @@ export async function holdLock(
   ];
   const result = await runKubectl(
     ['apply', '--server-side', '--force-conflicts', '--field-manager=another-run', '-f', '-'],
-    { kubeconfig: double.kubeconfigPath, stdin: documents.map((d) => JSON.stringify(d)).join('\n---\n') },
+    {
+      kubeconfig: double.kubeconfigPath,
+      // A stream of JSON documents, one after the other (what kubectl reads when the input starts with '{').
+      stdin: documents.map((d) => JSON.stringify(d)).join('\n'),
+    },
   );
   if (result.exitCode !== 0) throw new Error(`holding the lock failed: ${result.stderr}`);
 }
