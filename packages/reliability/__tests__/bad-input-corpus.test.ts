@@ -7,6 +7,7 @@ import {
   caseInputs,
   expand,
   loadCorpus,
+  loadCorpusDir,
   makeCaseWorkspace,
   makeOutsideDir,
   refusalProblems,
@@ -24,7 +25,7 @@ const sample: BadInputCase = {
 
 describe('the bad-input corpus', () => {
   it('loads the corpus file: every case names an action, an input and a valid pattern', () => {
-    const corpus = loadCorpus(join(repoRoot, 'packages/reliability/fixtures/bad-inputs.json'));
+    const corpus = loadCorpusDir(join(repoRoot, 'packages/reliability/fixtures/bad-inputs'));
     expect(corpus.length).toBeGreaterThanOrEqual(40);
     expect(new Set(corpus.map((c) => `${c.action}: ${c.name}`)).size).toBe(corpus.length);
     expect(corpus.filter((c) => JSON.stringify(c.inputs).includes('{{marker}}')).length).toBeGreaterThan(20);
@@ -39,6 +40,14 @@ describe('the bad-input corpus', () => {
     expect(() => loadCorpus(file)).toThrow('needs name, input and error');
     writeFileSync(file, JSON.stringify({ cases: [{ ...sample, action: 'launch' }] }));
     expect(() => loadCorpus(file)).toThrow('unknown action');
+  });
+
+  it('refuses a corpus directory that writes one case twice', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ds-corpus-dir-'));
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ cases: [sample] }));
+    expect(loadCorpusDir(dir)).toHaveLength(1);
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ cases: [sample] }));
+    expect(() => loadCorpusDir(dir)).toThrow('the case "deploy: x" is written twice');
   });
 
   it('fills the placeholders', () => {

@@ -17,7 +17,7 @@ import {
   CHAIN_OVERLAY,
   CHAIN_SERVICES,
   caseInputs,
-  loadCorpus,
+  loadCorpusDir,
   makeCaseWorkspace,
   makeOutsideDir,
   newPart,
@@ -28,7 +28,7 @@ import {
   type BadInputCase,
 } from '../src/index.js';
 
-const corpus = loadCorpus(join(repoRoot, 'packages/reliability/fixtures/bad-inputs.json'));
+const corpus = loadCorpusDir(join(repoRoot, 'packages/reliability/fixtures/bad-inputs'));
 const markers = mkdtempSync(join(tmpdir(), 'ds-markers-'));
 const outside = makeOutsideDir();
 const part = newPart('bad inputs');
@@ -54,6 +54,10 @@ const GOOD: Record<BadInputCase['action'], () => Record<string, string>> = {
     image: `ghcr.io/dreamscape/auth@sha256:${'f'.repeat(64)}`,
     // Never the internet, should a case get as far as installing the scanner.
     'scanner-download-url': 'http://127.0.0.1:9/{version}',
+  }),
+  changes: () => ({
+    'services-file': 'examples/dreamscape/services.json',
+    'changed-files': 'examples/dreamscape/services/gateway/server.js',
   }),
 };
 
@@ -112,10 +116,22 @@ async function runCase(c: BadInputCase, marker: string): Promise<ActionRunResult
         timeoutMs: 60_000,
       });
     }
+    case 'changes':
+      return runActionBundle(join(repoRoot, 'action-changes'), {
+        inputs,
+        env: {
+          GITHUB_WORKSPACE: repoRoot,
+          GITHUB_REPOSITORY: 'dreamscape/platform',
+          GITHUB_REPOSITORY_OWNER: 'dreamscape',
+          GITHUB_SHA: 'c0ffee0000000000000000000000000000000000',
+          ...workspaceEnv,
+        },
+        timeoutMs: 60_000,
+      });
   }
 }
 
-describe(`${corpus.length} bad inputs across the four actions: a clear error naming the input, nothing written, nothing run`, () => {
+describe(`${corpus.length} bad inputs across the five actions: a clear error naming the input, nothing written, nothing run`, () => {
   it('the corpus covers every action with at least 40 cases', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(40);
     for (const action of ['build', 'scan', 'deploy', 'rollback'])

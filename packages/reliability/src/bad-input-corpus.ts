@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /** The actions a case can drive. */
-export const CORPUS_ACTIONS = ['build', 'scan', 'deploy', 'rollback'] as const;
+export const CORPUS_ACTIONS = ['build', 'scan', 'deploy', 'rollback', 'changes'] as const;
 export type CorpusAction = (typeof CORPUS_ACTIONS)[number];
 
 /** One hostile or malformed input, as the corpus file writes it. */
@@ -46,6 +46,25 @@ export function loadCorpus(path: string): BadInputCase[] {
     new RegExp(c.error);
     return c as BadInputCase;
   });
+}
+
+/**
+ * Reads every corpus file of a directory (`*.json`, in name order), each written like the one
+ * {@link loadCorpus} reads; a case's action and name must be unique across the files.
+ */
+export function loadCorpusDir(dir: string): BadInputCase[] {
+  const files = readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort();
+  if (files.length === 0) throw new Error(`${dir}: no corpus file (*.json)`);
+  const cases = files.flatMap((name) => loadCorpus(join(dir, name)));
+  const seen = new Set<string>();
+  for (const c of cases) {
+    const key = `${c.action}: ${c.name}`;
+    if (seen.has(key)) throw new Error(`${dir}: the case "${key}" is written twice`);
+    seen.add(key);
+  }
+  return cases;
 }
 
 /** Replaces `{{marker}}`, `{{outside}}` and `{{long}}` in a value. */
