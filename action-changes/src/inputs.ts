@@ -1,11 +1,27 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { posix, relative, resolve, sep } from 'node:path';
 import { InputError, readBoolean, readEnum, readList, readString, type InputSource } from '@dreamscape/core';
+import {
+  checkRefText,
+  checkRunner,
+  checkScriptPath,
+  compileTagPatterns,
+  MAX_RECORDS_BYTES,
+  parsePromotionRecords,
+  parseRunnerAllowList,
+  RUN_ID,
+  workflowFilePath,
+  type PromotionRecords,
+  type TagPattern,
+} from '@dreamscape/github';
 import { compilePathPattern, type PathPattern } from './path-glob.js';
 import { parseServicesFile, SERVICE_NAME, type ServiceDefinition } from './services-file.js';
 
-/** What the action does: list the services a change touches, or keep a sticky PR comment. */
-export const MODES = ['changes', 'comment'] as const;
+/**
+ * What the action does: list the services a change touches, keep a sticky PR comment, check a run
+ * before its images are promoted, or check a deploy's ref, runner and smoke-test script.
+ */
+export const MODES = ['changes', 'comment', 'promotion', 'deploy-check'] as const;
 
 /** Inputs of `mode: changes`. */
 export interface ChangesInputs {
@@ -35,8 +51,38 @@ export interface CommentInputs {
   readonly pullRequest: number | undefined;
 }
 
+/** Inputs of `mode: promotion`. */
+export interface PromotionInputs {
+  readonly mode: 'promotion';
+  /** The run whose images are promoted. */
+  readonly runId: number;
+  /** Its records artifact, read and checked: only service names and images pinned by digest. */
+  readonly records: PromotionRecords;
+  readonly token: string;
+  /** The workflow file whose runs may be promoted (default: the one running). */
+  readonly workflowPath: string;
+  readonly releaseTags: readonly TagPattern[];
+  /** For the summary only; '' when not given. */
+  readonly environment: string;
+}
+
+/** Inputs of `mode: deploy-check`. */
+export interface DeployCheckInputs {
+  readonly mode: 'deploy-check';
+  /** The ref to deploy ('' = the run's own commit). */
+  readonly ref: string;
+  /** The runner the deploy job will run on, from the allow-list. */
+  readonly runsOn: string;
+  /** The smoke-test script, repository-relative; '' for none. */
+  readonly smokeTestScript: string;
+  readonly releaseTags: readonly TagPattern[];
+  readonly allowAnyRef: boolean;
+  readonly token: string;
+  readonly environment: string;
+}
+
 /** Everything action-changes was asked to do, validated once. */
-export type ChangesActionInputs = ChangesInputs | CommentInputs;
+export type ChangesActionInputs = ChangesInputs | CommentInputs | PromotionInputs | DeployCheckInputs;
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._/:-]{0,99}$/;
 
@@ -50,6 +96,8 @@ export function readInputs(
 ): ChangesActionInputs {
   const mode = readEnum(src, 'mode', MODES, 'changes');
   if (mode === 'comment') return readCommentInputs(src);
+  if (mode === 'promotion') return readPromotionInputs(src, env);
+  if (mode === 'deploy-check') return readDeployCheckInputs(src);
 
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
   const repository = env.GITHUB_REPOSITORY ?? '';
@@ -112,6 +160,92 @@ function readCommentInputs(src: InputSource): CommentInputs {
   if (prText !== '' && !/^[1-9]\d{0,9}$/.test(prText))
     throw new InputError('pull-request', prText, 'a pull request number');
   return { mode: 'comment', key, body, token, pullRequest: prText === '' ? undefined : Number(prText) };
+}
+
+const WORKFLOW_PATH = /^\.github\/workflows\/[A-Za-z0-9._-]{1,100}\.ya?ml$/;
+const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+function readPromotionInputs(
+  src: InputSource,
+  env: Readonly<Record<string, string | undefined>>,
+): PromotionInputs {
+  const runText = readString(src, 'run-id', { required: true });
+  if (!RUN_ID.test(runText) || !Number.isSafeInteger(Number(runText)))
+    throw new InputError(
+      'run-id',
+      runText,
+      "a workflow run id: the number in the run's URL, e.g. 9876543210",
+    );
+  const token = readString(src, 'github-token', { required: true });
+  const repository = env.GITHUB_REPOSITORY ?? '';
+  const workflowText = readString(src, 'workflow', {
+    default: workflowFilePath(env.GITHUB_WORKFLOW_REF ?? '', repository),
+  });
+  if (!WORKFLOW_PATH.test(workflowText))
+    throw new InputError(
+      'workflow',
+      workflowText,
+      'the workflow file whose runs may be promoted, e.g. .github/workflows/pipeline.yml (default: the running workflow, from GITHUB_WORKFLOW_REF)',
+    );
+  const releaseTags = readReleaseTags(src);
+  const environment = readEnvironment(src);
+  const recordsPath = readString(src, 'records-file', { required: true });
+  const absolute = resolve(env.GITHUB_WORKSPACE ?? process.cwd(), recordsPath);
+  const accepted = 'the records.json downloaded from the run (actions/download-artifact)';
+  if (!existsSync(absolute))
+    throw new InputError('records-file', recordsPath, accepted, { reason: 'no such file' });
+  const stat = statSync(absolute);
+  if (!stat.isFile()) throw new InputError('records-file', recordsPath, accepted, { reason: 'not a file' });
+  if (stat.size > MAX_RECORDS_BYTES)
+    throw new InputError('records-file', recordsPath, accepted, {
+      reason: `larger than ${MAX_RECORDS_BYTES} bytes`,
+    });
+  const records = parsePromotionRecords(readFileSync(absolute, 'utf8'), {
+    input: 'records-file',
+    path: recordsPath,
+  });
+  return {
+    mode: 'promotion',
+    runId: Number(runText),
+    records,
+    token,
+    workflowPath: workflowText,
+    releaseTags,
+    environment,
+  };
+}
+
+function readDeployCheckInputs(src: InputSource): DeployCheckInputs {
+  const allowed = parseRunnerAllowList(readString(src, 'allowed-runners', { default: 'ubuntu-latest' }));
+  const runsOn = checkRunner(readString(src, 'runs-on'), allowed);
+  const smokeTestScript = checkScriptPath(readString(src, 'smoke-test-script'));
+  const ref = checkRefText(readString(src, 'ref'));
+  const releaseTags = readReleaseTags(src);
+  const allowAnyRef = readBoolean(src, 'allow-any-ref', false);
+  const environment = readEnvironment(src);
+  const token = readString(src, 'github-token', { required: true });
+  return { mode: 'deploy-check', ref, runsOn, smokeTestScript, releaseTags, allowAnyRef, token, environment };
+}
+
+function readReleaseTags(src: InputSource): TagPattern[] {
+  const patterns = readList(src, 'release-tags');
+  try {
+    return compileTagPatterns(patterns);
+  } catch (error) {
+    throw new InputError(
+      'release-tags',
+      patterns.join(', '),
+      "tag patterns, one per line or comma-separated: letters, digits, '.', '_', '/', '+', '-' and '*', e.g. v*",
+      { cause: error },
+    );
+  }
+}
+
+function readEnvironment(src: InputSource): string {
+  const environment = readString(src, 'environment');
+  if (environment !== '' && !ENVIRONMENT.test(environment))
+    throw new InputError('environment', environment, "an environment name: letters, digits, '.', '_', '-'");
+  return environment;
 }
 
 function singleService(

@@ -1,22 +1,105 @@
 import { FetchHttpClient, messageOf, ProcessCommandRunner } from '@dreamscape/core';
 import { runAction, type ActionRuntime } from '@dreamscape/core/actions';
-import { GitHubClient, readGitHubContext, stickyMarker, upsertStickyComment } from '@dreamscape/github';
+import {
+  GitHubClient,
+  readGitHubContext,
+  recordsJson,
+  renderDeployCheckSummary,
+  renderPromotionSummary,
+  stickyMarker,
+  upsertStickyComment,
+  verifyDeployRequest,
+  verifyPromotion,
+} from '@dreamscape/github';
 import { changeRange } from './change-base.js';
 import { listChangedFiles } from './changed-files.js';
-import { readInputs, type ChangesInputs, type CommentInputs } from './inputs.js';
+import {
+  readInputs,
+  type ChangesInputs,
+  type CommentInputs,
+  type DeployCheckInputs,
+  type PromotionInputs,
+} from './inputs.js';
 import { describeReason, selectAll, selectServices, type ServiceSelection } from './service-changes.js';
 import { renderSummary } from './summary.js';
 
 /** The most changed paths written to the `changed-files` output; the count is always exact. */
 const MAX_LISTED_FILES = 1000;
 
-/** Lists the services a change touches (`mode: changes`) or keeps a sticky PR comment (`mode: comment`). */
+/**
+ * Lists the services a change touches (`mode: changes`), keeps a sticky PR comment (`mode:
+ * comment`), checks a run before its images are promoted (`mode: promotion`) or a deploy's ref,
+ * runner and smoke-test script (`mode: deploy-check`).
+ */
 export async function run(): Promise<void> {
   await runAction(async (rt) => {
     const inputs = readInputs(rt.inputs, process.env);
     if (inputs.mode === 'comment') await comment(rt, inputs);
+    else if (inputs.mode === 'promotion') await promotion(rt, inputs);
+    else if (inputs.mode === 'deploy-check') await deployCheck(rt, inputs);
     else await changes(rt, inputs);
   });
+}
+
+async function promotion(rt: ActionRuntime, inputs: PromotionInputs): Promise<void> {
+  const { logger } = rt;
+  const context = readGitHubContext(process.env);
+  const client = new GitHubClient({
+    token: inputs.token,
+    apiUrl: context.apiUrl,
+    http: new FetchHttpClient(),
+    logger,
+  });
+  const plan = await logger.group(`Run ${inputs.runId}: may its images be promoted?`, () =>
+    verifyPromotion({
+      client,
+      logger,
+      owner: context.owner,
+      repo: context.repo,
+      runId: inputs.runId,
+      workflowPath: inputs.workflowPath,
+      records: inputs.records,
+      releaseTags: inputs.releaseTags,
+      serverUrl: context.serverUrl,
+    }),
+  );
+  await rt.appendSummary(renderPromotionSummary(plan, inputs.environment));
+  rt.setOutput('records', recordsJson(plan.records));
+  rt.setOutput('commit', plan.commit);
+  rt.setOutput('run-url', plan.runUrl);
+  rt.setOutput('services', JSON.stringify([...plan.records.keys()]));
+}
+
+async function deployCheck(rt: ActionRuntime, inputs: DeployCheckInputs): Promise<void> {
+  const { logger } = rt;
+  const context = readGitHubContext(process.env);
+  const client = new GitHubClient({
+    token: inputs.token,
+    apiUrl: context.apiUrl,
+    http: new FetchHttpClient(),
+    logger,
+  });
+  const plan = await logger.group('Deploy check: ref, runner, smoke test', () =>
+    verifyDeployRequest({
+      client,
+      logger,
+      owner: context.owner,
+      repo: context.repo,
+      ref: inputs.ref,
+      eventRef: context.ref,
+      eventSha: context.sha,
+      releaseTags: inputs.releaseTags,
+      allowAnyRef: inputs.allowAnyRef,
+      smokeTestScript: inputs.smokeTestScript,
+    }),
+  );
+  logger.info(`Runner: ${inputs.runsOn}; smoke test: ${inputs.smokeTestScript || 'no script'}.`);
+  await rt.appendSummary(
+    renderDeployCheckSummary(plan, inputs.runsOn, inputs.smokeTestScript, inputs.environment),
+  );
+  rt.setOutput('commit', plan.commit);
+  rt.setOutput('runs-on', inputs.runsOn);
+  rt.setOutput('smoke-test-script', inputs.smokeTestScript);
 }
 
 async function changes(rt: ActionRuntime, inputs: ChangesInputs): Promise<void> {

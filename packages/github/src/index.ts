@@ -2,3 +2,8 @@ export * from './client.js';
 export * from './context.js';
 export * from './sticky-comment.js';
 export * from './deployments.js';
+export * from './untrusted-text.js';
+export * from './workflow-run.js';
+export * from './commit-provenance.js';
+export * from './promotion.js';
+export * from './deploy-check.js';

@@ -6,6 +6,7 @@ export * from './base-image.js';
 export * from './token-issuer.js';
 export * from './test-image.js';
 export * from './github-api.js';
+export * from './github-repository.js';
 export * from './sarif-multitool.js';
 export * from './kubectl.js';
 export * from './buildah-storage.js';

@@ -1,4 +1,5 @@
 import { actionInterface, workflowInterface, type CalleeInterface } from './callee-interface.js';
+import { checkExecutedText, checkShellTextInputs } from './deploy-gates.js';
 import { OUR_REF, parseUses } from './uses-reference.js';
 import { needsOf, triggers, type Job, type Step, type WorkflowFile } from './workflow-file.js';
 
@@ -386,6 +387,8 @@ export function checkWorkflow(file: WorkflowFile, context: ContractContext): Vio
     ...checkPins(file),
     ...checkPermissions(file),
     ...checkSecrets(file),
+    ...checkShellTextInputs(file),
+    ...checkExecutedText(file),
   ];
 }
 

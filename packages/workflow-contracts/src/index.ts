@@ -3,3 +3,4 @@ export * from './uses-reference.js';
 export * from './callee-interface.js';
 export * from './contracts.js';
 export * from './readme-excerpts.js';
+export * from './deploy-gates.js';
