@@ -96,4 +96,47 @@ describe('parseServicesFile', () => {
       "ops/services.json: service 'api' has no 'context'",
     );
   });
+
+  it('refuses an alias bomb in milliseconds, naming the input, the file and the limit', () => {
+    const lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
+    for (let i = 1; i < 9; i++)
+      lines.push(
+        `l${i}: &l${i} [${Array<string>(9)
+          .fill(`*l${i - 1}`)
+          .join(', ')}]`,
+      );
+    const bomb = `${lines.join('\n')}\nservices: [{name: api, context: api, paths: *l8}]`;
+    const started = Date.now();
+    expect(() => parseServicesFile(bomb, { path: 'ops/services.yaml', owner: 'acme' })).toThrow(
+      /^Input 'services-file': the services file ops\/services\.yaml: too many values: more than the limit of 100000 with aliases expanded$/,
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('refuses nesting beyond 32 levels and a file beyond 1 MiB, naming the input', () => {
+    const deep = `{"services": [{"name": "api", "context": "api", "x": ${'['.repeat(40)}${']'.repeat(40)}}]}`;
+    expect(() => parseServicesFile(deep, { path: 's.json', owner: 'acme' })).toThrow(
+      /^Input 'services-file': the services file s\.json: nested too deeply: more than the limit of 32 levels/,
+    );
+    const huge = JSON.stringify({
+      services: [{ name: 'api', context: 'api', notes: 'x'.repeat(1024 * 1024) }],
+    });
+    expect(() => parseServicesFile(huge, { path: 's.json', owner: 'acme' })).toThrow(
+      "Input 'services-file': the services file s.json: too large: 1048632 bytes, more than the limit of 1 MiB",
+    );
+  });
+
+  it('shows a bounded preview of a value of the wrong type', () => {
+    const text = JSON.stringify({
+      services: [{ name: 'api', context: 'api', target: Array<number>(5000).fill(1) }],
+    });
+    let message = '';
+    try {
+      parseServicesFile(text, { path: 's.json', owner: 'acme' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^s\.json: service 'api': 'target' must be a string, got \[1,1,.*…\.$/);
+    expect(message.length).toBeLessThan(200);
+  });
 });

@@ -1,6 +1,12 @@
 import { posix } from 'node:path';
-import { load as loadYaml } from 'js-yaml';
-import { ActionError, messageOf } from '@dreamscape/core';
+import {
+  ActionError,
+  DocumentError,
+  FILE_DOCUMENT_LIMITS,
+  messageOf,
+  parseYamlDocument,
+  previewValue,
+} from '@dreamscape/core';
 import { compilePathPattern, type PathPattern } from './path-glob.js';
 
 /**
@@ -27,6 +33,8 @@ export interface ServicesFileOptions {
   readonly path: string;
   /** Owner for the default image `ghcr.io/<owner>/<name>` (GITHUB_REPOSITORY_OWNER). */
   readonly owner?: string | undefined;
+  /** The input that named the file, for errors about the file as a whole. Default `services-file`. */
+  readonly input?: string;
 }
 
 /** A service name: also an artifact name, a matrix value and usually a Kubernetes name. */
@@ -36,17 +44,24 @@ export const SERVICE_NAME = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
  * Reads a services file (JSON or YAML): `{ registry?, services: [{ name, context, dockerfile?,
  * target?, image?, paths? }] }`. Keys other than those are allowed (the file may also feed other
  * tools: ports, manifests) and ignored. The image defaults to `<registry>/<name>`, else
- * `ghcr.io/<owner>/<name>`. Errors name the file, the service and the field.
+ * `ghcr.io/<owner>/<name>`. Errors name the file, the service and the field. The document is read
+ * within {@link FILE_DOCUMENT_LIMITS} (size, nesting, aliases): a pull request's services file is
+ * untrusted, and an alias bomb in it is refused in milliseconds, naming the input and the limit.
  */
 export function parseServicesFile(text: string, options: ServicesFileOptions): ServiceDefinition[] {
   const file = options.path;
+  const input = options.input ?? 'services-file';
   let doc: unknown;
   try {
-    doc = loadYaml(text);
+    doc = parseYamlDocument(text, `Input '${input}': the services file ${file}`, FILE_DOCUMENT_LIMITS);
   } catch (error) {
-    throw new ActionError(`The services file ${file} is not valid JSON or YAML: ${messageOf(error)}`, {
-      cause: error,
-    });
+    if (!(error instanceof DocumentError)) throw error;
+    throw new ActionError(
+      error.kind === 'syntax'
+        ? `Input '${input}': the services file ${file} is not valid JSON or YAML: ${error.problem}`
+        : error.message,
+      { hint: error.hint, cause: error },
+    );
   }
   if (!isRecord(doc) || !Array.isArray(doc.services))
     throw new ActionError(
@@ -62,7 +77,7 @@ export function parseServicesFile(text: string, options: ServicesFileOptions): S
     const name = optionalString(entry.name, `${where}.name`);
     if (!SERVICE_NAME.test(name))
       throw new ActionError(
-        `${where}.name ${JSON.stringify(entry.name ?? '')} is not a valid service name: lowercase letters, digits, '.', '_' and '-', starting and ending with a letter or digit, at most 64 characters.`,
+        `${where}.name ${previewValue(entry.name ?? '', 80)} is not a valid service name: lowercase letters, digits, '.', '_' and '-', starting and ending with a letter or digit, at most 64 characters.`,
       );
     if (seen.has(name)) throw new ActionError(`${file}: the service '${name}' is defined twice.`);
     seen.add(name);
@@ -128,7 +143,7 @@ function pathList(value: unknown, where: string): string[] {
 function optionalString(value: unknown, where: string): string {
   if (value === undefined || value === null) return '';
   if (typeof value !== 'string')
-    throw new ActionError(`${where} must be a string, got ${JSON.stringify(value)}.`);
+    throw new ActionError(`${where} must be a string, got ${previewValue(value, 80)}.`);
   return value.trim();
 }
 

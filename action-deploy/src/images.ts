@@ -1,9 +1,23 @@
-import { InputError } from '@dreamscape/core';
+import {
+  DocumentError,
+  INPUT_DOCUMENT_LIMITS,
+  InputError,
+  parseJsonDocument,
+  previewValue,
+} from '@dreamscape/core';
 import { parseReference, type ImageReference } from '@dreamscape/image';
 import type { ImagePin } from '@dreamscape/kube';
 
 const ACCEPTED =
-  'one `name=registry/repository@sha256:<digest>` per line, and/or action-build build records (a JSON object, an array of them, or an object of them keyed by service)';
+  'one `name=registry/repository@sha256:<digest>` per line (no tag), and/or action-build build records (a JSON object, an array of them, or an object of them keyed by service)';
+
+/** One build record's `image`, and its `digest` field when it has one. */
+interface RecordImage {
+  readonly image: string;
+  readonly digest: unknown;
+  /** How an error names the record: its service key, or its image. */
+  readonly label: string;
+}
 
 /**
  * Reads the `images` input: `name=ref` lines (name as the manifests write it; the ref must carry a
@@ -15,31 +29,15 @@ export function parseImagesInput(text: string, input = 'images'): ImagePin[] {
   const pins: ImagePin[] = [];
   const jsonStart = /^[[{]/.test(trimmed);
   if (jsonStart) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(trimmed);
-    } catch (error) {
-      throw new InputError(input, trimmed, ACCEPTED, {
-        reason: `not valid JSON (${String(error)})`,
-        cause: error,
-      });
-    }
-    for (const record of recordsOf(doc, input)) pins.push(pinFromRef(record, record, input));
+    const doc = parseJson(trimmed, trimmed, input, 'not valid JSON');
+    for (const record of recordsOf(doc, input)) pins.push(pinFromRecord(record, input));
   } else {
     for (const raw of trimmed.split(/\r?\n/)) {
       const line = raw.trim();
       if (line === '' || line.startsWith('#')) continue;
       if (line.startsWith('{')) {
-        let record: unknown;
-        try {
-          record = JSON.parse(line);
-        } catch (error) {
-          throw new InputError(input, line, ACCEPTED, {
-            reason: 'a line that starts with { is not valid JSON',
-            cause: error,
-          });
-        }
-        for (const image of recordsOf(record, input)) pins.push(pinFromRef(image, image, input));
+        const record = parseJson(line, line, input, 'a line that starts with { is not valid JSON');
+        for (const image of recordsOf(record, input)) pins.push(pinFromRecord(image, input));
         continue;
       }
       const eq = line.indexOf('=');
@@ -59,25 +57,52 @@ export function parseImagesInput(text: string, input = 'images'): ImagePin[] {
   return [...seen.values()];
 }
 
-/** The `image` of every build record in a JSON document. */
-function recordsOf(doc: unknown, input: string): string[] {
-  const one = (value: unknown): string => {
-    if (
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as { image?: unknown }).image === 'string'
-    )
-      return (value as { image: string }).image;
-    throw new InputError(input, JSON.stringify(value).slice(0, 200), ACCEPTED, {
-      reason: 'a build record needs an `image` field',
+/** JSON within the input limits (size, nesting, number of values), or an error naming the input. */
+function parseJson(text: string, shown: string, input: string, syntax: string): unknown {
+  try {
+    return parseJsonDocument(text, `Input '${input}'`, INPUT_DOCUMENT_LIMITS);
+  } catch (error) {
+    if (!(error instanceof DocumentError)) throw error;
+    throw new InputError(input, shown, ACCEPTED, {
+      reason: error.kind === 'syntax' ? `${syntax} (${error.problem})` : error.problem,
+      hint: error.hint,
+      cause: error,
+    });
+  }
+}
+
+/** The `image` (and `digest`) of every build record in a JSON document. */
+function recordsOf(doc: unknown, input: string): RecordImage[] {
+  const one = (value: unknown, key: string | undefined): RecordImage => {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      const record = value as { image?: unknown; digest?: unknown };
+      if (typeof record.image === 'string')
+        return { image: record.image, digest: record.digest, label: key ?? record.image };
+    }
+    throw new InputError(input, previewValue(value), ACCEPTED, {
+      reason: `a build record${key === undefined ? '' : ` ('${key}')`} needs an \`image\` field`,
     });
   };
-  if (Array.isArray(doc)) return doc.map(one);
+  if (Array.isArray(doc)) return doc.map((record) => one(record, undefined));
   if (typeof doc === 'object' && doc !== null) {
-    if ('image' in doc) return [one(doc)];
-    return Object.values(doc).map(one);
+    if ('image' in doc) return [one(doc, undefined)];
+    return Object.entries(doc).map(([key, record]) => one(record, key));
   }
-  throw new InputError(input, String(doc), ACCEPTED);
+  throw new InputError(input, previewValue(doc), ACCEPTED);
+}
+
+/**
+ * A record's pin. Its `digest` field, when there is one, must be the digest of its `image`: the
+ * two disagreeing means the record was edited or assembled from two builds, and deploying either
+ * would deploy something nobody asked for.
+ */
+function pinFromRecord(record: RecordImage, input: string): ImagePin {
+  const pin = pinFromRef(record.image, record.image, input);
+  if (record.digest !== undefined && record.digest !== pin.digest)
+    throw new InputError(input, record.image, ACCEPTED, {
+      reason: `the build record of '${record.label}' has the digest ${previewValue(record.digest, 80)}, but its image is pinned to ${pin.digest}; they must agree (rebuild, or pass the record action-build wrote unchanged)`,
+    });
+  return pin;
 }
 
 function pinFromRef(refText: string, shown: string, input: string, name?: string): ImagePin {
@@ -94,8 +119,14 @@ function pinFromRef(refText: string, shown: string, input: string, name?: string
     throw new InputError(input, shown, ACCEPTED, {
       reason: `${refText} has no digest: deploys are pinned by digest (use action-build's 'image' output, name@sha256:...)`,
     });
-  // The repository as written (tag and digest dropped), so a familiar name such as `nginx` stays one.
-  const repository = refText.replace(/@.*$/, '').replace(/:[^/:]+$/, '');
+  // Kubernetes pulls `repo:tag@digest` by the digest alone and the tag is never checked, so a tag
+  // next to a digest can only mislead whoever reads it: refused rather than silently dropped.
+  if (ref.tag !== undefined)
+    throw new InputError(input, shown, ACCEPTED, {
+      reason: `${refText} has both a tag (${ref.tag}) and a digest: a deploy pins the digest only and would drop the tag unchecked; give the image without the tag (repository@sha256:...)`,
+    });
+  // The repository as written (digest dropped), so a familiar name such as `nginx` stays one.
+  const repository = refText.replace(/@.*$/, '');
   const pinName = name ?? repository;
   if (name !== undefined && !/^[a-z0-9][a-z0-9._/:-]*$/i.test(name))
     throw new InputError(input, shown, ACCEPTED, { reason: `'${name}' is not an image name` });

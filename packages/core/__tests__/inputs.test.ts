@@ -47,7 +47,19 @@ describe('input readers', () => {
   it('reads durations with bounds', () => {
     expect(readDuration(src, 'dur', 0)).toBe(5_400_000);
     expect(() => readDuration(src, 'durbad', 0)).toThrow(/Input 'durbad'.*a duration such as/);
-    expect(() => readDuration(src, 'dur', 0, { maxMs: 60_000 })).toThrow('at most 60s');
+    expect(() => readDuration(src, 'dur', 0, { maxMs: 60_000 })).toThrow(
+      'Input \'dur\' has an invalid value "1h30m": longer than 1m. Accepted: a duration such as 500ms, 30s, 5m, 1h30m (a bare number is seconds), at most 1m.',
+    );
+  });
+
+  it('never reads an unbounded duration: a 400-digit value is refused, naming the input and the range', () => {
+    const huge = inputsFrom({ wait: '9'.repeat(400) });
+    expect(() => readDuration(huge, 'wait', 0)).toThrow(
+      /^Input 'wait' has an invalid value "9+…": longer than 168h\. Accepted: .*, at most 168h\.$/,
+    );
+    expect(() => readDuration(huge, 'wait', 0, { minMs: 1000, maxMs: 6 * 3_600_000 })).toThrow(
+      /longer than 6h\. Accepted: .*, from 1s to 6h\.$/,
+    );
   });
 
   it('reads integers and enums', () => {

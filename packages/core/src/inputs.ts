@@ -1,6 +1,11 @@
-import { load as loadYaml, YAMLException } from 'js-yaml';
-import { ActionError, InputError } from './errors.js';
-import { DURATION_FORMAT, parseDuration } from './duration.js';
+import { InputError } from './errors.js';
+import { checkDuration, durationAccepted, type DurationBounds } from './duration.js';
+import {
+  DocumentError,
+  INPUT_DOCUMENT_LIMITS,
+  parseYamlDocument,
+  type DocumentLimits,
+} from './bounded-document.js';
 
 /**
  * Where input values come from: the action's `INPUT_*` variables in an action, a plain object in
@@ -49,22 +54,22 @@ export function readBoolean(src: InputSource, name: string, fallback: boolean): 
   throw new InputError(name, value, 'true or false');
 }
 
-/** A duration input (`30s`, `5m`, `1h30m`) in milliseconds, optionally bounded. */
+/**
+ * A duration input (`30s`, `5m`, `1h30m`) in milliseconds, within bounds. Without a `maxMs` the
+ * bound is `MAX_DURATION_MS` (7 days): no duration input is ever unbounded, and a value too long to be
+ * a number (400 digits) is refused rather than becoming Infinity.
+ */
 export function readDuration(
   src: InputSource,
   name: string,
   fallbackMs: number,
-  bounds: { readonly minMs?: number; readonly maxMs?: number } = {},
+  bounds: DurationBounds = {},
 ): number {
   const value = src(name);
   if (value === '') return fallbackMs;
-  const ms = parseDuration(value);
-  if (ms === undefined) throw new InputError(name, value, DURATION_FORMAT);
-  if (bounds.minMs !== undefined && ms < bounds.minMs)
-    throw new InputError(name, value, `${DURATION_FORMAT}, at least ${bounds.minMs / 1000}s`);
-  if (bounds.maxMs !== undefined && ms > bounds.maxMs)
-    throw new InputError(name, value, `${DURATION_FORMAT}, at most ${bounds.maxMs / 1000}s`);
-  return ms;
+  const checked = checkDuration(value, bounds);
+  if (!checked.ok) throw new InputError(name, value, durationAccepted(bounds), { reason: checked.reason });
+  return checked.ms;
 }
 
 /** An integer input within bounds. */
@@ -140,27 +145,35 @@ export function readKeyValues(
   return pairs;
 }
 
-/** A YAML block, parsed; undefined when unset. Syntax errors name the input and the line. */
-export function readYaml(src: InputSource, name: string, accepted: string): unknown {
+/**
+ * A YAML block, parsed within `limits` (by default {@link INPUT_DOCUMENT_LIMITS}: aliases, nesting
+ * and size bounded); undefined when unset. Syntax errors name the input and the line; a limit
+ * exceeded names the input and the limit.
+ */
+export function readYaml(
+  src: InputSource,
+  name: string,
+  accepted: string,
+  limits: DocumentLimits = INPUT_DOCUMENT_LIMITS,
+): unknown {
   const value = src(name);
   if (value === '') return undefined;
   try {
-    return loadYaml(value);
+    return parseYamlDocument(value, `Input '${name}'`, limits);
   } catch (error) {
-    const reason =
-      error instanceof YAMLException
-        ? `YAML error: ${error.reason}${error.mark === undefined ? '' : ` at line ${error.mark.line + 1}`}`
-        : String(error);
-    throw new InputError(name, value, accepted, { reason, cause: error });
+    if (!(error instanceof DocumentError)) throw error;
+    throw new InputError(name, value, accepted, { reason: error.problem, hint: error.hint, cause: error });
   }
 }
 
-/** Parses a YAML document (YAML 1.2 core schema), for YAML that comes from somewhere other than an input. */
-export function parseYamlText(text: string, source: string): unknown {
-  try {
-    return loadYaml(text);
-  } catch (error) {
-    const reason = error instanceof YAMLException ? error.reason : String(error);
-    throw new ActionError(`${source} is not valid YAML: ${reason}`, { cause: error });
-  }
+/**
+ * Parses a YAML document (YAML 1.2 core schema) that comes from somewhere other than an input,
+ * such as checks recorded with a release, within the same limits as an input.
+ */
+export function parseYamlText(
+  text: string,
+  source: string,
+  limits: DocumentLimits = INPUT_DOCUMENT_LIMITS,
+): unknown {
+  return parseYamlDocument(text, source, limits);
 }

@@ -12,6 +12,7 @@ import {
 } from '../src/index.js';
 
 const SERVICES = ['web', 'api'];
+const F = 'a duration such as 500ms, 30s, 5m, 1h30m (a bare number is seconds)';
 
 function parse(yaml: string, services: readonly string[] = SERVICES): HealthCheck[] {
   return parseHealthChecks(load(yaml), services);
@@ -225,12 +226,52 @@ describe('parseHealthChecks', () => {
     [
       'an interval that is not a duration',
       [{ name: 'a', service: 'web', interval: 'soon' }],
-      'check \'a\': `interval` is "soon"; expected a duration such as 500ms, 30s, 5m, 1h30m (a bare number is seconds)',
+      `check 'a': \`interval\` is "soon" (not a duration); expected ${F}, from 100ms to 10m`,
     ],
     [
       'a zero timeout',
       [{ name: 'a', service: 'web', timeout: '0s' }],
-      'check \'a\': `timeout` is "0s"; expected a duration such as 500ms, 30s, 5m, 1h30m (a bare number is seconds)',
+      `check 'a': \`timeout\` is "0s" (shorter than 100ms); expected ${F}, from 100ms to 5m`,
+    ],
+    [
+      'a zero interval, which would poll the service as fast as it answers',
+      [{ name: 'a', service: 'web', interval: 0 }],
+      `check 'a': \`interval\` is 0 (shorter than 100ms); expected ${F}, from 100ms to 10m`,
+    ],
+    [
+      'an interval just below its minimum',
+      [{ name: 'a', service: 'web', interval: '99ms' }],
+      `check 'a': \`interval\` is "99ms" (shorter than 100ms); expected ${F}, from 100ms to 10m`,
+    ],
+    [
+      'an interval just above its maximum',
+      [{ name: 'a', service: 'web', interval: '10m1ms' }],
+      `check 'a': \`interval\` is "10m1ms" (longer than 10m); expected ${F}, from 100ms to 10m`,
+    ],
+    [
+      'a 400-digit interval (Infinity to JavaScript)',
+      [{ name: 'a', service: 'web', interval: '9'.repeat(400) }],
+      `check 'a': \`interval\` is "${'9'.repeat(99)}… (longer than 10m); expected ${F}, from 100ms to 10m`,
+    ],
+    [
+      'a 400-digit timeout in milliseconds',
+      [{ name: 'a', service: 'web', timeout: `${'9'.repeat(400)}ms` }],
+      `check 'a': \`timeout\` is "${'9'.repeat(99)}… (longer than 5m); expected ${F}, from 100ms to 5m`,
+    ],
+    [
+      'an Infinity interval (YAML .inf)',
+      [{ name: 'a', service: 'web', interval: Infinity }],
+      `check 'a': \`interval\` is Infinity (not a duration); expected ${F}, from 100ms to 10m`,
+    ],
+    [
+      'an interval of 1e999',
+      [{ name: 'a', service: 'web', interval: '1e999' }],
+      `check 'a': \`interval\` is "1e999" (not a duration); expected ${F}, from 100ms to 10m`,
+    ],
+    [
+      'a negative timeout',
+      [{ name: 'a', service: 'web', timeout: -5 }],
+      `check 'a': \`timeout\` is -5 (not a duration); expected ${F}, from 100ms to 5m`,
     ],
     [
       'zero successes',

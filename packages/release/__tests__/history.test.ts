@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import { ActionError, MemoryLogger, type Clock } from '@dreamscape/core';
 import { KubeApiError, type Secret } from '@dreamscape/kube';
@@ -268,6 +268,30 @@ describe('ReleaseHistory', () => {
     expect(error).toBeInstanceOf(ActionError);
     expect((error as Error).message).toBe(
       'Release record dreamscape-release-shop-prod-v3 has no release.json.gz: it was edited by hand.',
+    );
+  });
+
+  it('refuses a record edited into a gzip bomb without decompressing it all', async () => {
+    const { api, history } = setup();
+    await history.create(record(2));
+    const secret = api.peek<Secret>('Secret', 'shop', 'dreamscape-release-shop-prod-v2')!;
+    // 17 MiB of zeros: about 17 KiB compressed, well within what a Secret holds.
+    secret.data = { 'release.json.gz': gzipSync(Buffer.alloc(17 * 1024 * 1024)).toString('base64') };
+    await api.replace(secret);
+    await expect(history.list()).rejects.toThrow(
+      'Release record dreamscape-release-shop-prod-v2 decompresses to more than 16 MiB: refused.',
+    );
+  });
+
+  it('refuses a record whose JSON nests beyond the record limits', async () => {
+    const { api, history } = setup();
+    await history.create(record(2));
+    const secret = api.peek<Secret>('Secret', 'shop', 'dreamscape-release-shop-prod-v2')!;
+    const deep = `${'['.repeat(1000)}${']'.repeat(1000)}`;
+    secret.data = { 'release.json.gz': gzipSync(Buffer.from(deep)).toString('base64') };
+    await api.replace(secret);
+    await expect(history.list()).rejects.toThrow(
+      'Release record dreamscape-release-shop-prod-v2: nested too deeply: more than the limit of 32 levels',
     );
   });
 

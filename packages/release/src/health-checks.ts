@@ -1,4 +1,10 @@
-import { DURATION_FORMAT, InputError, parseDuration } from '@dreamscape/core';
+import {
+  checkDuration,
+  durationAccepted,
+  InputError,
+  previewValue,
+  type DurationBounds,
+} from '@dreamscape/core';
 
 /** When a check runs: before the switch (against `<service>-preview`), after it, or both. */
 export const CHECK_PHASES = ['pre-switch', 'post-switch', 'both'] as const;
@@ -59,6 +65,16 @@ export interface PrometheusCheck extends CheckBase {
 
 export type HealthCheck = ServiceCheck | UrlCheck | PrometheusCheck;
 
+/**
+ * How short and how long `interval` and `timeout` may be. An interval below 100ms would poll a
+ * service as fast as it answers; a timeout or interval beyond these would keep a release waiting
+ * on one check for longer than any rollout takes.
+ */
+export const CHECK_DURATION_BOUNDS = {
+  interval: { minMs: 100, maxMs: 10 * 60_000 },
+  timeout: { minMs: 100, maxMs: 5 * 60_000 },
+} as const satisfies Record<string, DurationBounds>;
+
 /** Defaults for fields a check leaves out. */
 export const CHECK_DEFAULTS = {
   intervalMs: 2000,
@@ -86,7 +102,8 @@ export function parseHealthChecks(
 ): HealthCheck[] {
   if (value === undefined || value === null) return [];
   const fail = (where: string, reason: string): never => {
-    throw new InputError(input, typeof value === 'string' ? value : JSON.stringify(value), ACCEPTED, {
+    // A preview, never the whole document: an error must not cost more than the document did.
+    throw new InputError(input, typeof value === 'string' ? value : previewValue(value), ACCEPTED, {
       reason: `${where}: ${reason}`,
     });
   };
@@ -199,17 +216,27 @@ function checkService(service: string, services: readonly string[], where: strin
 
 function durationField(
   item: Record<string, unknown>,
-  key: string,
+  key: keyof typeof CHECK_DURATION_BOUNDS,
   fallback: number,
   where: string,
   fail: Fail,
 ): number {
   const v = item[key];
   if (v === undefined) return fallback;
-  const ms = typeof v === 'string' || typeof v === 'number' ? parseDuration(String(v)) : undefined;
-  if (ms === undefined || ms <= 0)
-    return fail(where, `\`${key}\` is ${JSON.stringify(v)}; expected ${DURATION_FORMAT}`);
-  return ms;
+  const bounds = CHECK_DURATION_BOUNDS[key];
+  // YAML reads a bare 400-digit number as Infinity: String() keeps it refusable as not a duration.
+  const checked =
+    typeof v === 'string' || typeof v === 'number'
+      ? checkDuration(String(v), bounds)
+      : { ok: false as const, reason: 'not a duration' };
+  if (!checked.ok)
+    return fail(where, `\`${key}\` is ${shown(v)} (${checked.reason}); expected ${durationAccepted(bounds)}`);
+  return checked.ms;
+}
+
+/** A field's value for an error message, bounded whatever the value holds. */
+function shown(v: unknown): string {
+  return previewValue(v, 100);
 }
 
 function countField(
@@ -223,7 +250,7 @@ function countField(
   const v = item[key];
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 1000)
-    return fail(where, `\`${key}\` is ${JSON.stringify(v)}; expected an integer from ${min} to 1000`);
+    return fail(where, `\`${key}\` is ${shown(v)}; expected an integer from ${min} to 1000`);
   return v;
 }
 
@@ -231,7 +258,7 @@ function whenField(item: Record<string, unknown>, where: string, fail: Fail): Ch
   const v = item.when;
   if (v === undefined) return CHECK_DEFAULTS.when;
   if (typeof v === 'string' && (CHECK_PHASES as readonly string[]).includes(v)) return v as CheckWhen;
-  return fail(where, `\`when\` is ${JSON.stringify(v)}; expected ${CHECK_PHASES.join(', ')}`);
+  return fail(where, `\`when\` is ${shown(v)}; expected ${CHECK_PHASES.join(', ')}`);
 }
 
 function portField(v: unknown, where: string, fail: Fail): string | number | undefined {
@@ -239,20 +266,20 @@ function portField(v: unknown, where: string, fail: Fail): string | number | und
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65536) return n;
   if (typeof n === 'string' && /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(n)) return n;
-  return fail(where, `is ${JSON.stringify(v)}; expected a port number or a port name`);
+  return fail(where, `is ${shown(v)}; expected a port number or a port name`);
 }
 
 function pathField(v: unknown, where: string, fail: Fail): string {
   if (v === undefined) return '/';
   if (typeof v !== 'string' || !v.startsWith('/') || /\s/.test(v) || v.split('/').includes('..'))
-    return fail(where, `\`path\` is ${JSON.stringify(v)}; expected an absolute path such as /health`);
+    return fail(where, `\`path\` is ${shown(v)}; expected an absolute path such as /health`);
   return v;
 }
 
 function numberField(v: unknown, where: string, fail: Fail): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v === 'number' && Number.isFinite(v)) return v;
-  return fail(where, `is ${JSON.stringify(v)}; expected a number`);
+  return fail(where, `is ${shown(v)}; expected a number`);
 }
 
 function statusMatcher(v: unknown, where: string, fail: Fail): StatusMatcher {
@@ -270,7 +297,7 @@ function statusMatcher(v: unknown, where: string, fail: Fail): StatusMatcher {
     }
     return fail(
       where,
-      `\`expect-status\` has ${JSON.stringify(i)}; expected a status such as 200, a class such as 2xx, or a list`,
+      `\`expect-status\` has ${shown(i)}; expected a status such as 200, a class such as 2xx, or a list`,
     );
   });
   return { text: parts.map((p) => p.text).join(', '), matches: (s) => parts.some((p) => p.matches(s)) };

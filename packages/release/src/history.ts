@@ -2,8 +2,10 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   ActionError,
   backoffDelay,
+  parseJsonDocument,
   systemClock,
   type Clock,
+  type DocumentLimits,
   type Logger,
   type RetryPolicy,
 } from '@dreamscape/core';
@@ -115,9 +117,35 @@ export function packManifest(text: string): string {
   return gzipSync(Buffer.from(text, 'utf8')).toString('base64');
 }
 
+/**
+ * What a release record may hold once decompressed. A Secret holds at most 1 MiB, but anyone who
+ * can edit Secrets of the namespace can put a gzip bomb there: the runner must refuse it, not run
+ * out of memory decompressing it.
+ */
+export const RECORD_LIMITS: DocumentLimits = {
+  maxBytes: 16 * 1024 * 1024,
+  maxDepth: 32,
+  maxAliases: 0,
+  maxNodes: 1_000_000,
+};
+/** The largest rendered manifest a record may unpack to. */
+export const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
+
 /** The exact manifest text a record holds. */
 export function unpackManifest(record: Pick<ReleaseRecord, 'manifest'>): string {
-  return gunzipSync(Buffer.from(record.manifest, 'base64')).toString('utf8');
+  return gunzipBounded(record.manifest, MANIFEST_MAX_BYTES, 'The manifest of a release record');
+}
+
+function gunzipBounded(base64: string, maxBytes: number, what: string): string {
+  try {
+    return gunzipSync(Buffer.from(base64, 'base64'), { maxOutputLength: maxBytes }).toString('utf8');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new ActionError(`${what} decompresses to more than ${maxBytes / (1024 * 1024)} MiB: refused.`, {
+        cause: error,
+      });
+    throw error;
+  }
 }
 
 /**
@@ -256,9 +284,15 @@ function decode(secret: Secret): ReleaseRecord {
       `Release record ${secret.metadata.name} has no ${DATA_KEY}: it was edited by hand.`,
     );
   }
+  const name = `Release record ${secret.metadata.name}`;
   try {
-    return JSON.parse(gunzipSync(Buffer.from(data, 'base64')).toString('utf8')) as ReleaseRecord;
+    return parseJsonDocument(
+      gunzipBounded(data, RECORD_LIMITS.maxBytes, name),
+      name,
+      RECORD_LIMITS,
+    ) as ReleaseRecord;
   } catch (error) {
+    if (error instanceof ActionError) throw error;
     throw new ActionError(`Release record ${secret.metadata.name} cannot be read: ${String(error)}`, {
       cause: error,
     });

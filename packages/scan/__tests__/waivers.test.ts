@@ -83,6 +83,59 @@ describe('parseWaivers', () => {
   });
 });
 
+describe('parseWaivers within bounds', () => {
+  it('refuses an alias bomb in milliseconds, naming the input, the file and the limit', () => {
+    const lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
+    for (let i = 1; i < 9; i++)
+      lines.push(
+        `l${i}: &l${i} [${Array<string>(9)
+          .fill(`*l${i - 1}`)
+          .join(', ')}]`,
+      );
+    const started = Date.now();
+    expect(() => parseWaivers(`${lines.join('\n')}\nwaivers: *l8`, 'w.yml')).toThrow(
+      /^Input 'waivers': Waivers file w\.yml: too many values: more than the limit of 100000 with aliases expanded$/,
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('refuses a bomb within the alias count by what it expands to', () => {
+    // 31 anchors of two aliases each: 60 aliases that stand for 2^30 values.
+    const lines = ['l0: &l0 [x, x]'];
+    for (let i = 1; i < 31; i++) lines.push(`l${i}: &l${i} [*l${i - 1}, *l${i - 1}]`);
+    expect(() => parseWaivers(`${lines.join('\n')}\nwaivers: []`, 'w.yml')).toThrow(
+      "Input 'waivers': Waivers file w.yml: too many values: more than the limit of 100000 with aliases expanded",
+    );
+  });
+
+  it('refuses more aliases than the limit, even of a scalar', () => {
+    const text = `- &id {id: CVE-1, reason: r, owner: o, expires: 2030-01-01}\n${'- *id\n'.repeat(257)}`;
+    expect(() => parseWaivers(text, 'w.yml')).toThrow(
+      /^Input 'waivers': Waivers file w\.yml: too many aliases: more than the limit of 256 \(\*name\) at line 258$/,
+    );
+    expect(
+      parseWaivers(
+        `- &id {id: CVE-1, reason: r, owner: o, expires: 2030-01-01}\n${'- *id\n'.repeat(256)}`,
+        'w.yml',
+      ),
+    ).toHaveLength(257);
+  });
+
+  it('names another input when told', () => {
+    expect(() => parseWaivers('waivers: {id: CVE-1}', 'w.yml', 'policy-waivers')).toThrow(
+      "Input 'policy-waivers': Waivers file w.yml: the top level is not a list of waivers",
+    );
+  });
+
+  it('refuses a file beyond 1 MiB by its size', () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'ds-ws-'));
+    writeFileSync(join(workspace, 'big.yml'), `# ${'x'.repeat(1024 * 1024)}\n`);
+    expect(() => loadWaivers(workspace, 'big.yml')).toThrow(
+      "Input 'waivers': Waivers file big.yml: too large: 1048579 bytes, more than the limit of 1 MiB",
+    );
+  });
+});
+
 describe('resolveInsideWorkspace and loadWaivers', () => {
   const workspace = mkdtempSync(join(tmpdir(), 'ds-ws-'));
   const outside = mkdtempSync(join(tmpdir(), 'ds-outside-'));

@@ -1,4 +1,4 @@
-import { InputError } from '@dreamscape/core';
+import { DocumentError, INPUT_DOCUMENT_LIMITS, InputError, parseJsonDocument } from '@dreamscape/core';
 
 /** An image pinned by digest, the only kind of image this package scans. */
 export interface ScanTarget {
@@ -37,10 +37,12 @@ export function parseScanTarget(text: string, input = 'image'): ScanTarget {
 function fromBuildRecord(text: string, input: string): ScanTarget {
   let record: unknown;
   try {
-    record = JSON.parse(text);
+    record = parseJsonDocument(text, `Input '${input}'`, INPUT_DOCUMENT_LIMITS);
   } catch (error) {
+    if (!(error instanceof DocumentError)) throw error;
     throw new InputError(input, text, IMAGE_INPUT_FORMAT, {
-      reason: 'it looks like JSON but does not parse',
+      reason: error.kind === 'syntax' ? 'it looks like JSON but does not parse' : error.problem,
+      hint: error.hint,
       cause: error,
     });
   }

@@ -1,7 +1,13 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { load as loadYaml, YAMLException } from 'js-yaml';
-import { ActionError, InputError } from '@dreamscape/core';
+import {
+  ActionError,
+  DocumentError,
+  FILE_DOCUMENT_LIMITS,
+  InputError,
+  parseYamlDocument,
+  previewValue,
+} from '@dreamscape/core';
 
 /** An accepted risk: one vulnerability (optionally in one package), why, who owns it, until when. */
 export interface Waiver {
@@ -21,7 +27,10 @@ export interface Waiver {
 export const WAIVERS_FORMAT =
   "a YAML list (or a 'waivers:' key holding one) of entries with id, reason, owner, expires (YYYY-MM-DD) and optionally package";
 
-/** A waivers file that cannot be used: names the file and, when it is one entry's fault, the entry. */
+/**
+ * A waivers file that cannot be used: names the input, the file and, when it is one entry's
+ * fault, the entry.
+ */
 export class WaiverFileError extends ActionError {
   readonly file: string;
   /** 1-based position of the faulty entry. */
@@ -30,14 +39,21 @@ export class WaiverFileError extends ActionError {
   constructor(
     file: string,
     problem: string,
-    where: { readonly entry?: number; readonly id?: string | undefined; readonly cause?: unknown } = {},
+    where: {
+      readonly entry?: number;
+      readonly id?: string | undefined;
+      readonly cause?: unknown;
+      /** The input that named the file; default `waivers`. */
+      readonly input?: string;
+      readonly hint?: string | undefined;
+    } = {},
   ) {
     const entry =
       where.entry === undefined
         ? ''
         : `, entry ${where.entry}${where.id === undefined ? '' : ` (${where.id})`}`;
-    super(`Waivers file ${file}${entry}: ${problem}`, {
-      hint: `Expected ${WAIVERS_FORMAT}.`,
+    super(`Input '${where.input ?? 'waivers'}': Waivers file ${file}${entry}: ${problem}`, {
+      hint: where.hint ?? `Expected ${WAIVERS_FORMAT}.`,
       cause: where.cause,
     });
     this.name = 'WaiverFileError';
@@ -50,35 +66,46 @@ const KEYS = new Set(['id', 'package', 'reason', 'owner', 'expires']);
 
 /**
  * Parses a waivers file. Every problem is reported with the file name and the entry number
- * (1-based) and id, so that a typo never silently waives nothing.
+ * (1-based) and id, so that a typo never silently waives nothing. The document is read within
+ * {@link FILE_DOCUMENT_LIMITS} (size, nesting, aliases).
  */
-export function parseWaivers(text: string, file: string): Waiver[] {
-  // js-yaml refuses an empty document; an empty (or all-comment) file simply waives nothing.
-  if (text.split(/\r?\n/).every((l) => l.trim() === '' || l.trim().startsWith('#'))) return [];
+export function parseWaivers(text: string, file: string, input = 'waivers'): Waiver[] {
+  if (Buffer.byteLength(text, 'utf8') <= FILE_DOCUMENT_LIMITS.maxBytes) {
+    // js-yaml refuses an empty document; an empty (or all-comment) file simply waives nothing.
+    if (text.split(/\r?\n/).every((l) => l.trim() === '' || l.trim().startsWith('#'))) return [];
+  }
   let doc: unknown;
   try {
-    doc = loadYaml(text);
+    doc = parseYamlDocument(text, file, FILE_DOCUMENT_LIMITS);
   } catch (error) {
-    const where =
-      error instanceof YAMLException && error.mark !== undefined ? ` at line ${error.mark.line + 1}` : '';
-    const reason = error instanceof YAMLException ? error.reason : String(error);
-    throw new WaiverFileError(file, `invalid YAML${where}: ${reason}`, { cause: error });
+    if (!(error instanceof DocumentError)) throw error;
+    const problem =
+      error.kind === 'syntax'
+        ? error.problem.replace(/^YAML error: (.*?)( at line \d+)?$/s, 'invalid YAML$2: $1')
+        : error.problem;
+    throw new WaiverFileError(file, problem, { cause: error, input, hint: error.hint });
   }
   if (doc === undefined || doc === null) return [];
   const list: unknown =
     typeof doc === 'object' && !Array.isArray(doc) && 'waivers' in doc ? doc.waivers : doc;
   if (list === null || list === undefined) return [];
-  if (!Array.isArray(list)) throw new WaiverFileError(file, 'the top level is not a list of waivers');
-  return list.map((entry: unknown, i) => parseEntry(entry, file, i + 1));
+  if (!Array.isArray(list))
+    throw new WaiverFileError(file, 'the top level is not a list of waivers', { input });
+  return list.map((entry: unknown, i) => parseEntry(entry, file, i + 1, input));
 }
 
-function parseEntry(entry: unknown, file: string, n: number): Waiver {
+function parseEntry(entry: unknown, file: string, n: number, input: string): Waiver {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
-    throw new WaiverFileError(file, 'is not a mapping of id, reason, owner, expires', { entry: n });
+    throw new WaiverFileError(file, 'is not a mapping of id, reason, owner, expires', { entry: n, input });
   const fields = entry as Record<string, unknown>;
-  const shownId = typeof fields.id === 'string' ? fields.id : undefined;
+  const shownId =
+    typeof fields.id !== 'string'
+      ? undefined
+      : fields.id.length > 80
+        ? `${fields.id.slice(0, 80)}…`
+        : fields.id;
   const fail = (problem: string): WaiverFileError =>
-    new WaiverFileError(file, problem, { entry: n, id: shownId });
+    new WaiverFileError(file, problem, { entry: n, id: shownId, input });
   for (const key of Object.keys(fields))
     if (!KEYS.has(key)) throw fail(`unknown key '${key}' (allowed: ${[...KEYS].join(', ')})`);
   const text = (key: string, required: boolean): string | undefined => {
@@ -97,7 +124,7 @@ function parseEntry(entry: unknown, file: string, n: number): Waiver {
   const expires = parseDate(fields.expires);
   if (expires === undefined)
     throw fail(
-      `'expires' must be a date like 2026-12-31, got ${fields.expires === undefined ? 'nothing' : JSON.stringify(fields.expires)}`,
+      `'expires' must be a date like 2026-12-31, got ${fields.expires === undefined ? 'nothing' : previewValue(fields.expires, 80)}`,
     );
   return { id, package: pkg, reason, owner, expires: expires.text, expiresAt: expires.end };
 }
@@ -143,9 +170,18 @@ export function loadWaivers(workspace: string, path: string, input = 'waivers'):
   const file = resolveInsideWorkspace(workspace, path, input);
   let text: string;
   try {
+    // A file far beyond the limit is refused by its size, without reading it.
+    const size = statSync(file).size;
+    if (size > FILE_DOCUMENT_LIMITS.maxBytes)
+      throw new WaiverFileError(
+        path,
+        `too large: ${size} bytes, more than the limit of ${FILE_DOCUMENT_LIMITS.maxBytes / (1024 * 1024)} MiB`,
+        { input },
+      );
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new WaiverFileError(path, `cannot be read: ${(error as Error).message}`, { cause: error });
+    if (error instanceof WaiverFileError) throw error;
+    throw new WaiverFileError(path, `cannot be read: ${(error as Error).message}`, { cause: error, input });
   }
-  return parseWaivers(text, path);
+  return parseWaivers(text, path, input);
 }
