@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -354,4 +354,74 @@ describe('action-build bad inputs: a clear error naming the input, nothing built
     expect(result.errors.join('\n')).toContain(`could not be reached after ${String(attempts)} attempts`);
     expect(retries.reduce((sum, m) => sum + Number(m[1]), 0)).toBeLessThan(30_000);
   }, 60_000);
+});
+
+describe("action-build push: auto on events that do not build the repository's own code", () => {
+  let registry: RunningRegistry;
+  let workspace: string;
+  beforeAll(async () => {
+    registry = await startRegistry({ auth: { mode: 'htpasswd', users: { [USER]: PASSWORD } } });
+    workspace = mkdtempSync(join(tmpdir(), 'ds-build-auto-'));
+    // Quick to build: no RUN step, only the base image and a label.
+    writeFileSync(
+      join(workspace, 'Dockerfile'),
+      'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nLABEL stage=auto-push\n',
+    );
+  });
+  afterAll(async () => {
+    await registry.close();
+  });
+
+  it.each([
+    [
+      'pull_request_target',
+      { action: 'opened', number: 5, pull_request: { number: 5, head: { sha: pushEvent.after } } },
+    ],
+    [
+      'merge_group',
+      {
+        action: 'checks_requested',
+        merge_group: { head_sha: pushEvent.after, head_ref: 'refs/heads/gh-readonly-queue/main/pr-5-abc' },
+      },
+    ],
+    [
+      'workflow_run',
+      { action: 'completed', workflow_run: { head_sha: pushEvent.after, head_branch: 'feature' } },
+    ],
+  ])(
+    'on %s it builds but does not push, and a notice says why, with the password in hand',
+    async (event, payload) => {
+      const result = await runActionBundle(actionDir, {
+        inputs: {
+          image: `${registry.host}/dreamscape/auto`,
+          context: '.',
+          'build-args': `BASE_IMAGE=${baseImage}`,
+          tags: 'type=raw,value=candidate',
+          builder: 'buildah',
+          push: 'auto',
+          username: USER,
+          password: PASSWORD,
+        },
+        env: { ...githubEnv(), GITHUB_WORKSPACE: workspace },
+        event: { name: event, payload },
+        cwd: workspace,
+        timeoutMs: 180_000,
+      });
+      expect(result.errors).toEqual([]);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain(
+        `::notice::Not pushing: push is 'auto' and this is a ${event} event: the image is built but not pushed, because 'auto' pushes only on push, release, workflow_dispatch, schedule (the repository's own code). Set push: 'true' to push anyway.`,
+      );
+      // Built...
+      expect(result.stdout).toMatch(/STEP \d/);
+      // ... but the registry was never logged in to nor written.
+      expect(result.stdout).not.toContain(`::group::Registry ${registry.host}`);
+      const catalog = await fetch(`${registry.url}/v2/_catalog`, {
+        headers: { Authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` },
+      });
+      expect(((await catalog.json()) as { repositories: string[] }).repositories).toEqual([]);
+      assertNoLeak(result, [PASSWORD]);
+    },
+    240_000,
+  );
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inputsFrom, InputError } from '@dreamscape/core';
@@ -9,6 +9,8 @@ const ws = mkdtempSync(join(tmpdir(), 'ds-build-inputs-'));
 mkdirSync(join(ws, 'svc'));
 writeFileSync(join(ws, 'svc', 'Dockerfile'), 'FROM scratch\n');
 writeFileSync(join(ws, 'token.txt'), 'file-secret');
+const temp = mkdtempSync(join(tmpdir(), 'ds-build-temp-'));
+symlinkSync(mkdtempSync(join(tmpdir(), 'ds-build-elsewhere-')), join(ws, 'linked'));
 const env = {
   GITHUB_WORKSPACE: ws,
   GITHUB_REPOSITORY: 'Dream/App',
@@ -47,6 +49,63 @@ describe('action-build inputs', () => {
     expect(read({ context: 'svc', push: 'true' }, { ...env, GITHUB_EVENT_NAME: 'pull_request' }).push).toBe(
       true,
     );
+  });
+
+  it.each(['push', 'release', 'workflow_dispatch', 'schedule'])(
+    "push: auto pushes on %s, the repository's own code",
+    (event) => {
+      const i = read({ context: 'svc' }, { ...env, GITHUB_EVENT_NAME: event });
+      expect(i.pushDecision).toEqual({
+        push: true,
+        automatic: true,
+        reason: `push is 'auto' and this is a ${event} event`,
+      });
+    },
+  );
+
+  it.each([
+    'pull_request',
+    'pull_request_target',
+    'merge_group',
+    'workflow_run',
+    'issue_comment',
+    'repository_dispatch',
+    'some_future_event',
+  ])('push: auto does not push on %s, and says why; push: true still does', (event) => {
+    const i = read({ context: 'svc' }, { ...env, GITHUB_EVENT_NAME: event });
+    expect(i.push).toBe(false);
+    expect(i.pushDecision.reason).toBe(
+      `push is 'auto' and this is a ${event} event: the image is built but not pushed, because 'auto' pushes only on push, release, workflow_dispatch, schedule (the repository's own code). Set push: 'true' to push anyway.`,
+    );
+    expect(read({ context: 'svc', push: 'true' }, { ...env, GITHUB_EVENT_NAME: event }).push).toBe(true);
+  });
+
+  it('push: auto without an event name does not push', () => {
+    const { GITHUB_EVENT_NAME: _ignored, ...noEvent } = env;
+    expect(read({ context: 'svc' }, noEvent).pushDecision).toMatchObject({ push: false, automatic: true });
+  });
+
+  it('keeps a local cache directory inside the workspace or runner temp, passed on as an absolute path', () => {
+    const i = read(
+      {
+        context: 'svc',
+        'cache-from': 'type=local,src=.buildx-cache\ntype=gha',
+        'cache-to': `type=local,dest=${join(temp, 'cache')},mode=max`,
+      },
+      { ...env, RUNNER_TEMP: temp },
+    );
+    expect(i.cacheFrom).toEqual([`type=local,src=${join(ws, '.buildx-cache')}`, 'type=gha']);
+    expect(i.cacheTo).toEqual([`type=local,dest=${join(temp, 'cache')},mode=max`]);
+    for (const [input, value] of [
+      ['cache-to', 'type=local,dest=../../elsewhere'],
+      ['cache-to', 'type=local,dest=/home/runner/.ssh'],
+      ['cache-to', 'type=local,dest=linked/cache'],
+      ['cache-from', 'type=local,src=/etc'],
+      ['cache-to', 'type=local'],
+    ] as const) {
+      const error = errorOf(() => read({ context: 'svc', [input]: value }, { ...env, RUNNER_TEMP: temp }));
+      expect([error.input, error.message]).toEqual([input, expect.stringContaining(`Input '${input}'`)]);
+    }
   });
 
   it('reads build args, secrets and secret files', () => {

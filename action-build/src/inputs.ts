@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   InputError,
@@ -5,11 +6,12 @@ import {
   readEnum,
   readKeyValues,
   readList,
+  readOutputPath,
   readString,
   readWorkspacePath,
   type InputSource,
 } from '@dreamscape/core';
-import type { BuildSecret } from '@dreamscape/image';
+import { decidePush, type BuildSecret, type PushDecision } from '@dreamscape/image';
 
 /** Builder choices for the `builder` input. */
 export const BUILDER_CHOICES = ['auto', 'buildx', 'buildah'] as const;
@@ -28,6 +30,8 @@ export interface BuildInputs {
   readonly latest: string;
   readonly labels: readonly (readonly [string, string])[];
   readonly push: boolean;
+  /** Why {@link push} is what it is (`push: auto` depends on the event). */
+  readonly pushDecision: PushDecision;
   readonly builder: (typeof BUILDER_CHOICES)[number];
   readonly platforms: readonly string[];
   readonly cacheFrom: readonly string[];
@@ -67,14 +71,21 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
       ? readWorkspacePathOrExplain(context, workspace)
       : readWorkspacePath('dockerfile', dockerfileInput, workspace, 'file');
 
-  const pushInput = readEnum(src, 'push', ['auto', 'true', 'false'] as const, 'auto');
-  const push = pushInput === 'auto' ? env.GITHUB_EVENT_NAME !== 'pull_request' : pushInput === 'true';
+  const pushDecision = decidePush(
+    readEnum(src, 'push', ['auto', 'true', 'false'] as const, 'auto'),
+    env.GITHUB_EVENT_NAME ?? '',
+  );
 
   const platforms = readList(src, 'platforms');
   for (const p of platforms) {
     if (!PLATFORM.test(p))
       throw new InputError('platforms', p, 'platforms such as linux/amd64, linux/arm64/v8');
   }
+
+  const roots = {
+    workspace,
+    runnerTemp: env.RUNNER_TEMP !== undefined && env.RUNNER_TEMP !== '' ? env.RUNNER_TEMP : tmpdir(),
+  };
 
   const provenanceText = readString(src, 'provenance', { default: 'false' });
   const provenance =
@@ -100,11 +111,12 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
       keyPattern: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(\.[a-z0-9-]+)*$/i,
       keyDescription: 'a label key such as org.opencontainers.image.vendor',
     }),
-    push,
+    push: pushDecision.push,
+    pushDecision,
     builder: readEnum(src, 'builder', BUILDER_CHOICES, 'auto'),
     platforms,
-    cacheFrom: readList(src, 'cache-from', { commas: false }),
-    cacheTo: readList(src, 'cache-to', { commas: false }),
+    cacheFrom: readCaches(src, 'cache-from', 'src', roots),
+    cacheTo: readCaches(src, 'cache-to', 'dest', roots),
     registry: readString(src, 'registry') || undefined,
     username: readString(src, 'username', { default: env.GITHUB_ACTOR ?? '' }),
     password: readString(src, 'password'),
@@ -123,6 +135,34 @@ function readWorkspacePathOrExplain(context: string, workspace: string): string 
       cause: error,
     });
   }
+}
+
+/**
+ * `cache-from` / `cache-to` specs; a `type=local` cache names a directory (`src=` to read, `dest=`
+ * to write) that must stay inside the workspace or the runner temp directory, and is passed on
+ * resolved to an absolute path so that the path checked is the path used.
+ */
+function readCaches(
+  src: InputSource,
+  name: 'cache-from' | 'cache-to',
+  key: 'src' | 'dest',
+  roots: { readonly workspace: string; readonly runnerTemp: string },
+): string[] {
+  return readList(src, name, { commas: false }).map((spec) => {
+    const fields = spec.split(',');
+    if (!fields.some((f) => f.trim() === 'type=local')) return spec;
+    if (spec.includes('"')) throw new InputError(name, spec, `type=local,${key}=PATH without quotes`);
+    const path = fields.find((f) => f.trim().startsWith(`${key}=`));
+    if (path === undefined)
+      throw new InputError(
+        name,
+        spec,
+        `type=local,${key}=PATH, a directory inside the workspace or the runner temp directory`,
+      );
+    const value = path.trim().slice(key.length + 1);
+    const resolved = readOutputPath(name, value, roots);
+    return fields.map((f) => (f === path ? `${key}=${resolved}` : f)).join(',');
+  });
 }
 
 function validateProvenance(text: string): string {

@@ -45,6 +45,11 @@ export async function run(): Promise<void> {
     // Credentials are masked before anything else can print them.
     if (inputs.password !== '') logger.setSecret(inputs.password);
     for (const secret of inputs.secrets) if ('value' in secret) logger.setSecret(secret.value);
+    // Said up front, and as a notice when 'auto' held back: a build that silently did not push
+    // would look like a registry problem.
+    const { pushDecision } = inputs;
+    if (!pushDecision.push && pushDecision.automatic) logger.notice(`Not pushing: ${pushDecision.reason}`);
+    else logger.info(`${pushDecision.push ? 'Pushing' : 'Not pushing'}: ${pushDecision.reason}.`);
 
     const context = readGitHubContext(process.env);
     const name = normalizeGhcrReference(inputs.image, logger, { input: 'image', defaultTag: false });

@@ -18,6 +18,7 @@ import {
 import {
   buildReleaseArchive,
   checksumsFile,
+  sha256Of,
   startReleaseServer,
 } from '../../packages/scan/__tests__/support/release-server.js';
 
@@ -363,6 +364,35 @@ describe('action-scan pull request comment', () => {
     expect(api.comments('dream', 'scape', 7)).toHaveLength(46);
   });
 
+  it('leaves a stranger’s comment carrying the scan marker alone and keeps its own', async () => {
+    const marker = '<!-- dreamscape:scan:image/ghcr.io/dreamscape/auth -->';
+    const planted = `${marker}\n### ✅ Image scan passed (trust me)`;
+    const stranger = { login: 'mallory', type: 'User' } as const;
+    api.addComment('dream', 'scape', 12, planted, stranger);
+    const event = { name: 'pull_request', payload: { pull_request: { number: 12 } } };
+    const env = { GITHUB_API_URL: api.url };
+    const before = api.requests.length;
+    for (const report of ['trivy-image-debian-buster.json', 'trivy-image-alpine-310.json']) {
+      const { result } = await scan(
+        { report },
+        { 'github-token': api.token, 'severity-threshold': 'none' },
+        { env, event },
+      );
+      expect(result.exitCode).toBe(0);
+    }
+    const comments = api.comments('dream', 'scape', 12);
+    expect(comments.map((c) => [c.user.login, c.body.split('\n')[0]])).toEqual([
+      ['mallory', marker],
+      ['github-actions[bot]', marker],
+    ]);
+    expect(comments[0]?.body).toBe(planted);
+    const writes = api.requests.slice(before).filter((r) => r.method !== 'GET');
+    expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /repos/dream/scape/issues/12/comments',
+      `PATCH /repos/dream/scape/issues/comments/${comments[1]?.id ?? ''}`,
+    ]);
+  });
+
   it('does not comment outside pull requests, and a refused comment only warns', async () => {
     const before = api.requests.length;
     const push = await scan(
@@ -390,54 +420,65 @@ describe('action-scan pull request comment', () => {
   });
 });
 
-describe('action-scan installs the pinned scanner when PATH has none', () => {
-  it('downloads from scanner-download-url, verifies the checksum and caches it; a wrong checksum is refused', async () => {
+describe('action-scan installs the scanner when PATH has none', () => {
+  it('downloads from an https scanner-download-url only with the caller’s scanner-sha256, verifies it and caches it; a wrong one is refused', async () => {
+    // Not the pinned release (its bytes are not the published ones): a version the caller pins.
     const released = writeStandInScanner({
       name: 'trivy',
-      version: '0.74.0',
+      version: '0.75.0',
       report: 'trivy-image-alpine-310.json',
     });
     const archive = buildReleaseArchive(released.path, 'trivy');
-    const name = 'trivy_0.74.0_Linux-64bit.tar.gz';
-    const good = await startReleaseServer({
+    const name = 'trivy_0.75.0_Linux-64bit.tar.gz';
+    const server = await startReleaseServer({
       [name]: archive,
-      'trivy_0.74.0_checksums.txt': checksumsFile({ [name]: archive }),
-    });
-    const bad = await startReleaseServer({
-      [name]: archive,
-      'trivy_0.74.0_checksums.txt': checksumsFile({ [name]: Buffer.from('x') }),
+      // Offered, never fetched: the server does not get to vouch for its own archive.
+      'trivy_0.75.0_checksums.txt': checksumsFile({ [name]: archive }),
     });
     try {
       const toolCache = mkdtempSync(join(tmpdir(), 'ds-tool-cache-'));
-      const run = (url: string) =>
+      const run = (sha256: string) =>
         runActionBundle(actionDir, {
-          inputs: { image: IMAGE, 'scanner-download-url': url },
+          inputs: {
+            image: IMAGE,
+            'scanner-version': '0.75.0',
+            'scanner-download-url': server.urlTemplate,
+            'scanner-sha256': sha256,
+          },
           env: {
             PATH: SYSTEM_PATH,
             RUNNER_TOOL_CACHE: toolCache,
             GITHUB_WORKSPACE: mkdtempSync(join(tmpdir(), 'ds-ws-')),
+            // The test server's certificate: the action itself speaks only https.
+            NODE_EXTRA_CA_CERTS: server.caCertPath,
           },
         });
-      const refused = await run(bad.urlTemplate);
+      const wrong = 'b'.repeat(64);
+      const refused = await run(wrong);
       expect(refused.exitCode).toBe(1);
       expect(refused.errors[0]).toMatch(
-        /^Refusing to run trivy 0\.74\.0 from http:\/\/127\.0\.0\.1:\d+\/releases\/v0\.74\.0\/trivy_0\.74\.0_Linux-64bit\.tar\.gz: its sha256 is/,
+        new RegExp(
+          `^Refusing to run trivy 0\\.75\\.0 from https://127\\.0\\.0\\.1:\\d+/releases/v0\\.75\\.0/trivy_0\\.75\\.0_Linux-64bit\\.tar\\.gz: its sha256 is ${sha256Of(archive)}, but scanner-sha256 says ${wrong}\\.`,
+        ),
       );
       expect(existsSync(join(toolCache, 'trivy'))).toBe(false);
       expect(released.calls()).toEqual([]);
 
-      const installed = await run(good.urlTemplate);
+      const installed = await run(sha256Of(archive).toUpperCase());
+      expect(installed.errors).toEqual([]);
       expect(installed.exitCode).toBe(0);
-      expect(installed.stdout).toContain(`Verified ${name}: sha256`);
       expect(installed.stdout).toContain(
-        `Installed trivy 0.74.0 into ${join(toolCache, 'trivy', '0.74.0', 'x64', 'trivy')}`,
+        `Verified ${name}: sha256 ${sha256Of(archive)} matches scanner-sha256.`,
+      );
+      expect(installed.stdout).toContain(
+        `Installed trivy 0.75.0 into ${join(toolCache, 'trivy', '0.75.0', 'x64', 'trivy')}`,
       );
       expect(installed.outputs.verdict).toBe('pass');
-      const again = await run(good.urlTemplate);
-      expect(again.stdout).toContain('Using trivy 0.74.0 from the tool cache');
-      expect(good.requests).toHaveLength(2);
+      const again = await run(sha256Of(archive));
+      expect(again.stdout).toContain('Using trivy 0.75.0 from the tool cache');
+      expect(server.requests).toEqual([`/releases/v0.75.0/${name}`, `/releases/v0.75.0/${name}`]);
     } finally {
-      await Promise.all([good.close(), bad.close()]);
+      await server.close();
     }
   });
 });

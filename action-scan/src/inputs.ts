@@ -1,10 +1,11 @@
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
   InputError,
   readBoolean,
   readDuration,
   readEnum,
+  readOutputPath,
   readString,
   type InputSource,
 } from '@dreamscape/core';
@@ -14,6 +15,7 @@ import {
   resolveInsideWorkspace,
   SCANNER_DRIVERS,
   SCANNERS,
+  SHA256_HEX,
   THRESHOLDS,
   type RegistryCredentials,
   type ScannerName,
@@ -27,6 +29,8 @@ export interface ScanInputs {
   readonly scanner: ScannerName;
   readonly scannerVersion: string;
   readonly scannerDownloadUrl: string | undefined;
+  /** The caller's pin of the archive's sha256 (`scanner-sha256`), lower-cased. */
+  readonly scannerSha256: string | undefined;
   readonly threshold: Threshold;
   readonly ignoreUnfixed: boolean;
   /** The real path of the waivers file, inside the workspace. */
@@ -40,6 +44,8 @@ export interface ScanInputs {
   readonly dockerfile: { readonly path: string; readonly file: string } | undefined;
   readonly credentials: RegistryCredentials | undefined;
   readonly githubToken: string | undefined;
+  /** Whose comments are ours (`comment-author`); undefined: ask the token (see ADR 0007). */
+  readonly commentAuthor: string | undefined;
   readonly summary: boolean;
   readonly failBuild: boolean;
   readonly timeoutMs: number;
@@ -51,6 +57,8 @@ export interface ScanInputs {
 
 const VERSION = /^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/;
 const CATEGORY = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
+/** A GitHub login: a user (`octocat`) or an app's bot (`my-app[bot]`). */
+const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/;
 
 /** Reads and validates every input. Nothing else in the action reads inputs. */
 export function readInputs(src: InputSource, env: Readonly<Record<string, string | undefined>>): ScanInputs {
@@ -77,11 +85,20 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     scannerVersion = m[1];
   }
   const downloadText = readString(src, 'scanner-download-url');
-  if (downloadText !== '' && !/^https?:\/\/\S+$/.test(downloadText))
+  if (downloadText !== '' && !/^https:\/\/[^\s/]+\S*$/i.test(downloadText))
     throw new InputError(
       'scanner-download-url',
       downloadText,
-      'an http(s) URL of a release directory, {version} standing for the version',
+      'an https URL of a release directory, {version} standing for the version (an http(s) URL must use https: a plain http download could be swapped on the way)',
+    );
+  const shaText = readString(src, 'scanner-sha256').toLowerCase();
+  if (shaText !== '' && !SHA256_HEX.test(shaText))
+    throw new InputError('scanner-sha256', shaText, "the archive's sha256: 64 hexadecimal digits");
+  if (downloadText !== '' && shaText === '')
+    throw new InputError(
+      'scanner-sha256',
+      '',
+      `the sha256 of the release archive served by scanner-download-url (${downloadText}): a custom download location is trusted only with a checksum you pin`,
     );
 
   const threshold = readEnum(src, 'severity-threshold', THRESHOLDS, 'high');
@@ -99,13 +116,10 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     );
   const slug = category.replace(/[^A-Za-z0-9._-]+/g, '-');
   const outDir = join(tempDir, 'dreamscape-scan', slug);
+  const roots = { workspace, runnerTemp: tempDir };
   const sarifText = readString(src, 'sarif-file');
   const sarifFile =
-    sarifText === ''
-      ? join(outDir, 'results.sarif')
-      : isAbsolute(sarifText)
-        ? sarifText
-        : resolve(workspace, sarifText);
+    sarifText === '' ? join(outDir, 'results.sarif') : readOutputPath('sarif-file', sarifText, roots);
 
   const dockerfileText = readString(src, 'dockerfile');
   const dockerfile =
@@ -125,6 +139,13 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
       'registry-username and registry-password together, or neither',
     );
   const token = readString(src, 'github-token');
+  const authorText = readString(src, 'comment-author');
+  if (authorText !== '' && !LOGIN.test(authorText))
+    throw new InputError(
+      'comment-author',
+      authorText,
+      "a GitHub login, such as 'github-actions[bot]', 'my-app[bot]' or 'octocat'",
+    );
   const cacheText = readString(src, 'cache-dir');
 
   return {
@@ -132,6 +153,7 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     scanner,
     scannerVersion,
     scannerDownloadUrl: downloadText === '' ? undefined : downloadText,
+    scannerSha256: shaText === '' ? undefined : shaText,
     threshold,
     ignoreUnfixed,
     waiversFile,
@@ -142,6 +164,7 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     dockerfile,
     credentials: username === '' ? undefined : { username, password },
     githubToken: token === '' ? undefined : token,
+    commentAuthor: authorText === '' ? undefined : authorText,
     summary: readBoolean(src, 'summary', true),
     failBuild: readBoolean(src, 'fail-build', true),
     timeoutMs: readDuration(src, 'timeout', 15 * 60_000, { minMs: 10_000, maxMs: 6 * 3_600_000 }),
@@ -151,8 +174,6 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     dbDir:
       cacheText === ''
         ? join(toolCacheDir, 'dreamscape-scan', `${scanner}-db`)
-        : isAbsolute(cacheText)
-          ? cacheText
-          : resolve(workspace, cacheText),
+        : readOutputPath('cache-dir', cacheText, roots),
   };
 }

@@ -49,6 +49,7 @@ async function scan(runtime: ActionRuntime): Promise<void> {
       toolCacheDir: inputs.toolCacheDir,
       tempDir: inputs.tempDir,
       downloadUrl: inputs.scannerDownloadUrl,
+      sha256: inputs.scannerSha256,
       runner,
       http,
       logger,
@@ -188,6 +189,7 @@ async function comment(runtime: ActionRuntime, inputs: ScanInputs, body: () => s
         issueNumber: pr,
         marker: stickyMarker(`scan:${inputs.category}`),
         body: body(),
+        author: inputs.commentAuthor,
         logger,
       });
       runtime.setOutput('comment-url', result.url);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildRecord } from '@dreamscape/image';
 import type { BehaviourEntry, Violation } from '@dreamscape/kube-double';
@@ -282,6 +282,14 @@ async function scan(
   }
   const sarifDir = join(ctx.workDir, 'sarif');
   mkdirSync(sarifDir, { recursive: true });
+  // action-scan writes its database and SARIF only inside the workspace, RUNNER_TEMP or (the
+  // database, by default) the tool cache: the demo lends its offline database through the tool
+  // cache, where a self-hosted runner would keep it, and copies the SARIF out afterwards.
+  const toolCache = join(ctx.workDir, 'tool-cache');
+  const dbLink = join(toolCache, 'dreamscape-scan', `${scanner.name}-db`);
+  mkdirSync(join(toolCache, 'dreamscape-scan'), { recursive: true });
+  rmSync(dbLink, { recursive: true, force: true });
+  symlinkSync(scanner.dbDir, dbLink);
   await ctx.progress.step(`scan v1 (action-scan, ${scanner.name} ${scanner.version}, offline)`, async () => {
     await eachLimited(ctx.services, ctx.concurrency, async (service) => {
       const record = v1[service];
@@ -293,12 +301,14 @@ async function scan(
           image: JSON.stringify(record),
           scanner: scanner.name,
           'scanner-version': scanner.version,
-          'scanner-download-url': `http://${NOWHERE}/{version}`,
-          'cache-dir': scanner.dbDir,
+          // Never downloaded (the scanner on PATH is the version asked for); should it come to
+          // that, nothing listens there and no archive hashes to an all-zero sha256.
+          'scanner-download-url': `https://${NOWHERE}/{version}`,
+          'scanner-sha256': '0'.repeat(64),
           'severity-threshold': 'high',
           // Report, do not stop: the demo shows the verdict and goes on to deploy.
           'fail-build': 'false',
-          'sarif-file': join(sarifDir, `${service}.sarif`),
+          'sarif-file': join('sarif', `${service}.sarif`),
           dockerfile: `services/${service}/Dockerfile`,
           timeout: '5m',
           ...(ctx.credentials === undefined
@@ -308,10 +318,11 @@ async function scan(
                 'registry-password': ctx.credentials.password,
               }),
         },
-        { ...scanner.env, RUNNER_TOOL_CACHE: join(ctx.workDir, 'tool-cache') },
+        { ...scanner.env, RUNNER_TOOL_CACHE: toolCache },
       );
       collect(results, `action-scan: ${service} v1`, run);
       if (run.exitCode !== 0) throw new StoryError(failure(`scanning ${service} v1`, run));
+      copyFileSync(run.outputs['sarif-file'] ?? '', join(sarifDir, `${service}.sarif`));
       const outcome = {
         service,
         verdict: run.outputs.verdict ?? '?',

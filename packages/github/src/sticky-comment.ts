@@ -1,5 +1,5 @@
 import type { Logger } from '@dreamscape/core';
-import type { GitHubClient } from './client.js';
+import { GitHubApiError, type GitHubClient } from './client.js';
 
 /** GitHub refuses comment bodies longer than this many characters. */
 export const MAX_COMMENT_LENGTH = 65_536;
@@ -19,6 +19,11 @@ export interface StickyCommentOptions {
   readonly marker: string;
   /** Markdown; cut to GitHub's limit with a note when longer. */
   readonly body: string;
+  /**
+   * The login whose comments are ours (`github-actions[bot]`, `my-app[bot]`, `octocat`). Only its
+   * comments are found, edited or deleted. Undefined: {@link commentIdentity} asks the token.
+   */
+  readonly author?: string | undefined;
   readonly logger: Logger;
 }
 
@@ -35,12 +40,34 @@ interface IssueComment {
   readonly id: number;
   readonly body?: string | null;
   readonly html_url?: string;
+  readonly user?: { readonly login?: string } | null;
+}
+
+/** Who writes the comments of `GITHUB_TOKEN` (and of any token GitHub Actions hands a job). */
+export const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
+
+/**
+ * The login the token comments as. A personal token (or an app's user token) answers `GET /user`;
+ * an installation token (`GITHUB_TOKEN`, a GitHub App's) is refused there with 403 and comments as
+ * a bot: `github-actions[bot]` for `GITHUB_TOKEN`. An app's installation token comments as
+ * `<slug>[bot]`, which no endpoint tells it: name it with `comment-author` (ADR 0007).
+ */
+export async function commentIdentity(client: GitHubClient, logger: Logger): Promise<string> {
+  try {
+    const me = await client.request<{ login?: unknown }>({ method: 'GET', path: '/user' });
+    if (typeof me.data.login === 'string' && me.data.login !== '') return me.data.login;
+  } catch (error) {
+    if (!(error instanceof GitHubApiError) || error.status !== 403) throw error;
+  }
+  logger.debug(`The token has no user of its own (GET /user refused): comments are ${ACTIONS_BOT_LOGIN}'s.`);
+  return ACTIONS_BOT_LOGIN;
 }
 
 /**
  * Creates the comment once and afterwards edits it in place: it lists every comment (all pages),
- * finds ours by the hidden marker, and updates the oldest one. Copies left by concurrent runs are
- * deleted so there is never more than one.
+ * finds ours by the hidden marker AND the author, and updates the oldest one. Copies left by
+ * concurrent runs are deleted so there is never more than one. A comment by anyone else is never
+ * edited or deleted, whatever it contains: the marker is public and anyone can paste it.
  */
 export async function upsertStickyComment(
   client: GitHubClient,
@@ -48,10 +75,15 @@ export async function upsertStickyComment(
 ): Promise<StickyCommentResult> {
   const body = commentBody(o.marker, o.body);
   const base = `/repos/${encodeURIComponent(o.owner)}/${encodeURIComponent(o.repo)}/issues`;
+  const author = o.author ?? (await commentIdentity(client, o.logger));
   const comments = await client.paginate<IssueComment>(`${base}/${o.issueNumber}/comments`);
-  const ours = comments
-    .filter((c) => typeof c.body === 'string' && c.body.includes(o.marker))
-    .sort((a, b) => a.id - b.id);
+  const marked = comments.filter((c) => typeof c.body === 'string' && c.body.includes(o.marker));
+  const ours = marked.filter((c) => c.user?.login === author).sort((a, b) => a.id - b.id);
+  const foreign = marked.length - ours.length;
+  if (foreign > 0)
+    o.logger.info(
+      `Left alone ${foreign} comment(s) on #${o.issueNumber} carrying ${o.marker} but not written by ${author}.`,
+    );
   const [keep, ...duplicates] = ours;
   for (const d of duplicates) {
     await client.request({ method: 'DELETE', path: `${base}/comments/${d.id}` });
@@ -64,6 +96,11 @@ export async function upsertStickyComment(
       body: { body },
     });
     o.logger.info(`Created comment ${created.data.id} on #${o.issueNumber}.`);
+    const poster = created.data.user?.login;
+    if (poster !== undefined && poster !== author)
+      o.logger.warning(
+        `The comment was posted as ${poster}, not ${author}: later runs will not recognise it and will add another. Set comment-author to '${poster}'.`,
+      );
     return {
       action: 'created',
       id: created.data.id,

@@ -14,3 +14,4 @@ export * from './build-context-hash.js';
 export * from './dockerfile-base-images.js';
 export * from './build-fingerprint.js';
 export * from './image-reuse.js';
+export * from './push-policy.js';

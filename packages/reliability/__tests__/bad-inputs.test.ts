@@ -52,8 +52,10 @@ const GOOD: Record<BadInputCase['action'], () => Record<string, string>> = {
   }),
   scan: () => ({
     image: `ghcr.io/dreamscape/auth@sha256:${'f'.repeat(64)}`,
-    // Never the internet, should a case get as far as installing the scanner.
-    'scanner-download-url': 'http://127.0.0.1:9/{version}',
+    // Never the internet, should a case get as far as installing the scanner (https and a pinned
+    // sha256: a custom location needs both).
+    'scanner-download-url': 'https://127.0.0.1:9/{version}',
+    'scanner-sha256': '2ae6fe3ee734b7fdf11335663e18c75ea12dccc76062f09f164a3b0f8be4371a',
   }),
   changes: () => ({
     'services-file': 'examples/dreamscape/services.json',

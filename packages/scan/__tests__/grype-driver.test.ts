@@ -8,7 +8,6 @@ describe('grypeDriver', () => {
   it('names the release archive', () => {
     expect(grypeDriver.releaseAsset('0.116.0', { os: 'linux', arch: 'arm64' })).toEqual({
       archive: 'grype_0.116.0_linux_arm64.tar.gz',
-      checksums: 'grype_0.116.0_checksums.txt',
       binary: 'grype',
     });
   });

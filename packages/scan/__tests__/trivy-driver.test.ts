@@ -12,7 +12,6 @@ describe('trivyDriver', () => {
   ] as const)('names the release archive for %j', (platform, archive) => {
     expect(trivyDriver.releaseAsset('0.74.0', platform)).toEqual({
       archive,
-      checksums: 'trivy_0.74.0_checksums.txt',
       binary: 'trivy',
     });
   });

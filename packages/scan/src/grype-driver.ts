@@ -16,7 +16,6 @@ export const grypeDriver: ScannerDriver = {
   releaseAsset(version, platform) {
     return {
       archive: `grype_${version}_${platform.os}_${platform.arch}.tar.gz`,
-      checksums: `grype_${version}_checksums.txt`,
       binary: 'grype',
     };
   },

@@ -16,4 +16,5 @@ export * from './trivy-driver.js';
 export * from './grype-driver.js';
 export * from './drivers.js';
 export * from './scanner-installer.js';
+export * from './scanner-checksums.js';
 export * from './scanner-run.js';

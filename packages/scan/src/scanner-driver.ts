@@ -11,8 +11,6 @@ export interface ScannerPlatform {
 export interface ReleaseAsset {
   /** The `.tar.gz` holding the binary. */
   readonly archive: string;
-  /** The checksums file published with the release (`<sha256>  <file>` lines). */
-  readonly checksums: string;
   /** The binary's path inside the archive. */
   readonly binary: string;
 }

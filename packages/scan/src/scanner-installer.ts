@@ -22,7 +22,8 @@ import {
   type HttpClient,
   type Logger,
 } from '@dreamscape/core';
-import type { ScannerDriver, ScannerPlatform } from './scanner-driver.js';
+import { publishedScannerSha256, SHA256_HEX } from './scanner-checksums.js';
+import type { ReleaseAsset, ScannerDriver, ScannerPlatform } from './scanner-driver.js';
 
 /** Where the scanner binary came from. */
 export type ScannerSource = 'path' | 'tool-cache' | 'download';
@@ -42,8 +43,17 @@ export interface ResolveScannerOptions {
   readonly toolCacheDir: string;
   /** Scratch space for the download (`RUNNER_TEMP`). */
   readonly tempDir: string;
-  /** Release directory URL template with `{version}`; default the scanner's GitHub releases. */
+  /**
+   * Release directory URL template with `{version}` (https only); default the scanner's GitHub
+   * releases. A custom one needs {@link sha256}: a mirror is trusted for nothing.
+   */
   readonly downloadUrl?: string | undefined;
+  /**
+   * The archive's sha256 as the caller pinned it (`scanner-sha256`). Required for a custom
+   * {@link downloadUrl} and for a version or platform without a built-in checksum; where both
+   * exist they must agree.
+   */
+  readonly sha256?: string | undefined;
   /** Default: this machine. */
   readonly platform?: ScannerPlatform;
   /** The PATH to look on. Default `process.env.PATH`. */
@@ -75,8 +85,10 @@ export function hostScannerPlatform(): ScannerPlatform {
 
 /**
  * Finds the scanner at the wanted version: on PATH when its version matches, else in the tool
- * cache, else downloads the release archive and its checksums file, verifies the archive's sha256
- * BEFORE extracting or running anything, extracts the binary with `tar` and caches it.
+ * cache, else downloads the release archive over https and checks its sha256 against the one we
+ * ship for that release (or the caller's `sha256`) BEFORE extracting or running anything; then
+ * extracts the binary with `tar` and caches it. Nothing the download server says is trusted: it
+ * is never asked for a checksums file.
  */
 export async function resolveScanner(o: ResolveScannerOptions): Promise<ResolvedScanner> {
   const { driver, version, logger } = o;
@@ -108,27 +120,20 @@ export async function resolveScanner(o: ResolveScannerOptions): Promise<Resolved
   }
 
   const asset = driver.releaseAsset(version, platform);
-  const base = (o.downloadUrl ?? driver.downloadUrl).replace(/\{version\}/g, version).replace(/\/+$/, '');
+  const base = releaseBase(o, version);
+  const expected = expectedSha256(o, asset, platform);
   const archiveUrl = `${base}/${asset.archive}`;
-  const checksumsUrl = `${base}/${asset.checksums}`;
   logger.info(`Downloading ${driver.name} ${version}: ${archiveUrl}`);
-  const checksums = Buffer.from(await download(o, checksumsUrl)).toString('utf8');
-  const expected = expectedChecksum(checksums, asset.archive);
-  if (expected === undefined)
-    throw new ScannerInstallError(
-      `The checksums file ${checksumsUrl} has no sha256 for ${asset.archive}: refusing to install an unverifiable ${driver.name}.`,
-      { hint: 'Check scanner-version and scanner-download-url.' },
-    );
   const archive = await download(o, archiveUrl);
   const actual = createHash('sha256').update(archive).digest('hex');
-  if (actual !== expected)
+  if (actual !== expected.sha256)
     throw new ScannerInstallError(
-      `Refusing to run ${driver.name} ${version} from ${archiveUrl}: its sha256 is ${actual}, but ${checksumsUrl} publishes ${expected}.`,
+      `Refusing to run ${driver.name} ${version} from ${archiveUrl}: its sha256 is ${actual}, but ${expected.source} says ${expected.sha256}.`,
       {
-        hint: 'The download was corrupted or tampered with. Nothing was extracted or run. Retry, or check the mirror in scanner-download-url.',
+        hint: 'The download was corrupted or tampered with. Nothing was extracted or run. Retry, or check scanner-download-url and scanner-sha256.',
       },
     );
-  logger.info(`Verified ${asset.archive}: sha256 ${actual} matches ${asset.checksums}.`);
+  logger.info(`Verified ${asset.archive}: sha256 ${actual} matches ${expected.source}.`);
 
   mkdirSync(o.tempDir, { recursive: true });
   const work = mkdtempSync(join(o.tempDir, `${driver.name}-install-`));
@@ -163,13 +168,47 @@ export async function resolveScanner(o: ResolveScannerOptions): Promise<Resolved
   return { path: cachedBinary, version, source: 'download' };
 }
 
-/** The sha256 published for `file` in a `sha256sum`-style checksums file. */
-export function expectedChecksum(checksums: string, file: string): string | undefined {
-  for (const line of checksums.split(/\r?\n/)) {
-    const m = /^([a-fA-F0-9]{64})\s+\*?(.+?)\s*$/.exec(line);
-    if (m?.[2] === file) return m[1]?.toLowerCase();
-  }
-  return undefined;
+/** The release directory, `{version}` filled in; only https. */
+function releaseBase(o: ResolveScannerOptions, version: string): string {
+  const template = o.downloadUrl ?? o.driver.downloadUrl;
+  if (!/^https:\/\/[^\s/]+/i.test(template))
+    throw new ScannerInstallError(
+      `Refusing to download ${o.driver.name} from ${template}: only https URLs are accepted.`,
+      { hint: 'Set scanner-download-url to an https URL (or leave it empty for the GitHub release).' },
+    );
+  if (o.downloadUrl !== undefined && o.sha256 === undefined)
+    throw new ScannerInstallError(
+      `Refusing to download ${o.driver.name} from the custom location ${o.downloadUrl} without scanner-sha256: a mirror cannot vouch for its own files.`,
+      { hint: 'Set scanner-sha256 to the sha256 the project publishes for the archive.' },
+    );
+  return template.replace(/\{version\}/g, version).replace(/\/+$/, '');
+}
+
+/** What the archive must hash to, and who says so. */
+function expectedSha256(
+  o: ResolveScannerOptions,
+  asset: ReleaseAsset,
+  platform: ScannerPlatform,
+): { sha256: string; source: string } {
+  const builtIn = publishedScannerSha256(asset.archive);
+  const given = o.sha256?.toLowerCase();
+  if (given !== undefined && !SHA256_HEX.test(given))
+    throw new ScannerInstallError(`scanner-sha256 "${o.sha256 ?? ''}" is not a sha256 (64 hex digits).`);
+  if (given !== undefined && builtIn !== undefined && given !== builtIn)
+    throw new ScannerInstallError(
+      `scanner-sha256 ${given} disagrees with the sha256 published for ${asset.archive} (${builtIn}): refusing to install ${o.driver.name}.`,
+      { hint: 'Leave scanner-sha256 empty for this release, or correct it.' },
+    );
+  if (given !== undefined)
+    return { sha256: given, source: builtIn === undefined ? 'scanner-sha256' : 'the published sha256' };
+  if (builtIn !== undefined)
+    return { sha256: builtIn, source: 'the published sha256 built into this action' };
+  throw new ScannerInstallError(
+    `There is no built-in sha256 for ${asset.archive} (${o.driver.name} ${o.version} on ${platform.os}/${platform.arch}): refusing to install an unverifiable ${o.driver.name}.`,
+    {
+      hint: `Set scanner-sha256 to the sha256 the project publishes for ${asset.archive}, put ${o.driver.name} ${o.version} on PATH, or use the pinned version ${o.driver.pinnedVersion}.`,
+    },
+  );
 }
 
 function findOnPath(binary: string, pathEnv: string): string | undefined {

@@ -18,7 +18,6 @@ export const trivyDriver: ScannerDriver = {
     const arch = platform.arch === 'amd64' ? '64bit' : 'ARM64';
     return {
       archive: `trivy_${version}_${os}-${arch}.tar.gz`,
-      checksums: `trivy_${version}_checksums.txt`,
       binary: 'trivy',
     };
   },

@@ -11,11 +11,18 @@ export interface RecordedGitHubRequest {
   readonly body: unknown;
 }
 
+/** Who wrote a comment, as the API shows it in `user`. */
+export interface GitHubAccount {
+  readonly login: string;
+  readonly type: 'User' | 'Bot';
+}
+
 /** An issue or pull-request comment the stand-in keeps. */
 export interface StoredComment {
   readonly id: number;
   readonly issue: string;
   body: string;
+  readonly user: GitHubAccount;
   readonly created_at: string;
   updated_at: string;
 }
@@ -43,6 +50,12 @@ export interface GitHubApiOptions {
   readonly token?: string;
   /** Largest page the server serves, whatever `per_page` asks (GitHub: 100). Lower it to force pagination. */
   readonly maxPerPage?: number;
+  /**
+   * Who the token is; comments it posts are written by this account. A `Bot` (the default,
+   * `github-actions[bot]`, as `GITHUB_TOKEN`) is refused by `GET /user` with 403 like an
+   * installation token; a `User` gets its account back, like a personal token.
+   */
+  readonly identity?: GitHubAccount;
 }
 
 /**
@@ -54,11 +67,16 @@ export interface GitHubApiServer {
   /** `http://127.0.0.1:PORT` */
   readonly url: string;
   readonly token: string;
+  /** Who the token is (see {@link GitHubApiOptions.identity}). */
+  readonly identity: GitHubAccount;
   readonly requests: RecordedGitHubRequest[];
   /** Comments of `owner/repo#number`, oldest first. */
   comments(owner: string, repo: string, issue: number): StoredComment[];
-  /** Adds a comment as if someone else had posted it. */
-  addComment(owner: string, repo: string, issue: number, body: string): StoredComment;
+  /**
+   * Adds a comment as if it had been posted outside the code under test: by `author`, default the
+   * token's own identity (an earlier run); pass another account to play a stranger.
+   */
+  addComment(owner: string, repo: string, issue: number, body: string, author?: GitHubAccount): StoredComment;
   /** Adds or replaces a route; later routes win over the built-in ones. */
   route(method: string, pattern: string, handler: GitHubRouteHandler): void;
   /** Answers the next `count` requests matching method and path prefix with `status`. */
@@ -83,6 +101,7 @@ interface Failure {
 export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<GitHubApiServer> {
   const token = options.token ?? 'test-token';
   const maxPerPage = options.maxPerPage ?? 100;
+  const identity = options.identity ?? { login: 'github-actions[bot]', type: 'Bot' };
   const routes: Route[] = [];
   const failures: Failure[] = [];
   const store = new Map<number, StoredComment>();
@@ -95,15 +114,17 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       return url;
     },
     token,
+    identity,
     requests: [],
     comments: (owner, repo, issue) =>
       [...store.values()].filter((c) => c.issue === key(owner, repo, issue)).sort((a, b) => a.id - b.id),
-    addComment: (owner, repo, issue, body) => {
+    addComment: (owner, repo, issue, body, author = identity) => {
       const now = new Date().toISOString();
       const comment: StoredComment = {
         id: nextId++,
         issue: key(owner, repo, issue),
         body,
+        user: author,
         created_at: now,
         updated_at: now,
       };
@@ -132,12 +153,17 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       body: c.body,
       created_at: c.created_at,
       updated_at: c.updated_at,
-      user: { login: 'github-actions[bot]', type: 'Bot' },
+      user: { login: c.user.login, type: c.user.type },
       html_url: `https://github.example/${repoPart}/pull/${issue}#issuecomment-${c.id}`,
       url: `${url}/repos/${repoPart}/issues/comments/${c.id}`,
     };
   };
 
+  api.route('GET', '/user', () =>
+    identity.type === 'Bot'
+      ? { status: 403, body: { message: 'Resource not accessible by integration' } }
+      : { status: 200, body: { login: identity.login, type: identity.type } },
+  );
   api.route('GET', '/repos/:owner/:repo/issues/:number/comments', ({ request, params }) => {
     const all = api.comments(params.owner ?? '', params.repo ?? '', Number(params.number));
     const perPage = Math.min(maxPerPage, Math.max(1, Number(request.query.per_page ?? 30)));

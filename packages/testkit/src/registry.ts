@@ -155,8 +155,11 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
   };
 }
 
-/** A CA and a server certificate for 127.0.0.1 signed by it, in `dir`; returns the CA's path. */
-function makeServerCertificate(dir: string): string {
+/**
+ * A CA and a server certificate for 127.0.0.1 signed by it, in `dir` (`server.crt`, `server.key`);
+ * returns the CA's path, for `NODE_EXTRA_CA_CERTS` or an https client's `ca`.
+ */
+export function makeServerCertificate(dir: string): string {
   const openssl = requireTool('openssl');
   const run = (args: string[]): void => {
     execFileSync(openssl, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
