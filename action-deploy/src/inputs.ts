@@ -4,12 +4,14 @@ import {
   InputError,
   readDuration,
   readEnum,
+  readList,
   readString,
   readWorkspacePath,
   readYaml,
   type InputSource,
 } from '@dreamscape/core';
 import { findOnPath, RENDERERS, type ImagePin, type Renderer } from '@dreamscape/kube';
+import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
 import { parseImagesInput } from './images.js';
 
 /** A DNS label, as app and environment names become part of object names. */
@@ -41,6 +43,12 @@ export interface DeployInputs {
   readonly environmentUrl: string;
   /** `kubectl` renders with `kubectl kustomize`; `kustomize` with the kustomize binary on PATH. */
   readonly renderer: Renderer;
+  /** The workspace every file the overlay reaches must stay inside. */
+  readonly workspace: string;
+  /** Cluster-scoped objects the release may apply besides its own Namespace (`Kind/name`, `Kind/*`). */
+  readonly allowClusterObjects: readonly AllowedClusterObject[];
+  /** Hosts kustomize may fetch remote resources and bases from; none by default. */
+  readonly allowRemoteHosts: readonly string[];
 }
 
 /** Reads and validates the inputs; `env` gives the runner's context (`GITHUB_WORKSPACE`, `KUBECONFIG`, `GITHUB_REPOSITORY`). */
@@ -111,7 +119,25 @@ export function readInputs(
     mode: readEnum(src, 'mode', ['deploy', 'plan'] as const, 'deploy'),
     environmentUrl: readString(src, 'environment-url'),
     renderer: readRenderer(src, env.PATH ?? ''),
+    workspace,
+    allowClusterObjects: parseAllowedClusterObjects(readString(src, 'allow-cluster-objects')),
+    allowRemoteHosts: readRemoteHosts(src),
   };
+}
+
+const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+/** `allow-remote-hosts`: host names, one per line (or comma-separated), exactly as URLs name them. */
+function readRemoteHosts(src: InputSource): string[] {
+  const hosts = readList(src, 'allow-remote-hosts').map((h) => h.toLowerCase());
+  for (const host of hosts)
+    if (!HOST.test(host))
+      throw new InputError(
+        'allow-remote-hosts',
+        host,
+        'host names kustomize may fetch remote resources and bases from, one per line, such as github.com (no scheme, port, path or wildcard)',
+      );
+  return hosts;
 }
 
 /** `kubectl` unless `kustomize` is asked for, which needs a kustomize on PATH. */

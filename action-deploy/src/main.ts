@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { runAction, type ActionRuntime } from '@dreamscape/core/actions';
 import {
   ActionError,
@@ -23,7 +23,11 @@ import {
   assertNoLintErrors,
   BlueGreenDeploy,
   checkCluster,
+  checkConfinement,
   checkStrategy,
+  clusterScopes,
+  offlineScopes,
+  releaseNamespace,
   liveFindings,
   dryRun,
   FIELD_MANAGER,
@@ -38,6 +42,7 @@ import {
   type BlueGreenPlan,
   type HealthCheck,
   type ReleaseOutcome,
+  type Scope,
 } from '@dreamscape/release';
 import { readInputs, type DeployInputs } from './inputs.js';
 import { livePins } from './live-pins.js';
@@ -73,7 +78,21 @@ export async function run(): Promise<void> {
           runner,
           logger,
           tempDir,
+          workspace: inputs.workspace,
+          allowRemoteHosts: inputs.allowRemoteHosts,
         });
+      // Nothing outside the release's namespace unless allowed: decided before any request that writes.
+      const confine = (
+        r: RenderedOverlay,
+        scopeOf: (o: RenderedOverlay['objects'][number]) => Scope,
+      ): void => {
+        checkConfinement(r.objects, {
+          namespace: releaseNamespace(r.objects, inputs.namespace, scopeOf),
+          allowed: inputs.allowClusterObjects,
+          scopeOf,
+          source: { what: `The overlay in 'overlay' (${relative(inputs.workspace, inputs.overlay) || '.'})` },
+        });
+      };
       try {
         let rendered = await logger.group(`Render ${inputs.overlay}`, async () => {
           const r = await render(inputs.images);
@@ -82,6 +101,7 @@ export async function run(): Promise<void> {
           );
           return r;
         });
+        confine(rendered, offlineScopes(rendered.objects));
         const planOf = (r: RenderedOverlay): BlueGreenPlan =>
           planBlueGreen(r.objects, {
             app: inputs.app,
@@ -116,6 +136,8 @@ export async function run(): Promise<void> {
               plan = planOf(rendered);
             }
           }
+          // The server's discovery knows the scope of kinds the built-in table does not.
+          confine(rendered, await clusterScopes(api, rendered.objects));
           for (const f of plan.findings.filter((x) => x.level === 'warning'))
             logger.warning(`${f.object}: ${f.message}`);
           if (inputs.mode === 'deploy') assertNoLintErrors(plan);

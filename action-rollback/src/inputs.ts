@@ -9,6 +9,7 @@ import {
   readYaml,
   type InputSource,
 } from '@dreamscape/core';
+import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const NAME_ACCEPTED =
@@ -35,6 +36,8 @@ export interface RollbackInputs {
   readonly verifyImages: boolean;
   readonly registryUsername: string;
   readonly registryPassword: string;
+  /** Cluster-scoped objects the target's recorded manifest may apply besides its own Namespace. */
+  readonly allowClusterObjects: readonly AllowedClusterObject[];
 }
 
 /** Reads and validates the inputs; `env` gives the runner's context. */
@@ -92,5 +95,6 @@ export function readInputs(
     verifyImages: readBoolean(src, 'verify-images', false),
     registryUsername: readString(src, 'registry-username'),
     registryPassword: readString(src, 'registry-password'),
+    allowClusterObjects: parseAllowedClusterObjects(readString(src, 'allow-cluster-objects')),
   };
 }

@@ -23,6 +23,8 @@ import {
 import {
   APP_LABEL,
   BlueGreenDeploy,
+  checkConfinement,
+  clusterScopes,
   coloredName,
   ENVIRONMENT_LABEL,
   FIELD_MANAGER,
@@ -289,6 +291,7 @@ async function rollbackApp(o: {
       message: `revision ${target.revision} is already live`,
     };
   }
+  await checkRecordedConfinement(api, target, inputs);
   const checksText =
     o.inputs.healthChecks === undefined ? target.checks : JSON.stringify(o.inputs.healthChecks);
   const checksValue: unknown =
@@ -462,6 +465,25 @@ async function runRollback(o: {
     }).run();
   }
   return outcome;
+}
+
+/**
+ * A recorded manifest is held to the rule a deploy is (ADR 6): nothing outside its namespace unless
+ * `allow-cluster-objects` lists it. A record is a Secret that whoever may write Secrets in the
+ * namespace could edit, and one written before the rule may hold what a deploy now refuses.
+ */
+async function checkRecordedConfinement(
+  api: ProxyApi,
+  target: ReleaseRecord,
+  inputs: RollbackInputs,
+): Promise<void> {
+  const objects = parseManifests(unpackManifest(target), `revision ${target.revision}`);
+  checkConfinement(objects, {
+    namespace: target.namespace,
+    allowed: inputs.allowClusterObjects,
+    scopeOf: await clusterScopes(api, objects),
+    source: { what: `The manifest recorded with revision ${target.revision} (the rollback target)` },
+  });
 }
 
 /** True when the target release is exactly what the cluster serves now (nothing would change). */

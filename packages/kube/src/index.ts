@@ -9,4 +9,5 @@ export * from './rollout-history.js';
 export * from './rollout-wait.js';
 export * from './kubectl.js';
 export * from './kustomize.js';
+export * from './kustomize-confinement.js';
 export * from './proxy-api.js';

@@ -24,6 +24,7 @@ import {
 } from './resource-names.js';
 import { parseRolloutHistory, type RolloutRevision } from './rollout-history.js';
 import { JsonObjectStream } from './json-stream.js';
+import { OFFLINE_RENDER_ENV } from './kustomize-confinement.js';
 import {
   waitForRollouts,
   type RolloutOutcome,
@@ -145,6 +146,8 @@ interface ExecOptions {
   readonly maxStdoutBytes?: number;
   /** Overrides the parsed reason of a failure (used for JSON-patch `test` failures). */
   readonly reasonFor?: (reason: KubectlReason, message: string) => KubectlReason | undefined;
+  /** Added to kubectl's environment for this call. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 3, initialDelayMs: 1000, maxDelayMs: 5000 };
@@ -220,7 +223,7 @@ export class Kubectl {
     return {
       tool: this.tool,
       args: [...args, ...this.globalArgs(options.requestTimeout !== false)],
-      env: { ...this.env, HOME: this.homeDir },
+      env: { ...this.env, ...options.env, HOME: this.homeDir },
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
       ...(options.okExitCodes === undefined ? {} : { okExitCodes: options.okExitCodes }),
       ...(retry === undefined ? {} : { retry }),
@@ -679,9 +682,16 @@ export class Kubectl {
     return { client, server };
   }
 
-  /** `kubectl kustomize DIR`: the rendered YAML (local only, no cluster access). */
-  async kustomize(dir: string): Promise<string> {
-    const result = await this.exec(['kustomize', dir]);
+  /**
+   * `kubectl kustomize DIR`: the rendered YAML (local only, no cluster access). Never with
+   * `--enable-helm`, plugins or `--load-restrictor`: kustomize reads files only below each
+   * kustomization's root. `offline` (default true) also keeps git and HTTP from leaving the machine,
+   * should a remote target get past the caller's checks ({@link OFFLINE_RENDER_ENV}).
+   */
+  async kustomize(dir: string, options: { offline?: boolean } = {}): Promise<string> {
+    const result = await this.exec(['kustomize', dir], {
+      ...(options.offline === false ? {} : { env: OFFLINE_RENDER_ENV }),
+    });
     // Deprecation notices (commonLabels, patchesStrategicMerge) arrive on stderr with exit code 0.
     for (const line of result.stderr.split('\n'))
       if (line.trim() !== '') this.logger.warning(`kustomize: ${line.trim()}`);

@@ -6,6 +6,7 @@ import { ActionError, CommandError, type CommandRunner, type Logger } from '@dre
 import type { Kubectl } from './kubectl.js';
 import { containerImages, type KubeObject } from './kube-object.js';
 import { parseManifests } from './manifests.js';
+import { checkKustomizationTree, OFFLINE_RENDER_ENV } from './kustomize-confinement.js';
 
 /** One image to pin: containers whose image name is `name` get `newName@digest` (or `name@digest`). */
 export interface ImagePin {
@@ -44,6 +45,13 @@ export interface RenderOverlayOptions {
   readonly logger?: Logger;
   /** Where the generated overlay goes (the runner temp). Default the OS temp directory. */
   readonly tempDir?: string;
+  /**
+   * The directory every file the overlay reaches must resolve inside (links followed), checked
+   * before kustomize runs. Default the current directory.
+   */
+  readonly workspace?: string;
+  /** Hosts remote resources and bases may be fetched from; none by default (ADR 6). */
+  readonly allowRemoteHosts?: readonly string[];
 }
 
 /** What {@link renderOverlay} produced. */
@@ -154,6 +162,15 @@ export async function renderOverlay(options: RenderOverlayOptions): Promise<Rend
       hint: 'Point the overlay input at a directory with a kustomization.yaml, for example k8s/overlays/prod.',
     });
   }
+  // Before kustomize reads anything: every reference inside the workspace, nothing remote unless allowed.
+  const allowRemoteHosts = options.allowRemoteHosts ?? [];
+  const tree = checkKustomizationTree(overlayDir, {
+    workspace: options.workspace ?? process.cwd(),
+    allowRemoteHosts,
+  });
+  if (tree.remote.length > 0)
+    options.logger?.info(`Remote targets fetched from allowed hosts: ${tree.remote.join(', ')}.`);
+  const offline = allowRemoteHosts.length === 0;
   const pins = options.images ?? [];
   validatePins(pins);
   const kustomize = options.renderer === 'kustomize' ? standaloneKustomize(options) : undefined;
@@ -175,12 +192,16 @@ export async function renderOverlay(options: RenderOverlayOptions): Promise<Rend
   let text: string;
   try {
     if (kustomize !== undefined) {
-      const result = await kustomize.runner.run({ tool: kustomize.tool, args: ['build', renderDir] });
+      const result = await kustomize.runner.run({
+        tool: kustomize.tool,
+        args: ['build', renderDir],
+        ...(offline ? { env: OFFLINE_RENDER_ENV } : {}),
+      });
       for (const line of result.stderr.split('\n'))
         if (line.trim() !== '') options.logger?.warning(`kustomize: ${line}`);
       text = result.stdout;
     } else {
-      text = await options.kubectl.kustomize(renderDir);
+      text = await options.kubectl.kustomize(renderDir, { offline });
     }
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;

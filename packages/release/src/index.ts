@@ -11,6 +11,7 @@ export * from './endpoints.js';
 export * from './blue-green.js';
 export * from './rolling.js';
 export * from './preflight.js';
+export * from './confinement.js';
 export * from './release-summary.js';
 export * from './rollback-target.js';
 export * from './rolling-rollback.js';
