@@ -102,6 +102,13 @@ describe('action-build inputs', () => {
       ['cache-to', 'type=local,dest=linked/cache'],
       ['cache-from', 'type=local,src=/etc'],
       ['cache-to', 'type=local'],
+      // As buildx reads them: keys in any case, the last of a repeated key, quotes as CSV.
+      ['cache-to', 'TYPE=local,dest=/etc/x'],
+      ['cache-to', 'type=LOCAL,DEST=/etc/x'],
+      ['cache-to', 'type=local,dest=cache,DEST=/home/runner/.ssh'],
+      ['cache-to', 'type=local,dest=cache,dest=/home/runner/.ssh'],
+      ['cache-to', '"type=local",dest=/etc/x'],
+      ['cache-from', 'type=local,src=cache,dest=/etc/x'],
     ] as const) {
       const error = errorOf(() => read({ context: 'svc', [input]: value }, { ...env, RUNNER_TEMP: temp }));
       expect([error.input, error.message]).toEqual([input, expect.stringContaining(`Input '${input}'`)]);

@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   InputError,
@@ -10,6 +9,7 @@ import {
   readString,
   readWorkspacePath,
   type InputSource,
+  type OutputRoots,
 } from '@dreamscape/core';
 import { decidePush, type BuildSecret, type PushDecision } from '@dreamscape/image';
 
@@ -84,7 +84,8 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
 
   const roots = {
     workspace,
-    runnerTemp: env.RUNNER_TEMP !== undefined && env.RUNNER_TEMP !== '' ? env.RUNNER_TEMP : tmpdir(),
+    // Without RUNNER_TEMP only the workspace: the system's /tmp is shared with everything else.
+    runnerTemp: env.RUNNER_TEMP,
   };
 
   const provenanceText = readString(src, 'provenance', { default: 'false' });
@@ -138,30 +139,45 @@ function readWorkspacePathOrExplain(context: string, workspace: string): string 
 }
 
 /**
- * `cache-from` / `cache-to` specs; a `type=local` cache names a directory (`src=` to read, `dest=`
+ * `cache-from` / `cache-to` specs, read the way buildx reads them: comma-separated `key=value`
+ * fields, the key case-insensitive. A `type=local` cache names a directory (`src=` to read, `dest=`
  * to write) that must stay inside the workspace or the runner temp directory, and is passed on
- * resolved to an absolute path so that the path checked is the path used.
+ * resolved to an absolute path so that the path checked is the path used. A key given twice (buildx
+ * keeps the last) and quotes (buildx reads the spec as CSV) are refused: the spec checked is the
+ * spec buildx reads.
  */
 function readCaches(
   src: InputSource,
   name: 'cache-from' | 'cache-to',
   key: 'src' | 'dest',
-  roots: { readonly workspace: string; readonly runnerTemp: string },
+  roots: OutputRoots,
 ): string[] {
   return readList(src, name, { commas: false }).map((spec) => {
-    const fields = spec.split(',');
-    if (!fields.some((f) => f.trim() === 'type=local')) return spec;
-    if (spec.includes('"')) throw new InputError(name, spec, `type=local,${key}=PATH without quotes`);
-    const path = fields.find((f) => f.trim().startsWith(`${key}=`));
-    if (path === undefined)
+    if (spec.includes('"')) throw new InputError(name, spec, 'key=value fields without quotes');
+    const fields = new Map<string, string>();
+    for (const field of spec.split(',')) {
+      const at = field.indexOf('=');
+      const k = (at < 0 ? field : field.slice(0, at)).trim().toLowerCase();
+      if (fields.has(k))
+        throw new InputError(name, spec, 'each key once, e.g. type=local,dest=PATH', {
+          reason: `'${k}' is given twice`,
+        });
+      fields.set(k, at < 0 ? '' : field.slice(at + 1).trim());
+    }
+    if (fields.get('type')?.toLowerCase() !== 'local') return spec;
+    if (!fields.has(key))
       throw new InputError(
         name,
         spec,
         `type=local,${key}=PATH, a directory inside the workspace or the runner temp directory`,
       );
-    const value = path.trim().slice(key.length + 1);
-    const resolved = readOutputPath(name, value, roots);
-    return fields.map((f) => (f === path ? `${key}=${resolved}` : f)).join(',');
+    // Every path of a local cache, whichever direction it is for.
+    for (const k of ['src', 'dest'] as const) {
+      const value = fields.get(k);
+      if (value !== undefined) fields.set(k, readOutputPath(name, value, roots));
+    }
+    fields.set('type', 'local');
+    return [...fields].map(([k, v]) => `${k}=${v}`).join(',');
   });
 }
 

@@ -177,6 +177,39 @@ describe('action-changes bundle, mode deploy-check', () => {
     expect(r.summary).toContain('### Deploy check for prod');
   });
 
+  it('lists the images in the summary, each from the owner’s packages; an image from elsewhere is refused before any API call', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const ok = await deployCheck({
+      ref: 'main',
+      images: `gateway=ghcr.io/dreamscape/gateway@${digest}\n{"auth": {"image": "ghcr.io/dreamscape/auth@${digest}", "digest": "${digest}"}}`,
+    });
+    expect(ok.errors).toEqual([]);
+    expect(ok.summary).toContain(`- \`gateway\`: \`ghcr.io/dreamscape/gateway@${digest}\``);
+    expect(ok.summary).toContain(`- \`ghcr.io/dreamscape/auth\`: \`ghcr.io/dreamscape/auth@${digest}\``);
+
+    const asked = api.requests.length;
+    for (const image of [
+      `evil.example/dreamscape/gateway@${digest}`,
+      `ghcr.io/dreamscape-evil/gateway@${digest}`,
+      `nginx@${digest}`,
+    ]) {
+      const refused = await deployCheck({ ref: 'main', images: `gateway=${image}` });
+      expect(refused.exitCode).toBe(1);
+      expect(refused.errors.join('\n')).toMatch(
+        /Input 'images'.*not under an allowed prefix.*'ghcr\.io\/dreamscape\/'/s,
+      );
+      expect(refused.outputs).toEqual({});
+    }
+    expect(api.requests.length).toBe(asked);
+
+    const listed = await deployCheck({
+      ref: 'main',
+      images: `gateway=evil.example/dreamscape/gateway@${digest}`,
+      'allowed-images': 'ghcr.io/dreamscape/\nevil.example/dreamscape/',
+    });
+    expect(listed.errors).toEqual([]);
+  });
+
   it("refuses a fork's pull-request head given as ref, with no outputs", async () => {
     const r = await deployCheck({ ref: 'refs/pull/7/head' });
     expect(r.exitCode).toBe(1);

@@ -14,6 +14,7 @@ import {
   type PromotionRecords,
   type TagPattern,
 } from '@dreamscape/github';
+import { checkImageOrigins, defaultImageOrigins, parseImagesInput, type ImagePin } from '@dreamscape/image';
 import { compilePathPattern, type PathPattern } from './path-glob.js';
 import { parseServicesFile, SERVICE_NAME, type ServiceDefinition } from './services-file.js';
 
@@ -77,6 +78,8 @@ export interface DeployCheckInputs {
   readonly smokeTestScript: string;
   readonly releaseTags: readonly TagPattern[];
   readonly allowAnyRef: boolean;
+  /** The images to deploy, each from an allowed origin. */
+  readonly images: readonly ImagePin[];
   readonly token: string;
   readonly environment: string;
 }
@@ -97,7 +100,7 @@ export function readInputs(
   const mode = readEnum(src, 'mode', MODES, 'changes');
   if (mode === 'comment') return readCommentInputs(src);
   if (mode === 'promotion') return readPromotionInputs(src, env);
-  if (mode === 'deploy-check') return readDeployCheckInputs(src);
+  if (mode === 'deploy-check') return readDeployCheckInputs(src, env);
 
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
   const repository = env.GITHUB_REPOSITORY ?? '';
@@ -215,16 +218,33 @@ function readPromotionInputs(
   };
 }
 
-function readDeployCheckInputs(src: InputSource): DeployCheckInputs {
+function readDeployCheckInputs(
+  src: InputSource,
+  env: Readonly<Record<string, string | undefined>>,
+): DeployCheckInputs {
   const allowed = parseRunnerAllowList(readString(src, 'allowed-runners', { default: 'ubuntu-latest' }));
   const runsOn = checkRunner(readString(src, 'runs-on'), allowed);
   const smokeTestScript = checkScriptPath(readString(src, 'smoke-test-script'));
   const ref = checkRefText(readString(src, 'ref'));
   const releaseTags = readReleaseTags(src);
   const allowAnyRef = readBoolean(src, 'allow-any-ref', false);
+  const images = parseImagesInput(readString(src, 'images'));
+  const owner = env.GITHUB_REPOSITORY_OWNER ?? (env.GITHUB_REPOSITORY ?? '').split('/')[0] ?? '';
+  const allowedText = readList(src, 'allowed-images');
+  checkImageOrigins(images, allowedText.length > 0 ? allowedText : defaultImageOrigins(owner));
   const environment = readEnvironment(src);
   const token = readString(src, 'github-token', { required: true });
-  return { mode: 'deploy-check', ref, runsOn, smokeTestScript, releaseTags, allowAnyRef, token, environment };
+  return {
+    mode: 'deploy-check',
+    ref,
+    runsOn,
+    smokeTestScript,
+    releaseTags,
+    allowAnyRef,
+    images,
+    token,
+    environment,
+  };
 }
 
 function readReleaseTags(src: InputSource): TagPattern[] {

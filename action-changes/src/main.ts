@@ -95,7 +95,7 @@ async function deployCheck(rt: ActionRuntime, inputs: DeployCheckInputs): Promis
   );
   logger.info(`Runner: ${inputs.runsOn}; smoke test: ${inputs.smokeTestScript || 'no script'}.`);
   await rt.appendSummary(
-    renderDeployCheckSummary(plan, inputs.runsOn, inputs.smokeTestScript, inputs.environment),
+    renderDeployCheckSummary(plan, inputs.runsOn, inputs.smokeTestScript, inputs.environment, inputs.images),
   );
   rt.setOutput('commit', plan.commit);
   rt.setOutput('runs-on', inputs.runsOn);

@@ -11,8 +11,8 @@ import {
   type InputSource,
 } from '@dreamscape/core';
 import { findOnPath, RENDERERS, type ImagePin, type Renderer } from '@dreamscape/kube';
+import { parseImagesInput } from '@dreamscape/image';
 import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
-import { parseImagesInput } from './images.js';
 
 /** A DNS label, as app and environment names become part of object names. */
 const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;

@@ -116,7 +116,8 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     );
   const slug = category.replace(/[^A-Za-z0-9._-]+/g, '-');
   const outDir = join(tempDir, 'dreamscape-scan', slug);
-  const roots = { workspace, runnerTemp: tempDir };
+  // Without RUNNER_TEMP only the workspace: the system's /tmp is shared with everything else.
+  const roots = { workspace, runnerTemp: env.RUNNER_TEMP };
   const sarifText = readString(src, 'sarif-file');
   const sarifFile =
     sarifText === '' ? join(outDir, 'results.sarif') : readOutputPath('sarif-file', sarifText, roots);

@@ -75,3 +75,17 @@ describe('readOutputPath', () => {
     );
   });
 });
+
+describe('readOutputPath without RUNNER_TEMP', () => {
+  it('accepts only the workspace, never the system temp directory', () => {
+    const onlyWorkspace = { workspace, runnerTemp: undefined };
+    expect(readOutputPath('sarif-file', 'results.sarif', onlyWorkspace)).toBe(
+      join(workspace, 'results.sarif'),
+    );
+    for (const value of [join(runnerTemp, 'x.sarif'), join(tmpdir(), 'x.sarif')]) {
+      expect(() => readOutputPath('sarif-file', value, onlyWorkspace)).toThrow(
+        /Input 'sarif-file'.*RUNNER_TEMP is not set/s,
+      );
+    }
+  });
+});

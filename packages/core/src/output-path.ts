@@ -6,8 +6,8 @@ import { InputError } from './errors.js';
 export interface OutputRoots {
   /** `GITHUB_WORKSPACE`; relative values are resolved against it. */
   readonly workspace: string;
-  /** `RUNNER_TEMP`. */
-  readonly runnerTemp: string;
+  /** `RUNNER_TEMP`; when it is not set, only the workspace is accepted (never the system's /tmp). */
+  readonly runnerTemp?: string | undefined;
 }
 
 /**
@@ -18,9 +18,14 @@ export interface OutputRoots {
  * job's checkout.
  */
 export function readOutputPath(input: string, value: string, roots: OutputRoots): string {
-  const accepted = `a path inside the workspace (${roots.workspace}) or the runner temp directory (${roots.runnerTemp})`;
+  const accepted =
+    roots.runnerTemp === undefined || roots.runnerTemp === ''
+      ? `a path inside the workspace (${roots.workspace}); RUNNER_TEMP is not set`
+      : `a path inside the workspace (${roots.workspace}) or the runner temp directory (${roots.runnerTemp})`;
   const path = resolve(roots.workspace, value);
-  const lexicalRoots = [resolve(roots.workspace), resolve(roots.runnerTemp)];
+  const lexicalRoots = [roots.workspace, roots.runnerTemp]
+    .filter((root): root is string => root !== undefined && root !== '')
+    .map((root) => resolve(root));
   if (!lexicalRoots.some((root) => isInside(root, path)))
     throw new InputError(input, value, accepted, {
       reason: 'the path leads outside the workspace and the runner temp directory',

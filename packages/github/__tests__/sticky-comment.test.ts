@@ -96,6 +96,20 @@ describe('upsertStickyComment', () => {
     expect(api.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
   });
 
+  it('does not take our comment of another key for a copy because it quotes this key’s marker', async () => {
+    // A plan for dev showing a manifest value that a pull request set to prod's marker.
+    const dev = api.addComment(
+      'dream',
+      'scape',
+      7,
+      `${stickyMarker('plan/dev')}\n\`\`\`diff\n+  note: ${marker}\n\`\`\``,
+    );
+    const result = await post('results');
+    expect(result).toMatchObject({ action: 'created', removedDuplicates: 0 });
+    expect(api.comments('dream', 'scape', 7).map((c) => c.id)).toEqual([dev.id, result.id]);
+    expect(api.requests.filter((r) => r.method === 'PATCH' || r.method === 'DELETE')).toEqual([]);
+  });
+
   it('does not mistake another category’s comment for its own', async () => {
     api.addComment('dream', 'scape', 7, `${stickyMarker('scan:image/ghcr.io/dreamscape/user')}\nother image`);
     const result = await post('auth results');

@@ -197,6 +197,7 @@ export function renderDeployCheckSummary(
   runner: string,
   smokeTestScript: string,
   environment = '',
+  images: readonly { readonly name: string; readonly newName?: string; readonly digest: string }[] = [],
 ): string {
   return `${[
     `### Deploy check${environment === '' ? '' : ` for ${environment}`}`,
@@ -204,6 +205,8 @@ export function renderDeployCheckSummary(
     `- Commit: \`${plan.commit}\`, ${plan.provenance.kind === 'any' ? "**not checked** ('allow-any-ref')" : describeProvenance(plan.provenance)}`,
     `- Runner: \`${runner}\``,
     `- Smoke test: ${smokeTestScript === '' ? 'no script' : `\`bash ${smokeTestScript}\``}`,
+    `- Images: ${images.length === 0 ? "none given (the overlay's own references)" : images.length}`,
+    ...images.map((i) => `  - \`${i.name}\`: \`${i.newName ?? i.name}@${i.digest}\``),
   ].join('\n')}\n`;
 }
 

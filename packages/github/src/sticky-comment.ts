@@ -77,7 +77,11 @@ export async function upsertStickyComment(
   const base = `/repos/${encodeURIComponent(o.owner)}/${encodeURIComponent(o.repo)}/issues`;
   const author = o.author ?? (await commentIdentity(client, o.logger));
   const comments = await client.paginate<IssueComment>(`${base}/${o.issueNumber}/comments`);
-  const marked = comments.filter((c) => typeof c.body === 'string' && c.body.includes(o.marker));
+  // The marker is our body's first line; one quoted further down (a plan showing a manifest that
+  // carries another key's marker) does not make a comment that key's.
+  const marked = comments.filter(
+    (c) => typeof c.body === 'string' && (c.body === o.marker || c.body.startsWith(`${o.marker}\n`)),
+  );
   const ours = marked.filter((c) => c.user?.login === author).sort((a, b) => a.id - b.id);
   const foreign = marked.length - ours.length;
   if (foreign > 0)

@@ -15,3 +15,4 @@ export * from './dockerfile-base-images.js';
 export * from './build-fingerprint.js';
 export * from './image-reuse.js';
 export * from './push-policy.js';
+export * from './images-input.js';

@@ -134,9 +134,9 @@ async function runCase(c: BadInputCase, marker: string): Promise<ActionRunResult
 }
 
 describe(`${corpus.length} bad inputs across the five actions: a clear error naming the input, nothing written, nothing run`, () => {
-  it('the corpus covers every action with at least 40 cases', () => {
-    expect(corpus.length).toBeGreaterThanOrEqual(40);
-    for (const action of ['build', 'scan', 'deploy', 'rollback'])
+  it('the corpus covers every action with at least 110 cases', () => {
+    expect(corpus.length).toBeGreaterThanOrEqual(110);
+    for (const action of ['build', 'scan', 'deploy', 'rollback', 'changes'])
       expect(corpus.filter((c) => c.action === action).length).toBeGreaterThanOrEqual(8);
   });
 

@@ -125,3 +125,18 @@ describe("build-scan's push: auto", () => {
     for (const event of untrusted) expect(image).not.toContain(`\\"${event}\\"`);
   });
 });
+
+describe("deploy.yml's check", () => {
+  it('judges the images the deploy job will deploy, against allowed-images', () => {
+    const deploy = file('.github/workflows/deploy.yml');
+    const check = (deploy.doc.jobs?.check?.steps ?? []).find((s) => s.with?.mode === 'deploy-check') as Step;
+    expect(check.with).toMatchObject({
+      images: '${{ inputs.images }}',
+      'allowed-images': '${{ inputs.allowed-images }}',
+    });
+    const deployStep = (deploy.doc.jobs?.deploy?.steps ?? []).find((s) =>
+      (s.uses ?? '').includes('action-deploy'),
+    ) as Step;
+    expect(deployStep.with?.images).toBe('${{ inputs.images }}');
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { InputError } from '@dreamscape/core';
-import { parseImagesInput } from '../src/images.js';
+import { checkImageOrigins, defaultImageOrigins, parseImagesInput } from '../src/images-input.js';
 
 const A = `sha256:${'a'.repeat(64)}`;
 const B = `sha256:${'b'.repeat(64)}`;
@@ -95,5 +95,37 @@ describe('parseImagesInput', () => {
 
   it('keeps saying a syntax error is not valid JSON', () => {
     expect(refusal('{"image": ').message).toMatch(/: not valid JSON \(JSON error: .*\)\. Accepted: /);
+  });
+});
+
+describe('checkImageOrigins', () => {
+  const digest = `sha256:${'b'.repeat(64)}`;
+  const pins = (text: string) => parseImagesInput(text);
+
+  it("accepts the owner's packages by default, normalized names and prefixes as written", () => {
+    expect(defaultImageOrigins('DreamScape')).toEqual(['ghcr.io/dreamscape/']);
+    expect(() => {
+      checkImageOrigins(pins(`web=ghcr.io/dreamscape/web@${digest}`), ['ghcr.io/dreamscape/']);
+    }).not.toThrow();
+    expect(() => {
+      checkImageOrigins(pins(`nginx=nginx@${digest}`), ['docker.io/library']);
+    }).not.toThrow();
+    expect(() => {
+      checkImageOrigins(pins(`web=evil.example/x@${digest}`), ['*']);
+    }).not.toThrow();
+  });
+
+  it('refuses an image outside every prefix, a lookalike owner included, naming the input', () => {
+    for (const ref of [
+      `ghcr.io/dreamscape-evil/web@${digest}`,
+      `ghcr.io/dreamscapex@${digest}`,
+      `nginx@${digest}`,
+    ])
+      expect(() => {
+        checkImageOrigins(pins(`web=${ref}`), ['ghcr.io/dreamscape/']);
+      }).toThrow(/Input 'images'.*not under an allowed prefix/s);
+    expect(() => {
+      checkImageOrigins(pins(`web=ghcr.io/dreamscape/web@${digest}`), []);
+    }).toThrow(/Input 'images'/);
   });
 });

@@ -5,8 +5,17 @@ import {
   parseJsonDocument,
   previewValue,
 } from '@dreamscape/core';
-import { parseReference, type ImageReference } from '@dreamscape/image';
-import type { ImagePin } from '@dreamscape/kube';
+import { parseReference, type ImageReference } from './reference.js';
+
+/** One image of a deploy: the name the manifests write, the repository to use, the digest. */
+export interface ImagePin {
+  /** The image name as it appears in the manifests, without tag or digest. */
+  readonly name: string;
+  /** A different repository to use (for example the GHCR path the image was pushed to). */
+  readonly newName?: string;
+  /** `sha256:<64 hex>`. */
+  readonly digest: string;
+}
 
 const ACCEPTED =
   'one `name=registry/repository@sha256:<digest>` per line (no tag), and/or action-build build records (a JSON object, an array of them, or an object of them keyed by service)';
@@ -131,4 +140,36 @@ function pinFromRef(refText: string, shown: string, input: string, name?: string
   if (name !== undefined && !/^[a-z0-9][a-z0-9._/:-]*$/i.test(name))
     throw new InputError(input, shown, ACCEPTED, { reason: `'${name}' is not an image name` });
   return { name: pinName, ...(pinName === repository ? {} : { newName: repository }), digest: ref.digest };
+}
+
+/**
+ * Where a deploy's images may come from: repository prefixes such as `ghcr.io/owner/` (one per
+ * line of `allowed-images`), or `*` for anywhere. Each pin's repository, normalized
+ * (`nginx` is `docker.io/library/nginx`), must start with one of them; an error names the input,
+ * the image and the prefixes accepted.
+ */
+export function checkImageOrigins(
+  pins: readonly ImagePin[],
+  allowed: readonly string[],
+  input = 'images',
+): void {
+  if (allowed.includes('*')) return;
+  const prefixes = allowed.map((p) => (p.endsWith('/') ? p : `${p}/`).toLowerCase());
+  for (const pin of pins) {
+    const written = pin.newName ?? pin.name;
+    const ref = parseReference(`${written}@${pin.digest}`, { input, defaultTag: false });
+    const repository = `${ref.registry}/${ref.repository}`;
+    if (!prefixes.some((prefix) => `${repository}/`.startsWith(prefix)))
+      throw new InputError(
+        input,
+        `${written}@${pin.digest}`,
+        `images from ${prefixes.map((p) => `'${p}'`).join(', ')} (the 'allowed-images' input lists the registries and repository prefixes a deploy may pull from; '*' allows any)`,
+        { reason: `${repository} is not under an allowed prefix` },
+      );
+  }
+}
+
+/** What `allowed-images` accepts when it is empty: the repository owner's GitHub packages. */
+export function defaultImageOrigins(owner: string): string[] {
+  return owner === '' ? [] : [`ghcr.io/${owner.toLowerCase()}/`];
 }
