@@ -253,7 +253,7 @@ async function rollbackApp(o: {
   let { current, target } = found;
   if (found.repeated === true) {
     const to = current.rollbackTo ?? current.revision;
-    if (await isAlreadyCurrent(api, current, target)) {
+    if (await isAlreadyCurrent(api, scope, current, target)) {
       logger.notice(
         `An earlier attempt of this run already rolled back to revision ${to} (as revision ${current.revision}), and it is what runs now: nothing to do.`,
       );
@@ -280,7 +280,7 @@ async function rollbackApp(o: {
     `Live: revision ${current.revision}${current.color === undefined ? '' : ` (${current.color})`}; target: revision ${target.revision}.`,
   );
 
-  if (await isAlreadyCurrent(api, current, target)) {
+  if (await isAlreadyCurrent(api, scope, current, target)) {
     logger.notice(`Revision ${target.revision} is what runs now: nothing to roll back.`);
     return {
       app: scope.app,
@@ -291,7 +291,7 @@ async function rollbackApp(o: {
       message: `revision ${target.revision} is already live`,
     };
   }
-  await checkRecordedConfinement(api, target, inputs);
+  await checkRecordedConfinement(api, scope, target, inputs);
   const checksText =
     o.inputs.healthChecks === undefined ? target.checks : JSON.stringify(o.inputs.healthChecks);
   const checksValue: unknown =
@@ -320,7 +320,7 @@ async function rollbackApp(o: {
   }
 
   if (inputs.mode === 'plan') {
-    const path = await plannedPath(api, current, target);
+    const path = await plannedPath(api, scope, current, target);
     return {
       app: scope.app,
       result: 'planned',
@@ -440,7 +440,9 @@ async function runRollback(o: {
     const plan = planBlueGreen(parseManifests(manifestText, `revision ${target.revision}`), {
       app: scope.app,
       environment: inputs.environment,
-      namespace: target.namespace,
+      // The namespace the record was read from, never the one it names (ReleaseHistory refuses a
+      // record naming another, and this holds even if it did not).
+      namespace: scope.namespace,
       manifestText,
     });
     outcome = await new BlueGreenDeploy({
@@ -474,12 +476,13 @@ async function runRollback(o: {
  */
 async function checkRecordedConfinement(
   api: ProxyApi,
+  scope: Scope,
   target: ReleaseRecord,
   inputs: RollbackInputs,
 ): Promise<void> {
   const objects = parseManifests(unpackManifest(target), `revision ${target.revision}`);
   checkConfinement(objects, {
-    namespace: target.namespace,
+    namespace: scope.namespace,
     allowed: inputs.allowClusterObjects,
     scopeOf: await clusterScopes(api, objects),
     source: { what: `The manifest recorded with revision ${target.revision} (the rollback target)` },
@@ -489,18 +492,24 @@ async function checkRecordedConfinement(
 /** True when the target release is exactly what the cluster serves now (nothing would change). */
 async function isAlreadyCurrent(
   api: ProxyApi,
+  scope: Scope,
   current: ReleaseRecord,
   target: ReleaseRecord,
 ): Promise<boolean> {
   if (target.manifestHash !== current.manifestHash) return false;
   if (target.strategy === 'rolling') return true;
-  const { items } = await api.list<Service>('services', { namespace: current.namespace });
+  const { items } = await api.list<Service>('services', { namespace: scope.namespace });
   const byName = new Map(items.map((s) => [s.metadata.name, s]));
   return current.services.every((s) => selectorColor(byName.get(s.name)) === current.color);
 }
 
 /** Which path a rollback would take, without writing. */
-async function plannedPath(api: ProxyApi, current: ReleaseRecord, target: ReleaseRecord): Promise<string> {
+async function plannedPath(
+  api: ProxyApi,
+  scope: Scope,
+  current: ReleaseRecord,
+  target: ReleaseRecord,
+): Promise<string> {
   if (target.strategy === 'rolling') return 'rollout undo';
   if (current.color === undefined) return 're-apply path';
   const idle = otherColor(current.color);
@@ -508,10 +517,10 @@ async function plannedPath(api: ProxyApi, current: ReleaseRecord, target: Releas
   const plan = planBlueGreen(parseManifests(manifestText, `revision ${target.revision}`), {
     app: target.app,
     environment: target.environment,
-    namespace: target.namespace,
+    namespace: scope.namespace,
     manifestText,
   });
-  const { items } = await api.list<Deployment>('deployments', { namespace: target.namespace });
+  const { items } = await api.list<Deployment>('deployments', { namespace: scope.namespace });
   const byName = new Map(items.map((d) => [d.metadata.name, d]));
   const matches = plan.deployments.every(
     (d) =>

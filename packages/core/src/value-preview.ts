@@ -52,3 +52,13 @@ export function previewValue(value: unknown, maxChars = 200): string {
   write(value);
   return full() ? `${out.slice(0, maxChars)}…` : out;
 }
+
+/**
+ * A name taken from a document someone else wrote (a kind, an object name, a host), for a message:
+ * as it is when it looks like a name (letters, digits, `.`, `_`, `:`, `-`, up to 253 characters,
+ * a Kubernetes name's limit), otherwise quoted and cut by {@link previewValue}, so that neither a
+ * newline (which could start a `::command::` line in a workflow log) nor a megabyte reaches a log.
+ */
+export function previewName(value: string, maxChars = 100): string {
+  return /^[A-Za-z0-9._:-]{1,253}$/.test(value) ? value : previewValue(value, maxChars);
+}

@@ -156,3 +156,117 @@ describe('renderOverlay confinement', () => {
     await expect(kubectl().kustomize(join(ws, 'o'))).rejects.toThrow(/transport 'file' not allowed/);
   });
 });
+
+describe('checkKustomizationTree refuses what it cannot read instead of skipping it', () => {
+  const outside = '../../../../../../../../../../../../etc';
+
+  it.each([
+    ['a repeated key (kustomize takes the last)', `resources: []\nresources: [${outside}]\n`],
+    ['an unknown local tag', `resources: !x\n  - ${outside}\n`],
+  ])('a kustomization with %s, naming the input and the file', (_, text) => {
+    const ws = tree({ 'o/kustomization.yaml': 'resources: [../b]\n', 'b/kustomization.yaml': text });
+    expect(() => checkKustomizationTree(join(ws, 'o'), { workspace: ws })).toThrow(
+      /^'overlay': b\/kustomization.yaml is not YAML the confinement check can read \(.*\); it is refused/,
+    );
+  });
+
+  it('a kustomization whose first document is not a mapping', () => {
+    const ws = tree({ 'o/kustomization.yaml': `- resources: [${outside}]\n` });
+    expect(() => checkKustomizationTree(join(ws, 'o'), { workspace: ws })).toThrow(
+      "'overlay': o/kustomization.yaml is not a mapping (its first document is a list).",
+    );
+    const empty = tree({ 'o/kustomization.yaml': `---\n---\nresources: [${outside}]\n` });
+    expect(() => checkKustomizationTree(join(empty, 'o'), { workspace: empty })).toThrow(
+      /o\/kustomization.yaml is not a mapping \(its first document is empty\)/,
+    );
+  });
+
+  it('a generator configuration file, and an inline one, that do not parse', () => {
+    const ws = tree({
+      'o/kustomization.yaml': 'generators: [gen.yaml]\n',
+      'o/gen.yaml': `kind: ConfigMapGenerator\nfiles: []\nfiles: [${outside}/hosts]\n`,
+    });
+    expect(() => checkKustomizationTree(join(ws, 'o'), { workspace: ws })).toThrow(
+      /'overlay': o\/kustomization.yaml: generators\[0\] entry "gen.yaml" \(o\/gen.yaml\) is not YAML .*duplicated mapping key/,
+    );
+    const inline = tree({
+      'o/kustomization.yaml': `transformers:\n  - |\n    kind: PatchTransformer\n    path: !x ${outside}/hosts\n`,
+    });
+    expect(() => checkKustomizationTree(join(inline, 'o'), { workspace: inline })).toThrow(
+      /'overlay': o\/kustomization.yaml: transformers\[0\] is not YAML the confinement check can read/,
+    );
+  });
+
+  it('follows a `<<` merge key as kustomize does', () => {
+    const ws = tree({ 'o/kustomization.yaml': `x: &b\n  resources: [${outside}]\n<<: *b\n` });
+    expect(() => checkKustomizationTree(join(ws, 'o'), { workspace: ws })).toThrow(
+      /o\/kustomization.yaml: resources\[0\] entry .* outside the workspace/,
+    );
+  });
+
+  it('an empty kustomization is read as one with nothing in it', () => {
+    const ws = tree({ 'o/kustomization.yaml': '# nothing yet\n' });
+    expect(checkKustomizationTree(join(ws, 'o'), { workspace: ws }).kustomizations).toHaveLength(1);
+  });
+});
+
+describe('a repository spec is remote even when the same path exists in the workspace', () => {
+  it.each([
+    'github.com/org/repo',
+    'GitHub.com/org/repo/base',
+    'gitlab.example.com/org/repo',
+    '127.0.0.1/org/repo',
+  ])('%s', (value) => {
+    expect(remoteTarget(value, () => true)).toMatchObject({ scheme: 'https' });
+  });
+
+  it('refuses github.com/org/repo when a directory of that name is in the workspace', () => {
+    const ws = tree({
+      'o/kustomization.yaml': 'resources: [github.com/org/repo]\n',
+      'o/github.com/org/repo/kustomization.yaml': 'resources: []\n',
+    });
+    expect(() => checkKustomizationTree(join(ws, 'o'), { workspace: ws })).toThrow(
+      /'overlay': o\/kustomization.yaml: resources\[0\] entry "github.com\/org\/repo" is a remote target on host github.com/,
+    );
+  });
+});
+
+describe('untrusted text in confinement messages and logs', () => {
+  it('an entry is quoted and cut in an error: a newline cannot start a workflow command', () => {
+    const ws = tree({
+      'o/kustomization.yaml': `resources:\n  - "http://127.0.0.1:9/x\\n::warning::injected${'y'.repeat(5000)}"\n`,
+    });
+    let message = '';
+    try {
+      checkKustomizationTree(join(ws, 'o'), { workspace: ws });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('entry "http://127.0.0.1:9/x\\n::warning::injected');
+    expect(message).not.toContain('\n');
+    expect(message.length).toBeLessThan(600);
+  });
+
+  it('logs allowed remote targets quoted, one line', async () => {
+    const ws = tree({
+      'o/kustomization.yaml': 'resources:\n  - "http://127.0.0.1:9/x?a=1\\n::warning::injected"\n',
+    });
+    const logger = new MemoryLogger();
+    await expect(
+      renderOverlay({
+        overlayDir: join(ws, 'o'),
+        kubectl: kubectl(),
+        workspace: ws,
+        allowRemoteHosts: ['127.0.0.1'],
+        renderer: 'kustomize',
+        runner: new ProcessCommandRunner({ logger }),
+        path: '',
+        logger,
+      }),
+    ).rejects.toThrow(/no kustomize on PATH/);
+    expect(logger.text()).toContain(
+      'Remote targets fetched from allowed hosts: "http://127.0.0.1:9/x?a=1\\n::warning::injected".',
+    );
+    expect(logger.text()).not.toContain('\n::warning::');
+  });
+});

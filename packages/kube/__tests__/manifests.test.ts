@@ -89,3 +89,25 @@ describe('formatManifests', () => {
     expect(formatJsonStream([])).toBe('');
   });
 });
+
+describe('parseManifests refuses aliases', () => {
+  const bomb = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: bomb}
+data:
+  a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]
+  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+  d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+`;
+
+  it('by default (kustomize output and recorded manifests never have one), with the source and document', () => {
+    expect(() => parseManifests(`---\n${bomb}`, 'revision 3')).toThrow(
+      /^revision 3, document 1 uses a YAML alias \(\*name\) \(line 7, column \d+\): refused, since kustomize output never has one/,
+    );
+  });
+
+  it('allows as many as the limits given', () => {
+    expect(parseManifests(bomb, 'x', { maxAliases: 30 })).toHaveLength(1);
+  });
+});

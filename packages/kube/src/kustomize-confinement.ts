@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { loadAll } from 'js-yaml';
-import { ActionError } from '@dreamscape/core';
+import { loadAll, YAML11_SCHEMA, YAMLException } from 'js-yaml';
+import { ActionError, previewName, previewValue } from '@dreamscape/core';
 
 /** Where rendering may read from ([ADR 6](../../../docs/adr/0006-render-and-release-confinement.md)). */
 export interface RenderConfinement {
@@ -119,16 +119,19 @@ class Walk {
       if (name === undefined) continue; // kustomize itself says what is missing
       const file = this.inside(join(dir, name), this.show(join(dir, name)));
       this.visited.push(dir);
-      const doc = this.readYaml(file)[0];
-      if (!isRecord(doc)) continue;
       const where = this.show(file);
+      const doc = this.readYaml(file, where)[0];
+      if (doc === undefined) continue; // an empty file: kustomize reads nothing from it
       const { refs, inline } = kustomizationReferences(doc, (field) => this.refuseHelm(file, field));
       for (const ref of refs) {
         const next = this.check(dir, where, ref);
         if (next !== undefined) queue.push(next);
       }
       // Inline generator and transformer configurations read files relative to this kustomization.
-      for (const i of inline) this.checkPluginConfig(dir, i.docs, `${where}: ${i.field}`);
+      for (const i of inline) {
+        const at = `${where}: ${i.field}`;
+        this.checkPluginConfig(dir, this.parseYaml(i.text, at), at);
+      }
     }
   }
 
@@ -139,7 +142,7 @@ class Walk {
         `it holds more than ${CONFINEMENT_LIMITS.references} references`,
         'Split the release.',
       );
-    const at = `${where}: ${ref.field} entry ${JSON.stringify(ref.value)}`;
+    const at = `${where}: ${ref.field} entry ${previewValue(ref.value)}`;
     const local = isAbsolute(ref.value) ? ref.value : resolve(dir, ref.value);
     const remote = remoteTarget(ref.value, () => existsSync(local));
     if (remote !== undefined) {
@@ -150,8 +153,8 @@ class Walk {
         );
       if (remote.host === '' || !this.hosts.has(remote.host))
         throw this.refuse(
-          `${at} is a remote target${remote.host === '' ? '' : ` on host ${remote.host}`}; remote resources and bases are refused unless their host is listed in '${this.hostsInput}'`,
-          `Copy what it points at into the repository, or add ${remote.host === '' ? 'its host' : remote.host} to '${this.hostsInput}' (one host per line) to let kustomize fetch it. Allowed now: ${this.hosts.size === 0 ? 'none' : [...this.hosts].join(', ')}.`,
+          `${at} is a remote target${remote.host === '' ? '' : ` on host ${previewName(remote.host)}`}; remote resources and bases are refused unless their host is listed in '${this.hostsInput}'`,
+          `Copy what it points at into the repository, or add ${remote.host === '' ? 'its host' : previewName(remote.host)} to '${this.hostsInput}' (one host per line) to let kustomize fetch it. Allowed now: ${this.hosts.size === 0 ? 'none' : [...this.hosts].join(', ')}.`,
         );
       this.remote.push(ref.value);
       return undefined;
@@ -161,7 +164,8 @@ class Walk {
     const real = this.inside(local, at);
     const isDir = statSync(real).isDirectory();
     if (isDir && ref.use !== 'file') return real;
-    if (!isDir && ref.use === 'plugin') this.checkPluginConfig(dir, this.readYaml(real), at);
+    if (!isDir && ref.use === 'plugin')
+      this.checkPluginConfig(dir, this.readYaml(real, `${at} (${this.show(real)})`), at);
     return undefined;
   }
 
@@ -179,7 +183,7 @@ class Walk {
         );
       if (typeof doc['kind'] === 'string' && doc['kind'].startsWith('HelmChart'))
         throw this.refuse(
-          `${at} configures ${doc['kind']}, which downloads and inflates a chart; helm is never enabled`,
+          `${at} configures ${previewName(doc['kind'])}, which downloads and inflates a chart; helm is never enabled`,
           'Render the chart into the repository (helm template) and list the result in resources.',
         );
       for (const ref of pluginReferences(doc)) this.check(dir, at, ref);
@@ -204,18 +208,45 @@ class Walk {
     );
   }
 
-  private readYaml(file: string): unknown[] {
+  /** The documents of a kustomization or configuration file (`at` names it in messages). */
+  private readYaml(file: string, at: string): [Record<string, unknown>, ...unknown[]] | [] {
     const size = statSync(file).size;
     if (size > CONFINEMENT_LIMITS.fileBytes)
       throw this.refuse(
         `${this.show(file)} is ${size} bytes, more than the ${CONFINEMENT_LIMITS.fileBytes} a kustomization may have`,
         'Split it.',
       );
+    return this.parseYaml(readFileSync(file, 'utf8'), at);
+  }
+
+  /**
+   * Parses a kustomization or a generator/transformer configuration, refusing what it cannot read:
+   * kustomize's YAML reader accepts forms js-yaml refuses (a repeated key, where the last wins; an
+   * unknown tag), so skipping such a file would let kustomize follow references the walk never saw.
+   * YAML 1.1, as kustomize reads it: `<<` merge keys are followed.
+   */
+  private parseYaml(text: string, at: string): [Record<string, unknown>, ...unknown[]] | [] {
+    let docs: unknown[];
     try {
-      return loadAll(readFileSync(file, 'utf8'));
-    } catch {
-      return []; // kustomize reports the syntax error with its position
+      docs = loadAll(text, { schema: YAML11_SCHEMA });
+    } catch (error) {
+      const why =
+        error instanceof YAMLException
+          ? `${error.reason.slice(0, 200)}${error.mark === undefined ? '' : ` at line ${error.mark.line + 1}`}`
+          : String(error).slice(0, 200);
+      throw this.refuse(
+        `${at} is not YAML the confinement check can read (${why}); it is refused rather than skipped, since kustomize might read it differently`,
+        'Fix the YAML: no repeated keys, no custom tags.',
+      );
     }
+    const [first, ...rest] = docs;
+    if (first === undefined) return [];
+    if (!isRecord(first))
+      throw this.refuse(
+        `${at} is not a mapping (its first document is ${first === null ? 'empty' : Array.isArray(first) ? 'a list' : `a ${typeof first} value`})`,
+        'A kustomization or a generator/transformer configuration is a YAML mapping.',
+      );
+    return [first, ...rest];
   }
 
   private show(path: string): string {
@@ -235,11 +266,11 @@ class Walk {
 function kustomizationReferences(
   k: Record<string, unknown>,
   helm: (field: string) => never,
-): { refs: Reference[]; inline: { field: string; docs: unknown[] }[] } {
+): { refs: Reference[]; inline: { field: string; text: string }[] } {
   for (const field of ['helmCharts', 'helmChartInflationGenerator', 'helmGlobals'])
     if (k[field] !== undefined && k[field] !== null) helm(field);
   const refs: Reference[] = [];
-  const inline: { field: string; docs: unknown[] }[] = [];
+  const inline: { field: string; text: string }[] = [];
   const strings = (field: string, use: Use, skipInline = false): void => {
     for (const [i, v] of listOf(k[field]).entries())
       if (typeof v === 'string' && !(skipInline && isInline(v)))
@@ -262,7 +293,7 @@ function kustomizationReferences(
   for (const field of ['generators', 'transformers', 'validators'])
     for (const [i, v] of listOf(k[field]).entries())
       if (typeof v === 'string') {
-        if (isInline(v)) inline.push({ field: `${field}[${i}]`, docs: safeLoadAll(v) });
+        if (isInline(v)) inline.push({ field: `${field}[${i}]`, text: v });
         else refs.push({ field: `${field}[${i}]`, value: v, use: 'plugin' });
       }
   const openapi = k['openapi'];
@@ -306,8 +337,11 @@ function generatorFiles(g: Record<string, unknown>, prefix: string): Reference[]
  * Whether kustomize would fetch `value` rather than read it from disk, and from which host. The
  * forms kustomize's remote loader and its git repository specs accept: a URL with any scheme
  * (`https://`, `http://`, `ssh://`, `git://`, `file://`), a forced getter (`git::`), `gh:`, scp-like
- * `git@host:org/repo`, and `host.tld/org/repo` with a `//` path, a `?ref=`, `.git` or `_git`, or
- * when no such local path exists. Anything else is a local path.
+ * `git@host:org/repo`, and `host/org/repo`. The last is remote whether or not such a local path
+ * exists when its first segment names a host (`github.com`, `gitlab.example.com:8443`, an IPv4
+ * address): kustomize tries a directory as a repository spec before it looks on disk. A first
+ * segment that only has a dot (`k8s.d/base`) is remote with a `//` path, a `?ref=`, `.git` or
+ * `_git`, or when no such local path exists. Anything else is a local path.
  */
 export function remoteTarget(value: string, existsLocally: () => boolean): RemoteTarget | undefined {
   const v = value.trim();
@@ -325,10 +359,14 @@ export function remoteTarget(value: string, existsLocally: () => boolean): Remot
   // A repository spec needs a path after the host (`github.com/org/repo`); `app.yaml` is a file.
   if (/^[^.][^/]*\.[^/]*$/.test(first) && v.includes('/')) {
     const marked = v.includes('//') || v.includes('?') || /\.git(\/|$)|_git\//.test(v);
-    if (marked || !existsLocally()) return { host: hostOf(first), scheme: 'https' };
+    if (marked || HOST_NAME.test(first.slice(first.lastIndexOf('@') + 1)) || !existsLocally())
+      return { host: hostOf(first), scheme: 'https' };
   }
   return undefined;
 }
+
+/** A host name ending in a top-level domain (letters), or an IPv4 address; a port may follow. */
+const HOST_NAME = /^(?:(?:[a-z0-9-]+\.)+[a-z]{2,63}|\d{1,3}(?:\.\d{1,3}){3})(?::\d*)?$/i;
 
 /** The host of an authority: without user info and port, lowercased. */
 function hostOf(authority: string): string {
@@ -340,14 +378,6 @@ function hostOf(authority: string): string {
 
 function isInline(value: string): boolean {
   return value.includes('\n') || /^\s*[{[]/.test(value);
-}
-
-function safeLoadAll(text: string): unknown[] {
-  try {
-    return loadAll(text);
-  } catch {
-    return [];
-  }
 }
 
 function listOf(value: unknown): unknown[] {

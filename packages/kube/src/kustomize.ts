@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative, resolve } from 'node:path';
 import { dump } from 'js-yaml';
-import { ActionError, CommandError, type CommandRunner, type Logger } from '@dreamscape/core';
+import { ActionError, CommandError, previewValue, type CommandRunner, type Logger } from '@dreamscape/core';
 import type { Kubectl } from './kubectl.js';
 import { containerImages, type KubeObject } from './kube-object.js';
 import { parseManifests } from './manifests.js';
@@ -169,7 +169,10 @@ export async function renderOverlay(options: RenderOverlayOptions): Promise<Rend
     allowRemoteHosts,
   });
   if (tree.remote.length > 0)
-    options.logger?.info(`Remote targets fetched from allowed hosts: ${tree.remote.join(', ')}.`);
+    // As written in a kustomization: quoted, so that a newline cannot start a workflow command.
+    options.logger?.info(
+      `Remote targets fetched from allowed hosts: ${tree.remote.map((r) => previewValue(r)).join(', ')}.`,
+    );
   const offline = allowRemoteHosts.length === 0;
   const pins = options.images ?? [];
   validatePins(pins);

@@ -49,19 +49,45 @@ function documentAtLine(text: string, line: number): number {
   return Math.max(1, documents);
 }
 
+/** What {@link parseManifests} accepts beyond valid YAML. */
+export interface ManifestLimits {
+  /** Alias nodes (`*name`) in the whole text. */
+  readonly maxAliases: number;
+}
+
+/**
+ * The default: no alias at all. Every manifest parsed is kustomize output or a recorded copy of it,
+ * and kustomize never writes anchors; a record, though, is a Secret anyone who may write Secrets in
+ * the namespace can edit, and a few hundred bytes of aliases stand for more values than fit in memory
+ * once serialized or hashed.
+ */
+export const MANIFEST_LIMITS: ManifestLimits = { maxAliases: 0 };
+
 /**
  * Parses multi-document YAML (or JSON) into Kubernetes objects. Empty documents are skipped; a
  * `List` is not expanded (callers that want that do it). Fails with the source and the document
- * number on invalid YAML or on a document without `apiVersion`, `kind` or `metadata.name`.
+ * number on invalid YAML, on more aliases than `limits` allow or on a document without
+ * `apiVersion`, `kind` or `metadata.name`.
  */
-export function parseManifests(text: string, source: string): KubeObject[] {
+export function parseManifests(
+  text: string,
+  source: string,
+  limits: ManifestLimits = MANIFEST_LIMITS,
+): KubeObject[] {
   let documents: unknown[];
   try {
-    documents = loadAll(text, { schema: LOAD_SCHEMA, filename: source });
+    documents = loadAll(text, { schema: LOAD_SCHEMA, filename: source, maxAliases: limits.maxAliases });
   } catch (error) {
     if (error instanceof YAMLException) {
       const index = error.mark === undefined ? undefined : documentAtLine(text, error.mark.line);
       const where = index === undefined ? source : `${source}, document ${index}`;
+      if (error.reason.startsWith('aliases exceeded'))
+        throw new ManifestError(
+          `${where} uses ${limits.maxAliases === 0 ? 'a YAML alias (*name)' : `more than ${limits.maxAliases} YAML aliases (*name)`}${markText(error)}: refused, since kustomize output never has one and an alias can stand for more values than memory holds.`,
+          source,
+          index,
+          { cause: error, hint: 'Render the manifest again with kustomize; do not edit it by hand.' },
+        );
       throw new ManifestError(`Invalid YAML in ${where}: ${error.reason}${markText(error)}`, source, index, {
         cause: error,
       });

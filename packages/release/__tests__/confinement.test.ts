@@ -60,6 +60,22 @@ describe('checkConfinement', () => {
     );
   });
 
+  it('shows a kind, name or namespace that is not a name quoted and cut: no new line, no megabyte', () => {
+    let message = '';
+    try {
+      check([
+        obj('v1', 'Secret', `s\n::warning::injected${'x'.repeat(100_000)}`, 'kube-system'),
+        obj('v1', 'ConfigMap', 'c', `evil\n::error::${'n'.repeat(100_000)}`),
+      ]);
+    } catch (e) {
+      message = (e as ActionError).message;
+    }
+    expect(message).toContain('Secret/"s\\n::warning::injected');
+    expect(message).toContain('ConfigMap/c is in namespace "evil\\n::error::');
+    expect(message).not.toContain('\n');
+    expect(message.length).toBeLessThan(1000);
+  });
+
   it('lets through exactly what the allow list names: a name, or every name of a kind', () => {
     const objects = [
       cm,

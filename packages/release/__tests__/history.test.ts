@@ -271,6 +271,28 @@ describe('ReleaseHistory', () => {
     );
   });
 
+  it.each([
+    ['namespace', 'kube-system'],
+    ['app', 'other'],
+    ['environment', 'staging'],
+  ] as const)(
+    'refuses a record that names another %s than the Secret it is stored in',
+    async (field, value) => {
+      const { api, history } = setup();
+      await history.create(record(1));
+      await history.create(record(2));
+      const secret = api.peek<Secret>('Secret', 'shop', 'dreamscape-release-shop-prod-v2')!;
+      const edited = { ...record(2), [field]: value };
+      secret.data = { 'release.json.gz': gzipSync(Buffer.from(JSON.stringify(edited))).toString('base64') };
+      await api.replace(secret);
+      const error = await rejection(history.list());
+      expect(error).toBeInstanceOf(ActionError);
+      expect((error as Error).message).toBe(
+        `Release record dreamscape-release-shop-prod-v2 in namespace shop belongs to another release: its ${field} is "${value}", not "${scope[field]}". Refused: a record is used only in the namespace, app and environment it is stored for.`,
+      );
+    },
+  );
+
   it('refuses a record edited into a gzip bomb without decompressing it all', async () => {
     const { api, history } = setup();
     await history.create(record(2));

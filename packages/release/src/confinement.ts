@@ -1,4 +1,4 @@
-import { ActionError, InputError } from '@dreamscape/core';
+import { ActionError, InputError, previewName } from '@dreamscape/core';
 import type { KubeObject } from '@dreamscape/kube';
 
 /**
@@ -171,16 +171,19 @@ function outside(
   allowed: readonly AllowedClusterObject[],
 ): string | undefined {
   const name = o.metadata.name;
+  // Kind, name and namespace come from the manifest (a record anyone who may write Secrets can
+  // edit): shown bounded and quoted unless they look like names.
+  const shown = `${previewName(o.kind)}/${previewName(name)}`;
   if (scope === 'cluster') {
     if (o.kind === 'Namespace' && name === namespace) return undefined; // the release's own
     if (allowed.some((a) => a.kind === o.kind && (a.name === '*' || a.name === name))) return undefined;
     return o.kind === 'Namespace'
-      ? `Namespace/${name} is another namespace than the release's (${namespace})`
-      : `${o.kind}/${name} is cluster-scoped`;
+      ? `${shown} is another namespace than the release's (${namespace})`
+      : `${shown} is cluster-scoped`;
   }
   const ns = o.metadata.namespace;
   if (ns !== undefined && ns !== '' && ns !== namespace)
-    return `${o.kind}/${name} is in namespace ${ns}, not the release's (${namespace})`;
+    return `${shown} is in namespace ${previewName(ns)}, not the release's (${namespace})`;
   return undefined;
 }
 
@@ -211,7 +214,7 @@ export function checkConfinement(
   const howTo =
     clusterWide.length > 0
       ? `To apply a cluster-scoped object, list it in '${allowInput}', one Kind/name per line (${[
-          ...new Set(clusterWide.map((r) => `${r.o.kind}/${r.o.metadata.name}`)),
+          ...new Set(clusterWide.map((r) => `${previewName(r.o.kind)}/${previewName(r.o.metadata.name)}`)),
         ]
           .slice(0, 3)
           .join(', ')}), or Kind/* for every name of a kind. `

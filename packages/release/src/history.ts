@@ -3,6 +3,8 @@ import {
   ActionError,
   backoffDelay,
   parseJsonDocument,
+  previewName,
+  previewValue,
   systemClock,
   type Clock,
   type DocumentLimits,
@@ -180,7 +182,7 @@ export class ReleaseHistory {
     });
     return items
       .filter((s) => s.type === RELEASE_SECRET_TYPE)
-      .map((s) => ({ record: decode(s), resourceVersion: s.metadata.resourceVersion ?? '' }))
+      .map((s) => ({ record: decode(s, this.scope), resourceVersion: s.metadata.resourceVersion ?? '' }))
       .sort((a, b) => b.record.revision - a.record.revision);
   }
 
@@ -208,7 +210,7 @@ export class ReleaseHistory {
         await this.clock.sleep(backoffDelay(UPDATE_RETRY, attempt));
         const live = await this.read(record.revision).catch(() => undefined);
         if (live === undefined) throw error;
-        const liveJson = JSON.stringify(decode(live));
+        const liveJson = JSON.stringify(decode(live, this.scope));
         if (liveJson === JSON.stringify(record)) {
           this.logger.debug(`release record v${record.revision} was written despite ${String(error)}`);
           return { record, resourceVersion: live.metadata.resourceVersion ?? '' };
@@ -277,7 +279,33 @@ export function isConflict(error: unknown): boolean {
   return reason === 'Conflict' || reason === 'AlreadyExists';
 }
 
-function decode(secret: Secret): ReleaseRecord {
+/**
+ * The record a Secret of `scope` holds. A record naming another namespace, app or environment is
+ * refused: whoever may write Secrets in one namespace must not be able to send a rollback, and the
+ * confinement measured against the record's namespace, into another (kube-system).
+ */
+function decode(secret: Secret, scope: HistoryScope): ReleaseRecord {
+  const record = decodeData(secret);
+  // Parsed JSON, typed only by a cast: it may not even be an object.
+  const parsed: unknown = record;
+  const fields: Record<string, unknown> = typeof parsed === 'object' && parsed !== null ? { ...parsed } : {};
+  const problems = (['namespace', 'app', 'environment'] as const)
+    .filter((field) => fields[field] !== scope[field])
+    .map((field) => `its ${field} is ${previewValue(fields[field], 80)}, not ${previewValue(scope[field])}`);
+  const secretNamespace = secret.metadata.namespace;
+  if (secretNamespace !== undefined && secretNamespace !== scope.namespace)
+    problems.push(`the Secret is in namespace ${previewName(secretNamespace)}, not ${scope.namespace}`);
+  if (problems.length > 0)
+    throw new ActionError(
+      `Release record ${previewName(secret.metadata.name)} in namespace ${scope.namespace} belongs to another release: ${problems.join(', ')}. Refused: a record is used only in the namespace, app and environment it is stored for.`,
+      {
+        hint: 'The Secret was edited or copied by hand: delete it, or restore it from a backup of that namespace.',
+      },
+    );
+  return record;
+}
+
+function decodeData(secret: Secret): ReleaseRecord {
   const data = secret.data?.[DATA_KEY];
   if (data === undefined) {
     throw new ActionError(
