@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -28,6 +29,10 @@ afterAll(async () => {
 
 function names(resource: string): string[] {
   return cluster.double.objects(resource).map((o) => (o.metadata as { name: string }).name);
+}
+
+function labelsOf(o: Record<string, unknown>): Record<string, string> {
+  return (o.metadata as { labels?: Record<string, string> }).labels ?? {};
 }
 
 function writesOf(): string[] {
@@ -143,5 +148,43 @@ describe('action-deploy keeps a release in its namespace', () => {
     const done = await rollback(cluster, allow);
     expect(done.errors).toEqual([]);
     expect(done.outputs.result).toBe('rolled-back');
+  }, 180_000);
+
+  it('refuses a release record edited to name another namespace: whoever writes Secrets here cannot send a rollback into kube-system', async () => {
+    // Every record but the newest now says it belongs to kube-system, as an edit of the Secret would.
+    const records = cluster.double
+      .objects('secrets')
+      .filter((s) => (s.data as Record<string, string> | undefined)?.['release.json.gz'] !== undefined);
+    const newest = Math.max(...records.map((s) => Number(labelsOf(s)['dreamscape.io/revision'])));
+    expect(records.length).toBeGreaterThan(1);
+    for (const secret of records) {
+      if (Number(labelsOf(secret)['dreamscape.io/revision']) === newest) continue;
+      const data = secret.data as Record<string, string>;
+      const record = JSON.parse(
+        gunzipSync(Buffer.from(data['release.json.gz']!, 'base64')).toString('utf8'),
+      ) as {
+        namespace: string;
+      };
+      record.namespace = 'kube-system';
+      const edited = { ...data, 'release.json.gz': gzipSync(JSON.stringify(record)).toString('base64') };
+      // As a person who may edit Secrets of the namespace would, with kubectl.
+      const replaced = await runKubectl(['replace', '-f', '-'], {
+        kubeconfig: cluster.double.kubeconfigPath,
+        stdin: JSON.stringify({ ...secret, data: edited }),
+      });
+      expect(replaced.exitCode).toBe(0);
+    }
+
+    cluster.double.clearLogs();
+    for (const mode of ['rollback', 'plan']) {
+      const refused = await rollback(cluster, { mode, 'allow-cluster-objects': 'ClusterRole/*' });
+      expect(refused.exitCode).toBe(1);
+      expect(refused.errors.join('\n')).toMatch(/belongs to another release: its namespace is "kube-system"/);
+    }
+    expect(writesOf().filter((w) => !w.includes('Lease/'))).toEqual([]);
+    expect(cluster.double.objects('clusterroles').length).toBeGreaterThan(0);
+    expect(
+      cluster.double.writes().filter((w) => (w as { namespace?: string }).namespace === 'kube-system'),
+    ).toEqual([]);
   }, 180_000);
 });
