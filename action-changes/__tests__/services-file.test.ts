@@ -97,7 +97,9 @@ describe('parseServicesFile', () => {
     );
   });
 
-  it('refuses an alias bomb in milliseconds, naming the input, the file and the limit', () => {
+  // Expanded, the bomb is 9^9 values: a reader without the limit does not finish within the
+  // test's timeout. Refused at the limit, it takes milliseconds.
+  it('refuses an alias bomb, naming the input, the file and the limit', () => {
     const lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
     for (let i = 1; i < 9; i++)
       lines.push(
@@ -106,12 +108,10 @@ describe('parseServicesFile', () => {
           .join(', ')}]`,
       );
     const bomb = `${lines.join('\n')}\nservices: [{name: api, context: api, paths: *l8}]`;
-    const started = Date.now();
     expect(() => parseServicesFile(bomb, { path: 'ops/services.yaml', owner: 'acme' })).toThrow(
       /^Input 'services-file': the services file ops\/services\.yaml: too many values: more than the limit of 100000 with aliases expanded$/,
     );
-    expect(Date.now() - started).toBeLessThan(1000);
-  });
+  }, 10_000);
 
   it('refuses nesting beyond 32 levels and a file beyond 1 MiB, naming the input', () => {
     const deep = `{"services": [{"name": "api", "context": "api", "x": ${'['.repeat(40)}${']'.repeat(40)}}]}`;
