@@ -14,6 +14,8 @@ beforeAll(async () => {
   cluster = await startCluster();
   for (const version of ['v1', 'v2']) {
     const r = await deploy(cluster, { images: buildRecords(version), 'health-checks': healthChecks() });
+    // The errors first: when the setup deploy fails, its reason is what the failure must show.
+    expect(r.errors).toEqual([]);
     expect(r.outputs.result).toBe('promoted');
   }
 }, 120_000);
