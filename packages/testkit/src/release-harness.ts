@@ -53,13 +53,17 @@ export function mixedImages(version: string): string {
   return MIXED_IMAGES.map((s) => `ghcr.io/shop/${s}=ghcr.io/shop/${s}@${digest(s, version)}`).join('\n');
 }
 
-/** Health checks of every service's /health through the preview and live Services. */
+/**
+ * Health checks of every service's /health through the preview and live Services. A probe waits up to
+ * 30 s for its answer (the default is 5 s): these checks judge what a service answers, not how fast a
+ * machine running several test suites at once relays it through kubectl proxy and the double.
+ */
 export function healthChecks(services: readonly string[] = SERVICES, extra = ''): string {
   return (
     services
       .map(
         (s) =>
-          `- name: ${s}\n  service: ${s}\n  port: http\n  path: /health\n  interval: 200ms\n  successes: 2`,
+          `- name: ${s}\n  service: ${s}\n  port: http\n  path: /health\n  interval: 200ms\n  timeout: 30s\n  successes: 2`,
       )
       .join('\n') + extra
   );
