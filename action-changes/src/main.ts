@@ -33,7 +33,7 @@ const MAX_LISTED_FILES = 1000;
  */
 export async function run(): Promise<void> {
   await runAction(async (rt) => {
-    const inputs = readInputs(rt.inputs, process.env);
+    const inputs = readInputs(rt.inputs, rt.env);
     if (inputs.mode === 'comment') await comment(rt, inputs);
     else if (inputs.mode === 'promotion') await promotion(rt, inputs);
     else if (inputs.mode === 'deploy-check') await deployCheck(rt, inputs);
@@ -43,7 +43,7 @@ export async function run(): Promise<void> {
 
 async function promotion(rt: ActionRuntime, inputs: PromotionInputs): Promise<void> {
   const { logger } = rt;
-  const context = readGitHubContext(process.env);
+  const context = readGitHubContext(rt.env);
   const client = new GitHubClient({
     token: inputs.token,
     apiUrl: context.apiUrl,
@@ -72,7 +72,7 @@ async function promotion(rt: ActionRuntime, inputs: PromotionInputs): Promise<vo
 
 async function deployCheck(rt: ActionRuntime, inputs: DeployCheckInputs): Promise<void> {
   const { logger } = rt;
-  const context = readGitHubContext(process.env);
+  const context = readGitHubContext(rt.env);
   const client = new GitHubClient({
     token: inputs.token,
     apiUrl: context.apiUrl,
@@ -104,8 +104,8 @@ async function deployCheck(rt: ActionRuntime, inputs: DeployCheckInputs): Promis
 
 async function changes(rt: ActionRuntime, inputs: ChangesInputs): Promise<void> {
   const { logger } = rt;
-  const context = readGitHubContext(process.env);
-  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+  const context = readGitHubContext(rt.env);
+  const workspace = rt.env.GITHUB_WORKSPACE ?? process.cwd();
 
   let selection: ServiceSelection;
   let compared: string;
@@ -182,7 +182,7 @@ async function changes(rt: ActionRuntime, inputs: ChangesInputs): Promise<void> 
 async function comment(rt: ActionRuntime, inputs: CommentInputs): Promise<void> {
   const { logger } = rt;
   logger.setSecret(inputs.token);
-  const context = readGitHubContext(process.env);
+  const context = readGitHubContext(rt.env);
   const pr = inputs.pullRequest ?? context.pullRequest;
   if (pr === undefined) {
     logger.info(`No pull request in this ${context.eventName || 'run'}: nothing to comment on.`);

@@ -76,12 +76,12 @@ export async function renderPlan(o: {
 }
 
 /** The report without a cluster: what the files say (render, lint, the colored objects), no diff. */
-export function renderOfflinePlan(plan: BlueGreenPlan): PlanReport {
+export function renderOfflinePlan(plan: BlueGreenPlan, runnerTemp = process.env.RUNNER_TEMP): PlanReport {
   return planMarkdown(plan, {
     colors: undefined,
     diff: undefined,
     changed: true,
-    paths: machinePaths(process.env.RUNNER_TEMP),
+    paths: machinePaths(runnerTemp),
     logged: false,
     note: 'No cluster credentials were given: this plan shows what the files say. Live colors, the server-side dry run and the diff need a kubeconfig.',
   }).report;

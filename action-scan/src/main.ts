@@ -27,7 +27,7 @@ export async function run(): Promise<void> {
 }
 
 async function scan(runtime: ActionRuntime): Promise<void> {
-  const inputs = readInputs(runtime.inputs, process.env);
+  const inputs = readInputs(runtime.inputs, runtime.env);
   const logger = runtime.logger;
   // Credentials are masked before anything can print them.
   if (inputs.credentials !== undefined) logger.setSecret(inputs.credentials.password);
@@ -173,7 +173,7 @@ function lastFromLine(file: string): number {
 async function comment(runtime: ActionRuntime, inputs: ScanInputs, body: () => string): Promise<void> {
   const logger = runtime.logger;
   if (inputs.githubToken === undefined) return;
-  const context = readGitHubContext(process.env);
+  const context = readGitHubContext(runtime.env);
   if (context.pullRequest === undefined) {
     logger.info(`No pull request in this ${context.eventName || 'run'} event: no comment.`);
     return;

@@ -8,6 +8,7 @@ import { ActionError, messageOf } from './errors.js';
 import type { Logger } from './logger.js';
 import { SecretMasker } from './secret-masker.js';
 import type { InputSource } from './inputs.js';
+import { readRunContext, type RunContext, type RunnerEnv } from './run-context.js';
 
 /** A {@link Logger} that writes workflow commands through `@actions/core`. */
 export class ActionsLogger implements Logger {
@@ -45,6 +46,10 @@ export class ActionsLogger implements Logger {
 export interface ActionRuntime {
   readonly logger: ActionsLogger;
   readonly inputs: InputSource;
+  /** The runner's environment, read once when the action starts: mains read the runner from here. */
+  readonly env: RunnerEnv;
+  /** The workflow run this action belongs to, from {@link ActionRuntime.env}. */
+  readonly run: RunContext;
   /** Sets a step output, with registered secrets redacted. */
   setOutput(name: string, value: string): void;
   /** Appends Markdown to the job summary, with registered secrets redacted. */
@@ -57,9 +62,12 @@ export interface ActionRuntime {
 /** Builds the runtime around `@actions/core`. */
 export function createActionRuntime(): ActionRuntime {
   const logger = new ActionsLogger();
+  const env: RunnerEnv = { ...process.env };
   return {
     logger,
     inputs: (name) => core.getInput(name),
+    env,
+    run: readRunContext(env),
     setOutput: (name, value) => {
       core.setOutput(name, logger.masker.redact(value));
     },
@@ -93,4 +101,28 @@ export async function runAction(body: (runtime: ActionRuntime) => Promise<void>)
     }
     core.setFailed(masker.redact(messageOf(error)));
   }
+}
+
+/**
+ * Every run ends with a `result` output, so a workflow can branch on it: `failed` when an error
+ * stops the run before the body reports one (bad input, preflight, an API failure outside the engine).
+ */
+export function withResultOnFailure(
+  body: (runtime: ActionRuntime) => Promise<void>,
+): (runtime: ActionRuntime) => Promise<void> {
+  return async (rt) => {
+    const seen = { result: false };
+    try {
+      await body({
+        ...rt,
+        setOutput: (name, value) => {
+          if (name === 'result') seen.result = true;
+          rt.setOutput(name, value);
+        },
+      });
+    } catch (error) {
+      if (!seen.result) rt.setOutput('result', 'failed');
+      throw error;
+    }
+  };
 }

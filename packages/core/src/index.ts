@@ -12,3 +12,4 @@ export * from './http-client.js';
 export * from './heartbeat.js';
 export * from './workspace-path.js';
 export * from './output-path.js';
+export * from './run-context.js';

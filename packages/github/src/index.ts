@@ -7,3 +7,4 @@ export * from './workflow-run.js';
 export * from './commit-provenance.js';
 export * from './promotion.js';
 export * from './deploy-check.js';
+export * from './deployment-lifecycle.js';

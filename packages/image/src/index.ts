@@ -16,3 +16,4 @@ export * from './build-fingerprint.js';
 export * from './image-reuse.js';
 export * from './push-policy.js';
 export * from './images-input.js';
+export * from './image-presence.js';

@@ -11,3 +11,4 @@ export * from './kubectl.js';
 export * from './kustomize.js';
 export * from './kustomize-confinement.js';
 export * from './proxy-api.js';
+export * from './cluster-session.js';

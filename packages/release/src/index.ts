@@ -16,3 +16,6 @@ export * from './release-summary.js';
 export * from './rollback-target.js';
 export * from './rolling-rollback.js';
 export * from './workload-classes.js';
+export * from './rollback-release.js';
+export * from './live-pins.js';
+export * from './deploy-release.js';

@@ -1,24 +1,29 @@
-import { ActionError, FetchHttpClient, type Logger } from '@dreamscape/core';
-import {
-  ImageNotFoundError,
-  RegistryClient,
-  RegistryUnavailableError,
-  type RegistryLogin,
-} from '@dreamscape/image';
+import { ActionError, FetchHttpClient, type HttpClient, type Logger } from '@dreamscape/core';
+import { RegistryClient } from './registry-client.js';
+import { ImageNotFoundError, RegistryUnavailableError } from './registry-errors.js';
+import type { RegistryLogin } from './registry-auth.js';
+
+/** Options of {@link checkImagesExist}. */
+export interface ImagePresenceCheck {
+  /** Image references; those pinned by digest are checked, the rest are skipped. */
+  readonly images: readonly string[];
+  readonly logger: Logger;
+  readonly logins: readonly RegistryLogin[];
+  /** The release revision the images belong to, named in the error. */
+  readonly revision: number;
+  /** Default: a fetch client. */
+  readonly http?: HttpClient;
+}
 
 /**
  * Before a rollback writes anything: every image of the target release must still be in its
  * registry. An image that is gone fails the rollback (its pods could never start); a registry that
  * cannot be reached is only a warning, since the cluster may still pull from a mirror.
  */
-export async function checkImagesExist(
-  images: readonly string[],
-  logger: Logger,
-  logins: readonly RegistryLogin[],
-  revision: number,
-): Promise<void> {
+export async function checkImagesExist(check: ImagePresenceCheck): Promise<void> {
+  const { images, logger, logins, revision } = check;
   const client = new RegistryClient({
-    http: new FetchHttpClient(),
+    http: check.http ?? new FetchHttpClient(),
     logger,
     logins,
     retry: { attempts: 2, initialDelayMs: 300 },
@@ -49,4 +54,18 @@ export async function checkImagesExist(
       { hint: 'Roll back to a revision whose images still exist, or push those digests again.' },
     );
   logger.info(`All ${unique.length} images of revision ${revision} are in their registries.`);
+}
+
+/**
+ * One login per registry the images pull from (the part before the first slash, when it names a
+ * host), all with the same credentials; none without a password.
+ */
+export function loginsForImages(
+  images: readonly string[],
+  credentials: { readonly username: string; readonly password: string },
+): RegistryLogin[] {
+  if (credentials.password === '') return [];
+  return [...new Set(images.map((i) => i.split('/')[0] ?? ''))]
+    .filter((r) => r.includes('.') || r.includes(':'))
+    .map((registry) => ({ registry, username: credentials.username, password: credentials.password }));
 }

@@ -1,17 +1,12 @@
 import type { Logger } from '@dreamscape/core';
-import type { ImagePin, KubeObject } from '@dreamscape/kube';
-import {
-  coloredName,
-  isWorkload,
-  podTemplateOf,
-  selectorColor,
-  workloadContainers,
-  type ClusterApi,
-} from '@dreamscape/release';
-import type { Service } from '@dreamscape/kube';
+import type { ImagePin, KubeObject, Service } from '@dreamscape/kube';
+import type { ClusterApi } from './cluster-api.js';
+import { coloredName } from './colors.js';
+import { selectorColor } from './switching.js';
+import { isWorkload, podTemplateOf, workloadContainers } from './workload-classes.js';
 
 /** The repository of an image reference, without tag or digest. */
-export function repositoryOf(image: string): string {
+function repositoryOf(image: string): string {
   return image.replace(/@.*$/, '').replace(/:[^/:]+$/, '');
 }
 

@@ -1,0 +1,248 @@
+import { relative } from 'node:path';
+import { systemClock, type Clock, type CommandRunner, type HttpClient, type Logger } from '@dreamscape/core';
+import {
+  renderOverlay,
+  type ImagePin,
+  type Ingress,
+  type Kubectl,
+  type KubeObject,
+  type RenderedOverlay,
+  type Renderer,
+} from '@dreamscape/kube';
+import { BlueGreenDeploy, type RunInfo } from './blue-green.js';
+import type { PreflightApi } from './cluster-api.js';
+import {
+  checkConfinement,
+  clusterScopes,
+  offlineScopes,
+  releaseNamespace,
+  type AllowedClusterObject,
+  type DiscoveryApi,
+  type Scope,
+} from './confinement.js';
+import type { HealthCheck } from './health-checks.js';
+import type { LockHolder } from './lease-lock.js';
+import { livePins } from './live-pins.js';
+import type { ReleaseOutcome } from './outcome.js';
+import { assertNoLintErrors, planBlueGreen, type BlueGreenPlan } from './plan.js';
+import {
+  checkCluster,
+  checkStrategy,
+  dryRun,
+  liveFindings,
+  readLiveColors,
+  releaseObjects,
+  type LiveColors,
+} from './preflight.js';
+import { RollingDeploy, rollingObjects } from './rolling.js';
+
+/** What a deploy releases: an overlay, the images pinned into it, and where it goes. */
+export interface DeploySource {
+  /** The kustomize overlay directory. */
+  readonly overlay: string;
+  readonly images: readonly ImagePin[];
+  readonly app: string;
+  readonly environment: string;
+  /** The namespace the input names; undefined: the overlay's own. */
+  readonly namespace: string | undefined;
+  readonly renderer: Renderer;
+  /** The workspace every file the overlay reaches must stay inside. */
+  readonly workspace: string;
+  readonly allowRemoteHosts: readonly string[];
+  readonly allowClusterObjects: readonly AllowedClusterObject[];
+}
+
+/** What renders an overlay. */
+export interface RenderTools {
+  readonly kubectl: Kubectl;
+  readonly runner: CommandRunner;
+  readonly logger: Logger;
+  readonly tempDir: string;
+}
+
+/** A rendered overlay and the release plan made of it. */
+export interface RenderedRelease {
+  readonly rendered: RenderedOverlay;
+  readonly plan: BlueGreenPlan;
+}
+
+/**
+ * Renders the overlay with the images pinned, confines it to its namespace by the kinds' built-in
+ * scopes (nothing leaves the namespace unless allowed, decided before any request that writes), and
+ * plans the release.
+ */
+export async function renderRelease(
+  source: DeploySource,
+  tools: RenderTools,
+  pins: readonly ImagePin[] = source.images,
+  scopeOf?: (o: KubeObject) => Scope,
+): Promise<RenderedRelease> {
+  const rendered = await renderOverlay({
+    overlayDir: source.overlay,
+    images: pins,
+    ...(source.namespace === undefined ? {} : { namespace: source.namespace }),
+    kubectl: tools.kubectl,
+    renderer: source.renderer,
+    runner: tools.runner,
+    logger: tools.logger,
+    tempDir: tools.tempDir,
+    workspace: source.workspace,
+    allowRemoteHosts: source.allowRemoteHosts,
+  });
+  confine(source, rendered, scopeOf ?? offlineScopes(rendered.objects));
+  return {
+    rendered,
+    plan: planBlueGreen(rendered.objects, {
+      app: source.app,
+      environment: source.environment,
+      namespace: source.namespace,
+      manifestText: rendered.text,
+    }),
+  };
+}
+
+/**
+ * The release as the cluster completes it: images the `images` input did not give keep the digest
+ * they run now (re-rendered with those pins), the kinds' scopes come from the server's discovery
+ * (which knows the custom ones), and the plan's warnings are logged. A deploy stops on the plan's
+ * errors; a plan reports them.
+ */
+export async function settleRelease(
+  release: RenderedRelease,
+  source: DeploySource,
+  o: RenderTools & { readonly api: PreflightApi & DiscoveryApi; readonly mode: 'deploy' | 'plan' },
+): Promise<RenderedRelease> {
+  let settled = release;
+  if (release.rendered.unpinned.length > 0) {
+    // Services not rebuilt this time keep the digest they run now.
+    const kept = await livePins(
+      o.api,
+      o.logger,
+      release.rendered.objects,
+      release.rendered.unpinned,
+      release.plan.namespace,
+    ).catch((): ImagePin[] => []);
+    if (kept.length > 0) settled = await renderRelease(source, o, [...source.images, ...kept]);
+  }
+  confine(source, settled.rendered, await clusterScopes(o.api, settled.rendered.objects));
+  for (const f of settled.plan.findings.filter((x) => x.level === 'warning'))
+    o.logger.warning(`${f.object}: ${f.message}`);
+  if (o.mode === 'deploy') assertNoLintErrors(settled.plan);
+  return settled;
+}
+
+/** What preflight found: the plan with the live cluster's findings, the colors, what was validated. */
+export interface PreflightResult {
+  readonly plan: BlueGreenPlan;
+  readonly namespaceExists: boolean;
+  readonly colors: LiveColors;
+  /** Objects the dry run could not validate (their namespace does not exist yet; plan mode). */
+  readonly unchecked: number;
+}
+
+/**
+ * Everything checked before a deploy writes: the cluster answers and the credentials may do what a
+ * release does, the strategy fits what runs now, the live cluster adds no errors, and a server-side
+ * dry run accepts every object the release applies. A deploy into a namespace that does not exist
+ * creates it first (its one write before the dry run), so that every object can be validated.
+ */
+export async function preflightRelease(o: {
+  readonly api: PreflightApi;
+  readonly logger: Logger;
+  readonly release: RenderedRelease;
+  readonly strategy: 'blue-green' | 'rolling';
+  readonly mode: 'deploy' | 'plan';
+  /** How errors name the credentials (`the kubeconfig /path`). */
+  readonly kubeconfigSource: string;
+}): Promise<PreflightResult> {
+  const { api, logger, release } = o;
+  const state = await checkCluster(api, logger, release.plan, o.kubeconfigSource);
+  await checkStrategy(api, logger, release.plan, o.strategy, state.namespaceExists);
+  const extra = await liveFindings(api, release.plan, state.namespaceExists);
+  const plan: BlueGreenPlan = { ...release.plan, findings: [...release.plan.findings, ...extra] };
+  if (o.mode === 'deploy') assertNoLintErrors(plan);
+  let namespaceExists = state.namespaceExists;
+  if (!namespaceExists && o.mode === 'deploy') {
+    // The one write before the dry run: objects in a namespace that does not exist cannot be
+    // validated, and every object must be before anything else is written.
+    await api.applyServerSide(plan.shared.filter((x) => x.kind === 'Namespace'));
+    logger.info(`Namespace ${plan.namespace} created, so that every object can be validated.`);
+    namespaceExists = true;
+  }
+  const colors = await readLiveColors(api, plan, namespaceExists);
+  const objects =
+    o.strategy === 'rolling' ? rollingObjects(plan, release.rendered.objects) : releaseObjects(plan, colors);
+  const { unchecked } = await dryRun(api, logger, objects, namespaceExists, plan.namespace);
+  return { namespaceExists, colors, plan, unchecked };
+}
+
+/** How a deploy runs, besides its plan. */
+export interface DeployRun {
+  readonly strategy: 'blue-green' | 'rolling';
+  /** What happens to the previous color after a blue-green switch. */
+  readonly previous: 'keep' | 'scale-down';
+  readonly checks: readonly HealthCheck[];
+  /** The health-checks YAML as given (recorded, for a rollback to run the same checks). */
+  readonly checksText: string;
+  readonly rolloutTimeoutMs: number;
+  readonly verifyWindowMs: number;
+  readonly lockWaitMs: number;
+  readonly lockTtlMs: number;
+}
+
+/** The cluster and the run a deploy works with. */
+export interface DeployContext {
+  readonly api: PreflightApi;
+  readonly kubectl: Kubectl;
+  readonly http: HttpClient;
+  readonly proxyBaseUrl: string;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly holder: LockHolder;
+  readonly run: RunInfo;
+}
+
+/** Releases the plan with the engine of the strategy. Release failures come back as an outcome. */
+export function executeRelease(
+  release: RenderedRelease,
+  how: DeployRun,
+  ctx: DeployContext,
+): Promise<ReleaseOutcome> {
+  const common = {
+    plan: release.plan,
+    manifestText: release.rendered.text,
+    checks: how.checks,
+    checksText: how.checksText,
+    kubectl: ctx.kubectl,
+    api: ctx.api,
+    http: ctx.http,
+    proxyBaseUrl: ctx.proxyBaseUrl,
+    logger: ctx.logger,
+    clock: ctx.clock ?? systemClock,
+    holder: ctx.holder,
+    run: ctx.run,
+    rolloutTimeoutMs: how.rolloutTimeoutMs,
+    verifyWindowMs: how.verifyWindowMs,
+    lockWaitMs: how.lockWaitMs,
+    lockTtlMs: how.lockTtlMs,
+  };
+  return how.strategy === 'rolling'
+    ? new RollingDeploy({ ...common, objects: release.rendered.objects }).run()
+    : new BlueGreenDeploy({ ...common, previous: how.previous }).run();
+}
+
+/** `https://<host>` of the first Ingress rule, when the overlay has one. */
+export function ingressUrl(objects: readonly KubeObject[]): string {
+  const ingress = objects.find((o): o is Ingress => o.kind === 'Ingress');
+  const host = ingress?.spec?.rules?.find((r) => r.host !== undefined)?.host;
+  return host === undefined ? '' : `https://${host}`;
+}
+
+function confine(source: DeploySource, rendered: RenderedOverlay, scopeOf: (o: KubeObject) => Scope): void {
+  checkConfinement(rendered.objects, {
+    namespace: releaseNamespace(rendered.objects, source.namespace, scopeOf),
+    allowed: source.allowClusterObjects,
+    scopeOf,
+    source: { what: `The overlay in 'overlay' (${relative(source.workspace, source.overlay) || '.'})` },
+  });
+}
