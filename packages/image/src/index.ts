@@ -16,3 +16,7 @@ export * from './build-fingerprint.js';
 export * from './image-reuse.js';
 export * from './push-policy.js';
 export * from './images-input.js';
+export * from './build-plan.js';
+export * from './registry-access.js';
+export * from './base-image-resolver.js';
+export * from './build-or-reuse.js';
