@@ -17,3 +17,7 @@ export * from './image-reuse.js';
 export * from './push-policy.js';
 export * from './images-input.js';
 export * from './image-presence.js';
+export * from './build-plan.js';
+export * from './registry-access.js';
+export * from './base-image-resolver.js';
+export * from './build-or-reuse.js';

@@ -1,3 +1,5 @@
+import type { Logger } from '@dreamscape/core';
+
 /** What the `push` input says: a decision, or `auto` (decided by the event). */
 export type PushSetting = 'auto' | 'true' | 'false';
 
@@ -35,4 +37,13 @@ export function decidePush(setting: PushSetting, eventName: string): PushDecisio
     automatic: true,
     reason: `push is 'auto' and this is ${event} event: the image is built but not pushed, because 'auto' pushes only on ${AUTO_PUSH_EVENTS.join(', ')} (the repository's own code). Set push: 'true' to push anyway.`,
   };
+}
+
+/**
+ * Says the push decision up front, as a notice when `auto` held back: a build that silently did
+ * not push would look like a registry problem.
+ */
+export function announcePushDecision(decision: PushDecision, logger: Logger): void {
+  if (!decision.push && decision.automatic) logger.notice(`Not pushing: ${decision.reason}`);
+  else logger.info(`${decision.push ? 'Pushing' : 'Not pushing'}: ${decision.reason}.`);
 }
