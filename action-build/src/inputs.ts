@@ -11,7 +11,13 @@ import {
   type InputSource,
   type OutputRoots,
 } from '@dreamscape/core';
-import { decidePush, type BuildSecret, type PushDecision } from '@dreamscape/image';
+import {
+  decidePush,
+  LATEST_POLICIES,
+  type BuildSecret,
+  type LatestPolicy,
+  type PushDecision,
+} from '@dreamscape/image';
 
 /** Builder choices for the `builder` input. */
 export const BUILDER_CHOICES = ['auto', 'buildx', 'buildah'] as const;
@@ -27,7 +33,7 @@ export interface BuildInputs {
   readonly secrets: readonly BuildSecret[];
   /** The tag rules text (one rule per line), parsed by the tag rules of @dreamscape/image. */
   readonly tagRules: string;
-  readonly latest: string;
+  readonly latest: 'auto' | LatestPolicy;
   readonly labels: readonly (readonly [string, string])[];
   readonly push: boolean;
   /** Why {@link push} is what it is (`push: auto` depends on the event). */
@@ -107,7 +113,7 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     }),
     secrets: readSecrets(src, workspace),
     tagRules: readString(src, 'tags'),
-    latest: readString(src, 'latest', { default: 'auto' }),
+    latest: readEnum(src, 'latest', ['auto', ...LATEST_POLICIES] as const, 'auto'),
     labels: readKeyValues(src, 'labels', {
       keyPattern: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(\.[a-z0-9-]+)*$/i,
       keyDescription: 'a label key such as org.opencontainers.image.vendor',

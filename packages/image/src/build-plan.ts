@@ -14,7 +14,7 @@ export interface ImageBuildRequest {
   /** Tag rules, one per line; empty for {@link DEFAULT_TAG_RULES}. */
   readonly tagRules: string;
   /** `auto` (the tag rules' default) or a {@link LatestPolicy}. */
-  readonly latest: string;
+  readonly latest: 'auto' | LatestPolicy;
   /** Extra labels, after the OCI ones. */
   readonly labels: readonly (readonly [string, string])[];
   readonly push: boolean;
@@ -57,7 +57,7 @@ export function planImageBuild(
       `Input 'image' must name a repository without a tag or digest, got '${request.image}'. Tags come from the 'tags' rules.`,
     );
   }
-  const latest = request.latest === 'auto' ? undefined : (request.latest as LatestPolicy);
+  const latest = request.latest === 'auto' ? undefined : request.latest;
   const tagSet = computeTags(parseTagRules(request.tagRules || DEFAULT_TAG_RULES, 'tags'), context, {
     ...(latest === undefined ? {} : { latest }),
     prHeadSha: true,
