@@ -17,7 +17,7 @@ import {
   RUNS,
   platform,
   recordsArtifact,
-} from '../../packages/github/__tests__/support/repository.js';
+} from '@dreamscape/testkit/platform-repository';
 
 const actionDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TOKEN = 'ghs_promotion_token_8086';

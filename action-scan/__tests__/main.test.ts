@@ -4,23 +4,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  runActionBundle,
-  startGitHubApi,
-  validateSarif,
-  type ActionRunResult,
-  type GitHubApiServer,
-} from '@dreamscape/testkit';
-import {
-  writeStandInScanner,
-  type StandInOptions,
-  type StandInScanner,
-} from '../../packages/scan/__tests__/support/stand-in-scanner.js';
-import {
   buildReleaseArchive,
   checksumsFile,
+  runActionBundle,
   sha256Of,
+  startGitHubApi,
   startReleaseServer,
-} from '../../packages/scan/__tests__/support/release-server.js';
+  validateSarif,
+  writeStandInScanner,
+  type ActionRunResult,
+  type GitHubApiServer,
+  type StandInOptions,
+  type StandInScanner,
+} from '@dreamscape/testkit';
 
 const actionDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIGEST = `sha256:${'f'.repeat(64)}`;

@@ -12,8 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requireTool } from '@dreamscape/testkit';
-import { writeStandInScanner } from '../../scan/__tests__/support/stand-in-scanner.js';
+import { requireTool, writeStandInScanner } from '@dreamscape/testkit';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SERVICES = ['gateway', 'auth'] as const;

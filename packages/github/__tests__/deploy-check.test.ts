@@ -12,7 +12,7 @@ import {
   verifyDeployRequest,
   type DeployPlan,
 } from '../src/index.js';
-import { FEATURE, FORK, HOTFIX, MAIN, platform } from './support/repository.js';
+import { FEATURE, FORK, HOTFIX, MAIN, platform } from '@dreamscape/testkit/platform-repository';
 
 let api: GitHubApiServer;
 let logger: MemoryLogger;

@@ -10,7 +10,7 @@ import {
   verifyPromotion,
   type PromotionPlan,
 } from '../src/index.js';
-import { HOTFIX, PUSH_SHA, RUNS, platform, recordsArtifact } from './support/repository.js';
+import { HOTFIX, PUSH_SHA, RUNS, platform, recordsArtifact } from '@dreamscape/testkit/platform-repository';
 
 const SOURCE = { input: 'records-file', path: '/runner/_temp/promotion/records.json' };
 const records = parsePromotionRecords(JSON.stringify(recordsArtifact()), SOURCE);

@@ -15,11 +15,11 @@ import {
   startCluster,
   startGitHubApi,
   startRegistry,
+  writeStandInScanner,
   type ActionRunResult,
   type ExampleCluster,
   type GitHubApiServer,
 } from '@dreamscape/testkit';
-import { writeStandInScanner } from '../../scan/__tests__/support/stand-in-scanner.js';
 import { CHAIN_OVERLAY, CHAIN_SERVICES, newPart, renderSummary, tallyDir, writePart } from '../src/index.js';
 
 const USER = 'ci-robot';

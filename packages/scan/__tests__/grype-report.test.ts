@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseGrypeReport, ScannerReportError } from '../src/index.js';
-import { fixture } from './support/stand-in-scanner.js';
+import { scannerFixture as fixture } from '@dreamscape/testkit';
 
 const parse = (name: string) => parseGrypeReport(JSON.parse(fixture(name)) as unknown, name);
 

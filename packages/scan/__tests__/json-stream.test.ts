@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { JsonStreamError, visitJson, type JsonPath, type JsonSource } from '../src/index.js';
-import { fixture } from './support/stand-in-scanner.js';
+import { scannerFixture as fixture } from '@dreamscape/testkit';
 
 /** A source that hands out at most `step` bytes a call, to cross every window boundary. */
 function trickle(text: string, step: number): JsonSource {

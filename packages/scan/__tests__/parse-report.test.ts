@@ -9,7 +9,7 @@ import {
   readScanReport,
   ScannerReportError,
 } from '../src/index.js';
-import { fixture } from './support/stand-in-scanner.js';
+import { scannerFixture as fixture } from '@dreamscape/testkit';
 
 describe('parseScanReport', () => {
   it('dispatches on the scanner', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { evaluatePolicy, parseScanReport, parseWaivers, type Threshold, type Waiver } from '../src/index.js';
-import { fixture } from './support/stand-in-scanner.js';
+import { scannerFixture as fixture } from '@dreamscape/testkit';
 
 const debian = parseScanReport('trivy', fixture('trivy-image-debian-buster.json'), 'debian').findings;
 const alpine = parseScanReport('trivy', fixture('trivy-image-alpine-310.json'), 'alpine').findings;

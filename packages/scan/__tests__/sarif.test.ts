@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { validateSarif } from '@dreamscape/testkit';
+import { scannerFixture as fixture, validateSarif } from '@dreamscape/testkit';
 import {
   buildSarif,
   evaluatePolicy,
@@ -14,7 +14,6 @@ import {
   type PolicyResult,
   type ScannerName,
 } from '../src/index.js';
-import { fixture } from './support/stand-in-scanner.js';
 
 interface SarifLog {
   version: string;

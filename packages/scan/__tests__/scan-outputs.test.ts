@@ -9,7 +9,7 @@ import {
   scanOutputs,
   writeNormalizedReport,
 } from '../src/index.js';
-import { fixture } from './support/stand-in-scanner.js';
+import { scannerFixture as fixture } from '@dreamscape/testkit';
 
 const report = parseScanReport('grype', fixture('grype-image-alpine-java.json'), 'java');
 const NOW = Date.parse('2026-11-26T12:00:00Z');

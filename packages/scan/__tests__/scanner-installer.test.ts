@@ -17,9 +17,9 @@ import {
   checksumsFile,
   sha256Of,
   startReleaseServer,
+  writeStandInScanner,
   type ReleaseServer,
-} from './support/release-server.js';
-import { writeStandInScanner } from './support/stand-in-scanner.js';
+} from '@dreamscape/testkit';
 
 const LINUX = { os: 'linux', arch: 'amd64' } as const;
 const instantClock: Clock = { now: () => Date.now(), sleep: () => Promise.resolve() };

@@ -13,7 +13,7 @@ import {
   updateDatabase,
   type ScannerDriver,
 } from '../src/index.js';
-import { writeStandInScanner, type StandInOptions } from './support/stand-in-scanner.js';
+import { writeStandInScanner, type StandInOptions } from '@dreamscape/testkit';
 
 const target = parseScanTarget(`ghcr.io/dreamscape/auth:1.2.3@sha256:${'b'.repeat(64)}`);
 const sleeps: number[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { evaluatePolicy, parseScanReport, parseWaivers, renderScanSummary } from '../src/index.js';
-import { fixture } from './support/stand-in-scanner.js';
+import { scannerFixture as fixture } from '@dreamscape/testkit';
 
 const debian = parseScanReport('trivy', fixture('trivy-image-debian-buster.json'), 'debian').findings;
 const NOW = Date.parse('2026-11-26T12:00:00Z');

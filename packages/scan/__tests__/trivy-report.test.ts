@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { countBySeverity, parseTrivyReport, ScannerReportError } from '../src/index.js';
-import { fixture } from './support/stand-in-scanner.js';
+import { scannerFixture as fixture } from '@dreamscape/testkit';
 
 const parse = (name: string) => parseTrivyReport(JSON.parse(fixture(name)) as unknown, name);
 

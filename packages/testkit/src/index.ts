@@ -14,3 +14,5 @@ export * from './kubectl-path.js';
 export * from './release-harness.js';
 export * from './release-checks.js';
 export * from './secret-leaks.js';
+export * from './stand-in-scanner.js';
+export * from './release-server.js';

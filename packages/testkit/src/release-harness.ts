@@ -2,13 +2,9 @@ import { gunzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startKubeDouble, type BehaviourEntry, type KubeDouble } from '@dreamscape/kube-double';
-import {
-  pathWithPinnedKubectl,
-  runActionBundle,
-  runKubectl,
-  type ActionRunOptions,
-  type ActionRunResult,
-} from '@dreamscape/testkit';
+import { runActionBundle, type ActionRunOptions, type ActionRunResult } from './action-runner.js';
+import { runKubectl } from './kubectl.js';
+import { pathWithPinnedKubectl } from './kubectl-path.js';
 
 /** The repository root (this file is packages/testkit/src/release-harness.ts). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

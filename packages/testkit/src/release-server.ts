@@ -5,7 +5,7 @@ import { createServer, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HttpClient, HttpRequest, HttpResponse } from '@dreamscape/core';
-import { makeServerCertificate } from '@dreamscape/testkit';
+import { makeServerCertificate } from './registry.js';
 
 /**
  * A release directory served over https on 127.0.0.1 with a certificate from a throwaway CA, like

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RepositoryModel } from '@dreamscape/testkit';
+import type { RepositoryModel } from './github-repository.js';
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+/** The recorded run payload stays with the github package's other fixtures. */
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'github', '__tests__', 'fixtures');
 
 /** A commit id made of one repeated hex pair, easy to tell apart in failures. */
 export const sha = (pair: string): string => pair.repeat(20);

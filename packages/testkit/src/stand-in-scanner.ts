@@ -3,12 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The real scanner reports kept byte-for-byte in fixtures/scanners. */
-export const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures', 'scanners');
+/**
+ * The real scanner reports kept byte-for-byte in packages/scan/__tests__/fixtures/scanners: they
+ * stay beside the scan tests that parse them; the stand-in only copies them.
+ */
+export const SCANNER_FIXTURES = fileURLToPath(
+  new URL('../../scan/__tests__/fixtures/scanners', import.meta.url),
+);
 
-/** Reads one of the real reports. */
-export function fixture(name: string): string {
-  return readFileSync(join(FIXTURES, name), 'utf8');
+/** Reads one of the real scanner reports. */
+export function scannerFixture(name: string): string {
+  return readFileSync(join(SCANNER_FIXTURES, name), 'utf8');
 }
 
 /** How the stand-in behaves when asked to scan. */
@@ -29,7 +34,7 @@ export interface StandInOptions {
   readonly name: 'trivy' | 'grype';
   /** What `--version`/`version` answers. */
   readonly version: string;
-  /** Fixture file name (in fixtures/scanners) written as the report. */
+  /** Fixture file name (in {@link SCANNER_FIXTURES}) written as the report. */
   readonly report?: string;
   readonly mode?: StandInMode;
   /** Database updates that fail before one succeeds. */
@@ -67,7 +72,7 @@ export function writeStandInScanner(options: StandInOptions, dir?: string): Stan
   const config = {
     name: options.name,
     version: options.version,
-    report: options.report === undefined ? null : join(FIXTURES, options.report),
+    report: options.report === undefined ? null : join(SCANNER_FIXTURES, options.report),
     mode: options.mode ?? 'report',
     dbFailures: options.dbFailures ?? 0,
     log: join(root, 'calls.jsonl'),
@@ -76,7 +81,7 @@ export function writeStandInScanner(options: StandInOptions, dir?: string): Stan
   writeFileSync(join(root, 'config.json'), JSON.stringify(config));
   writeFileSync(config.log, '');
   const path = join(binDir, options.name);
-  writeFileSync(path, script(process.execPath, join(root, 'config.json')));
+  writeFileSync(path, standInScript(process.execPath, join(root, 'config.json')));
   chmodSync(path, 0o755);
   return {
     binDir,
@@ -90,7 +95,7 @@ export function writeStandInScanner(options: StandInOptions, dir?: string): Stan
 }
 
 /** The script itself: plain CommonJS so it runs with any node and no package.json around it. */
-export function script(node: string, configPath: string): string {
+function standInScript(node: string, configPath: string): string {
   return `#!${node}
 'use strict';
 const fs = require('fs');
