@@ -9,6 +9,7 @@ export * from './inputs.js';
 export * from './bounded-document.js';
 export * from './value-preview.js';
 export * from './http-client.js';
+export * from './retrying-http-client.js';
 export * from './heartbeat.js';
 export * from './workspace-path.js';
 export * from './output-path.js';

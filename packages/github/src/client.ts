@@ -1,8 +1,8 @@
 import {
   ActionError,
-  HttpTransportError,
-  withRetry,
+  RetryingHttpClient,
   type Clock,
+  type HttpTransportError,
   type HttpClient,
   type HttpResponse,
   type Logger,
@@ -86,10 +86,7 @@ const IDEMPOTENT = new Set(['GET', 'PATCH', 'PUT', 'DELETE']);
 export class GitHubClient {
   readonly apiUrl: string;
   private readonly token: string;
-  private readonly http: HttpClient;
-  private readonly logger: Logger;
-  private readonly clock: Clock | undefined;
-  private readonly retry: RetryPolicy;
+  private readonly http: RetryingHttpClient;
   private readonly userAgent: string;
 
   constructor(options: GitHubClientOptions) {
@@ -97,62 +94,47 @@ export class GitHubClient {
     options.logger.setSecret(options.token);
     this.token = options.token;
     this.apiUrl = (options.apiUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
-    this.http = options.http;
-    this.logger = options.logger;
-    this.clock = options.clock;
-    this.retry = options.retry ?? { attempts: 3, initialDelayMs: 1000 };
+    const logger = options.logger;
+    this.http = new RetryingHttpClient({
+      http: options.http,
+      policy: options.retry ?? { attempts: 3, initialDelayMs: 1000 },
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      // A permission error (403 without a rate limit) will not heal by waiting.
+      retryableStatus: (response) => response.status >= 500 || isRateLimited(response),
+      // POST creates (comments, deployments, statuses): never sent twice, not even after a 429.
+      idempotent: (request) => IDEMPOTENT.has(request.method),
+      onRetry: (request, cause, n, delay) => {
+        const error =
+          cause.kind === 'status'
+            ? statusError(request.method, request.url, cause.response)
+            : transportError(request.method, request.url, cause.error);
+        logger.warning(`${error.message} (attempt ${n}); retrying in ${delay}ms`);
+      },
+    });
     this.userAgent = options.userAgent ?? 'dreamscape-actions';
   }
 
   /** Sends one request and decodes the JSON answer; a non-2xx status throws {@link GitHubApiError}. */
   async request<T>(req: GitHubRequest): Promise<GitHubResponse<T>> {
     const url = this.url(req);
-    const attempt = async (): Promise<GitHubResponse<T>> => {
-      let response: HttpResponse;
-      try {
-        response = await this.http.request({
-          method: req.method,
-          url,
-          headers: {
-            accept: 'application/vnd.github+json',
-            authorization: `Bearer ${this.token}`,
-            'x-github-api-version': '2022-11-28',
-            'user-agent': this.userAgent,
-            ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
-        });
-      } catch (error) {
-        if (error instanceof HttpTransportError)
-          throw new GitHubApiError(req.method, url, 0, error.message, { cause: error });
-        throw error;
-      }
-      const text = response.text();
-      if (response.status < 200 || response.status >= 300)
-        throw new GitHubApiError(req.method, url, response.status, errorDetail(text), {
-          rateLimited:
-            response.status === 429 ||
-            (response.status === 403 &&
-              (response.headers['x-ratelimit-remaining'] === '0' ||
-                response.headers['retry-after'] !== undefined)),
-        });
-      const data = (text === '' ? undefined : JSON.parse(text)) as T;
-      return { status: response.status, data, headers: response.headers };
-    };
-    if (!IDEMPOTENT.has(req.method)) return attempt();
-    return withRetry(attempt, {
-      policy: this.retry,
-      retryable: (e) =>
-        e instanceof GitHubApiError &&
-        // A permission error (403 without a rate limit) will not heal by waiting.
-        (e.status === 0 || e.status >= 500 || e.rateLimited),
-      onRetry: (e, n, delay) => {
-        this.logger.warning(
-          `${e instanceof Error ? e.message : String(e)} (attempt ${n}); retrying in ${delay}ms`,
-        );
+    const exchange = await this.http.send({
+      method: req.method,
+      url,
+      headers: {
+        accept: 'application/vnd.github+json',
+        authorization: `Bearer ${this.token}`,
+        'x-github-api-version': '2022-11-28',
+        'user-agent': this.userAgent,
+        ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
       },
-      ...(this.clock === undefined ? {} : { clock: this.clock }),
+      ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
     });
+    if (exchange.kind === 'transport') throw transportError(req.method, url, exchange.error);
+    const response = exchange.response;
+    if (response.status < 200 || response.status >= 300) throw statusError(req.method, url, response);
+    const text = response.text();
+    const data = (text === '' ? undefined : JSON.parse(text)) as T;
+    return { status: response.status, data, headers: response.headers };
   }
 
   /** Every item of a list endpoint, following `Link: rel="next"` (100 per page). */
@@ -191,6 +173,25 @@ export function nextLink(link: string | undefined): string | undefined {
     if (m?.[1] !== undefined) return m[1];
   }
   return undefined;
+}
+
+/** A primary or secondary rate limit: 429, or 403 with an exhausted quota or a `retry-after`. */
+function isRateLimited(response: HttpResponse): boolean {
+  return (
+    response.status === 429 ||
+    (response.status === 403 &&
+      (response.headers['x-ratelimit-remaining'] === '0' || response.headers['retry-after'] !== undefined))
+  );
+}
+
+function statusError(method: string, url: string, response: HttpResponse): GitHubApiError {
+  return new GitHubApiError(method, url, response.status, errorDetail(response.text()), {
+    rateLimited: isRateLimited(response),
+  });
+}
+
+function transportError(method: string, url: string, error: HttpTransportError): GitHubApiError {
+  return new GitHubApiError(method, url, 0, error.message, { cause: error });
 }
 
 function errorDetail(text: string): string {

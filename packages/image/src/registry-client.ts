@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
-  backoffDelay,
-  HttpTransportError,
+  RetryingHttpClient,
   systemClock,
-  withRetry,
   type Clock,
   type HttpClient,
   type HttpRequest,
@@ -140,13 +138,6 @@ export function sha256Digest(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** A 429/5xx answer, thrown inside the retry loop so that it is retried. */
-class RetryableStatus extends Error {
-  constructor(readonly response: HttpResponse) {
-    super(`HTTP ${response.status}`);
-  }
-}
-
 /** Who is asking for what, for authentication and for error messages. */
 interface Target {
   readonly registry: string;
@@ -163,20 +154,18 @@ interface Target {
  * failures with backoff; failures end as {@link RegistryError}s that say what to do.
  */
 export class RegistryClient {
-  private readonly http: HttpClient;
+  private readonly http: RetryingHttpClient;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly logins: readonly RegistryLogin[];
   private readonly retry: RetryPolicy;
   private readonly scheme: (registry: string) => RegistryScheme;
   private readonly timeoutMs: number;
-  private readonly signal: AbortSignal | undefined;
   private readonly cache: AuthorizationCache;
   /** The Bearer `service` each registry announced, for hints. */
   private readonly services = new Map<string, string>();
 
   constructor(options: RegistryClientOptions) {
-    this.http = options.http;
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
     this.logins = options.logins ?? [];
@@ -189,7 +178,22 @@ export class RegistryClient {
     this.scheme =
       scheme === undefined ? defaultRegistryScheme : typeof scheme === 'function' ? scheme : () => scheme;
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.signal = options.signal;
+    this.http = new RetryingHttpClient({
+      http: options.http,
+      policy: this.retry,
+      clock: this.clock,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      // 501 and 505 say the registry will never do this; every other 5xx may pass.
+      retryableStatus: (response) =>
+        response.status === 429 ||
+        (response.status >= 500 && response.status !== 501 && response.status !== 505),
+      retryableTransport: (error) => !PERMANENT_TRANSPORT.test(error.code),
+      // Rate limits (GHCR, Docker Hub) say when to come back; a minute at most.
+      retryAfter: { maxMs: 60_000 },
+      onResponse: (request, response) => {
+        this.logger.debug(`${request.method} ${request.url} → ${response.status}`);
+      },
+    });
     this.cache = new AuthorizationCache(this.clock);
   }
 
@@ -514,82 +518,39 @@ export class RegistryClient {
 
   /** A request with retries on 429/5xx and connection failures. */
   private async send(registry: string, request: HttpRequest, display: string): Promise<HttpResponse> {
-    let attempts = 0;
-    const full: HttpRequest = {
-      ...request,
-      timeoutMs: request.timeoutMs ?? this.timeoutMs,
-      ...(this.signal === undefined ? {} : { signal: this.signal }),
-    };
-    try {
-      return await withRetry(
-        async (attempt) => {
-          attempts = attempt;
-          const response = await this.http.request(full);
-          this.logger.debug(`${full.method} ${full.url} → ${response.status}`);
-          if (
-            response.status === 429 ||
-            (response.status >= 500 && response.status !== 501 && response.status !== 505)
-          ) {
-            await this.honourRetryAfter(response, attempt);
-            throw new RetryableStatus(response);
-          }
-          return response;
-        },
-        {
-          policy: this.retry,
-          clock: this.clock,
-          ...(this.signal === undefined ? {} : { signal: this.signal }),
-          retryable: (error: unknown) =>
-            error instanceof RetryableStatus ||
-            (error instanceof HttpTransportError && !PERMANENT_TRANSPORT.test(error.code)),
-          onRetry: (error: unknown, attempt, delayMs) => {
-            const what =
-              error instanceof RetryableStatus
-                ? `answered ${describeStatus(error.response.status)}`
-                : `could not be reached (${error instanceof Error ? error.message : String(error)})`;
-            this.logger.info(
-              `${registry} ${what} for ${full.method} ${full.url}; retrying in ${delayMs}ms (attempt ${attempt + 1} of ${this.retry.attempts}).`,
-            );
-          },
-        },
+    const full: HttpRequest = { ...request, timeoutMs: request.timeoutMs ?? this.timeoutMs };
+    const exchange = await this.http.send(full, {
+      onRetry: (sent, cause, attempt, delayMs) => {
+        const what =
+          cause.kind === 'status'
+            ? `answered ${describeStatus(cause.response.status)}`
+            : `could not be reached (${cause.error.message})`;
+        this.logger.info(
+          `${registry} ${what} for ${sent.method} ${sent.url}; retrying in ${delayMs}ms (attempt ${attempt + 1} of ${this.retry.attempts}).`,
+        );
+      },
+    });
+    const tries = `${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'}`;
+    if (exchange.kind === 'response') {
+      if (!exchange.gaveUp) return exchange.response;
+      const response = exchange.response;
+      throw new RegistryUnavailableError(
+        `${registry} answered ${describeStatus(response.status)} to ${full.method} ${full.url} after ${tries}${errorDetail(response)}.`,
+        { registry, status: response.status, reference: display, attempts: exchange.attempts },
+        { hint: 'The registry is failing or rate-limiting; try again later or check its status page.' },
       );
-    } catch (error) {
-      const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
-      if (error instanceof RetryableStatus)
-        throw new RegistryUnavailableError(
-          `${registry} answered ${describeStatus(error.response.status)} to ${full.method} ${full.url} after ${tries}${errorDetail(error.response)}.`,
-          { registry, status: error.response.status, reference: display, attempts },
-          { hint: 'The registry is failing or rate-limiting; try again later or check its status page.' },
-        );
-      if (error instanceof HttpTransportError) {
-        const detail = error.message.replace(`${full.method} ${full.url} failed: `, '');
-        const reason = detail.includes(error.code) ? detail : `${detail} (${error.code})`;
-        throw new RegistryUnavailableError(
-          `Registry ${registry} could not be reached after ${tries} (${full.method} ${full.url}): ${reason}.`,
-          { registry, reference: display, attempts },
-          {
-            hint: `Check the registry address and that it is running. Loopback registries are reached over http and others over https unless the scheme is set.`,
-            cause: error,
-          },
-        );
-      }
-      throw error;
     }
-  }
-
-  /**
-   * Rate limits (GHCR, Docker Hub) say when to come back: wait that long (at most a minute) instead
-   * of the shorter backoff, when another attempt will follow.
-   */
-  private async honourRetryAfter(response: HttpResponse, attempt: number): Promise<void> {
-    const header = response.headers['retry-after'];
-    if (header === undefined || attempt >= this.retry.attempts) return;
-    const seconds = /^\d+$/.test(header.trim())
-      ? Number(header)
-      : (Date.parse(header) - this.clock.now()) / 1000;
-    if (!Number.isFinite(seconds) || seconds <= 0) return;
-    const extra = Math.min(seconds * 1000, 60_000) - backoffDelay(this.retry, attempt);
-    if (extra > 0) await this.clock.sleep(extra, this.signal);
+    const error = exchange.error;
+    const detail = error.message.replace(`${full.method} ${full.url} failed: `, '');
+    const reason = detail.includes(error.code) ? detail : `${detail} (${error.code})`;
+    throw new RegistryUnavailableError(
+      `Registry ${registry} could not be reached after ${tries} (${full.method} ${full.url}): ${reason}.`,
+      { registry, reference: display, attempts: exchange.attempts },
+      {
+        hint: `Check the registry address and that it is running. Loopback registries are reached over http and others over https unless the scheme is set.`,
+        cause: error,
+      },
+    );
   }
 
   private expectOk(response: HttpResponse, target: Target, method: string, ref?: ImageReference): void {

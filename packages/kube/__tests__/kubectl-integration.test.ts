@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MemoryLogger, ProcessCommandRunner } from '@dreamscape/core';
+import { FetchHttpClient, MemoryLogger, ProcessCommandRunner } from '@dreamscape/core';
 import { startKubeDouble, type BehaviourEntry, type KubeDouble } from '@dreamscape/kube-double';
 import { requireTool, resolveKubectl } from '@dreamscape/testkit';
 import {
+  KubeApiError,
   Kubectl,
-  KubectlError,
+  ProxyApi,
   containerImages,
   isDeployment,
   renderOverlay,
@@ -17,12 +18,15 @@ import {
   type DaemonSet,
   type Deployment,
   type KubeObject,
+  type KubectlProxy,
   type Service,
   type StatefulSet,
 } from '../src/index.js';
 import { startAccessReviewFront } from './support/access-review-front.js';
 
-// The real upstream kubectl 1.32 against the in-process API double.
+// The real upstream kubectl 1.32 against the in-process API double. Objects are written and read as
+// production does it: ProxyApi over one `kubectl proxy`; kubectl itself watches rollouts, undoes,
+// diffs, renders and proxies.
 
 const IMAGES = {
   ok: 'registry.local/shop/web@sha256:' + 'a'.repeat(64),
@@ -36,6 +40,8 @@ const IMAGES = {
 let double: KubeDouble;
 let kubectlPath: string;
 let logger: MemoryLogger;
+let proxy: KubectlProxy;
+let api: ProxyApi;
 
 const currentBehaviours: BehaviourEntry[] = [
   { image: IMAGES.never, ready: 'never' },
@@ -66,9 +72,12 @@ beforeAll(async () => {
     behaviours: currentBehaviours,
   });
   logger = new MemoryLogger();
+  proxy = await driver().startProxy();
+  api = new ProxyApi({ baseUrl: proxy.baseUrl, http: new FetchHttpClient(), logger });
 });
 
 afterAll(async () => {
+  await proxy.close();
   await double.close();
 });
 
@@ -192,32 +201,33 @@ describe('Kubectl against the API double', () => {
     expect(v.server).toMatch(/^v1\.32\./);
   });
 
-  it('server-side applies in one call; a dry run writes nothing', async () => {
-    const k = driver();
+  it('server-side applies through the proxy; a dry run writes nothing; nothing to apply sends nothing', async () => {
     const objects = [deployment('apply', 'web', IMAGES.ok), service('apply', 'web', { app: 'web' })];
     double.clearLogs();
-    const dry = await k.applyServerSide(objects, { dryRun: true });
-    expect(dry.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Deployment/web', 'Service/web']);
+    const dry = await api.applyServerSide(objects, { dryRun: true });
+    expect(dry.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Deployment/web', 'Service/web']);
     expect(double.objects('deployments', 'apply')).toEqual([]);
     expect(double.objects('services', 'apply')).toEqual([]);
     expect(double.writes().every((w) => w.dryRun)).toBe(true);
     expect(double.writes()).toHaveLength(2);
 
-    const callsBefore = k.calls;
-    const applied = await k.applyServerSide(objects);
-    expect(k.calls - callsBefore).toBe(1);
+    const applied = await api.applyServerSide(objects);
     expect(applied.every((o) => typeof o.metadata.resourceVersion === 'string')).toBe(true);
     expect(double.objects('deployments', 'apply')).toHaveLength(1);
     const real = double.writes().filter((w) => !w.dryRun);
-    expect(real.map((w) => [w.verb, w.kind, w.name, w.fieldManager])).toEqual([
+    // Several requests in flight: the double may store them in either order.
+    expect(real.map((w) => [w.verb, w.kind, w.name, w.fieldManager]).sort()).toEqual([
       ['apply', 'Deployment', 'web', 'dreamscape'],
       ['apply', 'Service', 'web', 'dreamscape'],
     ]);
+
+    const requestsBefore = api.requests;
+    await expect(api.applyServerSide([])).resolves.toEqual([]);
+    expect(api.requests).toBe(requestsBefore);
   });
 
   it('gets one object, undefined for a missing one, and lists with a selector and resourceVersion', async () => {
-    const k = driver();
-    await k.applyServerSide([
+    await api.applyServerSide([
       deployment('reads', 'a', IMAGES.ok),
       deployment('reads', 'b', IMAGES.ok),
       {
@@ -225,10 +235,10 @@ describe('Kubectl against the API double', () => {
         metadata: { name: 'c', namespace: 'reads', labels: { app: 'c', tier: 'db' } },
       },
     ]);
-    const a = await k.get<Deployment>({ kind: 'Deployment', name: 'a', namespace: 'reads' });
+    const a = await api.get<Deployment>({ kind: 'Deployment', name: 'a', namespace: 'reads' });
     expect(a?.spec?.replicas).toBe(2);
-    await expect(k.get({ kind: 'Deployment', name: 'nope', namespace: 'reads' })).resolves.toBeUndefined();
-    const list = await k.list<Deployment>('Deployment', { namespace: 'reads', labelSelector: 'tier=web' });
+    await expect(api.get({ kind: 'Deployment', name: 'nope', namespace: 'reads' })).resolves.toBeUndefined();
+    const list = await api.list<Deployment>('Deployment', { namespace: 'reads', labelSelector: 'tier=web' });
     expect(list.items.map((d) => d.metadata.name).sort()).toEqual(['a', 'b']);
     expect(list.items.map((d) => [d.kind as string, d.apiVersion])).toEqual([
       ['Deployment', 'apps/v1'],
@@ -238,11 +248,10 @@ describe('Kubectl against the API double', () => {
   });
 
   it('a JSON patch with a test precondition switches the color only if it is still the expected one', async () => {
-    const k = driver();
-    await k.applyServerSide([service('patch', 'web', { app: 'web', 'dreamscape.io/color': 'blue' })]);
+    await api.applyServerSide([service('patch', 'web', { app: 'web', 'dreamscape.io/color': 'blue' })]);
     const ref = { kind: 'Service', name: 'web', namespace: 'patch' };
     const path = '/spec/selector/dreamscape.io~1color';
-    const switched = await k.patch<Service>(
+    const switched = await api.patch<Service>(
       ref,
       [
         { op: 'test', path, value: 'blue' },
@@ -252,7 +261,7 @@ describe('Kubectl against the API double', () => {
     );
     expect(switched.spec?.selector?.['dreamscape.io/color']).toBe('green');
 
-    const error = await k
+    const error = await api
       .patch(
         ref,
         [
@@ -262,50 +271,49 @@ describe('Kubectl against the API double', () => {
         { type: 'json' },
       )
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(KubectlError);
-    expect((error as KubectlError).reason).toBe('PreconditionFailed');
-    const now = await k.get<Service>(ref);
+    expect(error).toBeInstanceOf(KubeApiError);
+    expect((error as KubeApiError).reason).toBe('PreconditionFailed');
+    const now = await api.get<Service>(ref);
     expect(now?.spec?.selector?.['dreamscape.io/color']).toBe('green');
   });
 
   it('replace with a stale resourceVersion is a Conflict (compare-and-swap); create of an existing object AlreadyExists', async () => {
-    const k = driver();
     const cm: ConfigMap = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'history', namespace: 'cas' },
       data: { rev: '1' },
     };
-    const created = await k.create<ConfigMap>(cm);
+    const created = await api.create<ConfigMap>(cm);
     const rv = created.metadata.resourceVersion;
-    const updated = await k.replace<ConfigMap>({ ...created, data: { rev: '2' } });
+    const updated = await api.replace<ConfigMap>({ ...created, data: { rev: '2' } });
     expect(updated.metadata.resourceVersion).not.toBe(rv);
-    const stale = await k
+    const stale = await api
       .replace({ ...created, data: { rev: '3' } })
-      .catch((e: unknown) => e as KubectlError);
-    expect(stale).toBeInstanceOf(KubectlError);
-    expect((stale as KubectlError).reason).toBe('Conflict');
-    expect((stale as KubectlError).kubectlMessage).toContain('the object has been modified');
-    await expect(k.create(cm)).rejects.toMatchObject({ reason: 'AlreadyExists' });
-    await expect(k.delete({ kind: 'ConfigMap', name: 'history', namespace: 'cas' })).resolves.toBe(true);
+      .catch((e: unknown) => e as KubeApiError);
+    expect(stale).toBeInstanceOf(KubeApiError);
+    expect((stale as KubeApiError).reason).toBe('Conflict');
+    expect((stale as KubeApiError).message).toContain('the object has been modified');
+    await expect(api.create(cm)).rejects.toMatchObject({ reason: 'AlreadyExists' });
+    await expect(api.delete({ kind: 'ConfigMap', name: 'history', namespace: 'cas' })).resolves.toBe(true);
     await expect(
-      k.delete({ kind: 'ConfigMap', name: 'history', namespace: 'cas' }, { ignoreNotFound: true }),
+      api.delete({ kind: 'ConfigMap', name: 'history', namespace: 'cas' }, { ignoreNotFound: true }),
     ).resolves.toBe(false);
-    await expect(k.delete({ kind: 'ConfigMap', name: 'history', namespace: 'cas' })).rejects.toMatchObject({
+    await expect(api.delete({ kind: 'ConfigMap', name: 'history', namespace: 'cas' })).rejects.toMatchObject({
       reason: 'NotFound',
     });
   });
 
   it('waits for several deployments in parallel with one watch per namespace', async () => {
     const k = driver();
-    await k.applyServerSide([
+    await api.applyServerSide([
       deployment('rollout', 'ok-1', IMAGES.ok),
       deployment('rollout', 'ok-2', IMAGES.ok, 3),
       deployment('rollout', 'never', IMAGES.never),
       deployment('rollout', 'deadline', IMAGES.deadline),
       deployment('rollout', 'bystander', IMAGES.ok),
     ]);
-    await k.applyServerSide([deployment('rollout-b', 'ok-3', IMAGES.ok)]);
+    await api.applyServerSide([deployment('rollout-b', 'ok-3', IMAGES.ok)]);
     double.clearLogs();
     const callsBefore = k.calls;
     const progress: string[] = [];
@@ -348,7 +356,7 @@ describe('Kubectl against the API double', () => {
     const k = driver();
     // The rollout is held (never Ready) until both watches have been dropped, and only then given
     // an image that becomes Ready: however slowly kubectl starts, the third watch sees it finish.
-    await driver().applyServerSide([
+    await api.applyServerSide([
       deployment('dropped', 'a', IMAGES.never),
       deployment('dropped', 'b', IMAGES.never),
     ]);
@@ -372,7 +380,7 @@ describe('Kubectl against the API double', () => {
         { timeoutMs: 30_000, restartDelayMs: 100 },
       );
       await until(() => double.faultCounts()[0] === 2, 'both watches dropped');
-      await driver().applyServerSide([
+      await api.applyServerSide([
         deployment('dropped', 'a', IMAGES.ok),
         deployment('dropped', 'b', IMAGES.ok),
       ]);
@@ -394,7 +402,7 @@ describe('Kubectl against the API double', () => {
     const k = driver();
     const pods = recordPods('workloads');
     try {
-      await k.applyServerSide([
+      await api.applyServerSide([
         deployment('workloads', 'web', IMAGES.ok),
         statefulSet('workloads', 'db', IMAGES.slowReady),
         daemonSet('workloads', 'agent', IMAGES.ok),
@@ -434,7 +442,7 @@ describe('Kubectl against the API double', () => {
       expect(watches.find((w) => w.includes('/statefulsets?'))).toContain('fieldSelector=metadata.name%3Ddb');
 
       // A new template: the wait ends only when every pod runs it again.
-      await k.applyServerSide([statefulSet('workloads', 'db', IMAGES.okV2)]);
+      await api.applyServerSide([statefulSet('workloads', 'db', IMAGES.okV2)]);
       const [rolled] = await k.waitForRollouts([targets[1]], { timeoutMs: 20_000 });
       expect(rolled).toMatchObject({ state: 'complete', ready: 2, updated: 2 });
       const images = (double.objects('pods', 'workloads') as unknown as KubeObject[])
@@ -448,7 +456,7 @@ describe('Kubectl against the API double', () => {
 
   it('a StatefulSet whose first pod never turns Ready times out waiting for its pods', async () => {
     const k = driver();
-    await k.applyServerSide([statefulSet('sts-stuck', 'db', IMAGES.never)]);
+    await api.applyServerSide([statefulSet('sts-stuck', 'db', IMAGES.never)]);
     // Settle first, so that the wait starts from the stuck state: db-0 running, never Ready.
     await until(() => {
       const [sts] = double.objects('statefulsets', 'sts-stuck') as unknown as StatefulSet[];
@@ -476,7 +484,7 @@ describe('Kubectl against the API double', () => {
 
   it('health checks through the API server service proxy: healthy, 500 behaviour, no ready pods', async () => {
     const k = driver();
-    await k.applyServerSide([
+    await api.applyServerSide([
       deployment('proxy', 'web', IMAGES.ok),
       deployment('proxy', 'sick', IMAGES.sick),
       deployment('proxy', 'never', IMAGES.never),
@@ -541,7 +549,7 @@ describe('Kubectl against the API double', () => {
       ...currentBehaviours,
     ]);
     try {
-      await k.applyServerSide([
+      await api.applyServerSide([
         deployment('proxy', 'slow', slowHealth),
         service('proxy', 'slow', { app: 'slow' }),
       ]);
@@ -563,7 +571,7 @@ describe('Kubectl against the API double', () => {
     requireTool('diff');
     const k = driver();
     const d = deployment('diff', 'web', IMAGES.ok);
-    await k.applyServerSide([d]);
+    await api.applyServerSide([d]);
     await expect(k.diffServerSide([d])).resolves.toEqual({ changed: false, diff: '' });
     const scaled = { ...d, spec: { ...d.spec, replicas: 5 } };
     const result = await k.diffServerSide([scaled]);
@@ -575,26 +583,31 @@ describe('Kubectl against the API double', () => {
   it('rollout history and undo go back to the previous template', async () => {
     const k = driver();
     const ref = { kind: 'Deployment', name: 'web', namespace: 'undo' };
-    await k.applyServerSide([deployment('undo', 'web', IMAGES.ok)]);
+    await api.applyServerSide([deployment('undo', 'web', IMAGES.ok)]);
     await k.waitForRollouts([{ namespace: 'undo', name: 'web' }], { timeoutMs: 5000 });
-    await k.applyServerSide([deployment('undo', 'web', IMAGES.okV2)]);
+    await api.applyServerSide([deployment('undo', 'web', IMAGES.okV2)]);
     await k.waitForRollouts([{ namespace: 'undo', name: 'web' }], { timeoutMs: 5000 });
     const history = await k.rolloutHistory(ref);
     expect(history.map((r) => r.revision)).toEqual([1, 2]);
     await k.rolloutUndo(ref);
     const [outcome] = await k.waitForRollouts([{ namespace: 'undo', name: 'web' }], { timeoutMs: 5000 });
     expect(outcome?.state).toBe('complete');
-    const now = await k.get<Deployment>(ref);
+    const now = await api.get<Deployment>(ref);
     expect(now?.spec?.template?.spec?.containers?.[0]?.image).toBe(IMAGES.ok);
   });
 
   it('scales through the scale subresource', async () => {
-    const k = driver();
     const ref = { kind: 'Deployment', name: 'scaled', namespace: 'apply' };
-    await k.applyServerSide([deployment('apply', 'scaled', IMAGES.ok)]);
-    await k.scale(ref, 4);
-    expect((await k.get<Deployment>(ref))?.spec?.replicas).toBe(4);
-    await expect(k.scale(ref, 1, { resourceVersion: '1' })).rejects.toMatchObject({ reason: 'Conflict' });
+    await api.applyServerSide([deployment('apply', 'scaled', IMAGES.ok)]);
+    await api.patch(ref, { spec: { replicas: 4 } }, { type: 'merge', subresource: 'scale' });
+    expect((await api.get<Deployment>(ref))?.spec?.replicas).toBe(4);
+    await expect(
+      api.patch(
+        ref,
+        { metadata: { resourceVersion: '1' }, spec: { replicas: 1 } },
+        { type: 'merge', subresource: 'scale' },
+      ),
+    ).rejects.toMatchObject({ reason: 'Conflict' });
   });
 
   it('canI answers yes and no without treating no as an error', async () => {
@@ -634,12 +647,15 @@ describe('Kubectl against the API double', () => {
     }
   });
 
-  it('a missing resource type is UnknownResource', async () => {
-    await expect(
-      driver().get({ resource: 'widgets.example.com', name: 'x', namespace: 'apply' }),
-    ).rejects.toMatchObject({
-      reason: 'UnknownResource',
-    });
+  it('a missing resource type is NotFound, asking whether its CustomResourceDefinition is installed', async () => {
+    const error = await api
+      .get({ kind: 'Widget', apiVersion: 'example.com/v1', name: 'x', namespace: 'apply' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KubeApiError);
+    expect((error as KubeApiError).reason).toBe('NotFound');
+    expect((error as KubeApiError).message).toBe(
+      'The cluster does not serve Widget in example.com/v1 (is its CustomResourceDefinition installed?).',
+    );
   });
 });
 
@@ -662,17 +678,15 @@ describe('the example overlays on the double', () => {
       // A server-side dry run cannot place objects in a namespace that does not exist yet (the real
       // API server answers NotFound too), so the overlay's Namespace goes first.
       const namespace = `dreamscape-${env}`;
-      const dry = await k.applyServerSide(rendered.objects, { dryRun: true }).catch((e: unknown) => e);
-      expect(dry).toBeInstanceOf(KubectlError);
-      expect((dry as KubectlError).reason).toBe('NotFound');
-      expect((dry as KubectlError).kubectlMessage).toMatch(
-        new RegExp(
-          `^Error from server \\(NotFound\\): namespaces "${namespace}" not found \\(\\d+ times\\)$`,
-        ),
-      );
-      await k.applyServerSide(rendered.objects.filter((o) => o.kind === 'Namespace'));
-      await k.applyServerSide(rendered.objects, { dryRun: true });
-      const applied: KubeObject[] = await k.applyServerSide(rendered.objects);
+      const dry = await api.applyServerSide(rendered.objects, { dryRun: true }).catch((e: unknown) => e);
+      expect(dry).toBeInstanceOf(KubeApiError);
+      const notFound = new RegExp(`^\\S+: NotFound: namespaces "${namespace}" not found$`);
+      const failures = (dry as KubeApiError).message.split('\n').slice(1);
+      expect(failures.length).toBeGreaterThan(0);
+      expect(failures.every((line) => notFound.test(line))).toBe(true);
+      await api.applyServerSide(rendered.objects.filter((o) => o.kind === 'Namespace'));
+      await api.applyServerSide(rendered.objects, { dryRun: true });
+      const applied: KubeObject[] = await api.applyServerSide(rendered.objects);
       expect(applied).toHaveLength(rendered.objects.length);
       const deployments = rendered.objects.filter(isDeployment);
       const outcomes = await k.waitForRollouts(
@@ -680,7 +694,7 @@ describe('the example overlays on the double', () => {
         { timeoutMs: 20_000 },
       );
       expect(outcomes.map((o) => o.state)).toEqual(deployments.map(() => 'complete'));
-      const live = await k.list<Deployment>('deployments', { namespace });
+      const live = await api.list<Deployment>('deployments', { namespace });
       expect(
         live.items.flatMap((d) => d.spec?.template?.spec?.containers?.map((c) => c.image) ?? []).sort(),
       ).toEqual(images.map((i) => `${i.name}@${i.digest}`).sort());

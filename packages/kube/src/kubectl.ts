@@ -10,18 +10,11 @@ import {
   type Logger,
   type RetryPolicy,
 } from '@dreamscape/core';
-import { isTransientReason, KubectlError, parseKubectlStderr, type KubectlReason } from './kubectl-error.js';
-import type { KubeList, KubeObject } from './kube-object.js';
+import { isTransientReason, KubectlError, parseKubectlStderr } from './kubectl-error.js';
+import type { KubeObject } from './kube-object.js';
 import { formatJsonStream } from './manifests.js';
 import { rawResponseFromFailure, type RawResponse } from './raw-response.js';
-import {
-  apiVersionOf,
-  collectionPath,
-  knownResource,
-  resourceForKind,
-  resourceOf,
-  type ObjectRef,
-} from './resource-names.js';
+import { resourceForKind, resourceOf, type ObjectRef } from './resource-names.js';
 import { parseRolloutHistory, type RolloutRevision } from './rollout-history.js';
 import { JsonObjectStream } from './json-stream.js';
 import { OFFLINE_RENDER_ENV } from './kustomize-confinement.js';
@@ -49,7 +42,7 @@ export interface KubectlOptions {
   readonly context?: string;
   /** This instance's own discovery and HTTP cache (under the runner temp); kubectl's `HOME` goes below it too. */
   readonly cacheDir: string;
-  /** Field manager for apply, patch, create and replace. Default `dreamscape`. */
+  /** Field manager `diffServerSide` compares as (the one ProxyApi applies with). Default `dreamscape`. */
   readonly fieldManager?: string;
   /** kubectl's `--request-timeout` for ordinary calls (`30s`); never applied to watches or the proxy. */
   readonly requestTimeout?: string;
@@ -57,55 +50,6 @@ export interface KubectlOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Retries of idempotent calls on transient failures (unreachable, 503, 429, 500, timeouts). Default 3 attempts. */
   readonly retry?: RetryPolicy;
-}
-
-/** Options of {@link Kubectl.applyServerSide}. */
-export interface ApplyOptions {
-  /**
-   * `--dry-run=server`: the server validates and defaults but saves nothing. Like the real API
-   * server it cannot place objects in a namespace that does not exist yet (`NotFound`): apply
-   * Namespaces first.
-   */
-  readonly dryRun?: boolean;
-  /** Take ownership of fields other managers hold (`--force-conflicts`). */
-  readonly forceConflicts?: boolean;
-  /** Namespace for objects that have none. */
-  readonly namespace?: string;
-}
-
-/** Options of {@link Kubectl.list}. */
-export interface ListOptions {
-  /** Omit to list across all namespaces. */
-  readonly namespace?: string;
-  readonly labelSelector?: string;
-  readonly fieldSelector?: string;
-}
-
-/** A JSON-patch operation (RFC 6902). */
-export interface JsonPatchOperation {
-  readonly op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
-  readonly path: string;
-  readonly value?: unknown;
-  readonly from?: string;
-}
-
-/** Options of {@link Kubectl.patch}. */
-export interface PatchOptions {
-  readonly type: 'merge' | 'json' | 'strategic';
-  readonly dryRun?: boolean;
-  /** `status` or `scale`. */
-  readonly subresource?: string;
-}
-
-/** Options of {@link Kubectl.delete}. */
-export interface DeleteOptions {
-  /** `--cascade`: background (kubectl's default), foreground or orphan. */
-  readonly propagation?: 'background' | 'foreground' | 'orphan';
-  /** A missing object is not an error (the call then returns false). */
-  readonly ignoreNotFound?: boolean;
-  /** Wait until the object is gone (finalizers done). Default false. */
-  readonly wait?: boolean;
-  readonly dryRun?: boolean;
 }
 
 /** One permission to check with {@link Kubectl.canI}. */
@@ -144,8 +88,6 @@ interface ExecOptions {
   readonly signal?: AbortSignal;
   readonly onStdoutLine?: (line: string) => void;
   readonly maxStdoutBytes?: number;
-  /** Overrides the parsed reason of a failure (used for JSON-patch `test` failures). */
-  readonly reasonFor?: (reason: KubectlReason, message: string) => KubectlReason | undefined;
   /** Added to kubectl's environment for this call. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -156,9 +98,12 @@ const DEFAULT_RETRY: RetryPolicy = { attempts: 3, initialDelayMs: 1000, maxDelay
 const PROXY_START_TIMEOUT_MS = 30_000;
 
 /**
- * The kubectl driver. Every call is one argv array with this instance's kubeconfig, context and
- * cache directory, and a private `HOME`, so nothing is read from or written to `~/.kube`. Failures
- * are {@link KubectlError}s carrying kubectl's own message and a reason to branch on.
+ * The kubectl driver, for what kubectl does that a plain API call does not: the one
+ * `kubectl proxy` of a run (every object read and write then goes through {@link ProxyApi}),
+ * rollout watches, history and undo, server-side diff, kustomize rendering, access checks and
+ * `get --raw`. Every call is one argv array with this instance's kubeconfig, context and cache
+ * directory, and a private `HOME`, so nothing is read from or written to `~/.kube`. Failures are
+ * {@link KubectlError}s carrying kubectl's own message and a reason to branch on.
  */
 export class Kubectl {
   private readonly runner: CommandRunner;
@@ -173,7 +118,7 @@ export class Kubectl {
   private readonly retry: RetryPolicy;
   private homeReady = false;
   private callCount = 0;
-  /** The field manager every write uses. */
+  /** The field manager server-side diffs compare as. */
   readonly fieldManager: string;
 
   constructor(options: KubectlOptions) {
@@ -246,18 +191,13 @@ export class Kubectl {
     try {
       return await this.runner.run(this.spec(args, options));
     } catch (error) {
-      throw this.wrap(error, args, options);
+      throw this.wrap(error, args);
     }
   }
 
-  private wrap(error: unknown, args: readonly string[], options: ExecOptions): unknown {
+  private wrap(error: unknown, args: readonly string[]): unknown {
     if (!(error instanceof CommandError)) return error;
-    const parsed = parseKubectlStderr(error.stderrTail);
-    const reason = options.reasonFor?.(parsed.reason, parsed.message);
-    return KubectlError.from(error, {
-      command: this.describeCommand(args),
-      ...(reason === undefined ? {} : { reason }),
-    });
+    return KubectlError.from(error, { command: this.describeCommand(args) });
   }
 
   /** `kubectl <args>` for messages: without the global flags, registered secrets redacted. */
@@ -291,154 +231,6 @@ export class Kubectl {
         },
       );
     }
-  }
-
-  /**
-   * Server-side applies all `objects` in ONE kubectl call (`apply --server-side -f -`) and returns
-   * the objects as the server returned them (defaulted, with resourceVersions). With `dryRun` the
-   * server validates everything and stores nothing.
-   */
-  async applyServerSide(objects: readonly KubeObject[], options: ApplyOptions = {}): Promise<KubeObject[]> {
-    if (objects.length === 0) return [];
-    const args = ['apply', '--server-side', `--field-manager=${this.fieldManager}`];
-    if (options.forceConflicts === true) args.push('--force-conflicts');
-    if (options.dryRun === true) args.push('--dry-run=server');
-    if (options.namespace !== undefined) args.push(`--namespace=${options.namespace}`);
-    args.push('-f', '-', '-o', 'json');
-    const result = await this.exec(args, { stdin: formatJsonStream(objects), idempotent: true });
-    return itemsOf(this.parseJson(args, result.stdout));
-  }
-
-  /** One object, or undefined when it does not exist. */
-  async get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined> {
-    const args = ['get', resourceOf(ref), ref.name];
-    if (ref.namespace !== undefined) args.push(`--namespace=${ref.namespace}`);
-    args.push('--ignore-not-found', '-o', 'json');
-    const result = await this.exec(args, { idempotent: true });
-    if (result.stdout.trim() === '') return undefined;
-    return this.parseJson(args, result.stdout) as T;
-  }
-
-  /**
-   * Objects of one resource type with the list's resourceVersion. Built-in resources are read with
-   * `get --raw` on their collection path, which keeps the list metadata that `kubectl get -o json`
-   * drops; others fall back to `kubectl get` (resourceVersion then empty).
-   */
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the view it expects, as with get()
-  async list<T extends KubeObject = KubeObject>(
-    resource: string,
-    options: ListOptions = {},
-  ): Promise<{ items: T[]; resourceVersion: string }> {
-    const info = knownResource(resource);
-    if (info !== undefined) {
-      const query = new URLSearchParams();
-      if (options.labelSelector !== undefined) query.set('labelSelector', options.labelSelector);
-      if (options.fieldSelector !== undefined) query.set('fieldSelector', options.fieldSelector);
-      const qs = query.toString();
-      const path = `${collectionPath(info, options.namespace)}${qs === '' ? '' : `?${qs}`}`;
-      const args = ['get', '--raw', path];
-      const result = await this.exec(args, { idempotent: true });
-      // Items of a real list may omit apiVersion and kind.
-      const list = this.parseJson(args, result.stdout) as {
-        items: Partial<KubeObject>[];
-        metadata?: { resourceVersion?: string };
-      };
-      const apiVersion = apiVersionOf(info);
-      const items = list.items.map(
-        (item) => ({ ...item, apiVersion: item.apiVersion ?? apiVersion, kind: item.kind ?? info.kind }) as T,
-      );
-      return { items, resourceVersion: list.metadata?.resourceVersion ?? '' };
-    }
-    const args = ['get', resource];
-    args.push(options.namespace === undefined ? '--all-namespaces' : `--namespace=${options.namespace}`);
-    if (options.labelSelector !== undefined) args.push(`--selector=${options.labelSelector}`);
-    if (options.fieldSelector !== undefined) args.push(`--field-selector=${options.fieldSelector}`);
-    args.push('-o', 'json');
-    const result = await this.exec(args, { idempotent: true });
-    const list = this.parseJson(args, result.stdout) as KubeList<T>;
-    return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
-  }
-
-  /**
-   * Patches one object. A JSON patch may carry `test` operations as preconditions (switch a Service
-   * selector only if it still names the color we expect); when one fails the error's reason is
-   * `PreconditionFailed`. A merge patch carrying `metadata.resourceVersion` fails with `Conflict`
-   * when the object changed.
-   */
-  async patch<T extends KubeObject = KubeObject>(
-    ref: ObjectRef,
-    patch: object | readonly JsonPatchOperation[],
-    options: PatchOptions,
-  ): Promise<T> {
-    const args = ['patch', resourceOf(ref), ref.name];
-    if (ref.namespace !== undefined) args.push(`--namespace=${ref.namespace}`);
-    args.push(
-      `--type=${options.type}`,
-      `--patch=${JSON.stringify(patch)}`,
-      `--field-manager=${this.fieldManager}`,
-    );
-    if (options.subresource !== undefined) args.push(`--subresource=${options.subresource}`);
-    if (options.dryRun === true) args.push('--dry-run=server');
-    args.push('-o', 'json');
-    const hasTest = Array.isArray(patch) && patch.some((op: JsonPatchOperation) => op.op === 'test');
-    const result = await this.exec(args, {
-      reasonFor: (reason, message) =>
-        hasTest && isTestFailure(reason, message) ? 'PreconditionFailed' : undefined,
-    });
-    return this.parseJson(args, result.stdout) as T;
-  }
-
-  /** Creates an object (`AlreadyExists` when it is there). */
-  async create<T extends KubeObject = KubeObject>(
-    object: KubeObject,
-    options: { dryRun?: boolean } = {},
-  ): Promise<T> {
-    const args = ['create', '-f', '-', `--field-manager=${this.fieldManager}`];
-    if (options.dryRun === true) args.push('--dry-run=server');
-    args.push('-o', 'json');
-    const result = await this.exec(args, { stdin: formatJsonStream([object]) });
-    return this.parseJson(args, result.stdout) as T;
-  }
-
-  /**
-   * Replaces an object (HTTP PUT). With `metadata.resourceVersion` set this is a compare-and-swap:
-   * the server answers `Conflict` when the object changed since it was read.
-   */
-  async replace<T extends KubeObject = KubeObject>(
-    object: KubeObject,
-    options: { dryRun?: boolean } = {},
-  ): Promise<T> {
-    const args = ['replace', '-f', '-', `--field-manager=${this.fieldManager}`];
-    if (options.dryRun === true) args.push('--dry-run=server');
-    args.push('-o', 'json');
-    const result = await this.exec(args, { stdin: formatJsonStream([object]) });
-    return this.parseJson(args, result.stdout) as T;
-  }
-
-  /** Deletes an object. Returns false when it was already gone (with `ignoreNotFound`). */
-  async delete(ref: ObjectRef, options: DeleteOptions = {}): Promise<boolean> {
-    const args = ['delete', resourceOf(ref), ref.name];
-    if (ref.namespace !== undefined) args.push(`--namespace=${ref.namespace}`);
-    if (options.propagation !== undefined) args.push(`--cascade=${options.propagation}`);
-    if (options.ignoreNotFound === true) args.push('--ignore-not-found');
-    args.push(`--wait=${options.wait === true ? 'true' : 'false'}`);
-    if (options.dryRun === true) args.push('--dry-run=server');
-    const result = await this.exec(args);
-    return result.stdout.trim() !== '';
-  }
-
-  /** Sets `spec.replicas` through the scale subresource; with `resourceVersion`, only if unchanged. */
-  async scale(ref: ObjectRef, replicas: number, options: { resourceVersion?: string } = {}): Promise<void> {
-    if (!Number.isInteger(replicas) || replicas < 0) {
-      throw new ActionError(
-        `Cannot scale ${ref.name} to ${replicas} replicas: a whole number of 0 or more is needed.`,
-      );
-    }
-    const args = ['scale', resourceOf(ref), ref.name];
-    if (ref.namespace !== undefined) args.push(`--namespace=${ref.namespace}`);
-    args.push(`--replicas=${replicas}`);
-    if (options.resourceVersion !== undefined) args.push(`--resource-version=${options.resourceVersion}`);
-    await this.exec(args);
   }
 
   /**
@@ -725,22 +517,6 @@ function defaultKubeconfig(env: Readonly<Record<string, string>>): string | unde
   const home = env['HOME'] ?? process.env['HOME'] ?? homedir();
   const file = join(home, '.kube', 'config');
   return existsSync(file) ? file : undefined;
-}
-
-/** The items of a List, or the single object. */
-function itemsOf(value: unknown): KubeObject[] {
-  const items = (value as { items?: unknown }).items;
-  if (Array.isArray(items)) return items as KubeObject[];
-  return [value as KubeObject];
-}
-
-/** A `test` operation that failed, as the API server reports it (422 "testing value … failed"). */
-function isTestFailure(reason: KubectlReason, message: string): boolean {
-  if (reason === 'Conflict' && /Operation cannot be fulfilled/.test(message)) return false;
-  return (
-    ['Invalid', 'Conflict', 'BadRequest', 'Unknown'].includes(reason) &&
-    /\btest(ing)?\b[^\n]*\bfail/i.test(message)
-  );
 }
 
 /** The 2xx status kubectl logged for a successful raw request (200 when it logged none). */

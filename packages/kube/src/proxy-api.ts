@@ -1,7 +1,6 @@
 import {
   ActionError,
-  HttpTransportError,
-  withRetry,
+  RetryingHttpClient,
   type Clock,
   type HttpClient,
   type HttpResponse,
@@ -67,6 +66,7 @@ const PATCH_TYPES = {
 export class ProxyApi {
   private readonly o: ProxyApiOptions;
   private readonly fieldManager: string;
+  private readonly http: RetryingHttpClient;
   /** Requests made, for budgets and benchmarks. */
   requests = 0;
   /** What the server serves per group/version (`apps/v1`), asked once each: for kinds not built in. */
@@ -75,6 +75,30 @@ export class ProxyApi {
   constructor(options: ProxyApiOptions) {
     this.o = options;
     this.fieldManager = options.fieldManager ?? 'dreamscape';
+    const pathOf = (url: string): string => url.slice(options.baseUrl.length);
+    this.http = new RetryingHttpClient({
+      // Every attempt counts, retries and transport failures included.
+      http: {
+        request: (request) => {
+          this.requests++;
+          return options.http.request(request);
+        },
+      },
+      policy: options.retry ?? { attempts: 4, initialDelayMs: 200, maxDelayMs: 2000 },
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      retryableStatus: (res) => res.status === 429 || res.status >= 500,
+      // 429 means the server turned the request away unprocessed (priority and fairness): safe to
+      // send again whatever the method. A 5xx may come after the write took effect.
+      repeatUnprocessed: true,
+      onResponse: (request, res) => {
+        this.o.logger.debug(`${request.method} ${pathOf(request.url)} → ${res.status}`);
+      },
+      onRetry: (request, cause, attempt, delay) => {
+        this.o.logger.debug(
+          `${request.method} ${pathOf(request.url)} failed (${cause.kind === 'status' ? `HTTP ${cause.response.status}` : String(cause.error)}); retry ${attempt} in ${delay}ms`,
+        );
+      },
+    });
   }
 
   /** One object, or undefined when it does not exist. */
@@ -341,9 +365,8 @@ export class ProxyApi {
       method === 'GET' ||
       method === 'DELETE' ||
       (method === 'PATCH' && contentType !== PATCH_TYPES.json);
-    const once = async (): Promise<HttpResponse> => {
-      this.requests++;
-      const res = await this.o.http.request({
+    const exchange = await this.http.send(
+      {
         method,
         url: `${this.o.baseUrl}${path}`,
         headers: {
@@ -352,28 +375,12 @@ export class ProxyApi {
         },
         ...(body === undefined ? {} : { body }),
         timeoutMs: this.o.timeoutMs ?? 30_000,
-      });
-      this.o.logger.debug(`${method} ${path} → ${res.status}`);
-      // 429 means the server turned the request away unprocessed (priority and fairness): safe to
-      // send again whatever the method. A 5xx may come after the write took effect.
-      if (res.status === 429 || (idempotent && res.status >= 500)) throw new RetryableStatus(res);
-      return res;
-    };
-    try {
-      return await withRetry(once, {
-        policy: this.o.retry ?? { attempts: 4, initialDelayMs: 200, maxDelayMs: 2000 },
-        retryable: (e) => e instanceof RetryableStatus || (idempotent && e instanceof HttpTransportError),
-        onRetry: (e, attempt, delay) => {
-          this.o.logger.debug(
-            `${method} ${path} failed (${e instanceof RetryableStatus ? `HTTP ${e.response.status}` : String(e)}); retry ${attempt} in ${delay}ms`,
-          );
-        },
-        ...(this.o.clock === undefined ? {} : { clock: this.o.clock }),
-      });
-    } catch (error) {
-      if (error instanceof RetryableStatus) return error.response;
-      throw error;
-    }
+      },
+      { idempotent },
+    );
+    // Out of attempts on a retryable status, the last answer is the caller's to judge (KubeApiError).
+    if (exchange.kind === 'transport') throw exchange.error;
+    return exchange.response;
   }
 
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it expects
@@ -392,15 +399,6 @@ export class ProxyApi {
       // not a Status body: keep the HTTP code
     }
     throw new KubeApiError(method, path, res.status, reason, statusMessage(res));
-  }
-}
-
-/** A 429 or 5xx answer to an idempotent request, thrown so that withRetry tries again. */
-class RetryableStatus extends Error {
-  readonly response: HttpResponse;
-  constructor(response: HttpResponse) {
-    super(`HTTP ${response.status}`);
-    this.response = response;
   }
 }
 
