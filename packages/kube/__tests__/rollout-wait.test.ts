@@ -128,7 +128,10 @@ describe('waitForRollouts', () => {
       stage: [{ events: [[20, added(dep('c', 'stage', 2))]] }],
     });
     const progress: RolloutStatus[] = [];
-    const outcomes = await waitForRollouts(
+    // Fake time: the two watches' events interleave in script order, however late a loaded machine
+    // starts the second watch.
+    useFakeTime();
+    const waiting = waitForRollouts(
       [
         { namespace: 'prod', name: 'a' },
         { namespace: 'prod', name: 'b' },
@@ -137,6 +140,8 @@ describe('waitForRollouts', () => {
       { timeoutMs: 5000, onProgress: (s) => progress.push(s) },
       { startWatch, logger: new MemoryLogger() },
     );
+    await jest.advanceTimersByTimeAsync(100);
+    const outcomes = await waiting;
     expect(starts).toEqual([
       { kind: 'Deployment', namespace: 'prod', names: ['a', 'b'] },
       { kind: 'Deployment', namespace: 'stage', names: ['c'] },
