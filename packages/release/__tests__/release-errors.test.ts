@@ -1,6 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { ActionError, MemoryLogger } from '@dreamscape/core';
-import { KubeApiError } from '@dreamscape/kube';
+import { KubeApiError, type Lease } from '@dreamscape/kube';
 import {
   assertNotServing,
   BlueGreenDeploy,
@@ -10,6 +10,7 @@ import {
   DryRunRefusedError,
   LeaseLock,
   LockHeldError,
+  LockLostError,
   readLiveState,
   RecordConflictError,
   ReleaseHistory,
@@ -46,6 +47,38 @@ describe('the release refusals, each a type of its own', () => {
       expiresInMs: 60_000,
     });
     expect((error as LockHeldError).hint).toContain('raise `lock-timeout`');
+  });
+
+  it('lock lost: names who took it while this run held it', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'queueMicrotask', 'nextTick'] });
+    try {
+      const api = new FakeClusterApi();
+      const lock = new LeaseLock({
+        api,
+        clock: new VirtualClock(),
+        logger: new MemoryLogger(),
+        ...scope,
+        holder: { id: 'run-1', runUrl: '' },
+        waitMs: 0,
+        ttlMs: 3000,
+      });
+      await lock.acquire();
+      const lease = api.peek<Lease>('Lease', 'shop', 'dreamscape-lock-shop-dev');
+      if (lease === undefined) throw new Error('no lease');
+      await api.replace({ ...lease, spec: { ...lease.spec, holderIdentity: 'run-2' } });
+      await jest.advanceTimersByTimeAsync(1000);
+      let error: unknown;
+      try {
+        lock.assertHeld();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(LockLostError);
+      expect(error).toMatchObject({ lock: 'dreamscape-lock-shop-dev', holder: 'run-2' });
+      await lock.release();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('colors disagree: carries what each Service selects', async () => {
