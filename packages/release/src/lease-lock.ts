@@ -1,8 +1,9 @@
-import { ActionError, formatDuration, withRetry, type Clock, type Logger } from '@dreamscape/core';
+import { formatDuration, withRetry, type Clock, type Logger } from '@dreamscape/core';
 import type { Lease } from '@dreamscape/kube';
 import { isTransient, type ClusterApi } from './cluster-api.js';
 import { isConflict } from './history.js';
 import { APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from './colors.js';
+import { LockHeldError, LockLostError } from './release-errors.js';
 
 /** Who asks for the lock. */
 export interface LockHolder {
@@ -42,7 +43,7 @@ export class LeaseLock {
   private readonly ttlMs: number;
   private lease: Lease | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
-  private lost: Error | undefined;
+  private lost: LockLostError | undefined;
 
   constructor(options: LeaseLockOptions) {
     this.o = options;
@@ -68,11 +69,16 @@ export class LeaseLock {
       }
       const now = clock.now();
       if (now >= deadline) {
-        throw new ActionError(
+        throw new LockHeldError(
           `Another release of ${this.o.app} to ${this.o.environment} holds the lock ${this.o.namespace}/${this.name}: ${outcome.holder} (${outcome.runUrl || 'no run URL'}), lease valid for ${formatDuration(outcome.expiresInMs)} more.`,
           {
-            hint: 'Wait for that run to finish, or raise `lock-timeout`. A lock whose run died is taken over once its lease expires.',
+            lock: this.name,
+            namespace: this.o.namespace,
+            holder: outcome.holder,
+            runUrl: outcome.runUrl,
+            expiresInMs: outcome.expiresInMs,
           },
+          'Wait for that run to finish, or raise `lock-timeout`. A lock whose run died is taken over once its lease expires.',
         );
       }
       if (now - lastNotice >= 30_000 || lastNotice === 0) {
@@ -244,8 +250,9 @@ export class LeaseLock {
       const live = await this.readLease();
       if (this.lease === undefined) return;
       if (live?.spec?.holderIdentity !== this.o.holder.id) {
-        this.lost = new ActionError(
+        this.lost = new LockLostError(
           `The lock ${this.name} was taken by ${live?.spec?.holderIdentity || 'nobody'} while this run held it.`,
+          { lock: this.name, holder: live?.spec?.holderIdentity ?? '' },
         );
         this.stopRenewal();
         return;

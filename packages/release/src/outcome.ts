@@ -1,7 +1,10 @@
 import type { Color } from './colors.js';
 import type { GateResult } from './gates.js';
 import type { ReleaseRecord } from './history.js';
-import type { SelectorColor } from './switching.js';
+import { imagesIn, type LiveState } from './live-state.js';
+import type { BlueGreenPlan } from './plan.js';
+import { selectorColor, type SelectorColor } from './switching.js';
+import { workloadContainers } from './workload-classes.js';
 
 /** How a release ended, as the actions report it. */
 export type OutcomeResult = 'promoted' | 'rolled-back' | 'failed' | 'planned';
@@ -68,4 +71,67 @@ export function releaseJson(o: ReleaseOutcome): string {
     commit: o.record.commit,
     runUrl: o.record.runUrl,
   });
+}
+
+/**
+ * The outcome of a blue-green release: each Service's color and images before and after, and the
+ * workloads that are not switched by color with the images they run after it.
+ */
+export function blueGreenOutcome(
+  plan: BlueGreenPlan,
+  o: {
+    readonly result: ReleaseOutcome['result'];
+    readonly message: string;
+    readonly record: ReleaseRecord;
+    readonly before: LiveState;
+    readonly after: LiveState;
+    readonly path: string;
+  },
+): Omit<ReleaseOutcome, 'timings'> {
+  const { before, after, record } = o;
+  const changes: ServiceChange[] = plan.services.map((s) => {
+    const was = selectorColor(before.services.get(s.name));
+    const now = selectorColor(after.services.get(s.name));
+    return {
+      service: s.name,
+      deployment: s.deployment,
+      before: { color: was, images: imagesIn(before.deployments, s.deployment, was) },
+      after: { color: now, images: imagesIn(after.deployments, s.deployment, now) },
+    };
+  });
+  const activeAfter = after.active === 'legacy' ? undefined : after.active;
+  return {
+    result: o.result,
+    message: o.message,
+    app: plan.app,
+    environment: plan.environment,
+    namespace: plan.namespace,
+    revision: record.revision,
+    activeColor: activeAfter,
+    previousColor: record.previousColor,
+    services: changes,
+    gates: [...record.gates],
+    record,
+    path: o.path,
+    workloads: workloadReleases(plan, after),
+  };
+}
+
+/** The workloads not switched by color, and the images they run after the release. */
+function workloadReleases(plan: BlueGreenPlan, after: LiveState): WorkloadRelease[] {
+  return plan.workloads
+    .filter((w): w is typeof w & { cls: 'stateful' | 'in-step' } => w.cls !== 'colored')
+    .map((w) => {
+      const live = w.kind === 'Deployment' ? after.deployments.get(w.name) : undefined;
+      const source =
+        live ??
+        [...plan.stateful, ...plan.inStep].find((o) => o.kind === w.kind && o.metadata.name === w.name);
+      return {
+        kind: w.kind,
+        name: w.name,
+        cls: w.cls,
+        reason: w.reason,
+        images: source === undefined ? [] : workloadContainers(source).map((c) => c.image ?? ''),
+      };
+    });
 }

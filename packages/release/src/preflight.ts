@@ -1,27 +1,11 @@
 import { ActionError, type Logger } from '@dreamscape/core';
-import type { Deployment, KubeObject, PermissionCheck, Service } from '@dreamscape/kube';
+import type { Deployment, KubeObject, PermissionCheck } from '@dreamscape/kube';
+import { scaleWritesOf, type ScaleWrite } from './candidate.js';
 import { reasonOf, type ClusterApi, type PreflightApi } from './cluster-api.js';
-import {
-  coloredName,
-  COLORS,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  otherColor,
-  previewName,
-  type Color,
-} from './colors.js';
+import { coloredName, COLORS, MANAGED_BY, MANAGED_BY_LABEL } from './colors.js';
 import { ReleaseHistory } from './history.js';
-import { selectorColor } from './switching.js';
-import {
-  coloredDeployment,
-  coloredHpa,
-  coloredPdbs,
-  coloredService,
-  previewService,
-  releaseLabels,
-  type BlueGreenPlan,
-  type LintFinding,
-} from './plan.js';
+import { coloredDeployment, type BlueGreenPlan, type LintFinding } from './plan.js';
+import { DryRunRefusedError, StrategyChangeRefusedError } from './release-errors.js';
 
 /** The permissions a blue-green release of `plan` uses in its namespace. */
 export function requiredPermissions(
@@ -97,73 +81,16 @@ export async function checkCluster(
   return { namespaceExists };
 }
 
-/** The live colors as a release would find them: what each Service selects now, and where the release goes. */
-export interface LiveColors {
-  readonly active: Color | undefined;
-  readonly candidate: Color;
-  /** Service name (including `-preview` ones) → the color its selector names now. */
-  readonly services: ReadonlyMap<string, Color>;
-  /** Services that exist and select pods without a color (adopted by the switch, never applied over). */
-  readonly legacy: ReadonlySet<string>;
-}
-
-/** Reads the Services of the plan to find the live color and the candidate (blue on a first deploy). */
-export async function readLiveColors(
-  api: ClusterApi,
-  plan: BlueGreenPlan,
-  namespaceExists: boolean,
-): Promise<LiveColors> {
-  const live = namespaceExists
-    ? (await api.list<Service>('services', { namespace: plan.namespace })).items
-    : [];
-  const services = new Map<string, Color>();
-  const legacy = new Set<string>();
-  for (const s of live) {
-    const c = selectorColor(s);
-    if (c === 'blue' || c === 'green') services.set(s.metadata.name, c);
-    else if (c === 'legacy') legacy.add(s.metadata.name);
-  }
-  const active = plan.services.map((s) => services.get(s.name)).find((c): c is Color => c !== undefined);
-  return { active, candidate: active === undefined ? 'blue' : otherColor(active), services, legacy };
-}
-
 /**
- * Everything a release would apply, for a server-side dry run or a diff: the candidate color's
- * Deployments, HPAs and PDBs, and the Services with the colors they select now (the switch itself
- * is a patch, not part of the apply).
- */
-export function releaseObjects(plan: BlueGreenPlan, colors: LiveColors): KubeObject[] {
-  const color = colors.candidate;
-  const labels = releaseLabels(plan);
-  const objects: KubeObject[] = [
-    ...plan.shared,
-    ...[...plan.stateful, ...plan.inStep].map((o) => ({
-      ...o,
-      metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), ...labels } },
-    })),
-  ];
-  for (const d of plan.deployments) {
-    const hpa = coloredHpa(plan, d, color);
-    // Replicas are never applied (they go through the scale subresource), so the dry run leaves them out too.
-    objects.push(coloredDeployment(plan, d, color, undefined));
-    if (hpa !== undefined) objects.push(hpa);
-    objects.push(...coloredPdbs(plan, d, color));
-  }
-  for (const s of plan.services) {
-    // An un-colored Service gets its color from the switch's patch; applying it would take over its selector.
-    if (!colors.legacy.has(s.name))
-      objects.push(coloredService(plan, s, colors.services.get(s.name) ?? color));
-    objects.push(previewService(plan, s, colors.services.get(previewName(s.name)) ?? color));
-  }
-  return objects;
-}
-
-/**
- * Server-side dry run of everything the release would apply: the API server validates and defaults
+ * Server-side dry run of everything the release would write: the API server validates and defaults
  * every object (and admission runs) without storing anything. Objects in a namespace that does not
  * exist yet cannot be checked (the server answers NotFound for the namespace): a deploy creates the
  * namespace first, so that every object is checked before anything else is written; a plan, which
  * writes nothing, reports them as not validated. Returns how many objects could not be checked.
+ *
+ * `scales` are the replica counts the release writes through the scale subresource after the apply
+ * (by default those that go with a list from {@link releaseObjects}): each is checked as the
+ * Deployment it leaves behind.
  */
 export async function dryRun(
   api: ClusterApi,
@@ -171,6 +98,7 @@ export async function dryRun(
   objects: readonly KubeObject[],
   namespaceExists: boolean,
   namespace: string,
+  scales: readonly ScaleWrite[] = scaleWritesOf(objects),
 ): Promise<{ readonly unchecked: number }> {
   const checkable = namespaceExists
     ? objects
@@ -180,21 +108,27 @@ export async function dryRun(
   // switches are checked with their ownership forced; everything else must apply cleanly.
   const switched = (o: KubeObject): boolean =>
     o.kind === 'Service' && o.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
+  // Replicas belong to the scale subresource (its writer owns them, not the apply's), so the
+  // Deployments as scaled are checked with that ownership forced; the apply itself is checked as
+  // it is, beside them.
+  const scaled = scales.flatMap((s): KubeObject[] => {
+    const d = checkable.find((o) => o.kind === 'Deployment' && o.metadata.name === s.name);
+    return d === undefined ? [] : [{ ...d, spec: { ...(d as Deployment).spec, replicas: s.replicas } }];
+  });
   try {
     await Promise.all([
       api.applyServerSide(
         checkable.filter((o) => !switched(o)),
         { dryRun: true },
       ),
-      api.applyServerSide(checkable.filter(switched), { dryRun: true, forceConflicts: true }),
+      api.applyServerSide([...checkable.filter(switched), ...scaled], { dryRun: true, forceConflicts: true }),
     ]);
   } catch (error) {
-    throw new ActionError(
+    throw new DryRunRefusedError(
       `The API server refused the release in a dry run: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        hint: 'Nothing was written. Fix the manifests (or the immutable field the message names) and deploy again.',
-        cause: error,
-      },
+      { namespace },
+      'Nothing was written. Fix the manifests (or the immutable field the message names) and deploy again.',
+      error,
     );
   }
   const unchecked = objects.length - checkable.length;
@@ -221,11 +155,16 @@ export async function checkStrategy(
   const latest = (await history.list()).find((s) => s.record.result !== 'in-progress')?.record;
   const current = latest?.strategy;
   if (current === undefined || current === strategy) return;
-  throw new ActionError(
+  throw new StrategyChangeRefusedError(
     `${plan.app} in ${plan.environment} is released ${current} (revision ${latest?.revision ?? 0} was released ${current}); this run asks for '${strategy}'. Changing the strategy in place is refused: nothing was written.`,
     {
-      hint: 'To change strategy, follow "Changing the strategy of an environment" in the action-deploy README: delete the release records of the environment, deploy with the new strategy, then remove what the old one left.',
+      app: plan.app,
+      environment: plan.environment,
+      current,
+      requested: strategy,
+      revision: latest?.revision ?? 0,
     },
+    'To change strategy, follow "Changing the strategy of an environment" in the action-deploy README: delete the release records of the environment, deploy with the new strategy, then remove what the old one left.',
   );
 }
 

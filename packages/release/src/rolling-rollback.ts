@@ -1,33 +1,23 @@
-import type { Clock, HttpClient, Logger } from '@dreamscape/core';
-import { parseManifests, type Kubectl } from '@dreamscape/kube';
-import type { RunInfo } from './blue-green.js';
-import type { ClusterApi } from './cluster-api.js';
-import type { HealthCheck } from './health-checks.js';
+import { parseManifests } from '@dreamscape/kube';
 import { unpackManifest, type ReleaseRecord } from './history.js';
-import type { LockHolder } from './lease-lock.js';
 import type { ReleaseOutcome } from './outcome.js';
 import { planBlueGreen } from './plan.js';
+import type { ReleaseOptions } from './release-context.js';
 import { RollingDeploy } from './rolling.js';
 
-/** What undoing a rolling release needs. */
-export interface RollingRollbackOptions {
+/**
+ * What undoing a rolling release needs: the release options (the plan, the manifest and the kind
+ * come from the target record), the records, and why.
+ */
+export interface RollingRollbackOptions extends Omit<
+  ReleaseOptions,
+  'plan' | 'manifestText' | 'checksText' | 'release'
+> {
   readonly current: ReleaseRecord;
   readonly target: ReleaseRecord;
   readonly reason: string;
-  readonly checks: readonly HealthCheck[];
+  /** The health-checks YAML as given; the target's recorded one when unset. */
   readonly checksText?: string;
-  readonly kubectl: Kubectl;
-  readonly api: ClusterApi;
-  readonly http: HttpClient;
-  readonly proxyBaseUrl: string;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly holder: LockHolder;
-  readonly run: RunInfo;
-  readonly rolloutTimeoutMs: number;
-  readonly verifyWindowMs: number;
-  readonly lockWaitMs: number;
-  readonly lockTtlMs?: number;
 }
 
 /**
@@ -36,7 +26,7 @@ export interface RollingRollbackOptions {
  * fails, the release live before it (the current one) is applied again.
  */
 export async function rollbackRolling(o: RollingRollbackOptions): Promise<ReleaseOutcome> {
-  const { target } = o;
+  const { target, current: _current, reason, checksText, ...options } = o;
   const manifestText = unpackManifest(target);
   const objects = parseManifests(manifestText, `revision ${target.revision}`);
   const plan = planBlueGreen(objects, {
@@ -46,23 +36,11 @@ export async function rollbackRolling(o: RollingRollbackOptions): Promise<Releas
     manifestText,
   });
   return new RollingDeploy({
+    ...options,
     plan,
     objects,
     manifestText,
-    checks: o.checks,
-    checksText: o.checksText ?? target.checks,
-    kubectl: o.kubectl,
-    api: o.api,
-    http: o.http,
-    proxyBaseUrl: o.proxyBaseUrl,
-    logger: o.logger,
-    clock: o.clock,
-    holder: o.holder,
-    run: o.run,
-    rolloutTimeoutMs: o.rolloutTimeoutMs,
-    verifyWindowMs: o.verifyWindowMs,
-    lockWaitMs: o.lockWaitMs,
-    ...(o.lockTtlMs === undefined ? {} : { lockTtlMs: o.lockTtlMs }),
-    release: { kind: 'rollback', to: target.revision, reason: o.reason },
+    checksText: checksText ?? target.checks,
+    release: { kind: 'rollback', to: target.revision, reason },
   }).run();
 }

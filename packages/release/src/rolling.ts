@@ -1,52 +1,26 @@
-import { formatDuration, type Clock, type HttpClient, type Logger } from '@dreamscape/core';
+import { formatDuration } from '@dreamscape/core';
 import {
   parseManifests,
   type Deployment,
   type KubeObject,
-  type Kubectl,
   type RolloutOutcome,
   type Service,
 } from '@dreamscape/kube';
-import type { ClusterApi } from './cluster-api.js';
 import { runGate, type GateResult, type ProbeContext } from './gates.js';
-import type { HealthCheck } from './health-checks.js';
-import {
-  packManifest,
-  ReleaseHistory,
-  unpackManifest,
-  type ReleaseRecord,
-  type StoredRelease,
-} from './history.js';
-import { LeaseLock, type LockHolder } from './lease-lock.js';
+import { unpackManifest, type ReleaseRecord, type StoredRelease } from './history.js';
+import { lastStep, newRecord } from './journal.js';
 import type { ReleaseOutcome, ServiceChange } from './outcome.js';
 import { CLUSTER_SCOPED_KINDS, containersOf, releaseLabels, type BlueGreenPlan } from './plan.js';
-import type { ReleaseKind, RunInfo } from './blue-green.js';
+import { ReleaseContext, type ReleaseOptions } from './release-context.js';
+import { rolloutTargets } from './workload-rollout.js';
 import { isWorkload, workloadContainers } from './workload-classes.js';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
 /** What a rolling release needs: the same plan, applied in place. */
-export interface RollingOptions {
-  readonly plan: BlueGreenPlan;
+export interface RollingOptions extends ReleaseOptions {
+  /** The rendered objects, applied as they are. */
   readonly objects: readonly KubeObject[];
-  readonly manifestText: string;
-  readonly checks: readonly HealthCheck[];
-  readonly checksText: string;
-  readonly kubectl: Kubectl;
-  readonly api: ClusterApi;
-  readonly http: HttpClient;
-  readonly proxyBaseUrl: string;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly holder: LockHolder;
-  readonly run: RunInfo;
-  readonly rolloutTimeoutMs: number;
-  readonly verifyWindowMs: number;
-  readonly lockWaitMs: number;
-  readonly lockTtlMs?: number;
-  readonly signal?: AbortSignal;
-  /** A deploy (default), or a rollback to a recorded revision (its manifest is `manifestText`). */
-  readonly release?: ReleaseKind;
 }
 
 /**
@@ -69,9 +43,6 @@ export function rollingObjects(
   }));
 }
 
-/** Steps, as journaled in a rolling release's record. */
-export const ROLLING_STEPS = ['started', 'applied', 'ready', 'verified', 'finished'] as const;
-
 /**
  * The simple strategy: server-side apply in place, wait for every workload, run the health checks
  * against the live Services. On failure it returns to the release that was live before, as its
@@ -80,83 +51,43 @@ export const ROLLING_STEPS = ['started', 'applied', 'ready', 'verified', 'finish
  * release resumes it, a different one first closes it.
  */
 export class RollingDeploy {
-  private readonly o: RollingOptions;
-  private readonly history: ReleaseHistory;
-  private readonly lock: LeaseLock;
-  private readonly timings: Record<string, number> = {};
-
-  private get kind(): ReleaseKind {
-    return this.o.release ?? { kind: 'deploy' };
-  }
+  private readonly ctx: ReleaseContext;
+  private readonly objects: readonly KubeObject[];
 
   constructor(options: RollingOptions) {
-    this.o = options;
-    const { plan } = options;
-    this.history = new ReleaseHistory(
-      options.api,
-      options.logger,
-      {
-        app: plan.app,
-        environment: plan.environment,
-        namespace: plan.namespace,
-      },
-      { clock: options.clock },
-    );
-    this.lock = new LeaseLock({
-      api: options.api,
-      logger: options.logger,
-      clock: options.clock,
-      namespace: plan.namespace,
-      app: plan.app,
-      environment: plan.environment,
-      holder: options.holder,
-      waitMs: options.lockWaitMs,
-      ...(options.lockTtlMs === undefined ? {} : { ttlMs: options.lockTtlMs }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
+    this.ctx = new ReleaseContext(options);
+    this.objects = options.objects;
   }
 
+  /** Runs the release. Release failures come back as an outcome; setup errors are thrown. */
   async run(): Promise<ReleaseOutcome> {
-    const { logger, clock } = this.o;
-    const started = clock.now();
-    await this.phase('lock', () => logger.group('Lock', () => this.lock.acquire()));
-    try {
-      const outcome = await this.deploy();
-      this.timings.total = clock.now() - started;
-      return { ...outcome, timings: { ...this.timings } };
-    } finally {
-      await this.lock.release();
-      logger.debug('lock released');
-    }
+    return this.ctx.locked(
+      () => this.deploy(),
+      () => {
+        this.ctx.logger.debug('lock released');
+      },
+    );
   }
 
   private async deploy(): Promise<Omit<ReleaseOutcome, 'timings'>> {
-    const { plan, logger } = this.o;
+    const { ctx } = this;
+    const { plan, logger, history, journal } = ctx;
     const names = this.workloadNames();
     const before = await this.readDeployments(names.deployments);
 
-    const all = await this.history.list();
+    const all = await history.list();
     const latest = all[0];
     let resume: StoredRelease | undefined;
     if (latest?.record.result === 'in-progress') {
       const r = latest.record;
-      if (r.kind === this.kind.kind && r.manifestHash === plan.manifestHash) {
-        logger.notice(
-          `Resuming revision ${r.revision}, which an earlier run left at step '${lastStepOf(r)}'.`,
-        );
+      if (r.kind === ctx.kind.kind && r.manifestHash === plan.manifestHash) {
+        logger.notice(`Resuming revision ${r.revision}, which an earlier run left at step '${lastStep(r)}'.`);
         resume = latest;
       } else {
         logger.notice(
-          `Revision ${r.revision} was left at step '${lastStepOf(r)}' by an earlier run; this release replaces it.`,
+          `Revision ${r.revision} was left at step '${lastStep(r)}' by an earlier run; this release replaces it.`,
         );
-        const at = new Date(this.o.clock.now()).toISOString();
-        await this.history.update(latest, {
-          ...r,
-          result: 'failed',
-          finishedAt: at,
-          message: `interrupted at step '${lastStepOf(r)}' and replaced by run ${this.o.run.runId}`,
-          journal: [...r.journal, { step: 'finished', at, detail: 'failed' }],
-        });
+        await journal.closeInterrupted(latest, `replaced by run ${ctx.o.run.runId}`);
       }
     }
     // What a failure returns to: the release live before this one, from the history.
@@ -164,19 +95,19 @@ export class RollingDeploy {
       (x) => x.record.result === 'promoted' && x.record.revision !== resume?.record.revision,
     );
     const revision = resume?.record.revision ?? (all[0]?.record.revision ?? 0) + 1;
-    let stored =
-      resume ?? (await this.history.create(this.record(revision, lastPromoted?.record.revision ?? 0)));
+    if (resume === undefined) await journal.open(this.record(revision, lastPromoted?.record.revision ?? 0));
+    else journal.resume(resume);
 
-    await this.phase('apply', () =>
+    await ctx.phase('apply', () =>
       logger.group('Apply in place', async () => {
-        const applied = await this.o.api.applyServerSide(this.labelled(this.o.objects));
+        const applied = await ctx.api.applyServerSide(this.labelled(this.objects));
         logger.info(`Applied ${applied.length} objects.`);
       }),
     );
-    stored = await this.journal(stored, 'applied');
+    await journal.step('applied');
 
-    const waited = await this.phase('wait', () =>
-      logger.group('Wait for the rollout', () => this.wait(this.o.objects)),
+    const waited = await ctx.phase('wait', () =>
+      logger.group('Wait for the rollout', () => this.wait(this.objects)),
     );
     let failure = waited
       .filter((w) => w.state !== 'complete')
@@ -184,24 +115,20 @@ export class RollingDeploy {
       .join('; ');
     let gates: GateResult[] = [];
     if (failure === '') {
-      stored = await this.journal(stored, 'ready');
-      gates = await this.phase('verify', () => logger.group('Health gates', () => this.gates()));
+      await journal.step('ready');
+      gates = await ctx.phase('verify', () => logger.group('Health gates', () => this.gates()));
       const failed = gates.filter((g) => !g.passed && !g.stopped);
       if (failed.length > 0)
         failure = `health gates failed: ${failed.map((g) => `${g.check}: ${g.lastDetail}`).join('; ')}`;
     }
 
     if (failure === '') {
-      stored = await this.journal(stored, 'verified');
+      await journal.step('verified');
       const after = await this.readDeployments(names.deployments);
-      stored = await this.finish(
-        stored,
-        'promoted',
-        this.kind.kind === 'rollback' ? `rolled back to revision ${this.kind.to}` : 'rolled out',
-        gates,
-        after,
-      );
-      return this.outcome('promoted', stored.record.message, stored.record, before, after);
+      const kind = ctx.kind;
+      const message = kind.kind === 'rollback' ? `rolled back to revision ${kind.to}` : 'rolled out';
+      const record = await this.finish('promoted', message, gates, after);
+      return this.outcome('promoted', record.message, record, before, after);
     }
 
     logger.error(failure);
@@ -209,161 +136,106 @@ export class RollingDeploy {
     if (previous === undefined) {
       const after = await this.readDeployments(names.deployments);
       const message = `${failure}; nothing to return to on a first deploy`;
-      stored = await this.finish(stored, 'failed', message, gates, after);
-      return this.outcome('failed', message, stored.record, before, after);
+      const record = await this.finish('failed', message, gates, after);
+      return this.outcome('failed', message, record, before, after);
     }
-    const returned = await this.phase('rollback', () =>
+    const returned = await ctx.phase('rollback', () =>
       logger.group(`Return to revision ${previous.revision}`, () => this.returnTo(previous)),
     );
     const after = await this.readDeployments(names.deployments);
     const result = returned ? 'rolled-back' : 'failed';
     const message = `${failure}; ${returned ? `returned to revision ${previous.revision}` : `the return to revision ${previous.revision} did not complete`}`;
-    stored = await this.finish(stored, result, message, gates, after);
-    return this.outcome(result, message, stored.record, before, after);
+    const record = await this.finish(result, message, gates, after);
+    return this.outcome(result, message, record, before, after);
   }
 
   /** Applies a recorded release's exact manifest again and waits for it: true when it rolled out. */
   private async returnTo(previous: ReleaseRecord): Promise<boolean> {
+    const { ctx } = this;
     const text = unpackManifest(previous);
     const objects = parseManifests(text, `revision ${previous.revision}`).map((o) =>
-      o.kind === 'Namespace' ? o : { ...o, metadata: { ...o.metadata, namespace: this.o.plan.namespace } },
+      o.kind === 'Namespace' ? o : { ...o, metadata: { ...o.metadata, namespace: ctx.namespace } },
     );
-    await this.o.api.applyServerSide(this.labelled(objects));
-    this.o.logger.info(`Revision ${previous.revision}'s manifest applied again (${objects.length} objects).`);
+    await ctx.api.applyServerSide(this.labelled(objects));
+    ctx.logger.info(`Revision ${previous.revision}'s manifest applied again (${objects.length} objects).`);
     const again = await this.wait(objects);
     return again.every((w) => w.state === 'complete');
   }
 
   private labelled(objects: readonly KubeObject[]): KubeObject[] {
-    return rollingObjects(this.o.plan, objects);
+    return rollingObjects(this.ctx.plan, objects);
   }
 
   private workloadNames(): { deployments: string[] } {
-    return { deployments: this.o.objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name) };
+    return { deployments: this.objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name) };
   }
 
   private async readDeployments(names: readonly string[]): Promise<Map<string, Deployment>> {
-    const { items } = await this.o.api.list<Deployment>('deployments', { namespace: this.o.plan.namespace });
+    const { items } = await this.ctx.api.list<Deployment>('deployments', { namespace: this.ctx.namespace });
     return new Map(items.filter((d) => names.includes(d.metadata.name)).map((d) => [d.metadata.name, d]));
   }
 
   /** Waits for every Deployment, StatefulSet and DaemonSet among `objects`. */
   private async wait(objects: readonly KubeObject[]): Promise<RolloutOutcome[]> {
-    const outcomes = await this.o.kubectl.waitForRollouts(
-      objects
-        .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'DaemonSet')
-        .map((o) => ({
-          namespace: this.o.plan.namespace,
-          name: o.metadata.name,
-          kind: o.kind as 'Deployment' | 'StatefulSet' | 'DaemonSet',
-        })),
-      {
-        timeoutMs: this.o.rolloutTimeoutMs,
-        heartbeatMs: 30_000,
-        ...(this.o.signal === undefined ? {} : { signal: this.o.signal }),
-      },
+    const { ctx } = this;
+    const outcomes = await ctx.kubectl.waitForRollouts(
+      rolloutTargets(ctx.namespace, objects),
+      ctx.waitOptions,
     );
     for (const w of outcomes)
-      this.o.logger.info(
+      ctx.logger.info(
         `  ${w.name}: ${w.state} — ${w.available}/${w.replicas} available after ${formatDuration(w.elapsedMs)}`,
       );
     return outcomes;
   }
 
   private async gates(): Promise<GateResult[]> {
-    const services = await this.o.api.list<Service>('services', { namespace: this.o.plan.namespace });
-    const ctx: ProbeContext = {
-      http: this.o.http,
-      proxyBaseUrl: this.o.proxyBaseUrl,
-      namespace: this.o.plan.namespace,
+    const { ctx } = this;
+    const services = await ctx.api.list<Service>('services', { namespace: ctx.namespace });
+    const probe: ProbeContext = {
+      http: ctx.o.http,
+      proxyBaseUrl: ctx.o.proxyBaseUrl,
+      namespace: ctx.namespace,
       servicePorts: new Map(services.items.map((s) => [s.metadata.name, s.spec?.ports ?? []])),
     };
     // No preview exists in place: every check runs against the live Services, for the window.
-    return runGate(this.o.checks, ctx, {
+    return runGate(ctx.o.checks, probe, {
       phase: 'post-switch',
-      logger: this.o.logger,
-      clock: this.o.clock,
-      windowMs: this.o.verifyWindowMs,
+      logger: ctx.logger,
+      clock: ctx.clock,
+      windowMs: ctx.o.verifyWindowMs,
+      ...(ctx.o.signal === undefined ? {} : { signal: ctx.o.signal }),
     });
   }
 
   private record(revision: number, previousRevision: number): ReleaseRecord {
-    const { plan, run, clock } = this.o;
     const images: Record<string, string> = {};
-    for (const o of this.o.objects)
+    for (const o of this.objects)
       if (isWorkload(o))
         for (const c of workloadContainers(o)) images[`${o.metadata.name}/${c.name}`] = c.image ?? '';
-    const kind = this.kind;
-    return {
-      schema: 1,
-      app: plan.app,
-      environment: plan.environment,
-      namespace: plan.namespace,
+    return newRecord(this.ctx, {
       revision,
-      kind: kind.kind,
+      previousRevision,
       strategy: 'rolling',
-      result: 'in-progress',
       color: undefined,
       previousColor: undefined,
-      previousRevision,
-      manifestHash: plan.manifestHash,
-      manifest: packManifest(this.o.manifestText),
       images,
-      services: plan.services.map((s) => ({ name: s.name, deployment: s.deployment })),
-      replicas: {},
-      checks: this.o.checksText,
-      commit: run.commit,
-      runId: run.runId,
-      runUrl: run.runUrl,
-      actor: run.actor,
-      reason: kind.kind === 'rollback' ? kind.reason : '',
-      rollbackTo: kind.kind === 'rollback' ? kind.to : undefined,
-      rolloutRevisions: {},
-      startedAt: new Date(clock.now()).toISOString(),
-      finishedAt: undefined,
-      message: '',
-      journal: [{ step: 'started', at: new Date(clock.now()).toISOString() }],
-      gates: [],
-    };
-  }
-
-  private async journal(stored: StoredRelease, step: string): Promise<StoredRelease> {
-    return this.history.update(stored, {
-      ...stored.record,
-      journal: [...stored.record.journal, { step, at: new Date(this.o.clock.now()).toISOString() }],
     });
   }
 
-  private async finish(
-    stored: StoredRelease,
+  private finish(
     result: 'promoted' | 'rolled-back' | 'failed',
     message: string,
     gates: GateResult[],
     after: Map<string, Deployment>,
-  ): Promise<StoredRelease> {
+  ): Promise<ReleaseRecord> {
     const replicas: Record<string, number> = {};
     const revisions: Record<string, number> = {};
     for (const [name, d] of after) {
       replicas[name] = d.spec?.replicas ?? 0;
       revisions[name] = Number(d.metadata.annotations?.[REVISION_ANNOTATION] ?? '0');
     }
-    const updated = await this.history.update(stored, {
-      ...stored.record,
-      result,
-      message,
-      gates,
-      replicas,
-      rolloutRevisions: revisions,
-      finishedAt: new Date(this.o.clock.now()).toISOString(),
-      journal: [
-        ...stored.record.journal,
-        { step: 'finished', at: new Date(this.o.clock.now()).toISOString(), detail: result },
-      ],
-    });
-    await this.history.prune(await this.history.list()).catch((error: unknown) => {
-      this.o.logger.warning(`Could not prune old release records: ${String(error)}`);
-    });
-    return updated;
+    return this.ctx.journal.finish(result, message, { gates, replicas, rolloutRevisions: revisions });
   }
 
   private outcome(
@@ -373,7 +245,7 @@ export class RollingDeploy {
     before: Map<string, Deployment>,
     after: Map<string, Deployment>,
   ): Omit<ReleaseOutcome, 'timings'> {
-    const { plan } = this.o;
+    const { plan } = this.ctx;
     const images = (m: Map<string, Deployment>, name: string): string[] => {
       const d = m.get(name);
       return d === undefined ? [] : containersOf(d).map((c) => c.image ?? '');
@@ -399,20 +271,7 @@ export class RollingDeploy {
       services,
       gates: record.gates,
       record,
-      path: this.kind.kind === 'rollback' ? 're-apply' : 'rolling',
+      path: this.ctx.kind.kind === 'rollback' ? 're-apply' : 'rolling',
     };
   }
-
-  private async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const started = this.o.clock.now();
-    try {
-      return await fn();
-    } finally {
-      this.timings[name] = this.o.clock.now() - started;
-    }
-  }
-}
-
-function lastStepOf(r: ReleaseRecord): string {
-  return r.journal[r.journal.length - 1]?.step ?? 'started';
 }

@@ -1,7 +1,10 @@
 import { sleep, type Logger } from '@dreamscape/core';
 import type { Service } from '@dreamscape/kube';
-import type { ClusterApi } from './cluster-api.js';
-import { COLOR_LABEL, type Color } from './colors.js';
+import { allSettled, type ClusterApi } from './cluster-api.js';
+import { COLOR_LABEL, previewName, type Color } from './colors.js';
+import type { LiveState } from './live-state.js';
+import { coloredService, previewService } from './plan.js';
+import type { ReleaseContext } from './release-context.js';
 
 /** What a Service's selector says about colors. `legacy`: it selects pods without any color key. */
 export type SelectorColor = Color | 'legacy' | 'missing';
@@ -130,4 +133,119 @@ export async function pointPreview(
     { spec: { selector: { [COLOR_LABEL]: color } } },
     { type: 'merge' },
   );
+}
+
+/** The Services of a release, as the switch moves them (see {@link switchToCandidate}). */
+type SwitchContext = Pick<ReleaseContext, 'plan' | 'api' | 'logger'>;
+
+/**
+ * Step 7: moves every Service of the plan to the candidate together, each with a precondition on
+ * its current color; if any patch fails, those already switched are switched back. Services that do
+ * not exist yet (first deploy, or a new Service) are created selecting the candidate.
+ */
+export async function switchToCandidate(
+  ctx: SwitchContext,
+  live: LiveState,
+  candidate: Color,
+): Promise<{ ok: boolean; message: string }> {
+  const { plan, logger } = ctx;
+  const targets: SwitchTarget[] = plan.services.map((s) => {
+    const svc = live.services.get(s.name);
+    return {
+      name: s.name,
+      namespace: plan.namespace,
+      from: selectorColor(svc),
+      to: candidate,
+      liveSelector: svc?.spec?.selector ?? {},
+    };
+  });
+  const create = plan.services.filter((s) => selectorColor(live.services.get(s.name)) === 'missing');
+  const pending = targets.filter((t) => t.from !== 'missing' && t.from !== candidate);
+  const results = await switchServices(ctx.api, logger, pending, 'forward');
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length > 0) {
+    const done = pending.filter((t) => results.find((r) => r.name === t.name)?.ok === true);
+    logger.warning(
+      `Switching failed for ${failed.map((f) => f.name).join(', ')}; switching back ${done.length} Service(s).`,
+    );
+    const back = await switchServices(ctx.api, logger, done, 'back');
+    const stuck = back.filter((b) => !b.ok);
+    return {
+      ok: false,
+      message: `switching Services to ${candidate} failed (${failed.map((f) => `${f.name}: ${f.error ?? 'error'}`).join('; ')}); ${
+        stuck.length === 0
+          ? `the ${done.length} already switched were switched back`
+          : `could not switch back ${stuck.map((s) => s.name).join(', ')}`
+      }`,
+    };
+  }
+  if (create.length > 0) {
+    await ctx.api.applyServerSide(create.map((s) => coloredService(plan, s, candidate)));
+    for (const s of create) logger.info(`  Service ${s.name}: created, selecting ${candidate}`);
+  }
+  return { ok: true, message: '' };
+}
+
+/**
+ * Puts every Service of the plan that selects `candidate` back on `to`, the color the release
+ * started from as journaled (never as the Services say: after a switch they all select the
+ * candidate). Services already back, or never switched, are left alone. True when all went back.
+ */
+export async function switchBackFrom(
+  ctx: SwitchContext,
+  candidate: Color,
+  to: Color | 'legacy',
+  services?: ReadonlyMap<string, Service>,
+): Promise<boolean> {
+  const { plan } = ctx;
+  const live =
+    services ??
+    new Map(
+      (await ctx.api.list<Service>('services', { namespace: plan.namespace })).items.map((s) => [
+        s.metadata.name,
+        s,
+      ]),
+    );
+  const targets: SwitchTarget[] = plan.services
+    .filter((s) => selectorColor(live.get(s.name)) === candidate)
+    .map((s) => ({
+      name: s.name,
+      namespace: plan.namespace,
+      from: to,
+      to: candidate,
+      liveSelector: live.get(s.name)?.spec?.selector ?? {},
+    }));
+  const results = await switchServices(ctx.api, ctx.logger, targets, 'back');
+  return results.every((r) => r.ok);
+}
+
+/** Step 6: every preview Service selects the candidate (created where missing). */
+export async function pointPreviews(ctx: SwitchContext, candidate: Color): Promise<void> {
+  const { plan, api } = ctx;
+  const live = await api.list<Service>('services', { namespace: plan.namespace });
+  const existing = new Set(live.items.map((s) => s.metadata.name));
+  const missing = plan.services.filter((s) => !existing.has(previewName(s.name)));
+  if (missing.length > 0) await api.applyServerSide(missing.map((s) => previewService(plan, s, candidate)));
+  await allSettled(
+    plan.services
+      .filter((s) => existing.has(previewName(s.name)))
+      .map((s) => pointPreview(api, plan.namespace, previewName(s.name), candidate)),
+  );
+  ctx.logger.info(`Preview Services now select ${candidate}.`);
+}
+
+/**
+ * Takes the preview Services off an abandoned candidate: back on the live color, or removed when
+ * there is none (a first deploy, or un-colored Services), so no preview selects a scaled-down color.
+ */
+export async function previewsBack(ctx: SwitchContext, active: Color | 'legacy' | undefined): Promise<void> {
+  const { plan, api } = ctx;
+  const previews = await api.list<Service>('services', { namespace: plan.namespace });
+  const names = new Set(previews.items.map((s) => s.metadata.name));
+  for (const s of plan.services) {
+    const name = previewName(s.name);
+    if (!names.has(name)) continue;
+    if (active === 'blue' || active === 'green') await pointPreview(api, plan.namespace, name, active);
+    else await api.delete({ kind: 'Service', name, namespace: plan.namespace }, { ignoreNotFound: true });
+  }
 }

@@ -1,0 +1,144 @@
+import type { Clock, HttpClient, Logger } from '@dreamscape/core';
+import type { Kubectl, WaitForRolloutsOptions } from '@dreamscape/kube';
+import type { ClusterApi } from './cluster-api.js';
+import type { HealthCheck } from './health-checks.js';
+import { ReleaseHistory } from './history.js';
+import { ReleaseJournal } from './journal.js';
+import { LeaseLock, type LockHolder } from './lease-lock.js';
+import type { BlueGreenPlan } from './plan.js';
+
+/** Run metadata recorded with a release. */
+export interface RunInfo {
+  readonly commit: string;
+  readonly runId: string;
+  readonly runUrl: string;
+  readonly actor: string;
+}
+
+/** What kind of release this is. */
+export type ReleaseKind =
+  { readonly kind: 'deploy' } | { readonly kind: 'rollback'; readonly to: number; readonly reason: string };
+
+/** What every strategy of a release is given (a strategy's options add what only it needs). */
+export interface ReleaseOptions {
+  readonly plan: BlueGreenPlan;
+  /** The rendered, digest-pinned manifest (recorded, gzip + base64). */
+  readonly manifestText: string;
+  readonly checks: readonly HealthCheck[];
+  /** The health-checks YAML as given (recorded for rollback). */
+  readonly checksText: string;
+  readonly kubectl: Kubectl;
+  /** Reads and writes; an HTTP client over the run's `kubectl proxy`. */
+  readonly api: ClusterApi;
+  readonly http: HttpClient;
+  readonly proxyBaseUrl: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly holder: LockHolder;
+  readonly run: RunInfo;
+  readonly rolloutTimeoutMs: number;
+  readonly verifyWindowMs: number;
+  readonly lockWaitMs: number;
+  readonly lockTtlMs?: number;
+  /** Cancels the waits of the release: the lock, rollouts, gates. */
+  readonly signal?: AbortSignal;
+  /** A deploy (default), or a rollback to a recorded revision (its manifest is `manifestText`). */
+  readonly release?: ReleaseKind;
+}
+
+/**
+ * Everything a release works with, built once and shared by every strategy and every module of the
+ * engine: the options as given, the history of the environment, its lock, the journal of this
+ * release and the time spent in each phase. Strategies differ only in their sequence of steps.
+ */
+export class ReleaseContext {
+  readonly o: ReleaseOptions;
+  readonly plan: BlueGreenPlan;
+  readonly api: ClusterApi;
+  readonly kubectl: Kubectl;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly history: ReleaseHistory;
+  readonly lock: LeaseLock;
+  readonly journal: ReleaseJournal;
+  /** Milliseconds per phase, reported in the outcome. */
+  readonly timings: Record<string, number> = {};
+
+  constructor(options: ReleaseOptions) {
+    this.o = options;
+    const { plan } = options;
+    this.plan = plan;
+    this.api = options.api;
+    this.kubectl = options.kubectl;
+    this.logger = options.logger;
+    this.clock = options.clock;
+    this.history = new ReleaseHistory(
+      options.api,
+      options.logger,
+      { app: plan.app, environment: plan.environment, namespace: plan.namespace },
+      { clock: options.clock },
+    );
+    this.lock = new LeaseLock({
+      api: options.api,
+      logger: options.logger,
+      clock: options.clock,
+      namespace: plan.namespace,
+      app: plan.app,
+      environment: plan.environment,
+      holder: options.holder,
+      waitMs: options.lockWaitMs,
+      ...(options.lockTtlMs === undefined ? {} : { ttlMs: options.lockTtlMs }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    this.journal = new ReleaseJournal(this.history, options.clock, options.logger);
+  }
+
+  /** A deploy unless the options say rollback. */
+  get kind(): ReleaseKind {
+    return this.o.release ?? { kind: 'deploy' };
+  }
+
+  /** The namespace of the release. */
+  get namespace(): string {
+    return this.plan.namespace;
+  }
+
+  /** How rollouts are awaited: the release's timeout, a heartbeat every 30 s, its cancellation. */
+  get waitOptions(): WaitForRolloutsOptions {
+    return {
+      timeoutMs: this.o.rolloutTimeoutMs,
+      heartbeatMs: 30_000,
+      ...(this.o.signal === undefined ? {} : { signal: this.o.signal }),
+    };
+  }
+
+  /** Runs one phase and records how long it took, even when it throws. */
+  async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const started = this.clock.now();
+    try {
+      return await fn();
+    } finally {
+      this.timings[name] = this.clock.now() - started;
+    }
+  }
+
+  /**
+   * Takes the lock, runs the release, frees the lock whatever happens; `total` is timed from before
+   * the lock. The strategies' `run()`.
+   */
+  async locked<T extends object>(
+    release: () => Promise<T>,
+    afterUnlock?: () => void,
+  ): Promise<T & { timings: Record<string, number> }> {
+    const started = this.clock.now();
+    await this.phase('lock', () => this.logger.group('Lock', () => this.lock.acquire()));
+    try {
+      const outcome = await release();
+      this.timings.total = this.clock.now() - started;
+      return { ...outcome, timings: { ...this.timings } };
+    } finally {
+      await this.lock.release();
+      afterUnlock?.();
+    }
+  }
+}
