@@ -707,6 +707,8 @@ describe('diff --server-side', () => {
     requireTool('diff');
     const manifest = deployment('differ', 'nginx:1.27', { replicas: 2 });
     ok(await k(['apply', '--server-side', '-f', '-'], { stdin: yaml(manifest) }));
+    // Settled first: a rollout in progress writes status between kubectl's read and its dry run.
+    ok(await k(['rollout', 'status', 'deploy/differ', '--timeout=30s']));
     const same = await k(['diff', '--server-side', '-f', '-'], { stdin: yaml(manifest) });
     expect(same.exitCode).toBe(0);
     expect(same.stdout).toBe('');

@@ -572,6 +572,9 @@ describe('Kubectl against the API double', () => {
     const k = driver();
     const d = deployment('diff', 'web', IMAGES.ok);
     await api.applyServerSide([d]);
+    // Settled first: while the rollout runs, the controller writes status between kubectl's read of
+    // the live object and its dry run, and the diff would show that instead of the apply's change.
+    await k.waitForRollouts([{ namespace: 'diff', name: 'web' }], { timeoutMs: 30_000 });
     await expect(k.diffServerSide([d])).resolves.toEqual({ changed: false, diff: '' });
     const scaled = { ...d, spec: { ...d.spec, replicas: 5 } };
     const result = await k.diffServerSide([scaled]);
