@@ -5,17 +5,11 @@ import {
   parseJsonDocument,
   previewValue,
 } from '@dreamscape/core';
+import type { ImagePin } from '@dreamscape/kube';
 import { parseReference, type ImageReference } from './reference.js';
 
-/** One image of a deploy: the name the manifests write, the repository to use, the digest. */
-export interface ImagePin {
-  /** The image name as it appears in the manifests, without tag or digest. */
-  readonly name: string;
-  /** A different repository to use (for example the GHCR path the image was pushed to). */
-  readonly newName?: string;
-  /** `sha256:<64 hex>`. */
-  readonly digest: string;
-}
+/** One image of a deploy (the kustomize pin this input becomes): name in the manifests, repository, digest. */
+export type { ImagePin };
 
 const ACCEPTED =
   'one `name=registry/repository@sha256:<digest>` per line (no tag), and/or action-build build records (a JSON object, an array of them, or an object of them keyed by service)';
