@@ -132,8 +132,7 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
             http,
             proxyBaseUrl,
             logger,
-            holder: { id: rt.run.holderId, runUrl: rt.run.runUrl },
-            run: { commit: rt.run.sha, runId: rt.run.runId, runUrl: rt.run.runUrl, actor: rt.run.actor },
+            run: rt.run,
           },
         ),
     );

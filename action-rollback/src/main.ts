@@ -45,8 +45,7 @@ export async function run(): Promise<void> {
               http,
               proxyBaseUrl,
               logger,
-              holder: { id: rt.run.holderId, runUrl: rt.run.runUrl },
-              run: { runId: rt.run.runId, runUrl: rt.run.runUrl, actor: rt.run.actor },
+              run: rt.run,
               ...(inputs.verifyImages ? { verifyTarget: verifyImages(inputs, logger) } : {}),
               track: tracked(rt, inputs, http),
             };

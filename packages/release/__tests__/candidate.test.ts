@@ -9,7 +9,7 @@ import {
   readLiveState,
   ReleaseHistory,
   releaseObjects,
-  scaleWritesOf,
+  releaseWrites,
 } from '../src/index.js';
 import { shopPlan, shopService } from './support/engine.js';
 import { FakeClusterApi } from './support/fake-api.js';
@@ -46,7 +46,7 @@ describe('what a release writes, for the dry run and the apply alike', () => {
   it('the dry run sees the replica count and the HPA floor the apply writes', async () => {
     const api = liveOnBlue();
     const plan = shopPlan();
-    const objects = releaseObjects(plan, await readLiveColors(api, plan, true));
+    const { objects, scales } = releaseWrites(plan, await readLiveColors(api, plan, true));
     const sent: { objects: readonly KubeObject[]; force: boolean }[] = [];
     const apply = api.applyServerSide.bind(api);
     jest.spyOn(api, 'applyServerSide').mockImplementation((batch, options) => {
@@ -58,7 +58,7 @@ describe('what a release writes, for the dry run and the apply alike', () => {
       return apply(batch, options);
     });
 
-    await dryRun(api, new MemoryLogger(), objects, true, 'shop');
+    await dryRun(api, new MemoryLogger(), objects, true, 'shop', scales);
 
     const checked = sent.flatMap((s) => s.objects);
     // The candidate may carry what the live color carries: its HPA's ceiling is raised to 7.
@@ -117,16 +117,16 @@ describe('what a release writes, for the dry run and the apply alike', () => {
     api.seed(shopService('web'), shopService('api'), liveDeployment('web', 4), liveDeployment('api', 1));
     const plan = shopPlan();
     const colors = await readLiveColors(api, plan, true);
-    const objects = releaseObjects(plan, colors);
+    const { objects, scales } = releaseWrites(plan, colors);
     expect(objects.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual([
       'web-preview',
       'api-preview',
     ]);
-    expect(scaleWritesOf(objects)).toEqual([
+    expect(scales).toEqual([
       { name: 'web-blue', replicas: 4, hpa: false },
       { name: 'api-blue', replicas: 2, hpa: true },
     ]);
-    // Any other list has no scale writes.
-    expect(scaleWritesOf([...objects])).toEqual([]);
+    // A diff shows what is applied, never the scale writes.
+    expect(releaseObjects(plan, colors)).toEqual(objects);
   });
 });

@@ -57,8 +57,7 @@ function context(overrides: Partial<RollbackContext> = {}): RollbackContext {
     http: cluster.http,
     proxyBaseUrl: cluster.proxy.baseUrl,
     logger: cluster.logger,
-    holder: { id: 'dreamscape/platform#7', runUrl: '' },
-    run: { runId: '7', runUrl: '', actor: 'octocat' },
+    run: { holderId: 'dreamscape/platform#7', runId: '7', runUrl: '', actor: 'octocat' },
     ...overrides,
   };
 }

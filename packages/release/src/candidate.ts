@@ -119,31 +119,35 @@ export function candidateFromColors(plan: BlueGreenPlan, colors: LiveColors): Ca
   });
 }
 
-/** The scale writes of objects {@link releaseObjects} returned, for the dry run. */
-const SCALES = new WeakMap<readonly KubeObject[], readonly ScaleWrite[]>();
-
-/**
- * Everything a release would write, for a server-side dry run or a diff: configuration, stateful
- * and in-step workloads, the candidate color's Deployments, HPAs (with their floor) and PDBs, and
- * the Services with the colors they select now (the switch itself is a patch, not part of the
- * apply). The replica counts the release scales the candidate to go with the list (see
- * {@link scaleWritesOf}): they are not part of an apply, so not of a diff either.
- */
-export function releaseObjects(plan: BlueGreenPlan, colors: LiveColors): KubeObject[] {
-  const release = candidateFromColors(plan, colors);
-  const objects = [
-    ...release.first,
-    ...release.inStep,
-    ...release.colored,
-    ...release.services.map((s) => s.object),
-  ];
-  SCALES.set(objects, release.scales);
-  return objects;
+/** Everything a release would write: the objects it applies, and the replica counts it scales to. */
+export interface ReleaseWrites {
+  readonly objects: KubeObject[];
+  /** Not part of an apply (replicas belong to the scale subresource), so not of a diff either. */
+  readonly scales: readonly ScaleWrite[];
 }
 
-/** The scale writes that go with a list {@link releaseObjects} returned (none for any other list). */
-export function scaleWritesOf(objects: readonly KubeObject[]): readonly ScaleWrite[] {
-  return SCALES.get(objects) ?? [];
+/**
+ * Everything a release would write, for a server-side dry run: configuration, stateful and in-step
+ * workloads, the candidate color's Deployments, HPAs (with their floor) and PDBs, the Services with
+ * the colors they select now (the switch itself is a patch, not part of the apply), and the replica
+ * counts the candidate is scaled to.
+ */
+export function releaseWrites(plan: BlueGreenPlan, colors: LiveColors): ReleaseWrites {
+  const release = candidateFromColors(plan, colors);
+  return {
+    objects: [
+      ...release.first,
+      ...release.inStep,
+      ...release.colored,
+      ...release.services.map((s) => s.object),
+    ],
+    scales: release.scales,
+  };
+}
+
+/** What a release would apply, for a diff: {@link releaseWrites} without the scale writes. */
+export function releaseObjects(plan: BlueGreenPlan, colors: LiveColors): KubeObject[] {
+  return releaseWrites(plan, colors).objects;
 }
 
 /** At least the manifest's replicas, and at least what the live color runs now (an HPA may have scaled it). */

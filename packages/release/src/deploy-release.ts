@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { systemClock, type Clock, type CommandRunner, type HttpClient, type Logger } from '@dreamscape/core';
+import type { CommandRunner, Logger, RunContext } from '@dreamscape/core';
 import {
   renderOverlay,
   type ImagePin,
@@ -9,7 +9,10 @@ import {
   type RenderedOverlay,
   type Renderer,
 } from '@dreamscape/kube';
-import { BlueGreenDeploy, type RunInfo } from './blue-green.js';
+import { BlueGreenDeploy } from './blue-green.js';
+import { releaseWrites } from './candidate.js';
+import { readLiveColors, type LiveColors } from './live-state.js';
+import { engineOptions, type EngineContext, type EngineTimings } from './release-context.js';
 import type { PreflightApi } from './cluster-api.js';
 import {
   checkConfinement,
@@ -20,20 +23,10 @@ import {
   type DiscoveryApi,
   type Scope,
 } from './confinement.js';
-import type { HealthCheck } from './health-checks.js';
-import type { LockHolder } from './lease-lock.js';
 import { livePins } from './live-pins.js';
 import type { ReleaseOutcome } from './outcome.js';
 import { assertNoLintErrors, planBlueGreen, type BlueGreenPlan } from './plan.js';
-import {
-  checkCluster,
-  checkStrategy,
-  dryRun,
-  liveFindings,
-  readLiveColors,
-  releaseObjects,
-  type LiveColors,
-} from './preflight.js';
+import { checkCluster, checkStrategy, dryRun, liveFindings } from './preflight.js';
 import { RollingDeploy, rollingObjects } from './rolling.js';
 
 /** What a deploy releases: an overlay, the images pinned into it, and where it goes. */
@@ -170,36 +163,32 @@ export async function preflightRelease(o: {
     namespaceExists = true;
   }
   const colors = await readLiveColors(api, plan, namespaceExists);
-  const objects =
-    o.strategy === 'rolling' ? rollingObjects(plan, release.rendered.objects) : releaseObjects(plan, colors);
-  const { unchecked } = await dryRun(api, logger, objects, namespaceExists, plan.namespace);
+  // The dry run checks exactly what the apply will write, replica counts and HPA floors included.
+  const writes =
+    o.strategy === 'rolling'
+      ? { objects: rollingObjects(plan, release.rendered.objects), scales: [] }
+      : releaseWrites(plan, colors);
+  const { unchecked } = await dryRun(
+    api,
+    logger,
+    writes.objects,
+    namespaceExists,
+    plan.namespace,
+    writes.scales,
+  );
   return { namespaceExists, colors, plan, unchecked };
 }
 
 /** How a deploy runs, besides its plan. */
-export interface DeployRun {
+export interface DeployRun extends EngineTimings {
   readonly strategy: 'blue-green' | 'rolling';
   /** What happens to the previous color after a blue-green switch. */
   readonly previous: 'keep' | 'scale-down';
-  readonly checks: readonly HealthCheck[];
-  /** The health-checks YAML as given (recorded, for a rollback to run the same checks). */
-  readonly checksText: string;
-  readonly rolloutTimeoutMs: number;
-  readonly verifyWindowMs: number;
-  readonly lockWaitMs: number;
-  readonly lockTtlMs: number;
 }
 
-/** The cluster and the run a deploy works with. */
-export interface DeployContext {
-  readonly api: PreflightApi;
-  readonly kubectl: Kubectl;
-  readonly http: HttpClient;
-  readonly proxyBaseUrl: string;
-  readonly logger: Logger;
-  readonly clock?: Clock;
-  readonly holder: LockHolder;
-  readonly run: RunInfo;
+/** The cluster and the run a deploy works with; the run's commit is the one deployed. */
+export interface DeployContext extends EngineContext {
+  readonly run: EngineContext['run'] & Pick<RunContext, 'sha'>;
 }
 
 /** Releases the plan with the engine of the strategy. Release failures come back as an outcome. */
@@ -209,22 +198,9 @@ export function executeRelease(
   ctx: DeployContext,
 ): Promise<ReleaseOutcome> {
   const common = {
+    ...engineOptions(ctx, how, ctx.run.sha),
     plan: release.plan,
     manifestText: release.rendered.text,
-    checks: how.checks,
-    checksText: how.checksText,
-    kubectl: ctx.kubectl,
-    api: ctx.api,
-    http: ctx.http,
-    proxyBaseUrl: ctx.proxyBaseUrl,
-    logger: ctx.logger,
-    clock: ctx.clock ?? systemClock,
-    holder: ctx.holder,
-    run: ctx.run,
-    rolloutTimeoutMs: how.rolloutTimeoutMs,
-    verifyWindowMs: how.verifyWindowMs,
-    lockWaitMs: how.lockWaitMs,
-    lockTtlMs: how.lockTtlMs,
   };
   return how.strategy === 'rolling'
     ? new RollingDeploy({ ...common, objects: release.rendered.objects }).run()

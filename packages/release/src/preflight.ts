@@ -1,6 +1,6 @@
 import { ActionError, type Logger } from '@dreamscape/core';
 import type { Deployment, KubeObject, PermissionCheck } from '@dreamscape/kube';
-import { scaleWritesOf, type ScaleWrite } from './candidate.js';
+import type { ScaleWrite } from './candidate.js';
 import { reasonOf, type ClusterApi, type PreflightApi } from './cluster-api.js';
 import { coloredName, COLORS, MANAGED_BY, MANAGED_BY_LABEL } from './colors.js';
 import { ReleaseHistory } from './history.js';
@@ -98,7 +98,7 @@ export async function dryRun(
   objects: readonly KubeObject[],
   namespaceExists: boolean,
   namespace: string,
-  scales: readonly ScaleWrite[] = scaleWritesOf(objects),
+  scales: readonly ScaleWrite[] = [],
 ): Promise<{ readonly unchecked: number }> {
   const checkable = namespaceExists
     ? objects

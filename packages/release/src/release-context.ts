@@ -1,4 +1,4 @@
-import type { Clock, HttpClient, Logger } from '@dreamscape/core';
+import { systemClock, type Clock, type HttpClient, type Logger, type RunContext } from '@dreamscape/core';
 import type { Kubectl, WaitForRolloutsOptions } from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
 import type { HealthCheck } from './health-checks.js';
@@ -44,6 +44,57 @@ export interface ReleaseOptions {
   readonly signal?: AbortSignal;
   /** A deploy (default), or a rollback to a recorded revision (its manifest is `manifestText`). */
   readonly release?: ReleaseKind;
+}
+
+/** The cluster and the run a use case (deploy, rollback) hands to the engine. */
+export interface EngineContext {
+  readonly api: ClusterApi;
+  readonly kubectl: Kubectl;
+  readonly http: HttpClient;
+  readonly proxyBaseUrl: string;
+  readonly logger: Logger;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+  /** The workflow run doing the release: it holds the lock and is recorded with the release. */
+  readonly run: Pick<RunContext, 'holderId' | 'runId' | 'runUrl' | 'actor'>;
+}
+
+/** How long a release may wait, and the checks it runs. */
+export interface EngineTimings {
+  readonly checks: readonly HealthCheck[];
+  /** The health-checks YAML as given (recorded, for a rollback to run the same checks). */
+  readonly checksText: string;
+  readonly rolloutTimeoutMs: number;
+  readonly verifyWindowMs: number;
+  readonly lockWaitMs: number;
+  readonly lockTtlMs: number;
+}
+
+/**
+ * The options every strategy shares, from a use case's context: the lock is held by the run, and
+ * the release records the run and `commit` (the deployed commit; a rollback's target's own).
+ */
+export function engineOptions(
+  ctx: EngineContext,
+  timings: EngineTimings,
+  commit: string,
+): Omit<ReleaseOptions, 'plan' | 'manifestText' | 'release' | 'signal'> {
+  return {
+    checks: timings.checks,
+    checksText: timings.checksText,
+    rolloutTimeoutMs: timings.rolloutTimeoutMs,
+    verifyWindowMs: timings.verifyWindowMs,
+    lockWaitMs: timings.lockWaitMs,
+    lockTtlMs: timings.lockTtlMs,
+    kubectl: ctx.kubectl,
+    api: ctx.api,
+    http: ctx.http,
+    proxyBaseUrl: ctx.proxyBaseUrl,
+    logger: ctx.logger,
+    clock: ctx.clock ?? systemClock,
+    holder: { id: ctx.run.holderId, runUrl: ctx.run.runUrl },
+    run: { commit, runId: ctx.run.runId, runUrl: ctx.run.runUrl, actor: ctx.run.actor },
+  };
 }
 
 /**

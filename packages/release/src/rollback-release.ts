@@ -1,22 +1,9 @@
-import {
-  ActionError,
-  parseYamlText,
-  systemClock,
-  type Clock,
-  type HttpClient,
-  type Logger,
-} from '@dreamscape/core';
-import { parseManifests, type Deployment, type Kubectl, type Secret, type Service } from '@dreamscape/kube';
-import { BlueGreenDeploy, type RunInfo } from './blue-green.js';
+import { ActionError, parseYamlText, type Logger } from '@dreamscape/core';
+import { parseManifests, type Secret, type Service } from '@dreamscape/kube';
+import { BlueGreenDeploy } from './blue-green.js';
+import { engineOptions, type EngineContext } from './release-context.js';
 import type { ClusterApi } from './cluster-api.js';
-import {
-  APP_LABEL,
-  coloredName,
-  ENVIRONMENT_LABEL,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  otherColor,
-} from './colors.js';
+import { APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, otherColor } from './colors.js';
 import {
   checkConfinement,
   clusterScopes,
@@ -25,9 +12,10 @@ import {
 } from './confinement.js';
 import { parseHealthChecks, type HealthCheck } from './health-checks.js';
 import { RELEASE_SECRET_TYPE, ReleaseHistory, unpackManifest, type ReleaseRecord } from './history.js';
-import type { LockHolder } from './lease-lock.js';
 import type { ReleaseOutcome } from './outcome.js';
-import { planBlueGreen, TEMPLATE_HASH_ANNOTATION, templateHash } from './plan.js';
+import { candidatePath } from './candidate.js';
+import { readLiveState } from './live-state.js';
+import { planBlueGreen } from './plan.js';
 import { findRollbackTarget } from './rollback-target.js';
 import { rollbackRolling } from './rolling-rollback.js';
 import { selectorColor } from './switching.js';
@@ -119,17 +107,9 @@ export interface AppRollbackRequest {
 }
 
 /** The cluster and the run a rollback works with. */
-export interface RollbackContext {
+export interface RollbackContext extends EngineContext {
   /** Reads and writes, and the server's discovery (the scope of kinds the built-in table does not know). */
   readonly api: ClusterApi & DiscoveryApi;
-  readonly kubectl: Kubectl;
-  readonly http: HttpClient;
-  readonly proxyBaseUrl: string;
-  readonly logger: Logger;
-  readonly clock?: Clock;
-  readonly holder: LockHolder;
-  /** The run doing the rollback; `commit` is ignored (the target's own commit is recorded). */
-  readonly run: Omit<RunInfo, 'commit'>;
   /**
    * Called once the target is known and before anything is written (in plan mode too): throws when
    * the target cannot run (its images are gone from the registry, say).
@@ -219,7 +199,7 @@ export async function rollbackApp(
   await ctx.verifyTarget?.(target);
 
   if (request.mode === 'plan') {
-    const path = await plannedRollbackPath(api, scope, current, target);
+    const path = await plannedRollbackPath(api, history, scope, current, target);
     return {
       app: scope.app,
       result: 'planned',
@@ -287,22 +267,8 @@ async function returnToTarget(o: {
   checksText: string;
 }): Promise<ReleaseOutcome> {
   const { request, ctx, current, target, checks, checksText } = o;
-  const common = {
-    checks,
-    checksText,
-    kubectl: ctx.kubectl,
-    api: ctx.api,
-    http: ctx.http,
-    proxyBaseUrl: ctx.proxyBaseUrl,
-    logger: ctx.logger,
-    clock: ctx.clock ?? systemClock,
-    holder: ctx.holder,
-    run: { ...ctx.run, commit: target.commit },
-    rolloutTimeoutMs: request.rolloutTimeoutMs,
-    verifyWindowMs: request.verifyWindowMs,
-    lockWaitMs: request.lockWaitMs,
-    lockTtlMs: request.lockTtlMs,
-  };
+  // The target's own commit is recorded, not the one the rollback runs from.
+  const common = engineOptions(ctx, { ...request, checks, checksText }, target.commit);
   if (target.strategy === 'rolling')
     return rollbackRolling({ ...common, current, target, reason: request.reason });
   // The exact manifest recorded with the target revision, not a re-render.
@@ -358,16 +324,19 @@ async function isAlreadyCurrent(
   return current.services.every((s) => selectorColor(byName.get(s.name)) === current.color);
 }
 
-/** Which path a rollback would take, without writing. */
+/**
+ * Which path a rollback would take, without writing: the engine's own reading of the live state and
+ * of the candidate color, so that the plan says what the rollback will do.
+ */
 async function plannedRollbackPath(
   api: ClusterApi,
+  history: ReleaseHistory,
   scope: RollbackScope,
   current: ReleaseRecord,
   target: ReleaseRecord,
 ): Promise<string> {
   if (target.strategy === 'rolling') return 'rollout undo';
   if (current.color === undefined) return 're-apply path';
-  const idle = otherColor(current.color);
   const manifestText = unpackManifest(target);
   const plan = planBlueGreen(parseManifests(manifestText, `revision ${target.revision}`), {
     app: target.app,
@@ -375,16 +344,10 @@ async function plannedRollbackPath(
     namespace: scope.namespace,
     manifestText,
   });
-  const { items } = await api.list<Deployment>('deployments', { namespace: scope.namespace });
-  const byName = new Map(items.map((d) => [d.metadata.name, d]));
-  const matches = plan.deployments.every(
-    (d) =>
-      byName.get(coloredName(d.name, idle))?.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] ===
-      templateHash(d),
-  );
-  if (!matches) return `re-apply path (${idle} runs another release)`;
-  const scaled = plan.deployments.every(
-    (d) => (byName.get(coloredName(d.name, idle))?.status?.availableReplicas ?? 0) >= Math.max(1, d.replicas),
-  );
-  return scaled ? `fast path (${idle} still runs it, Ready)` : `warm-up path (${idle} runs it, scaled down)`;
+  const live = await readLiveState(api, plan, history);
+  const candidate = live.active === undefined || live.active === 'legacy' ? 'blue' : otherColor(live.active);
+  const path = candidatePath(plan, 'rollback', live, live.active, candidate);
+  if (path === 'fast') return `fast path (${candidate} still runs it, Ready)`;
+  if (path === 'warm-up') return `warm-up path (${candidate} runs it, scaled down)`;
+  return `re-apply path (${candidate} runs another release)`;
 }

@@ -88,8 +88,7 @@ export async function deployExample(
       http,
       proxyBaseUrl: cluster.proxy.baseUrl,
       logger,
-      holder: { id: 'dreamscape/platform#1', runUrl: '' },
-      run: { commit: 'c0ffee', runId: '1', runUrl: '', actor: 'octocat' },
+      run: { holderId: 'dreamscape/platform#1', sha: 'c0ffee', runId: '1', runUrl: '', actor: 'octocat' },
     },
   );
 }
