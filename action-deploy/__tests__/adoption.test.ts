@@ -116,6 +116,29 @@ describe('action-deploy and GitHub Deployments', () => {
     expect(shown + r.stderr + r.summary + JSON.stringify(r.outputs)).not.toContain(github.token);
   }, 120_000);
 
+  it('a release that fails its gates ends its deployment with one final status: failure', async () => {
+    created.length = 0;
+    statuses.length = 0;
+    const failing =
+      '- name: teapot\n  service: gateway\n  port: http\n  path: /health\n  expect-status: 418\n  interval: 200ms';
+    const r = await deploy(
+      cluster,
+      { images: buildRecords('v5'), 'health-checks': failing, 'github-token': github.token },
+      { env: { GITHUB_API_URL: github.url } },
+    );
+    expect(r.outputs.result).toBe('failed');
+    expect(r.errors.join('\n')).toMatch(/^Deploy failed: /m);
+    expect(created).toHaveLength(1);
+    // The step fails too, but the deployment already says why: no second, `error` status after it.
+    expect(statuses).toEqual([
+      expect.objectContaining({ state: 'in_progress' }),
+      expect.objectContaining({
+        state: 'failure',
+        description: expect.stringMatching(/^failed: revision \d+$/) as unknown,
+      }),
+    ]);
+  }, 120_000);
+
   it('ends the deployment with error when the run stops on an error after creating it (the lock is held)', async () => {
     created.length = 0;
     statuses.length = 0;
