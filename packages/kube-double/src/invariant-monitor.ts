@@ -9,8 +9,18 @@ import { builtInType, resourceTypeOfKind, type ResourceType } from './resource-t
 /** The label whose value is a release color; Services selecting on it are watched. */
 export const COLOR_LABEL = 'dreamscape.io/color';
 
-/** The ways a colored Service can be wrong. */
-export type ViolationKind = 'no-ready-pods' | 'unready-pods' | 'mixed-colors';
+/**
+ * The ways a colored Service can be wrong, and the ways traffic can (see the traffic monitor):
+ * a request answered by a pod that was not Ready, a 503 because the chosen backend had no Ready
+ * endpoint, a window of requests whose shares strayed from the weights in force.
+ */
+export type ViolationKind =
+  | 'no-ready-pods'
+  | 'unready-pods'
+  | 'mixed-colors'
+  | 'unready-answer'
+  | 'routing-503'
+  | 'weight-share';
 
 /** One stretch of time during which a colored Service broke the invariant. */
 export interface Violation {
@@ -29,6 +39,8 @@ export interface Violation {
   readonly resourceVersion: number;
   /** When it stopped, if it has. */
   endedAt?: string;
+  /** Traffic violations: how many requests it covers. */
+  requests?: number;
 }
 
 /**

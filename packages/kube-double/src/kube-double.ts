@@ -34,6 +34,8 @@ import { VolumeController } from './volume-controller.js';
 import { SeededRandom } from './seeded-random.js';
 import { ServiceProxy } from './service-proxy.js';
 import { SimClock } from './sim-clock.js';
+import { DataPlane, type DataPlaneAddresses } from './gateway.js';
+import { TrafficMonitor, type TrafficSummary } from './traffic-monitor.js';
 
 /** An entry of the behaviours document, as written in YAML or JSON (durations as text). */
 export interface BehaviourEntry {
@@ -73,8 +75,10 @@ export interface KubeDoubleOptions {
   readonly bookmarkIntervalMs?: number;
   /** Rules answering SelfSubjectAccessReviews (`kubectl auth can-i`); default: everything allowed. */
   readonly access?: readonly AccessRule[];
-  /** Services (name or namespace/name globs) the invariant monitor ignores. */
+  /** Services (name or namespace/name globs) the invariant monitor ignores (their traffic too). */
   readonly monitorExclude?: readonly string[];
+  /** How far a backend's share of a window of requests may stray from its weight. Default 0.05. */
+  readonly shareTolerance?: number;
   /** How many Ready nodes the cluster has (a DaemonSet runs a pod on each). Default 3. */
   readonly nodes?: number;
   /** Real time, for timestamps. */
@@ -102,7 +106,12 @@ export interface KubeDouble {
   setAccess(rules: readonly AccessRule[]): void;
   /** How many times each fault rule has fired. */
   faultCounts(): readonly number[];
-  /** Every invariant violation recorded. */
+  /**
+   * The data plane: Ingresses, HTTPRoutes and Services served on 127.0.0.1 with real HTTP, and its
+   * metrics for Prometheus.
+   */
+  readonly gateway: DoubleGateway;
+  /** Every invariant violation recorded: Services' and traffic's, in the order they began. */
   violations(): Violation[];
   /** Every request answered (except `/_double/*`). */
   requests(): RequestRecord[];
@@ -118,6 +127,17 @@ export interface KubeDouble {
   settle(): Promise<void>;
   /** Ends open watches and hung requests, stops the controllers and the server. */
   close(): Promise<void>;
+}
+
+/** The data plane of a running double. */
+export interface DoubleGateway extends DataPlaneAddresses {
+  /**
+   * `http://127.0.0.1:PORT` of a listener that serves every request as sent to `host` (what a DNS
+   * record for the host would give a client that cannot set the Host header).
+   */
+  hostUrl(host: string): Promise<string>;
+  /** What the traffic monitor has judged so far. */
+  traffic(): TrafficSummary;
 }
 
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -172,10 +192,20 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
   const monitor = new InvariantMonitor(api, options.monitorExclude ?? []);
   monitor.start();
   for (const c of controllers) c.start();
+  const traffic = new TrafficMonitor(api, {
+    exclude: options.monitorExclude ?? [],
+    ...(options.shareTolerance === undefined ? {} : { shareTolerance: options.shareTolerance }),
+  });
+  const dataPlane = new DataPlane(api, behaviours, (record) => {
+    traffic.observe(record);
+  });
+  const gatewayAddresses = await dataPlane.start();
+  const allViolations = (): Violation[] =>
+    [...monitor.violations(), ...traffic.violations()].sort((a, b) => a.at.localeCompare(b.at));
 
   const proxy = new ServiceProxy(api, behaviours);
   const inspect: InspectionHandler = (method, path, body) =>
-    inspection(method, path, body, { behaviours, faults, monitor, log, access });
+    inspection(method, path, body, { behaviours, faults, monitor, traffic, allViolations, log, access });
   const server: Server = createServer(
     createRequestHandler({
       api,
@@ -231,12 +261,18 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
       access.set(rules);
     },
     faultCounts: () => faults.counts(),
-    violations: () => monitor.violations(),
+    gateway: {
+      ...gatewayAddresses,
+      hostUrl: (host) => dataPlane.hostUrl(host),
+      traffic: () => traffic.summary(),
+    },
+    violations: allViolations,
     requests: () => log.requests(),
     writes: () => log.writes(),
     clearLogs: () => {
       log.clear();
       monitor.clear();
+      traffic.clear();
     },
     errors: () => [...errors],
     objects: (resource, namespace) => {
@@ -251,6 +287,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
       clock.close();
       for (const c of controllers) c.close();
       monitor.close();
+      await dataPlane.close();
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();
@@ -269,6 +306,8 @@ function inspection(
     behaviours: BehaviourBook;
     faults: FaultInjector;
     monitor: InvariantMonitor;
+    traffic: TrafficMonitor;
+    allViolations: () => Violation[];
     log: ActivityLog;
     access: AccessRules;
   },
@@ -278,7 +317,9 @@ function inspection(
   try {
     switch (route) {
       case 'GET /_double/violations':
-        return { status: 200, body: json(parts.monitor.violations()) };
+        return { status: 200, body: json(parts.allViolations()) };
+      case 'GET /_double/traffic':
+        return { status: 200, body: json(parts.traffic.summary()) };
       case 'GET /_double/requests':
         return { status: 200, body: json(parts.log.requests()) };
       case 'GET /_double/writes':
@@ -305,6 +346,7 @@ function inspection(
       case 'POST /_double/clear':
         parts.log.clear();
         parts.monitor.clear();
+        parts.traffic.clear();
         return { status: 200, body: {} };
       default:
         return {
@@ -313,6 +355,7 @@ function inspection(
             error: `no inspection endpoint ${route}`,
             endpoints: [
               'GET /_double/violations',
+              'GET /_double/traffic',
               'GET /_double/requests',
               'GET /_double/writes',
               'GET|POST /_double/behaviours',

@@ -8,7 +8,7 @@ import { startKubeDouble, type BehaviourEntry, type KubeDouble } from './kube-do
 const USAGE = `usage: kube-double serve --kubeconfig FILE [--port N] [--behaviours FILE] [--time-scale X] [--seed N]
 
 Starts a Kubernetes API server double on 127.0.0.1, writes a kubeconfig for it to FILE, prints one
-JSON line {"url": ..., "kubeconfig": ...} when ready, and runs until SIGTERM or SIGINT.
+JSON line {"url": ..., "kubeconfig": ..., "gateway": ..., "metrics": ...} when ready, and runs until SIGTERM or SIGINT.
 
   --kubeconfig FILE    where to write the kubeconfig (required)
   --port N             port on 127.0.0.1 (default: a free one)
@@ -125,7 +125,14 @@ export async function runServeCommand(
     io.err(`kube-double: ${(error as Error).message}`);
     return 2;
   }
-  io.out(JSON.stringify({ url: double.url, kubeconfig: args.kubeconfig }));
+  io.out(
+    JSON.stringify({
+      url: double.url,
+      kubeconfig: args.kubeconfig,
+      gateway: double.gateway.url,
+      metrics: double.gateway.metricsUrl,
+    }),
+  );
   await new Promise<void>((resolveSignal) => {
     // `npx` does not pass SIGTERM on to the program it runs: when the process that started the
     // double goes away (its parent changes), the double stops too instead of lingering.
