@@ -97,6 +97,26 @@ describe('service proxy', () => {
     double.setBehaviours([]);
     expect((await fetch(proxied('shop:http', '/health'))).status).toBe(200);
   });
+
+  it('answers the declared share of requests with the error, counted across the pods of an image', async () => {
+    double.setBehaviours([
+      {
+        image: 'shop:*',
+        http: { '/flaky': { body: 'fine', errors: { rate: 0.25, status: 502, body: 'bad gateway' } } },
+      },
+    ]);
+    try {
+      const answers: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const response = await fetch(proxied('shop:http', '/flaky'));
+        answers.push(`${String(response.status)} ${await response.text()}`);
+      }
+      expect(answers.flatMap((a, i) => (a === '502 bad gateway' ? [i + 1] : []))).toEqual([4, 8, 12, 16, 20]);
+      expect(answers.filter((a) => a === '200 fine')).toHaveLength(15);
+    } finally {
+      double.setBehaviours([]);
+    }
+  });
 });
 
 describe('splitServiceId', () => {

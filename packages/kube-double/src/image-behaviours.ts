@@ -1,6 +1,7 @@
 import { DURATION_FORMAT, parseDuration } from '@dreamscape/core';
 import { load as loadYaml } from 'js-yaml';
 import { isJsonObject } from './json-value.js';
+import { SeededRandom } from './seeded-random.js';
 
 /** When a pod running an image becomes Ready. */
 export type Readiness =
@@ -10,11 +11,43 @@ export type Readiness =
   /** Never Ready, and the Deployment reports ProgressDeadlineExceeded at once. */
   | { readonly kind: 'deadline' };
 
-/** How the service proxy answers one path for an image. */
+/**
+ * The longest latency an answer may have, declared or drawn. A client that should time out is
+ * tested with a fault rule's `hang`; a minute is already longer than any gate or probe waits.
+ */
+export const MAX_LATENCY_MS = 60_000;
+
+/**
+ * How long an answer takes, in real milliseconds (not scaled: clients time these with real clocks):
+ * always the same, uniform between two bounds, or log-normal through its median and 99th percentile
+ * (the long right tail real services have).
+ */
+export type Latency =
+  | { readonly kind: 'fixed'; readonly ms: number }
+  | { readonly kind: 'uniform'; readonly minMs: number; readonly maxMs: number }
+  | { readonly kind: 'log-normal'; readonly medianMs: number; readonly p99Ms: number };
+
+/** A share of the requests answered with an error instead of the declared answer. */
+export interface ErrorShare {
+  /** From 0 to 1: after n requests, exactly floor(n * rate) were answered with this error. */
+  readonly rate: number;
+  readonly status: number;
+  readonly body: string;
+}
+
+/** How the service proxy answers one path for an image, as declared. */
 export interface HttpAnswer {
   readonly status: number;
   readonly body: string;
-  /** Real milliseconds before the answer (not scaled: clients time these with real clocks). */
+  readonly latency: Latency;
+  readonly errors?: ErrorShare;
+}
+
+/** The answer to one request: the error share decided and the latency drawn. */
+export interface ConcreteAnswer {
+  readonly status: number;
+  readonly body: string;
+  /** Real milliseconds to wait before answering. */
   readonly latencyMs: number;
 }
 
@@ -71,15 +104,81 @@ function parseReadiness(value: unknown, where: string): Readiness {
   return { kind: 'after', ms: parseDurationField(value, `${where}.ready`) };
 }
 
+function parseStatus(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 100 || value > 599)
+    fail(where, `expected an HTTP status code, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function bodyText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function refuseUnknownFields(
+  value: Record<string, unknown>,
+  known: readonly string[],
+  where: string,
+  shape: string,
+): void {
+  for (const key of Object.keys(value))
+    if (!known.includes(key)) fail(`${where}.${key}`, `unknown field; expected ${shape}`);
+}
+
+const LATENCY_SHAPE = 'a duration, {min, max} (uniform) or {median, p99} (log-normal)';
+
+function parseLatencyDuration(value: unknown, where: string): number {
+  if (value === undefined) fail(where, `missing; a latency is ${LATENCY_SHAPE}`);
+  const ms = parseDurationField(value, where);
+  if (ms > MAX_LATENCY_MS) fail(where, `expected at most 60s, got ${JSON.stringify(value)}`);
+  return ms;
+}
+
+function parseLatency(value: unknown, where: string): Latency {
+  if (value === undefined) return { kind: 'fixed', ms: 0 };
+  if (!isJsonObject(value)) return { kind: 'fixed', ms: parseLatencyDuration(value, where) };
+  refuseUnknownFields(value, ['min', 'max', 'median', 'p99'], where, LATENCY_SHAPE);
+  const uniform = 'min' in value || 'max' in value;
+  if (uniform && ('median' in value || 'p99' in value))
+    fail(where, `expected either {min, max} or {median, p99}, got ${JSON.stringify(value)}`);
+  if (uniform) {
+    const minMs = parseLatencyDuration(value.min, `${where}.min`);
+    const maxMs = parseLatencyDuration(value.max, `${where}.max`);
+    if (maxMs < minMs) fail(`${where}.max`, `expected at least min, got ${JSON.stringify(value.max)}`);
+    return { kind: 'uniform', minMs, maxMs };
+  }
+  const medianMs = parseLatencyDuration(value.median, `${where}.median`);
+  const p99Ms = parseLatencyDuration(value.p99, `${where}.p99`);
+  // A log-normal distribution has no mass at zero, so a zero median has no fit.
+  if (medianMs <= 0) fail(`${where}.median`, `expected more than 0, got ${JSON.stringify(value.median)}`);
+  if (p99Ms < medianMs)
+    fail(`${where}.p99`, `expected at least the median, got ${JSON.stringify(value.p99)}`);
+  return { kind: 'log-normal', medianMs, p99Ms };
+}
+
+function parseErrors(value: unknown, where: string): ErrorShare {
+  const shape = '{rate, status, body}';
+  if (!isJsonObject(value)) fail(where, `expected ${shape}`);
+  refuseUnknownFields(value, ['rate', 'status', 'body'], where, shape);
+  const rate = value.rate;
+  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1))
+    fail(`${where}.rate`, `expected a share from 0 to 1, got ${JSON.stringify(rate)}`);
+  return {
+    rate,
+    status: parseStatus(value.status ?? 500, `${where}.status`),
+    body: value.body === undefined ? 'internal server error' : bodyText(value.body),
+  };
+}
+
 function parseAnswer(value: unknown, where: string): HttpAnswer {
-  if (!isJsonObject(value)) fail(where, 'expected {status, body, latency}');
-  const status = value.status ?? 200;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)
-    fail(`${where}.status`, `expected an HTTP status code, got ${JSON.stringify(status)}`);
-  const body =
-    value.body === undefined ? '' : typeof value.body === 'string' ? value.body : JSON.stringify(value.body);
-  const latencyMs = value.latency === undefined ? 0 : parseDurationField(value.latency, `${where}.latency`);
-  return { status, body, latencyMs };
+  if (!isJsonObject(value)) fail(where, 'expected {status, body, latency, errors}');
+  const answer: HttpAnswer = {
+    status: parseStatus(value.status ?? 200, `${where}.status`),
+    body: value.body === undefined ? '' : bodyText(value.body),
+    latency: parseLatency(value.latency, `${where}.latency`),
+  };
+  return value.errors === undefined
+    ? answer
+    : { ...answer, errors: parseErrors(value.errors, `${where}.errors`) };
 }
 
 /**
@@ -97,7 +196,7 @@ export function parseBehaviours(document: unknown): ImageBehaviour[] {
     const http: Record<string, HttpAnswer> = {};
     if (entry.http !== undefined) {
       if (!isJsonObject(entry.http))
-        fail(`${where}.http`, 'expected a map of path to {status, body, latency}');
+        fail(`${where}.http`, 'expected a map of path to {status, body, latency, errors}');
       for (const [path, answer] of Object.entries(entry.http)) {
         if (!path.startsWith('/')) fail(`${where}.http`, `paths start with "/", got ${JSON.stringify(path)}`);
         http[path] = parseAnswer(answer, `${where}.http.${path}`);
@@ -128,21 +227,80 @@ export function parseBehavioursText(text: string): ImageBehaviour[] {
 export interface ResolvedBehaviour {
   readonly ready: Readiness;
   readonly run: RunToCompletion;
-  /** The answer for a path, or undefined when nothing answers it (404). */
-  answer(path: string): HttpAnswer | undefined;
+  /**
+   * The answer to one request for a path, or undefined when nothing answers it (404). Each call is
+   * one request: it counts towards the error share and draws a latency.
+   */
+  respond(path: string): ConcreteAnswer | undefined;
 }
 
-/** The list of behaviours in force; the first entry whose image matches wins. */
+/** Options for a {@link BehaviourBook}. */
+export interface BehaviourBookOptions {
+  /** Seed for latency draws. Default 1. */
+  readonly seed?: number;
+}
+
+/** What one (image, declared path) has served since the document was last replaced. */
+interface AnswerState {
+  served: number;
+  readonly random: SeededRandom;
+}
+
+/** The standard normal distribution's 99th percentile. */
+const Z_99 = 2.3263478740408408;
+
+/**
+ * How many of the first `served` requests are errors: floor(served * rate). The relative nudge
+ * absorbs binary rounding (0.29 * 100 is 28.999999999999996 in doubles), which would otherwise drop
+ * the error due at the 100th request; it is far below any share a document would write.
+ */
+function errorsAmong(served: number, rate: number): number {
+  const exact = served * rate;
+  return Math.floor(exact + exact * 1e-12);
+}
+
+function drawLatency(latency: Latency, random: SeededRandom): number {
+  switch (latency.kind) {
+    case 'fixed':
+      return latency.ms;
+    case 'uniform':
+      return latency.minMs + (latency.maxMs - latency.minMs) * random.next();
+    case 'log-normal': {
+      // Box-Muller: 1 - next() is in (0, 1], so the logarithm is finite.
+      const normal = Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next());
+      const sigma = Math.log(latency.p99Ms / latency.medianMs) / Z_99;
+      return Math.min(latency.medianMs * Math.exp(sigma * normal), MAX_LATENCY_MS);
+    }
+  }
+}
+
+/** FNV-1a, to give every (image, path) its own random stream from one seed. */
+function hashText(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/**
+ * The list of behaviours in force; the first entry whose image matches wins. It also keeps, per
+ * image and declared path, how many requests were answered (for error shares) and a random stream
+ * (for latency draws): separate streams keep one path's latencies the same for a seed however
+ * requests to other paths interleave with it.
+ */
 export class BehaviourBook {
   private entries: readonly { behaviour: ImageBehaviour; pattern: RegExp }[] = [];
+  private readonly states = new Map<string, AnswerState>();
+  private readonly seed: number;
 
-  constructor(behaviours: readonly ImageBehaviour[] = []) {
+  constructor(behaviours: readonly ImageBehaviour[] = [], options: BehaviourBookOptions = {}) {
+    this.seed = options.seed ?? 1;
     this.replace(behaviours);
   }
 
-  /** Replaces the whole list. */
+  /** Replaces the whole list, and starts counting requests and drawing latencies afresh. */
   replace(behaviours: readonly ImageBehaviour[]): void {
     this.entries = behaviours.map((behaviour) => ({ behaviour, pattern: globToRegExp(behaviour.image) }));
+    this.states.clear();
   }
 
   /** The list in force. */
@@ -153,18 +311,49 @@ export class BehaviourBook {
   /** What an image does: the first matching entry, else the default. */
   forImage(image: string): ResolvedBehaviour {
     const found = this.entries.find((e) => e.pattern.test(image))?.behaviour;
-    const health: HttpAnswer = { status: 200, body: JSON.stringify({ status: 'ok', image }), latencyMs: 0 };
+    const health: HttpAnswer = {
+      status: 200,
+      body: JSON.stringify({ status: 'ok', image }),
+      latency: { kind: 'fixed', ms: 0 },
+    };
     const http: Record<string, HttpAnswer> = { '/health': health, ...(found?.http ?? {}) };
+    const declared = (path: string): [string, HttpAnswer] | undefined => {
+      const exact = http[path];
+      if (exact !== undefined) return [path, exact];
+      for (const [pattern, answer] of Object.entries(http))
+        if (pattern.includes('*') && globToRegExp(pattern).test(path)) return [pattern, answer];
+      return undefined;
+    };
     return {
       ready: found?.ready ?? DEFAULT_READINESS,
       run: found?.run ?? DEFAULT_RUN,
-      answer: (path) => {
-        const exact = http[path];
-        if (exact !== undefined) return exact;
-        for (const [pattern, answer] of Object.entries(http))
-          if (pattern.includes('*') && globToRegExp(pattern).test(path)) return answer;
-        return undefined;
+      respond: (path) => {
+        const match = declared(path);
+        if (match === undefined) return undefined;
+        const [pattern, answer] = match;
+        if (answer.errors === undefined && answer.latency.kind === 'fixed')
+          return { status: answer.status, body: answer.body, latencyMs: answer.latency.ms };
+        // A glob path counts as one: the share holds over all the paths it matches together.
+        const state = this.stateOf(`${image}\n${pattern}`);
+        state.served += 1;
+        const latencyMs = drawLatency(answer.latency, state.random);
+        const { errors } = answer;
+        if (
+          errors !== undefined &&
+          errorsAmong(state.served, errors.rate) > errorsAmong(state.served - 1, errors.rate)
+        )
+          return { status: errors.status, body: errors.body, latencyMs };
+        return { status: answer.status, body: answer.body, latencyMs };
       },
     };
+  }
+
+  private stateOf(key: string): AnswerState {
+    let state = this.states.get(key);
+    if (state === undefined) {
+      state = { served: 0, random: new SeededRandom((this.seed ^ hashText(key)) >>> 0) };
+      this.states.set(key, state);
+    }
+    return state;
   }
 }

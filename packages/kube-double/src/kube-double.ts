@@ -37,14 +37,43 @@ import { SimClock } from './sim-clock.js';
 import { DataPlane, type DataPlaneAddresses } from './gateway.js';
 import { TrafficMonitor, type TrafficSummary } from './traffic-monitor.js';
 
+/**
+ * How long an answer takes (real time, at most 60s): a duration, `{min, max}` (uniform between the
+ * two) or `{median, p99}` (log-normal through those two quantiles, p99 at least the median).
+ */
+export type LatencyEntry =
+  | string
+  | number
+  | { readonly min: string | number; readonly max: string | number }
+  | { readonly median: string | number; readonly p99: string | number };
+
+/** A share of the requests to a path answered with an error instead. */
+export interface ErrorShareEntry {
+  /** From 0 to 1; exact, not random: after n requests, floor(n * rate) were errors. */
+  readonly rate: number;
+  /** Default 500. */
+  readonly status?: number;
+  /** Default `internal server error`; an object is sent as JSON. */
+  readonly body?: unknown;
+}
+
+/** How the service proxy answers a path, as written in the behaviours document. */
+export interface HttpAnswerEntry {
+  /** Default 200. */
+  readonly status?: number;
+  /** Default empty; an object is sent as JSON. */
+  readonly body?: unknown;
+  readonly latency?: LatencyEntry;
+  readonly errors?: ErrorShareEntry;
+}
+
 /** An entry of the behaviours document, as written in YAML or JSON (durations as text). */
 export interface BehaviourEntry {
   readonly image: string;
   /** A duration (`2s`, default 1s), `never`, or `deadline`. */
   readonly ready?: string | number;
-  readonly http?: Readonly<
-    Record<string, { readonly status?: number; readonly body?: unknown; readonly latency?: string | number }>
-  >;
+  /** Answers by request path (exact, or a glob). */
+  readonly http?: Readonly<Record<string, HttpAnswerEntry>>;
   /** For run-to-completion pods (Jobs): the exit code (default 0) ... */
   readonly exitCode?: number;
   /** ... after this long (a duration, default 1s). */
@@ -65,7 +94,7 @@ export interface KubeDoubleOptions {
   readonly behaviours?: readonly BehaviourEntry[];
   /** Fault rules in force from the start. */
   readonly faults?: readonly FaultRule[];
-  /** Seed for fault decisions and generated names. Default 1. */
+  /** Seed for fault decisions, generated names and the latencies behaviours draw. Default 1. */
   readonly seed?: number;
   /** Simulated milliseconds per real one for controller delays and deadlines. Default 1. */
   readonly timeScale?: number;
@@ -96,7 +125,7 @@ export interface KubeDouble {
   readonly kubeconfigPath: string;
   /** The API semantics, for tests that need to look at or change state directly. */
   readonly api: ApiServer;
-  /** Replaces the image behaviours (first match wins). */
+  /** Replaces the image behaviours (first match wins); error shares count afresh. */
   setBehaviours(entries: readonly BehaviourEntry[]): void;
   /** The behaviours in force. */
   behaviours(): readonly ImageBehaviour[];
@@ -149,7 +178,9 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
   const random = new SeededRandom(options.seed ?? 1);
   const store = new ObjectStore({ eventLogLimit: options.eventLogLimit ?? 10_000 });
   const api = new ApiServer(store, realClock, random, new ResourceCatalog());
-  const behaviours = new BehaviourBook(parseBehaviours(options.behaviours ?? []));
+  const behaviours = new BehaviourBook(parseBehaviours(options.behaviours ?? []), {
+    seed: options.seed ?? 1,
+  });
   const faults = new FaultInjector(options.seed ?? 1);
   faults.set(options.faults ?? []);
   const log = new ActivityLog();

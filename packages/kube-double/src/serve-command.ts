@@ -15,7 +15,7 @@ JSON line {"url": ..., "kubeconfig": ..., "gateway": ..., "metrics": ...} when r
   --behaviours FILE    image behaviours, YAML or JSON (see docs/kube-double.md)
   --faults FILE        fault rules, YAML or JSON
   --time-scale X       simulated seconds per real second for controller delays (default 1)
-  --seed N             seed for faults and generated names (default 1)
+  --seed N             seed for faults, generated names and latency draws (default 1)
   --namespace NS       the kubeconfig context's namespace (default: default)
   --monitor-exclude G  a Service name glob the invariant monitor ignores (repeatable)
   --nodes N            how many Ready nodes the cluster has (default 3)`;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiServer } from './api-server.js';
 import { notFound, serviceUnavailable } from './api-status.js';
 import { resolveTargetPort, selectedPods } from './endpoints-controller.js';
-import type { BehaviourBook } from './image-behaviours.js';
+import type { BehaviourBook, ConcreteAnswer } from './image-behaviours.js';
 import { numberAt, objectAt, objectsAt, stringAt, type JsonObject } from './json-value.js';
 import { isPodReady } from './pod-lifecycle.js';
 import { resourceTypeOfKind } from './resource-table.js';
@@ -16,10 +16,7 @@ export function splitServiceId(id: string): { scheme?: string; name: string; por
 }
 
 /** Which pod answered a proxied request, and how. */
-export interface ProxyAnswer {
-  readonly status: number;
-  readonly body: string;
-  readonly latencyMs: number;
+export interface ProxyAnswer extends ConcreteAnswer {
   readonly pod: string;
   readonly image: string;
 }
@@ -27,7 +24,8 @@ export interface ProxyAnswer {
 /**
  * The API server's service proxy (`/api/v1/namespaces/NS/services/NAME[:PORT]/proxy/PATH`): picks a
  * Ready pod behind the Service, round-robin, and answers with the behaviour of the image serving the
- * target port. No Ready pod: 503 `no endpoints available for service "NAME"`.
+ * target port (its error share decided and its latency drawn per request). No Ready pod: 503
+ * `no endpoints available for service "NAME"`.
  */
 export class ServiceProxy {
   private readonly cursors = new Map<string, number>();
@@ -60,7 +58,7 @@ export class ServiceProxy {
     const pod = ready[cursor % ready.length] ?? ready[0];
     if (pod === undefined) throw serviceUnavailable(`no endpoints available for service "${name}"`);
     const image = imageServing(pod, resolveTargetPort(pod, servicePort));
-    const answer = this.behaviours.forImage(image).answer(path === '' ? '/' : path);
+    const answer = this.behaviours.forImage(image).respond(path === '' ? '/' : path);
     const podName = stringAt(objectAt(pod, 'metadata'), 'name') ?? '';
     if (answer === undefined)
       return { status: 404, body: '404 page not found\n', latencyMs: 0, pod: podName, image };
