@@ -25,9 +25,15 @@ const BEHAVIOURS: BehaviourEntry[] = [
   {
     image: `*@${digest('gateway', 'v3')}`,
     ready: '1s',
-    http: { '/': { status: 200, body: 'ok', latency: { median: '20ms', p99: '60ms' }, errors: { rate: 0.05 } } },
+    http: {
+      '/': { status: 200, body: 'ok', latency: { median: '20ms', p99: '60ms' }, errors: { rate: 0.05 } },
+    },
   },
-  { image: '*', ready: '1s', http: { '/': { status: 200, body: 'ok', latency: { median: '20ms', p99: '60ms' } } } },
+  {
+    image: '*',
+    ready: '1s',
+    http: { '/': { status: 200, body: 'ok', latency: { median: '20ms', p99: '60ms' } } },
+  },
 ];
 
 /** Post-switch gates reading the real Prometheus: the 5xx ratio and p95 latency over 30 s. */
@@ -60,7 +66,13 @@ describe('post-switch gates on real traffic', () => {
     expect(v1.outputs.result).toBe('promoted');
     prometheus = await startPrometheus({ targets: [cluster.double.gateway.metricsTarget] });
     // Steady traffic through the Ingress for the whole test, as users would send it.
-    load = startLoad({ url: cluster.double.gateway.url, host: HOST, path: '/', rps: 50, maxDurationMs: 300_000 });
+    load = startLoad({
+      url: cluster.double.gateway.url,
+      host: HOST,
+      path: '/',
+      rps: 50,
+      maxDurationMs: 300_000,
+    });
     cluster.double.clearLogs();
   }, 120_000);
 
@@ -94,7 +106,9 @@ describe('post-switch gates on real traffic', () => {
       'verify-window': '40s',
     });
     expect(r.outputs).toMatchObject({ result: 'rolled-back', 'active-color': 'green' });
-    expect(r.errors.join('\n')).toMatch(/post-switch health gates failed: error-ratio .*value 0\.0\d+ is above max 0\.01/);
+    expect(r.errors.join('\n')).toMatch(
+      /post-switch health gates failed: error-ratio .*value 0\.0\d+ is above max 0\.01/,
+    );
     expect(serviceColors(cluster.double).gateway).toBe('green');
     expect(releaseRecords(cluster.double)[0]).toMatchObject({ revision: 3, result: 'rolled-back' });
     expect(cluster.double.violations()).toEqual([]);
@@ -110,7 +124,9 @@ describe('post-switch gates on real traffic', () => {
     );
     expect(counted[0]?.value).toBe(seen.byStatus['500']);
     // Every 500 came from v3's color, blue, and none from the color that stayed live.
-    expect(await prometheus.scalar(`sum(http_requests_total{${TRAFFIC},code="500",color="green"})`)).toBeUndefined();
+    expect(
+      await prometheus.scalar(`sum(http_requests_total{${TRAFFIC},code="500",color="green"})`),
+    ).toBeUndefined();
     // The latency histogram holds what the behaviours declared (a median of about 20 ms: a
     // loaded machine can only add to it).
     const median = await prometheus.scalar(

@@ -6,7 +6,16 @@ import { startKubeDouble, type KubeDouble } from '../src/index.js';
 import { TrafficMonitor } from '../src/traffic-monitor.js';
 import { deployment, kubectlFor, ok, service, yaml, type Kubectl } from './support/manifests.js';
 
-const crds = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'storefront', 'cluster', 'crds');
+const crds = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'examples',
+  'storefront',
+  'cluster',
+  'crds',
+);
 const NS = 'shop';
 const TRACK = 'dreamscape.io/track';
 
@@ -21,7 +30,12 @@ interface Seen {
 }
 
 /** Sends `count` GETs through the data plane with `host`, 16 at a time over keep-alive connections. */
-async function send(count: number, host: string, path = '/', headers: Record<string, string> = {}): Promise<Seen> {
+async function send(
+  count: number,
+  host: string,
+  path = '/',
+  headers: Record<string, string> = {},
+): Promise<Seen> {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const url = new URL(double.gateway.url);
   const seen: Seen = { byService: {}, byStatus: {}, byColor: {} };
@@ -63,7 +77,12 @@ function share(seen: Seen, service: string): number {
 const tracked = (name: string, track: string, image: string, replicas: number): Record<string, unknown> =>
   deployment(`${name}-${track}`, image, { namespace: NS, replicas, labels: { app: name, [TRACK]: track } });
 
-const ingress = (name: string, host: string, backend: string, annotations: Record<string, string> = {}): Record<string, unknown> => ({
+const ingress = (
+  name: string,
+  host: string,
+  backend: string,
+  annotations: Record<string, string> = {},
+): Record<string, unknown> => ({
   apiVersion: 'networking.k8s.io/v1',
   kind: 'Ingress',
   metadata: { name, namespace: NS, annotations },
@@ -72,16 +91,37 @@ const ingress = (name: string, host: string, backend: string, annotations: Recor
     rules: [
       {
         host,
-        http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: backend, port: { name: 'http' } } } }] },
+        http: {
+          paths: [
+            {
+              path: '/',
+              pathType: 'Prefix',
+              backend: { service: { name: backend, port: { name: 'http' } } },
+            },
+          ],
+        },
       },
     ],
   },
 });
 
 beforeAll(async () => {
-  double = await startKubeDouble({ timeScale: 20, namespaces: [NS] });
+  double = await startKubeDouble({
+    timeScale: 20,
+    namespaces: [NS],
+    behaviours: [{ image: '*', ready: '1s', http: { '/': { status: 200, body: 'ok' } } }],
+  });
   k = kubectlFor(double);
-  ok(await k(['apply', '--server-side', '-f', join(crds, 'gateways.yaml'), '-f', join(crds, 'httproutes.yaml')]));
+  ok(
+    await k([
+      'apply',
+      '--server-side',
+      '-f',
+      join(crds, 'gateways.yaml'),
+      '-f',
+      join(crds, 'httproutes.yaml'),
+    ]),
+  );
   ok(
     await k(['apply', '--server-side', '-f', '-'], {
       stdin: yaml(
@@ -116,7 +156,9 @@ beforeAll(async () => {
             hostnames: ['routes.example.com'],
             rules: [
               {
-                matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ name: 'x-canary', value: 'yes' }] }],
+                matches: [
+                  { path: { type: 'PathPrefix', value: '/' }, headers: [{ name: 'x-canary', value: 'yes' }] },
+                ],
                 backendRefs: [{ name: 'web-canary', port: 80 }],
               },
               {
@@ -132,7 +174,11 @@ beforeAll(async () => {
           apiVersion: 'gateway.networking.k8s.io/v1',
           kind: 'HTTPRoute',
           metadata: { name: 'orphan', namespace: NS },
-          spec: { parentRefs: [{ name: 'no-such-gateway' }], hostnames: ['orphan.example.com'], rules: [{ backendRefs: [{ name: 'web-stable', port: 80 }] }] },
+          spec: {
+            parentRefs: [{ name: 'no-such-gateway' }],
+            hostnames: ['orphan.example.com'],
+            rules: [{ backendRefs: [{ name: 'web-stable', port: 80 }] }],
+          },
         },
       ),
     }),
@@ -153,7 +199,10 @@ describe('data plane', () => {
     const seen = await send(2000, 'shop.example.com');
     expect(seen.byStatus).toEqual({ '200': 2000 });
     expect(Math.abs(share(seen, 'web-canary') - 0.2)).toBeLessThanOrEqual(0.03);
-    expect(seen.byColor).toEqual({ canary: seen.byService['web-canary'], stable: seen.byService['web-stable'] });
+    expect(seen.byColor).toEqual({
+      canary: seen.byService['web-canary'],
+      stable: seen.byService['web-stable'],
+    });
     expect(double.gateway.traffic().shareWindows).toBeGreaterThan(0);
     expect(double.violations()).toEqual([]);
   });
@@ -166,9 +215,15 @@ describe('data plane', () => {
   });
 
   it('sends every request marked with the canary header to the canary, and `never` to the main backend', async () => {
-    expect((await send(200, 'shop.example.com', '/', { 'X-Canary': 'always' })).byService).toEqual({ 'web-canary': 200 });
-    expect((await send(200, 'shop.example.com', '/', { 'X-Canary': 'never' })).byService).toEqual({ 'web-stable': 200 });
-    expect((await send(200, 'routes.example.com', '/', { 'x-canary': 'yes' })).byService).toEqual({ 'web-canary': 200 });
+    expect((await send(200, 'shop.example.com', '/', { 'X-Canary': 'always' })).byService).toEqual({
+      'web-canary': 200,
+    });
+    expect((await send(200, 'shop.example.com', '/', { 'X-Canary': 'never' })).byService).toEqual({
+      'web-stable': 200,
+    });
+    expect((await send(200, 'routes.example.com', '/', { 'x-canary': 'yes' })).byService).toEqual({
+      'web-canary': 200,
+    });
   });
 
   it('shares a Service that selects two Deployments by their Ready pod counts (3 to 1)', async () => {
@@ -178,15 +233,39 @@ describe('data plane', () => {
 
   it('follows a weight written through the API from the next request on', async () => {
     ok(
-      await k(['-n', NS, 'annotate', 'ingress', 'web-canary', '--overwrite', 'nginx.ingress.kubernetes.io/canary-weight=0']),
+      await k([
+        '-n',
+        NS,
+        'annotate',
+        'ingress',
+        'web-canary',
+        '--overwrite',
+        'nginx.ingress.kubernetes.io/canary-weight=0',
+      ]),
     );
     expect((await send(300, 'shop.example.com')).byService).toEqual({ 'web-stable': 300 });
     ok(
-      await k(['-n', NS, 'annotate', 'ingress', 'web-canary', '--overwrite', 'nginx.ingress.kubernetes.io/canary-weight=100']),
+      await k([
+        '-n',
+        NS,
+        'annotate',
+        'ingress',
+        'web-canary',
+        '--overwrite',
+        'nginx.ingress.kubernetes.io/canary-weight=100',
+      ]),
     );
     expect((await send(300, 'shop.example.com')).byService).toEqual({ 'web-canary': 300 });
     ok(
-      await k(['-n', NS, 'annotate', 'ingress', 'web-canary', '--overwrite', 'nginx.ingress.kubernetes.io/canary-weight=20']),
+      await k([
+        '-n',
+        NS,
+        'annotate',
+        'ingress',
+        'web-canary',
+        '--overwrite',
+        'nginx.ingress.kubernetes.io/canary-weight=20',
+      ]),
     );
   });
 
@@ -219,10 +298,19 @@ describe('data plane', () => {
     const text = await (await fetch(double.gateway.metricsUrl)).text();
     const canary = text
       .split('\n')
-      .find((l) => l.startsWith('http_requests_total{') && l.includes('route="web"') && l.includes('service="web-canary"'));
-    expect(canary).toMatch(/namespace="shop",ingress="",route="web",service="web-canary",backend="web-canary",pod_template_hash="[a-z0-9]+",color="canary",method="GET",code="200"\} \d+$/);
+      .find(
+        (l) =>
+          l.startsWith('http_requests_total{') &&
+          l.includes('route="web"') &&
+          l.includes('service="web-canary"'),
+      );
+    expect(canary).toMatch(
+      /namespace="shop",ingress="",route="web",service="web-canary",backend="web-canary",pod_template_hash="[a-z0-9]+",color="canary",method="GET",code="200"\} \d+$/,
+    );
     expect(text).toContain('# TYPE http_request_duration_seconds histogram');
-    expect(text).toMatch(/http_request_duration_seconds_bucket\{namespace="shop",ingress="web",.*le="\+Inf"\} \d+/);
+    expect(text).toMatch(
+      /http_request_duration_seconds_bucket\{namespace="shop",ingress="web",.*le="\+Inf"\} \d+/,
+    );
     expect((await fetch(double.gateway.metricsUrl.replace('/metrics', '/other'))).status).toBe(404);
   });
 });

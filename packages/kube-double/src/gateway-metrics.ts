@@ -73,7 +73,9 @@ export class TrafficMetrics {
     ];
     for (const s of all) {
       LATENCY_BUCKETS.forEach((le, i) => {
-        lines.push(`http_request_duration_seconds_bucket{${s.labels},le="${String(le)}"} ${String(s.buckets[i] ?? 0)}`);
+        lines.push(
+          `http_request_duration_seconds_bucket{${s.labels},le="${String(le)}"} ${String(s.buckets[i] ?? 0)}`,
+        );
       });
       lines.push(`http_request_duration_seconds_bucket{${s.labels},le="+Inf"} ${String(s.requests)}`);
       lines.push(`http_request_duration_seconds_sum{${s.labels}} ${String(s.sum)}`);

@@ -168,8 +168,11 @@ export class RouteTable {
       const attached = objectsAt(spec, 'parentRefs').some(
         (ref) =>
           (stringAt(ref, 'kind') ?? 'Gateway') === 'Gateway' &&
-          this.api.store.peek(gatewayType, stringAt(ref, 'namespace') ?? namespace, stringAt(ref, 'name') ?? '') !==
-            undefined,
+          this.api.store.peek(
+            gatewayType,
+            stringAt(ref, 'namespace') ?? namespace,
+            stringAt(ref, 'name') ?? '',
+          ) !== undefined,
       );
       if (!attached) continue;
       const hostnames = arrayAt(spec, 'hostnames').filter((h): h is string => typeof h === 'string');
@@ -182,7 +185,9 @@ export class RouteTable {
           const rank = httpMatchRank(m, request);
           if (rank === undefined) continue;
           const backends = objectsAt(rule, 'backendRefs')
-            .filter((b) => (stringAt(b, 'kind') ?? 'Service') === 'Service' && (stringAt(b, 'group') ?? '') === '')
+            .filter(
+              (b) => (stringAt(b, 'kind') ?? 'Service') === 'Service' && (stringAt(b, 'group') ?? '') === '',
+            )
             .filter((b) => (stringAt(b, 'namespace') ?? namespace) === namespace)
             .map((b) => ({
               service: stringAt(b, 'name') ?? '',
@@ -225,7 +230,8 @@ function httpMatchRank(match: JsonObject, request: RouteRequest): number[] | und
     const actual = request.headers[(stringAt(h, 'name') ?? '').toLowerCase()];
     if (actual === undefined) return undefined;
     const wanted = stringAt(h, 'value') ?? '';
-    const ok = stringAt(h, 'type') === 'RegularExpression' ? safeRegExp(wanted)?.test(actual) : actual === wanted;
+    const ok =
+      stringAt(h, 'type') === 'RegularExpression' ? safeRegExp(wanted)?.test(actual) : actual === wanted;
     if (ok !== true) return undefined;
   }
   return [type === 'Exact' ? 1 : 0, value.length, method === undefined ? 0 : 1, headers.length];
@@ -275,9 +281,10 @@ function canaryRule(
         if (backend === undefined) continue;
         const total = Number(annotation(canary, NGINX_CANARY.weightTotal) ?? '100');
         const raw = Number(annotation(canary, NGINX_CANARY.weight) ?? '0');
-        const weight = Number.isFinite(raw) && Number.isFinite(total) && total > 0
-          ? Math.min(Math.max(raw, 0), total) / total
-          : 0;
+        const weight =
+          Number.isFinite(raw) && Number.isFinite(total) && total > 0
+            ? Math.min(Math.max(raw, 0), total) / total
+            : 0;
         return { ...backend, weight, ...canaryTesting(canary) };
       }
   }
@@ -318,15 +325,15 @@ function withCanary(
     key: main.key,
     missingServiceStatus: 503 as const,
   };
-  if (canary === undefined)
-    return { ...base, backends: [main.main], decidedBy: 'weight', forced: undefined };
+  if (canary === undefined) return { ...base, backends: [main.main], decidedBy: 'weight', forced: undefined };
   const canaryBackend: RouteBackend = { service: canary.service, port: canary.port, weight: canary.weight };
   const mainBackend: RouteBackend = { ...main.main, weight: 1 - canary.weight };
   const backends = [mainBackend, canaryBackend];
   if (canary.byHeader !== undefined) {
     const value = request.headers[canary.byHeader.toLowerCase()];
     if (canary.byHeaderValue !== undefined) {
-      if (value === canary.byHeaderValue) return { ...base, backends, decidedBy: 'header', forced: canaryBackend };
+      if (value === canary.byHeaderValue)
+        return { ...base, backends, decidedBy: 'header', forced: canaryBackend };
     } else if (value === 'always') return { ...base, backends, decidedBy: 'header', forced: canaryBackend };
     else if (value === 'never') return { ...base, backends, decidedBy: 'header', forced: mainBackend };
   }

@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { ApiServer } from './api-server.js';
 import { resolveTargetPort, selectedPods } from './endpoints-controller.js';
 import { TrafficMetrics, type RequestLabels } from './gateway-metrics.js';
-import { hostOf, RouteTable, type MatchedRoute, type RouteBackend, type RouteDecision } from './gateway-routes.js';
+import {
+  hostOf,
+  RouteTable,
+  type MatchedRoute,
+  type RouteBackend,
+  type RouteDecision,
+} from './gateway-routes.js';
 import type { BehaviourBook } from './image-behaviours.js';
 import { numberAt, objectAt, objectsAt, stringAt, stringMapAt, type JsonObject } from './json-value.js';
 import { nameOf } from './object-store.js';
@@ -31,7 +37,8 @@ export interface TrafficRecord {
   /** Real time of the routing decision, in epoch milliseconds. */
   readonly at: number;
   readonly namespace: string;
-  readonly route: { readonly kind: 'Ingress' | 'HTTPRoute'; readonly name: string; readonly key: string } | undefined;
+  readonly route:
+    { readonly kind: 'Ingress' | 'HTTPRoute'; readonly name: string; readonly key: string } | undefined;
   readonly decidedBy: RouteDecision | undefined;
   /** The rule's backends with the weights in force when the request was routed. */
   readonly weights: readonly RouteBackend[];
@@ -73,7 +80,8 @@ export class WeightedChooser {
     let best = -1;
     for (let i = 0; i < weights.length; i++) {
       entry.current[i] = (entry.current[i] ?? 0) + Math.max(weights[i] ?? 0, 0);
-      if ((weights[i] ?? 0) > 0 && (best === -1 || (entry.current[i] ?? 0) > (entry.current[best] ?? 0))) best = i;
+      if ((weights[i] ?? 0) > 0 && (best === -1 || (entry.current[i] ?? 0) > (entry.current[best] ?? 0)))
+        best = i;
     }
     entry.current[best] = (entry.current[best] ?? 0) - total;
     return best;
@@ -213,10 +221,7 @@ export class DataPlane {
       }
       res.writeHead(decision.status, { 'Content-Type': contentType(decision.body), ...extra });
       res.end(decision.body);
-      this.metrics.observe(
-        labelsOf(route, decision, method),
-        (performance.now() - started) / 1000,
-      );
+      this.metrics.observe(labelsOf(route, decision, method), (performance.now() - started) / 1000);
     };
     if (decision.latencyMs > 0) {
       const timer = setTimeout(send, decision.latencyMs);
@@ -230,7 +235,12 @@ export class DataPlane {
     if (route === undefined) return plain(404, 'default backend - 404\n', 'no-route');
     const backend =
       route.forced ??
-      route.backends[this.chooser.choose(route.key, route.backends.map((b) => b.weight)) ?? -1];
+      route.backends[
+        this.chooser.choose(
+          route.key,
+          route.backends.map((b) => b.weight),
+        ) ?? -1
+      ];
     if (backend === undefined) return plain(500, 'no backend with a weight above zero\n', 'no-backends');
     const service = this.api.store.peek(this.serviceType, route.namespace, backend.service);
     if (service === undefined)
@@ -251,7 +261,11 @@ export class DataPlane {
           );
     if (servicePort === undefined || ready.length === 0)
       return {
-        ...plain(503, route.kind === 'Ingress' ? '503 Service Temporarily Unavailable\n' : 'no healthy upstream\n', 'no-endpoints'),
+        ...plain(
+          503,
+          route.kind === 'Ingress' ? '503 Service Temporarily Unavailable\n' : 'no healthy upstream\n',
+          'no-endpoints',
+        ),
         service: backend.service,
       };
     const cursorKey = `${route.namespace}/${backend.service}/${String(backend.port ?? '')}`;
@@ -336,7 +350,9 @@ function labelsOf(route: MatchedRoute | undefined, decision: Decision, method: s
 
 function imageServing(pod: JsonObject, port: number | undefined): string {
   const containers = objectsAt(objectAt(pod, 'spec'), 'containers');
-  const byPort = containers.find((c) => objectsAt(c, 'ports').some((p) => numberAt(p, 'containerPort') === port));
+  const byPort = containers.find((c) =>
+    objectsAt(c, 'ports').some((p) => numberAt(p, 'containerPort') === port),
+  );
   return stringAt(byPort ?? containers[0], 'image') ?? '';
 }
 

@@ -57,7 +57,14 @@ export class TrafficMonitor {
   private readonly tolerance: number;
   private readonly windowMs: number;
   private readonly minRequests: number;
-  private counts = { requests: 0, answered: 0, unreadyAnswers: 0, routing503s: 0, shareWindows: 0, shareViolations: 0 };
+  private counts = {
+    requests: 0,
+    answered: 0,
+    unreadyAnswers: 0,
+    routing503s: 0,
+    shareWindows: 0,
+    shareViolations: 0,
+  };
 
   constructor(
     private readonly api: ApiServer,
@@ -86,7 +93,12 @@ export class TrafficMonitor {
     const where = `${record.namespace}/${service}`;
     if (record.outcome === 'no-endpoints') {
       this.counts.routing503s++;
-      this.mark('routing-503', record, `${String(record.status)}: ${where} had no Ready endpoint when a request was routed to it${via(record)}`, []);
+      this.mark(
+        'routing-503',
+        record,
+        `${String(record.status)}: ${where} had no Ready endpoint when a request was routed to it${via(record)}`,
+        [],
+      );
     } else this.close('routing-503', where, record.at);
     if (record.pod !== undefined) {
       const pod = this.api.store.peek(this.podType, record.namespace, record.pod);
@@ -127,7 +139,14 @@ export class TrafficMonitor {
     this.recorded.length = 0;
     this.open.clear();
     this.windows.clear();
-    this.counts = { requests: 0, answered: 0, unreadyAnswers: 0, routing503s: 0, shareWindows: 0, shareViolations: 0 };
+    this.counts = {
+      requests: 0,
+      answered: 0,
+      unreadyAnswers: 0,
+      routing503s: 0,
+      shareWindows: 0,
+      shareViolations: 0,
+    };
   }
 
   private excluded(namespace: string, service: string): boolean {
@@ -137,7 +156,10 @@ export class TrafficMonitor {
   private countShare(key: string, record: TrafficRecord): void {
     const signature = record.weights.map((b) => `${b.service}=${String(b.weight)}`).join(',');
     let window = this.windows.get(key);
-    if (window !== undefined && (window.signature !== signature || record.at - window.startedAt >= this.windowMs)) {
+    if (
+      window !== undefined &&
+      (window.signature !== signature || record.at - window.startedAt >= this.windowMs)
+    ) {
       this.judge(window, record.at);
       window = undefined;
     }
@@ -164,7 +186,8 @@ export class TrafficMonitor {
     if (!(sum > 0)) return;
     // Backends sharing a Service share its count: weights are summed per Service.
     const expected = new Map<string, number>();
-    for (const b of window.weights) expected.set(b.service, (expected.get(b.service) ?? 0) + Math.max(b.weight, 0) / sum);
+    for (const b of window.weights)
+      expected.set(b.service, (expected.get(b.service) ?? 0) + Math.max(b.weight, 0) / sum);
     const strays: string[] = [];
     for (const [service, share] of expected) {
       const seen = (window.counts.get(service) ?? 0) / window.total;
@@ -226,7 +249,9 @@ export class TrafficMonitor {
 }
 
 function via(record: TrafficRecord): string {
-  return record.route === undefined ? '' : ` (through ${record.route.kind} ${record.namespace}/${record.route.name})`;
+  return record.route === undefined
+    ? ''
+    : ` (through ${record.route.kind} ${record.namespace}/${record.route.name})`;
 }
 
 function pct(share: number): string {
