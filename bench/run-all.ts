@@ -26,6 +26,7 @@ const TARGETS: Readonly<Record<string, { readonly max: number } | { readonly min
   'deploy.ratio': { max: 0.35 },
   'deploy.rollback_s': { max: 1.5 },
   'deploy.kubectl_per_service': { max: 5 },
+  'gateway.rps': { min: 2000 },
   'rollback.fast_s': { max: 1 },
   'scan.seconds': { max: 3 },
   'scan.peak_mb': { max: 500 },
@@ -90,7 +91,7 @@ const rows: string[] = [];
 for (const r of results) {
   for (const [key, value] of Object.entries(r.figures)) {
     const target = TARGETS[`${r.name}.${key}`];
-    const kind = /ratio|growth|per_service|findings/.test(key)
+    const kind = /ratio|growth|per_service|findings|deploys/.test(key)
       ? 'ratio/count'
       : 'absolute (machine-dependent)';
     const verdict =
