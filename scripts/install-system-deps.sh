@@ -10,6 +10,7 @@ declare -A want=(
   [diff]=diffutils
   [openssl]=openssl
   [htpasswd]=apache2-utils
+  [prometheus]=prometheus
 )
 
 missing=()
@@ -36,5 +37,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing system packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# The packages are tools for the tests, not services of this machine: stop their maintainer scripts
+# from starting daemons (prometheus' would listen on :9090), unless a policy is already in place.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq "${missing[@]}"

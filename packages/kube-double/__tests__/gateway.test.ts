@@ -109,7 +109,15 @@ beforeAll(async () => {
   double = await startKubeDouble({
     timeScale: 20,
     namespaces: [NS],
-    behaviours: [{ image: '*', ready: '1s', http: { '/': { status: 200, body: 'ok' } } }],
+    behaviours: [
+      // The canary answers after a declared latency: every test through it waits for its answers.
+      {
+        image: 'web:2',
+        ready: '1s',
+        http: { '/': { status: 200, body: 'ok', latency: { min: '1ms', max: '5ms' } } },
+      },
+      { image: '*', ready: '1s', http: { '/': { status: 200, body: 'ok' } } },
+    ],
   });
   k = kubectlFor(double);
   ok(

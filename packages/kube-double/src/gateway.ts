@@ -225,8 +225,9 @@ export class DataPlane {
     };
     if (decision.latencyMs > 0) {
       const timer = setTimeout(send, decision.latencyMs);
-      req.on('close', () => {
-        if (!res.writableEnded) clearTimeout(timer);
+      // The response's close, not the request's: a request's 'close' fires once its body is read.
+      res.on('close', () => {
+        clearTimeout(timer);
       });
     } else send();
   }

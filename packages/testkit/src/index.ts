@@ -16,3 +16,5 @@ export * from './release-checks.js';
 export * from './secret-leaks.js';
 export * from './stand-in-scanner.js';
 export * from './release-server.js';
+export * from './load-generator.js';
+export * from './prometheus.js';

@@ -8,6 +8,7 @@ const INSTALL_HINTS: Readonly<Record<string, string>> = {
   htpasswd: 'apt-get install -y apache2-utils (or run scripts/install-system-deps.sh)',
   openssl: 'apt-get install -y openssl (or run scripts/install-system-deps.sh)',
   diff: 'apt-get install -y diffutils (or run scripts/install-system-deps.sh)',
+  prometheus: 'apt-get install -y prometheus (or run scripts/install-system-deps.sh)',
 };
 
 /**
