@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { BehaviourEntry, Violation } from '@dreamscape/kube-double';
+import type { BehaviourEntry, TrafficSummary, Violation } from '@dreamscape/kube-double';
 
 /** Where the demo deploys. */
 export interface DemoCluster {
@@ -12,10 +12,14 @@ export interface DemoCluster {
   readonly description: string;
   /** The double's URL; undefined for a real cluster. */
   readonly url: string | undefined;
+  /** The double's data plane (routes by Host like a load balancer); undefined for a real cluster. */
+  readonly gatewayUrl: string | undefined;
   /** Replaces the double's image behaviours; a real cluster has none. */
   setBehaviours(entries: readonly BehaviourEntry[]): Promise<void>;
   /** The invariant monitor's violations; undefined for a real cluster (nothing monitors it). */
   violations(): Promise<readonly Violation[] | undefined>;
+  /** The traffic monitor's counts; undefined for a real cluster. */
+  traffic(): Promise<TrafficSummary | undefined>;
   close(): Promise<void>;
 }
 
@@ -27,8 +31,10 @@ export function externalCluster(kubeconfig: string): DemoCluster {
     kubeconfig,
     description: `the cluster of ${kubeconfig} (DEMO_KUBECONFIG)`,
     url: undefined,
+    gatewayUrl: undefined,
     setBehaviours: () => Promise.resolve(),
     violations: () => Promise.resolve(undefined),
+    traffic: () => Promise.resolve(undefined),
     close: () => Promise.resolve(),
   };
 }
@@ -64,7 +70,7 @@ export async function startStandaloneDouble(
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const ready = await new Promise<{ url: string; gateway: string }>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`kube-double did not start within 60 s:\n${stderr}`));
@@ -73,7 +79,7 @@ export async function startStandaloneDouble(
     lines.once('line', (line) => {
       clearTimeout(timer);
       try {
-        resolve((JSON.parse(line) as { url: string }).url);
+        resolve(JSON.parse(line) as { url: string; gateway: string });
       } catch (error) {
         reject(
           new Error(`kube-double printed '${line}' instead of its address:\n${stderr}`, { cause: error }),
@@ -85,6 +91,7 @@ export async function startStandaloneDouble(
       reject(new Error(`kube-double exited with code ${String(code)} before it was ready:\n${stderr}`));
     });
   });
+  const url = ready.url;
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else
@@ -97,6 +104,7 @@ export async function startStandaloneDouble(
     kubeconfig,
     description: `kube-double ${url} (started by the demo, pid ${String(child.pid)})`,
     url,
+    gatewayUrl: ready.gateway,
     async setBehaviours(entries) {
       const res = await fetch(`${url}/_double/behaviours`, {
         method: 'POST',
@@ -109,6 +117,11 @@ export async function startStandaloneDouble(
       const res = await fetch(`${url}/_double/violations`);
       if (!res.ok) throw new Error(`kube-double answered ${res.status} for its violations`);
       return (await res.json()) as Violation[];
+    },
+    async traffic() {
+      const res = await fetch(`${url}/_double/traffic`);
+      if (!res.ok) throw new Error(`kube-double answered ${res.status} for its traffic counts`);
+      return (await res.json()) as TrafficSummary;
     },
     async close() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

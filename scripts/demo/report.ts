@@ -50,6 +50,26 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
     results.violations === null
       ? 'not monitored (a real cluster)'
       : `${results.violations.length} violation(s)`;
+  const traffic = results.traffic;
+  const trafficLines =
+    traffic === null
+      ? ['No traffic was sent (a real cluster, or the gateway service was not deployed).']
+      : [
+          `Steady requests to \`http://${traffic.host}${traffic.path}\` through the Ingress, ${String(traffic.rps)} per second, from v1 live to the end of the rollback.`,
+          '',
+          '| What | Count |',
+          '|---|---|',
+          `| Requests sent | ${String(traffic.sent)} |`,
+          `| Errors the client saw (5xx) | ${String(traffic.errors5xx)} |`,
+          `| Requests with no answer | ${String(traffic.transportErrors)} |`,
+          `| Answered by color | ${Object.entries(traffic.byColor)
+            .map(([c, n]) => `${c} ${String(n)}`)
+            .join(', ')} |`,
+          `| Requests to unready pods (invariant monitor) | ${String(traffic.monitor.unreadyAnswers)} |`,
+          `| Routing 503s: a Service with no Ready endpoint (invariant monitor) | ${String(traffic.monitor.routing503s)} |`,
+          '',
+          "The 5xx answers are v3's: its pods answer 500 on /version until its post-switch gate switches traffic back.",
+        ];
   const lines = [
     '# DreamScape Actions demo',
     '',
@@ -67,6 +87,10 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
     '| Step | Action | Result | Revision | Live color |',
     '|---|---|---|---|---|',
     ...releases,
+    '',
+    '## Traffic',
+    '',
+    ...trafficLines,
     '',
     '## Timings',
     '',
@@ -100,6 +124,7 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
         scans: results.scans,
         live: results.live,
         violations: results.violations,
+        traffic: results.traffic,
         steps: facts.steps,
         totalMs: facts.totalMs,
         summaries: results.summaries.map((s) => s.title),

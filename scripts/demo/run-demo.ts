@@ -89,6 +89,7 @@ export async function runDemo(
     releases: [],
     live: {},
     violations: null,
+    traffic: null,
     summaries: [],
   };
   const setup: DemoSetup = {

@@ -1,8 +1,8 @@
 import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildRecord } from '@dreamscape/image';
-import type { BehaviourEntry, Violation } from '@dreamscape/kube-double';
-import { runKubectl } from '@dreamscape/testkit';
+import type { BehaviourEntry, TrafficSummary, Violation } from '@dreamscape/kube-double';
+import { runKubectl, startLoad, type LoadRun } from '@dreamscape/testkit';
 import type { BundleRun, BundleRunner } from './action-bundles.js';
 import type { DemoCluster } from './cluster.js';
 import type { Progress } from './progress.js';
@@ -110,8 +110,29 @@ export interface StoryResults {
   readonly live: Record<string, { readonly color: string; readonly image: string }>;
   /** Invariant violations the double recorded; null on a real cluster. */
   violations: readonly Violation[] | null;
+  /** The steady traffic sent through the Ingress during v2, v3 and the rollback; null when none was. */
+  traffic: DemoTraffic | null;
   readonly summaries: CollectedSummary[];
 }
+
+/** What the users' traffic saw while the story released, and what the monitor judged of it. */
+export interface DemoTraffic {
+  readonly host: string;
+  readonly path: string;
+  readonly rps: number;
+  readonly sent: number;
+  readonly errors5xx: number;
+  readonly transportErrors: number;
+  readonly byStatus: Readonly<Record<string, number>>;
+  readonly byColor: Readonly<Record<string, number>>;
+  readonly monitor: TrafficSummary;
+}
+
+/** The host of the example's Ingress in the dev overlay, which the demo deploys. */
+export const INGRESS_HOST = 'dev.dreamscape.example.com';
+/** Users ask for /version: the path v3 breaks, so the client sees what the switch-back saved them from. */
+const TRAFFIC_PATH = '/version';
+const TRAFFIC_RPS = 20;
 
 /** A step that did not end as the story needs. */
 export class StoryError extends Error {
@@ -141,6 +162,37 @@ export async function runStory(ctx: StoryContext, results: StoryResults): Promis
   );
   expectOutcome(first, { result: 'promoted', exitCode: 0 });
   progress.line(`  v1 is live on ${first.activeColor}, revision ${first.revision}`);
+  const load = startTraffic(ctx);
+  try {
+    await releaseUnderTraffic(ctx, results, first, v1);
+  } finally {
+    await stopTraffic(ctx, results, load);
+  }
+
+  await progress.step('invariant monitor', async () => {
+    const violations = await ctx.cluster.violations();
+    results.violations = violations ?? null;
+    if (violations === undefined) return 'not available on a real cluster';
+    for (const v of violations) progress.line(`  ${v.kind}: ${v.message} at ${v.at}`);
+    if (violations.length > 0)
+      throw new StoryError(
+        `The invariant monitor recorded ${violations.length} violation(s): a Service selected unready pods, none, or two colors, or traffic reached an unready pod or no endpoint.`,
+      );
+    const traffic = results.traffic?.monitor;
+    return traffic === undefined
+      ? '0 violations (every Service selected Ready pods of one color at every instant)'
+      : `0 violations (every Service selected Ready pods of one color at every instant; ${traffic.unreadyAnswers} requests to unready pods, ${traffic.routing503s} routing 503s)`;
+  });
+}
+
+/** v2, the broken v3 and the rollback to revision 1, while users' requests flow. */
+async function releaseUnderTraffic(
+  ctx: StoryContext,
+  results: StoryResults,
+  first: ReleaseOutcome,
+  v1: Record<string, BuildRecord>,
+): Promise<void> {
+  const { progress } = ctx;
 
   const v2 = await build(ctx, results, 'v2');
   const second = await release(
@@ -212,18 +264,64 @@ export async function runStory(ctx: StoryContext, results: StoryResults): Promis
     }
     return `every Service selects v1 on ${back.activeColor}`;
   });
+}
 
-  await progress.step('invariant monitor', async () => {
-    const violations = await ctx.cluster.violations();
-    results.violations = violations ?? null;
-    if (violations === undefined) return 'not available on a real cluster';
-    for (const v of violations) progress.line(`  ${v.kind}: ${v.message} at ${v.at}`);
-    if (violations.length > 0)
-      throw new StoryError(
-        `The invariant monitor recorded ${violations.length} violation(s): a Service selected unready pods, none, or two colors.`,
-      );
-    return '0 violations (every Service selected Ready pods of one color at every instant)';
+/**
+ * Steady requests through the double's data plane to the example's Ingress, as users would send
+ * them, when the gateway service is deployed; undefined on a real cluster (the demo does not know
+ * its address) or without the gateway.
+ */
+function startTraffic(ctx: StoryContext): LoadRun | undefined {
+  if (ctx.cluster.gatewayUrl === undefined) {
+    ctx.progress.line('  no traffic: a real cluster, whose load balancer the demo does not know');
+    return undefined;
+  }
+  if (!ctx.services.includes('gateway')) {
+    ctx.progress.line('  no traffic: the gateway service, which the Ingress serves, is not deployed');
+    return undefined;
+  }
+  ctx.progress.line(
+    `  traffic: ${String(TRAFFIC_RPS)} requests/s to http://${INGRESS_HOST}${TRAFFIC_PATH} through the Ingress, from now to the end`,
+  );
+  return startLoad({
+    url: ctx.cluster.gatewayUrl,
+    host: INGRESS_HOST,
+    path: TRAFFIC_PATH,
+    rps: TRAFFIC_RPS,
+    maxDurationMs: 60 * 60_000,
   });
+}
+
+/** Stops the traffic and records what the client saw and what the traffic monitor judged. */
+async function stopTraffic(
+  ctx: StoryContext,
+  results: StoryResults,
+  load: LoadRun | undefined,
+): Promise<void> {
+  if (load === undefined) return;
+  const seen = await load.stop();
+  const monitor = await ctx.cluster.traffic();
+  if (monitor === undefined) return;
+  results.traffic = {
+    host: INGRESS_HOST,
+    path: TRAFFIC_PATH,
+    rps: TRAFFIC_RPS,
+    sent: seen.sent,
+    errors5xx: seen.errors5xx,
+    transportErrors: seen.transportErrors,
+    byStatus: seen.byStatus,
+    byColor: seen.byColor,
+    monitor,
+  };
+  const colors = Object.entries(seen.byColor)
+    .map(([color, n]) => `${color} ${String(n)}`)
+    .join(', ');
+  ctx.progress.line(
+    `  traffic: ${String(seen.sent)} requests sent, ${String(seen.errors5xx)} answered 5xx (v3's, before it switched back), ${String(seen.transportErrors)} unanswered; by color: ${colors}`,
+  );
+  ctx.progress.line(
+    `  traffic checks: ${String(monitor.unreadyAnswers)} requests to unready pods, ${String(monitor.routing503s)} routing 503s`,
+  );
 }
 
 /** Builds every service at `version` with action-build and pushes it. */

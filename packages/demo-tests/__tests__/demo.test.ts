@@ -108,6 +108,12 @@ interface Results {
   scans: { scanner: string; skipped: string | null; images: { service: string; verdict: string }[] };
   live: Record<string, { color: string; image: string }>;
   violations: unknown[] | null;
+  traffic: {
+    sent: number;
+    errors5xx: number;
+    byColor: Record<string, number>;
+    monitor: { requests: number; unreadyAnswers: number; routing503s: number };
+  } | null;
   steps: { step: string; durationMs: number }[];
   summaries: string[];
 }
@@ -192,6 +198,21 @@ describe('npm run demo', () => {
         });
       expect(results.violations).toEqual([]);
       expect(run.stdout).toContain('invariant monitor: 0 violations');
+
+      // Users' requests flowed through the Ingress during v2, v3 and the rollback: both colors
+      // answered them, none reached an unready pod or a Service without endpoints, and the only
+      // errors are v3's 500s before its gate switched it back.
+      const traffic = results.traffic;
+      expect(traffic?.sent).toBeGreaterThan(50);
+      expect(Object.keys(traffic?.byColor ?? {}).sort()).toEqual(['blue', 'green']);
+      expect(traffic?.monitor).toMatchObject({ unreadyAnswers: 0, routing503s: 0 });
+      expect(traffic?.monitor.requests).toBeGreaterThanOrEqual(traffic?.sent ?? Infinity);
+      expect(traffic?.errors5xx).toBeGreaterThan(0);
+      expect(run.stdout).toContain('traffic checks: 0 requests to unready pods, 0 routing 503s');
+      const report = readFileSync(join(workDir, 'summary.md'), 'utf8');
+      expect(report).toContain('## Traffic');
+      expect(report).toMatch(/\| Requests sent \| \d+ \|/);
+      expect(report).toContain('| Requests to unready pods (invariant monitor) | 0 |');
 
       // The scan ran offline on each v1 image: the stand-in saw the digests and no download location
       // outside this machine.

@@ -18,3 +18,4 @@ export { COLOR_LABEL } from './invariant-monitor.js';
 export type { ApiServer } from './api-server.js';
 export type { JsonObject, JsonValue } from './json-value.js';
 export type { AccessRule } from './access-review.js';
+export type { TrafficSummary } from './traffic-monitor.js';
