@@ -15,6 +15,7 @@ import {
   repoRoot,
   rollback,
   startCluster,
+  startLoad,
   type ActionRunResult,
   type ExampleCluster,
 } from '@dreamscape/testkit';
@@ -37,7 +38,8 @@ import {
 // release never Ready; its pre-switch gate fails; its post-switch check fails; a different release;
 // a rollback; a different release that fails once live). After every run: the invariant monitor is
 // empty, the result output matches the cluster, every workload runs the images of the recorded live
-// revision, and the history and the journal agree. `npm test` runs a spread of the cases
+// revision, and the history and the journal agree. Users' requests flow through an Ingress to `web`
+// the whole time: none may reach an unready pod or find the Service without a Ready endpoint. `npm test` runs a spread of the cases
 // (DS_RELIABILITY_CASES, 16 by default); `npm run test:reliability` runs them all.
 
 const NS = MIXED_NAMESPACE;
@@ -54,6 +56,25 @@ const HEALTHY: BehaviourEntry = {
   http: { '/health': { status: 200, body: 'ok' }, '/smoke': { status: 200, body: 'ok' } },
 };
 const TIMINGS = { 'verify-window': '1s', 'rollout-timeout': '30s', 'lock-timeout': '20s', 'lock-ttl': '3s' };
+/** The users' way in: an Ingress the cluster already had, outside any release. */
+const HOST = 'shop.example.com';
+const INGRESS = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'Ingress',
+  metadata: { name: 'shop', namespace: NS },
+  spec: {
+    rules: [
+      {
+        host: HOST,
+        http: {
+          paths: [
+            { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } },
+          ],
+        },
+      },
+    ],
+  },
+};
 
 const limit = casesLimit(process.env, 16);
 // DS_RELIABILITY_ONLY=<id prefix> runs the matching cases alone (to reproduce a failure).
@@ -293,12 +314,23 @@ async function runGroup(group: readonly StateCase[]): Promise<void> {
     label: `${first.strategy}-${first.action}`,
     next: 0,
   };
+  let load: ReturnType<typeof startLoad> | undefined;
   try {
     const v1 = await deployVersion(chain, newVersion(chain));
     if (v1.outputs.result !== 'promoted')
       throw new Error(
         `the first release ended ${v1.outputs.result ?? 'with no result'}: ${v1.errors.join(' ')}`,
       );
+    const ingressType = cluster.double.api.catalog.ofKind('Ingress');
+    if (ingressType === undefined) throw new Error('the double serves no Ingress');
+    cluster.double.api.createInternal(ingressType, INGRESS);
+    load = startLoad({
+      url: cluster.double.gateway.url,
+      host: HOST,
+      path: '/health',
+      rps: 20,
+      maxDurationMs: 60 * 60_000,
+    });
     for (const c of group) {
       try {
         await runCase(chain, c);
@@ -309,6 +341,9 @@ async function runGroup(group: readonly StateCase[]): Promise<void> {
       }
     }
   } finally {
+    const seen = await load?.stop();
+    if (seen !== undefined && seen.answered === 0)
+      part.failures.push(`${chain.label}: no request was answered`);
     await cluster.double.close();
   }
 }
