@@ -26,3 +26,4 @@ export * from './workload-classes.js';
 export * from './rollback-release.js';
 export * from './live-pins.js';
 export * from './deploy-release.js';
+export * from './traffic-routers.js';

@@ -1,211 +1,283 @@
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 
-/** Options of {@link startLoad}. */
+/** Options for {@link startLoad}. `maxRequests`, `maxDurationMs` or both must bound the run. */
 export interface LoadOptions {
-  /** `http://127.0.0.1:PORT`, for example a double's `gateway.url`. */
+  /** `http://127.0.0.1:PORT` (or `http://localhost:PORT`), optionally with a path. */
   readonly url: string;
-  /** Request path (default `/`). */
+  /** The request path (and query). Default: the URL's path. */
   readonly path?: string;
-  /** The Host header to send (node:http may set it; fetch may not). */
+  /** The Host header to send, to pick an Ingress or HTTPRoute host. Default: the URL's host. */
   readonly host?: string;
+  /** More request headers. */
   readonly headers?: Readonly<Record<string, string>>;
   /** Requests per second, in (0, 20000]. */
   readonly rps: number;
-  /** Stop after this many requests. At least one of maxRequests and maxDurationMs is required. */
+  /** How many requests are scheduled (each is sent, or skipped when too many are in flight). */
   readonly maxRequests?: number;
-  /** Stop sending after this long. */
+  /** No request is scheduled at or after `start + maxDurationMs`. */
   readonly maxDurationMs?: number;
-  /** Give up on one request after this long (a transport error). Default 10 s. */
+  /** A request not answered (body included) within this is aborted and counted as a transport error. Default 5000. */
   readonly timeoutMs?: number;
-  /** A request due while this many are in flight is skipped, not queued. Default 256. */
+  /** Requests allowed in flight at once; a request due beyond that is skipped, not queued. Default 256. */
   readonly maxInFlight?: number;
 }
 
-/** What the client saw. */
+/** What a load run did. `sent = answered + transportErrors` once the run is over. */
 export interface LoadReport {
-  /** Requests sent: answered + transportErrors. */
+  /** Requests put on the wire. */
   readonly sent: number;
+  /** Requests that got a whole response, whatever its status. */
   readonly answered: number;
+  /** Requests that got no response: refused, reset, or timed out. */
   readonly transportErrors: number;
-  /** Requests not sent because too many were in flight when they were due. */
+  /** Transport errors by kind: `timeout` or the error code (`ECONNREFUSED`, `ECONNRESET`...). */
+  readonly byTransportError: Readonly<Record<string, number>>;
+  /** Requests that were due while `maxInFlight` were already in flight: never sent. */
   readonly skipped: number;
+  /** Answered requests by HTTP status (`"200"`, `"503"`). */
   readonly byStatus: Readonly<Record<string, number>>;
-  /** By the `X-Kube-Double-Service` answer header (`(none)` without one). */
+  /** Answered requests by `x-kube-double-service`; `(none)` when the header is absent. */
   readonly byService: Readonly<Record<string, number>>;
-  /** By `X-Kube-Double-Color`. */
+  /** Answered requests by `x-kube-double-color`; `(none)` when the header is absent. */
   readonly byColor: Readonly<Record<string, number>>;
-  /** By `X-Kube-Double-Pod`. */
+  /** Answered requests by `x-kube-double-pod`; `(none)` when the header is absent. */
   readonly byPod: Readonly<Record<string, number>>;
-  /** Answers with a 5xx status. */
+  /** Answered requests with a status of 500 or more. */
   readonly errors5xx: number;
+  /** Of answered requests, from sending to the end of the body (nearest rank); 0 when none was answered. */
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly max: number };
+  /** Epoch milliseconds when the run started. */
   readonly startedAt: number;
+  /** Epoch milliseconds when the last request finished; in a snapshot of a running run, the snapshot's time. */
   readonly endedAt: number;
 }
 
-/** A running load. */
+/** A load run in progress. */
 export interface LoadRun {
-  /** Resolves when the bounds are reached and every request has ended. */
+  /** Resolves when the run's bound is reached and every request in flight has finished. Never rejects. */
   readonly done: Promise<LoadReport>;
-  /** Stops sending, waits for the requests in flight, and reports. */
+  /** Stops sending, waits for the requests in flight, and answers the final report. Safe to call twice. */
   stop(): Promise<LoadReport>;
-  /** What has been seen so far. */
+  /** The counts so far. */
   snapshot(): LoadReport;
 }
 
+/** The header absent: a request no pod answered. */
 const NONE = '(none)';
+const MAX_RPS = 20_000;
 
 /**
- * Sends a steady rate of GETs: request i is due at start + i/rps (deadlines, so a late timer does
- * not slow the rate down), over keep-alive connections, until `maxRequests` or `maxDurationMs`.
- * Counts what the client saw by status and by the Service, color and pod the data plane named.
+ * Sends HTTP requests at a steady rate to a server on the loopback (the kube-double's gateway, or
+ * any server) and counts the answers by status and by the `x-kube-double-*` headers. Request `i` is
+ * due at `start + i / rps` (deadlines, so a late timer catches up instead of drifting); a request
+ * due while `maxInFlight` are in flight is skipped. Uses node:http with a keep-alive agent, because
+ * fetch does not let a caller set the Host header.
  */
 export function startLoad(options: LoadOptions): LoadRun {
-  if (!(options.rps > 0 && options.rps <= 20_000))
-    throw new Error(`startLoad: rps must be above 0 and at most 20000, got ${String(options.rps)}`);
-  if (options.maxRequests === undefined && options.maxDurationMs === undefined)
-    throw new Error('startLoad: give maxRequests or maxDurationMs (or both): a load must be bounded');
-  const target = new URL(options.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: options.maxInFlight ?? 256 });
+  const target = checkedTarget(options);
+  const { rps } = options;
+  const maxRequests = options.maxRequests ?? Number.POSITIVE_INFINITY;
+  const timeoutMs = options.timeoutMs ?? 5_000;
   const maxInFlight = options.maxInFlight ?? 256;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const headers = {
-    ...(options.headers ?? {}),
-    ...(options.host === undefined ? {} : { host: options.host }),
-  };
-  const startedAt = Date.now();
+  checkPositive('timeoutMs', timeoutMs);
+  checkPositive('maxInFlight', maxInFlight, true);
+
+  // As many sockets as requests in flight: the agent never queues, so latency is the server's.
+  const agent = new Agent({ keepAlive: true, maxSockets: maxInFlight });
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.host !== undefined) headers.host = options.host;
+
   const counts = {
+    sent: 0,
     answered: 0,
     transportErrors: 0,
     skipped: 0,
     errors5xx: 0,
+    byTransportError: {} as Record<string, number>,
     byStatus: {} as Record<string, number>,
     byService: {} as Record<string, number>,
     byColor: {} as Record<string, number>,
     byPod: {} as Record<string, number>,
   };
   const latencies: number[] = [];
-  let due = 0;
+  const startedAt = Date.now();
+  const start = performance.now();
+  const intervalMs = 1000 / rps;
+  const endAt =
+    options.maxDurationMs === undefined ? Number.POSITIVE_INFINITY : start + options.maxDurationMs;
+  let next = 0;
   let inFlight = 0;
-  let stopped = false;
-  let endedAt: number | undefined;
+  let scheduling = true;
   let timer: NodeJS.Timeout | undefined;
-  let settle: (() => void) | undefined;
-  const idle = new Promise<void>((resolve) => (settle = resolve));
+  let endedAt: number | undefined;
+  let finish: (report: LoadReport) => void = () => undefined;
+  const done = new Promise<LoadReport>((resolve) => {
+    finish = resolve;
+  });
 
-  const bump = (map: Record<string, number>, key: string): void => {
-    map[key] = (map[key] ?? 0) + 1;
-  };
-  const header = (value: string | string[] | undefined): string =>
-    value === undefined ? NONE : Array.isArray(value) ? value.join(',') : value;
+  const snapshot = (): LoadReport => ({
+    sent: counts.sent,
+    answered: counts.answered,
+    transportErrors: counts.transportErrors,
+    byTransportError: { ...counts.byTransportError },
+    skipped: counts.skipped,
+    byStatus: { ...counts.byStatus },
+    byService: { ...counts.byService },
+    byColor: { ...counts.byColor },
+    byPod: { ...counts.byPod },
+    errors5xx: counts.errors5xx,
+    latencyMs: percentiles(latencies),
+    startedAt,
+    endedAt: endedAt ?? Date.now(),
+  });
+
   const finishIfIdle = (): void => {
-    if (stopped && inFlight === 0) {
-      endedAt ??= Date.now();
-      agent.destroy();
-      settle?.();
-    }
+    if (scheduling || inFlight > 0 || endedAt !== undefined) return;
+    endedAt = Date.now();
+    agent.destroy();
+    finish(snapshot());
   };
-  const sendOne = (): void => {
+
+  const send = (): void => {
+    counts.sent++;
     inFlight++;
     const sentAt = performance.now();
-    let ended = false;
-    const end = (): void => {
-      if (ended) return;
-      ended = true;
+    let settled = false;
+    const settle = (outcome: { response: IncomingMessage } | { error: string }): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
       inFlight--;
+      if ('error' in outcome) {
+        counts.transportErrors++;
+        bump(counts.byTransportError, outcome.error);
+      } else {
+        const { response } = outcome;
+        const status = response.statusCode ?? 0;
+        counts.answered++;
+        latencies.push(performance.now() - sentAt);
+        bump(counts.byStatus, String(status));
+        if (status >= 500) counts.errors5xx++;
+        bump(counts.byService, header(response, 'x-kube-double-service'));
+        bump(counts.byColor, header(response, 'x-kube-double-color'));
+        bump(counts.byPod, header(response, 'x-kube-double-pod'));
+      }
       finishIfIdle();
     };
-    const req = request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        path: options.path ?? '/',
-        method: 'GET',
-        headers,
-        timeout: timeoutMs,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          counts.answered++;
-          const status = res.statusCode ?? 0;
-          bump(counts.byStatus, String(status));
-          if (status >= 500) counts.errors5xx++;
-          bump(counts.byService, header(res.headers['x-kube-double-service']));
-          bump(counts.byColor, header(res.headers['x-kube-double-color']));
-          bump(counts.byPod, header(res.headers['x-kube-double-pod']));
-          latencies.push(performance.now() - sentAt);
-          end();
-        });
-        res.on('error', () => {
-          counts.transportErrors++;
-          end();
-        });
-      },
-    );
-    req.on('timeout', () => {
-      req.destroy(new Error('timeout'));
+    const req = request({
+      agent,
+      host: target.hostname,
+      port: target.port,
+      path: target.path,
+      method: 'GET',
+      headers,
     });
-    req.on('error', () => {
-      counts.transportErrors++;
-      end();
+    // One deadline for the whole exchange: a server that trickles its body still times out.
+    const deadline = setTimeout(() => {
+      settle({ error: 'timeout' });
+      req.destroy();
+    }, timeoutMs);
+    req.on('response', (response) => {
+      response.on('error', (error: NodeJS.ErrnoException) => {
+        settle({ error: error.code ?? error.message });
+      });
+      response.on('end', () => {
+        settle({ response });
+      });
+      // Read and drop the body so the socket goes back to the agent.
+      response.resume();
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      settle({ error: error.code ?? error.message });
     });
     req.end();
   };
-  const stopSending = (): void => {
-    if (stopped) return;
-    stopped = true;
-    if (timer !== undefined) clearTimeout(timer);
-    finishIfIdle();
-  };
+
   const tick = (): void => {
-    if (stopped) return;
-    const now = Date.now();
-    const elapsed = now - startedAt;
-    const limitByTime = options.maxDurationMs === undefined ? Infinity : options.maxDurationMs;
-    const dueNow = Math.floor((Math.min(elapsed, limitByTime) * options.rps) / 1000) + 1;
-    const limit = Math.min(dueNow, options.maxRequests ?? Infinity);
-    while (due < limit) {
-      due++;
+    timer = undefined;
+    if (!scheduling) return;
+    const now = performance.now();
+    while (next < maxRequests) {
+      const due = start + next * intervalMs;
+      if (due >= endAt || due > now) break;
+      next++;
       if (inFlight >= maxInFlight) counts.skipped++;
-      else sendOne();
+      else send();
     }
-    if (due >= (options.maxRequests ?? Infinity) || elapsed >= limitByTime) {
-      stopSending();
+    const nextDue = start + next * intervalMs;
+    if (next >= maxRequests || nextDue >= endAt) {
+      scheduling = false;
+      finishIfIdle();
       return;
     }
-    // Wake at the next deadline (at least 1 ms, at most 50 ms away).
-    const nextAt = startedAt + (due * 1000) / options.rps;
-    timer = setTimeout(tick, Math.min(50, Math.max(1, nextAt - Date.now())));
+    timer = setTimeout(tick, Math.max(0, nextDue - performance.now()));
   };
+  timer = setTimeout(tick, 0);
 
-  const snapshot = (): LoadReport => {
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-    return {
-      sent: counts.answered + counts.transportErrors,
-      answered: counts.answered,
-      transportErrors: counts.transportErrors,
-      skipped: counts.skipped,
-      byStatus: { ...counts.byStatus },
-      byService: { ...counts.byService },
-      byColor: { ...counts.byColor },
-      byPod: { ...counts.byPod },
-      errors5xx: counts.errors5xx,
-      latencyMs: { p50: at(0.5), p95: at(0.95), max: sorted[sorted.length - 1] ?? 0 },
-      startedAt,
-      endedAt: endedAt ?? Date.now(),
-    };
-  };
-  tick();
-  const done = idle.then(snapshot);
   return {
     done,
+    snapshot,
     stop: () => {
-      stopSending();
+      if (scheduling) {
+        scheduling = false;
+        clearTimeout(timer);
+        finishIfIdle();
+      }
       return done;
     },
-    snapshot,
   };
+}
+
+interface Target {
+  readonly hostname: string;
+  readonly port: number;
+  readonly path: string;
+}
+
+/** Validates the options, naming the option, the value and what is accepted. */
+function checkedTarget(options: LoadOptions): Target {
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch (error) {
+    throw new Error(`startLoad: url '${options.url}' is not a URL; give http://127.0.0.1:PORT.`, {
+      cause: error,
+    });
+  }
+  if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(url.hostname))
+    throw new Error(
+      `startLoad: url '${options.url}' is not http://127.0.0.1:PORT (only the loopback is loaded).`,
+    );
+  if (!(options.rps > 0 && options.rps <= MAX_RPS))
+    throw new Error(`startLoad: rps ${options.rps} is out of range; give a rate in (0, ${MAX_RPS}].`);
+  if (options.maxRequests === undefined && options.maxDurationMs === undefined)
+    throw new Error('startLoad: give maxRequests or maxDurationMs (or both); an unbounded load is refused.');
+  if (options.maxRequests !== undefined) checkPositive('maxRequests', options.maxRequests, true);
+  if (options.maxDurationMs !== undefined) checkPositive('maxDurationMs', options.maxDurationMs);
+  const path = options.path ?? `${url.pathname}${url.search}`;
+  if (!path.startsWith('/')) throw new Error(`startLoad: path '${path}' must start with '/'.`);
+  return { hostname: url.hostname, port: Number(url.port === '' ? 80 : url.port), path };
+}
+
+function checkPositive(name: string, value: number, integer = false): void {
+  if (!(value > 0 && Number.isFinite(value)) || (integer && !Number.isInteger(value)))
+    throw new Error(`startLoad: ${name} ${value} is not a positive ${integer ? 'integer' : 'number'}.`);
+}
+
+function header(response: IncomingMessage, name: string): string {
+  const value = response.headers[name];
+  if (value === undefined) return NONE;
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+function bump(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+function percentiles(latencies: readonly number[]): LoadReport['latencyMs'] {
+  if (latencies.length === 0) return { p50: 0, p95: 0, max: 0 };
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const rank = (p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0;
+  return { p50: rank(0.5), p95: rank(0.95), max: sorted[sorted.length - 1] ?? 0 };
 }
