@@ -27,3 +27,4 @@ export * from './rollback-release.js';
 export * from './live-pins.js';
 export * from './deploy-release.js';
 export * from './traffic-routers.js';
+export * from './canary-settings.js';
