@@ -82,26 +82,45 @@ export async function runActionBundle(
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
 
   const started = Date.now();
+  // Its own process group, as a runner's step is: what the action starts (kubectl proxy) goes with it.
   const child = spawn(process.execPath, [entry], {
     cwd: options.cwd ?? actionDir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // the group is gone already
+    }
+  };
+  // SIGKILL takes the whole tree, as a runner's cancellation does; other signals go to the action
+  // alone, which must then stop what it started itself.
+  const kill = (signal: NodeJS.Signals | undefined): void => {
+    if (signal === 'SIGKILL') signalGroup('SIGKILL');
+    else child.kill(signal);
+  };
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const timer = setTimeout(() => {
+    kill('SIGKILL');
+  }, options.timeoutMs ?? 120_000);
   const killTimer =
     options.kill === undefined
       ? undefined
-      : setTimeout(() => child.kill(options.kill?.signal), options.kill.afterMs);
+      : setTimeout(() => {
+          kill(options.kill?.signal);
+        }, options.kill.afterMs);
   const killWhen = options.killWhen;
   const killPoll =
     killWhen === undefined
       ? undefined
       : setInterval(() => {
-          if (killWhen.when()) child.kill(killWhen.signal);
+          if (killWhen.when()) kill(killWhen.signal);
         }, killWhen.intervalMs ?? 10);
   const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.on('close', (code, sig) => {
@@ -109,6 +128,8 @@ export async function runActionBundle(
     });
   });
   clearTimeout(timer);
+  // Whatever the action left running (a kubectl proxy of a killed run) ends with it.
+  signalGroup('SIGKILL');
   if (killTimer !== undefined) clearTimeout(killTimer);
   if (killPoll !== undefined) clearInterval(killPoll);
   return {
