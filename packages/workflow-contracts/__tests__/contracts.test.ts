@@ -39,6 +39,20 @@ describe('the workflows of this repository', () => {
     expect(product.map((w) => w.path)).not.toContain('.github/workflows/ci.yml');
   });
 
+  it("pass the caller's confinement allowances to the actions that apply manifests", () => {
+    const deploy = workflows.find((w) => w.path === '.github/workflows/deploy.yml');
+    const steps = Object.values(deploy?.doc.jobs ?? {}).flatMap((j) => j.steps ?? []);
+    const step = (action: string): Record<string, unknown> | undefined =>
+      steps.find((s) => s.uses?.startsWith(`dreamscape/actions/${action}@`) === true)?.with;
+    expect(step('action-deploy')).toMatchObject({
+      'allow-cluster-objects': '${{ inputs.allow-cluster-objects }}',
+      'allow-remote-hosts': '${{ inputs.allow-remote-hosts }}',
+    });
+    expect(step('action-rollback')).toMatchObject({
+      'allow-cluster-objects': '${{ inputs.allow-cluster-objects }}',
+    });
+  });
+
   it.each(workflows.map((w) => [w.path, w] as const))('%s keeps every contract', (_path, file) => {
     expect(checkWorkflow(file, context)).toEqual([]);
   });
