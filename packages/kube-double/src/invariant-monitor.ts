@@ -15,12 +15,7 @@ export const COLOR_LABEL = 'dreamscape.io/color';
  * endpoint, a window of requests whose shares strayed from the weights in force.
  */
 export type ViolationKind =
-  | 'no-ready-pods'
-  | 'unready-pods'
-  | 'mixed-colors'
-  | 'unready-answer'
-  | 'routing-503'
-  | 'weight-share';
+  'no-ready-pods' | 'unready-pods' | 'mixed-colors' | 'unready-answer' | 'routing-503' | 'weight-share';
 
 /** One stretch of time during which a colored Service broke the invariant. */
 export interface Violation {
