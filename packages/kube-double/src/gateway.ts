@@ -12,7 +12,7 @@ import {
 } from './gateway-routes.js';
 import type { BehaviourBook } from './image-behaviours.js';
 import { numberAt, objectAt, objectsAt, stringAt, stringMapAt, type JsonObject } from './json-value.js';
-import { nameOf } from './object-store.js';
+import { nameOf, namespaceOf } from './object-store.js';
 import { isPodReady } from './pod-lifecycle.js';
 import { resourceTypeOfKind } from './resource-table.js';
 
@@ -103,6 +103,16 @@ export class DataPlane {
   private readonly servers: Server[] = [];
   private readonly hostServers = new Map<string, Promise<string>>();
   private readonly serviceType = requiredType('Service');
+  private readonly podType = requiredType('Pod');
+  /**
+   * A Service's Ready endpoints for a port, kept while neither the Service nor its namespace's pods
+   * change: stored objects and views are frozen snapshots, replaced on every write, so their
+   * identity says whether the answer still holds.
+   */
+  private readonly endpoints = new WeakMap<
+    JsonObject,
+    { readonly pods: readonly JsonObject[]; readonly port: JsonObject; readonly ready: readonly JsonObject[] }
+  >();
   private addresses: DataPlaneAddresses | undefined;
 
   constructor(
@@ -232,6 +242,17 @@ export class DataPlane {
     } else send();
   }
 
+  private readyEndpoints(service: JsonObject, servicePort: JsonObject): readonly JsonObject[] {
+    const pods = this.api.store.view(this.podType, namespaceOf(service));
+    const cached = this.endpoints.get(service);
+    if (cached !== undefined && cached.pods === pods && cached.port === servicePort) return cached.ready;
+    const ready = selectedPods(this.api, service).filter(
+      (p) => isPodReady(p) && resolveTargetPort(p, servicePort) !== undefined,
+    );
+    this.endpoints.set(service, { pods, port: servicePort, ready });
+    return ready;
+  }
+
   private decide(route: MatchedRoute | undefined, path: string): Decision {
     if (route === undefined) return plain(404, 'default backend - 404\n', 'no-route');
     const backend =
@@ -254,12 +275,7 @@ export class DataPlane {
       backend.port === undefined
         ? ports[0]
         : ports.find((p) => stringAt(p, 'name') === backend.port || numberAt(p, 'port') === backend.port);
-    const ready =
-      servicePort === undefined
-        ? []
-        : selectedPods(this.api, service).filter(
-            (p) => isPodReady(p) && resolveTargetPort(p, servicePort) !== undefined,
-          );
+    const ready = servicePort === undefined ? [] : this.readyEndpoints(service, servicePort);
     if (servicePort === undefined || ready.length === 0)
       return {
         ...plain(
