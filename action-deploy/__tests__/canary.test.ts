@@ -134,6 +134,61 @@ describe('strategy canary with the nginx router, on real traffic', () => {
     expect(cluster.double.violations()).toEqual([]);
   }, 240_000);
 
+  describe('a run killed during the steps', () => {
+    const reached = (revision: number, step: string): boolean =>
+      releaseRecords(cluster.double)
+        .find((r) => r.revision === revision)
+        ?.journal.some((j) => j.step === step) === true;
+    const canaryInputs = (version: string): Record<string, string> => ({
+      images: buildRecords(version),
+      'health-checks': healthChecks(),
+      strategy: 'canary',
+      canary: 'router: nginx\nsteps: [50, 100]\npause: 5s',
+    });
+
+    it('the same manifest run again starts the steps over from weight 0 and promotes', async () => {
+      const revision = releaseRecords(cluster.double)[0]!.revision + 1;
+      const killed = await deploy(cluster, canaryInputs('k1'), {
+        runId: `kill-${String(revision)}`,
+        killWhen: { signal: 'SIGKILL', when: () => reached(revision, 'weight-50') },
+      });
+      expect(killed.signal).toBe('SIGKILL');
+      expect(canaryIngresses(cluster)).toEqual(['gateway-canary']);
+      const again = await deploy(cluster, canaryInputs('k1'), { runId: `kill-${String(revision)}` });
+      expect(again.outputs).toMatchObject({ result: 'promoted', revision: String(revision) });
+      const steps = releaseRecords(cluster.double)[0]?.journal.map((j) => j.step) ?? [];
+      expect(steps.filter((s) => s === 'canary-prepared')).toHaveLength(2);
+      expect(steps.filter((s) => s === 'weight-50')).toHaveLength(2);
+      expect(canaryIngresses(cluster)).toEqual([]);
+      expect(cluster.double.violations()).toEqual([]);
+    }, 240_000);
+
+    it('another manifest removes the canary Ingress before reverting', async () => {
+      const live = serviceColors(cluster.double).gateway;
+      const revision = releaseRecords(cluster.double)[0]!.revision + 1;
+      const killed = await deploy(cluster, canaryInputs('k2'), {
+        runId: `kill-${String(revision)}`,
+        killWhen: { signal: 'SIGKILL', when: () => reached(revision, 'weight-50') },
+      });
+      expect(killed.signal).toBe('SIGKILL');
+      expect(canaryIngresses(cluster)).toEqual(['gateway-canary']);
+      // A blue-green run of another release: it has no router of its own, yet the canary's goes.
+      const other = await deploy(
+        cluster,
+        { images: buildRecords('k3'), 'health-checks': healthChecks() },
+        { runId: `kill-${String(revision)}` },
+      );
+      expect(other.stdout).toMatch(/Removed 1 canary Ingress/);
+      expect(other.outputs.result).toBe('promoted');
+      expect(releaseRecords(cluster.double).find((r) => r.revision === revision)).toMatchObject({
+        result: 'failed',
+      });
+      expect(canaryIngresses(cluster)).toEqual([]);
+      expect(serviceColors(cluster.double).gateway).not.toBe(live);
+      expect(cluster.double.violations()).toEqual([]);
+    }, 240_000);
+  });
+
   describe('refusals before any write', () => {
     it.each([
       [
