@@ -120,8 +120,8 @@ const CASES: [string, () => Record<string, string>, RegExp][] = [
   ['a bad verify-window', () => ({ ...good(), 'verify-window': '-1s' }), /Input 'verify-window'/],
   [
     'an unknown strategy',
-    () => ({ ...good(), strategy: 'canary' }),
-    /Input 'strategy' has an invalid value "canary". Accepted: 'blue-green', 'rolling'/,
+    () => ({ ...good(), strategy: 'recreate' }),
+    /Input 'strategy' has an invalid value "recreate". Accepted: 'blue-green', 'canary', 'rolling'/,
   ],
   ['an unknown previous policy', () => ({ ...good(), previous: 'delete' }), /Input 'previous'/],
   ['an unknown mode', () => ({ ...good(), mode: 'yolo' }), /Input 'mode'/],

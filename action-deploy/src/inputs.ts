@@ -18,6 +18,8 @@ import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamsca
 const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const NAME_ACCEPTED =
   'a lowercase name of letters, digits and dashes (at most 40 characters), such as staging';
+const CANARY_ACCEPTED =
+  'a YAML mapping with `router` and `steps` (and optional `pause`, `analysis`, `failure-limit`, `header`, `ingress`, `route`), given only with strategy canary';
 const RENDERER_ACCEPTED =
   "'kubectl' (the default: kubectl kustomize of the kubectl the action runs), or 'kustomize' when a kustomize binary is on PATH";
 
@@ -28,7 +30,9 @@ export interface DeployInputs {
   readonly environment: string;
   readonly app: string;
   readonly namespace: string | undefined;
-  readonly strategy: 'blue-green' | 'rolling';
+  readonly strategy: 'blue-green' | 'canary' | 'rolling';
+  /** The canary YAML, decoded (checked against the overlay once it is rendered); strategy canary only. */
+  readonly canary: unknown;
   /** The health-checks YAML, decoded (validated against the overlay's Services later). */
   readonly healthChecks: unknown;
   readonly healthChecksText: string;
@@ -100,13 +104,24 @@ export function readInputs(
   }
 
   const healthChecksText = readString(src, 'health-checks');
+  const strategy = readEnum(src, 'strategy', ['blue-green', 'canary', 'rolling'] as const, 'blue-green');
+  const canary = readYaml(src, 'canary', CANARY_ACCEPTED);
+  if (strategy === 'canary' && canary === undefined)
+    throw new InputError('canary', '', CANARY_ACCEPTED, {
+      reason: 'strategy canary needs its steps and router in the `canary` input',
+    });
+  if (strategy !== 'canary' && canary !== undefined)
+    throw new InputError('canary', readString(src, 'canary'), CANARY_ACCEPTED, {
+      reason: `the canary input is read only with strategy canary, and strategy is ${strategy}`,
+    });
   return {
     overlay,
     images: parseImagesInput(readString(src, 'images')),
     environment,
     app,
     namespace,
-    strategy: readEnum(src, 'strategy', ['blue-green', 'rolling'] as const, 'blue-green'),
+    strategy,
+    canary,
     healthChecks: readYaml(src, 'health-checks', 'a YAML list of health checks'),
     healthChecksText,
     rolloutTimeoutMs: readDuration(src, 'rollout-timeout', 300_000, { minMs: 1000, maxMs: 6 * 3_600_000 }),

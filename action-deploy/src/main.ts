@@ -3,6 +3,7 @@ import { ActionError, FetchHttpClient, makeRunTempDir, ProcessCommandRunner } fr
 import { runDeployments, trackDeployment } from '@dreamscape/github';
 import { hasKubeconfig, kubeconfigSource, runKubectl, withClusterSession } from '@dreamscape/kube';
 import {
+  canaryRelease,
   executeRelease,
   FIELD_MANAGER,
   ingressUrl,
@@ -67,10 +68,13 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
   // health checks): milliseconds per call, with kubectl's own credentials.
   await withClusterSession({ ...session, kubectl }, async ({ api, proxyBaseUrl }) => {
     const release = await settleRelease(rendered, source, { ...tools, api, mode: inputs.mode });
-    const checks = parseHealthChecks(
-      inputs.healthChecks,
-      release.plan.services.map((s) => s.name),
-    );
+    const services = release.plan.services.map((s) => s.name);
+    const checks = parseHealthChecks(inputs.healthChecks, services);
+    // The canary's settings and its router's object in the overlay, refused before any write.
+    const canary =
+      inputs.strategy === 'canary'
+        ? canaryRelease(inputs.canary, services, release.rendered.objects)
+        : undefined;
     const checked = await logger.group('Preflight', () =>
       preflightRelease({
         api,
@@ -118,6 +122,7 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
           { ...release, plan: checked.plan },
           {
             strategy: inputs.strategy,
+            ...(canary === undefined ? {} : { canary }),
             previous: inputs.previous,
             checks,
             checksText: inputs.healthChecksText,

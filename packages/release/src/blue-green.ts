@@ -1,13 +1,21 @@
 import { formatDuration } from '@dreamscape/core';
+import {
+  canaryAnalysis,
+  canaryRouter,
+  removeCanaryIngresses,
+  type CanaryRelease,
+  type CanaryStepReport,
+} from './canary.js';
 import { candidateFromLive, candidatePath, type CandidateRelease, type ReleasePath } from './candidate.js';
 import { coloredName, otherColor, previewName, type Color } from './colors.js';
 import { checkPreviewEndpoints } from './endpoints.js';
-import { checksFor } from './health-checks.js';
+import { checksFor, type HealthCheck } from './health-checks.js';
 import { runGate, type GateResult, type ProbeContext } from './gates.js';
 import { isConflict, type ReleaseRecord, type StoredRelease } from './history.js';
 import { activeBefore, lastStep, newRecord } from './journal.js';
 import { colorIsReady, readLiveState, type LiveState } from './live-state.js';
 import { blueGreenOutcome, type ReleaseOutcome } from './outcome.js';
+import type { TrafficRouter } from './traffic-routers.js';
 import { containersOf, type BlueGreenPlan } from './plan.js';
 import { ReleaseContext, type ReleaseOptions } from './release-context.js';
 import { RecordConflictError, RestoreFailedError, SwitchBackFailedError } from './release-errors.js';
@@ -26,6 +34,8 @@ import { workloadContainers } from './workload-classes.js';
 /** What a blue-green deploy needs. */
 export interface BlueGreenOptions extends ReleaseOptions {
   readonly previous: 'keep' | 'scale-down';
+  /** A canary: the switch is gradual, through a traffic router, with analysis at every step (ADR 10). */
+  readonly canary?: CanaryRelease;
 }
 
 type Result = Omit<ReleaseOutcome, 'timings'>;
@@ -48,11 +58,16 @@ export class BlueGreenDeploy {
   private previousRelease: ReleaseRecord | undefined;
   /** The color every failure path returns the Services to, as journaled (undefined: first deploy). */
   private returnTo: Color | 'legacy' | undefined;
+  private readonly canary: CanaryRelease | undefined;
+  /** The canary's router once prepared (its objects are removed on every way out). */
+  private router: TrafficRouter | undefined;
+  private readonly canarySteps: CanaryStepReport[] = [];
 
   constructor(options: BlueGreenOptions) {
     this.ctx = new ReleaseContext(options);
     this.previous = options.previous;
     this.verifyWindowMs = options.verifyWindowMs;
+    this.canary = options.canary;
   }
 
   /** Runs the deploy. Release failures come back as an outcome; setup errors are thrown. */
@@ -201,6 +216,28 @@ export class BlueGreenDeploy {
     if (pre.some((g) => !g.passed)) return failed(`pre-switch health gates failed: ${describeFailures(pre)}`);
     await this.journal('gates-passed');
 
+    // 6b. Canary: the router sends the candidate a growing share of the real traffic, analysed at
+    // every step; a failed analysis sends it none at once and abandons the candidate.
+    if (this.canary !== undefined) {
+      if (active === undefined || active === 'legacy')
+        logger.notice(
+          `No live color to share traffic with (${active === undefined ? 'first deploy' : 'adopting un-colored pods'}): the canary is released as blue-green, switched at once.`,
+        );
+      else {
+        const aborted = await ctx.phase('canary', () =>
+          logger.group(
+            `Canary: ${candidate} at ${this.canary?.settings.steps.map((s) => `${String(s.weight)} %`).join(', ') ?? ''}`,
+            () => this.shiftTraffic(this.canary as CanaryRelease, active, candidate),
+          ),
+        );
+        if (aborted !== undefined) {
+          logger.error(aborted);
+          await this.abandonCandidate(active, candidate);
+          return this.finish('rolled-back', aborted, before, await this.readLive());
+        }
+      }
+    }
+
     // 7. Switch every Service together, each with a precondition; revert the switched ones on any failure.
     ctx.lock.assertHeld();
     await this.journal('switching', `${active ?? 'none'} → ${candidate}`);
@@ -212,6 +249,12 @@ export class BlueGreenDeploy {
       return this.finish('failed', switched.message, before, await this.readLive());
     }
     await this.journal('switched');
+    if (this.router !== undefined) {
+      // The main Services select the candidate now: the router's weighting has nothing left to do.
+      await this.router.remove('promoted');
+      this.router = undefined;
+      await this.journal('canary-removed');
+    }
 
     // 7b. The workloads no Service switches (workers, DaemonSets, CronJobs) follow the Services.
     const inStep = await ctx.phase('workers', () => updateInStep(ctx, objects));
@@ -296,10 +339,97 @@ export class BlueGreenDeploy {
    */
   private async abandonCandidate(active: Color | 'legacy' | undefined, candidate: Color): Promise<void> {
     const { ctx } = this;
+    await this.stopRouter();
     await previewsBack(ctx, active);
     if (active !== undefined) await revertWorkloads(ctx, this.previousRelease, ctx.plan);
     await scaleDown(ctx, candidate);
     ctx.logger.info(`${candidate} scaled down; the live color is untouched.`);
+  }
+
+  /**
+   * The canary's steps: the router prepared at weight 0 (a resumed run starts over from there), then
+   * for each step the weight written and the analysis run for the step's pause. Returns why it was
+   * aborted, or undefined when the last step (100) passed its analysis.
+   */
+  private async shiftTraffic(
+    canary: CanaryRelease,
+    active: Color,
+    candidate: Color,
+  ): Promise<string | undefined> {
+    const { ctx } = this;
+    const { logger } = ctx;
+    const router = canaryRouter(canary, {
+      api: ctx.api,
+      namespace: ctx.namespace,
+      app: ctx.plan.app,
+      services: ctx.plan.services.map((s) => s.name),
+    });
+    this.router = router;
+    await router.prepare();
+    await this.journal('canary-prepared', router.kind);
+    const checks = canaryAnalysis(canary.settings, ctx.o.checks, {
+      namespace: ctx.namespace,
+      canary: candidate,
+      stable: active,
+    });
+    if (checks.length === 0)
+      logger.warning(
+        'The canary has no analysis (no `analysis` and no post-switch health checks): each step only waits.',
+      );
+    const last = canary.settings.steps[canary.settings.steps.length - 1];
+    for (const step of canary.settings.steps) {
+      ctx.lock.assertHeld();
+      const at = ctx.clock.now();
+      const weight = await router.setWeight(step.weight);
+      await this.journal(`weight-${String(weight)}`);
+      // Pauses for approval are refused with the inputs in this version.
+      const windowMs = step.pause.kind === 'duration' ? step.pause.ms : 0;
+      logger.info(
+        `${candidate} receives ${String(weight)} % of the traffic; analysing it for ${formatDuration(windowMs)}.`,
+      );
+      const analysis =
+        checks.length === 0
+          ? await ctx.clock.sleep(windowMs, ctx.o.signal).then(() => [])
+          : await this.runAnalysis(checks, windowMs);
+      const passed = analysis.every((g) => g.passed);
+      this.canarySteps.push({
+        weight,
+        at,
+        durationMs: ctx.clock.now() - at,
+        analysis,
+        decision: !passed ? 'abort' : step === last ? 'promote' : 'next step',
+      });
+      if (!passed) return `canary analysis failed at ${String(weight)} %: ${describeFailures(analysis)}`;
+      await this.journal(`analysed-${String(weight)}`);
+    }
+    return undefined;
+  }
+
+  /**
+   * The analysis of one step: service checks probe the `-preview` Services (the canary), so they run
+   * with the pre-switch targets, for the whole step as their window.
+   */
+  private async runAnalysis(checks: readonly HealthCheck[], windowMs: number): Promise<GateResult[]> {
+    const { ctx } = this;
+    return runGate(checks, this.probeContext(), {
+      phase: 'pre-switch',
+      logger: ctx.logger,
+      clock: ctx.clock,
+      windowMs,
+      ...(ctx.o.signal === undefined ? {} : { signal: ctx.o.signal }),
+    });
+  }
+
+  /** Sends the candidate no traffic, at once, then removes the router's objects. */
+  private async stopRouter(): Promise<void> {
+    const router = this.router;
+    if (router === undefined) return;
+    await router.setWeight(0);
+    await router.remove('aborted');
+    this.router = undefined;
+    this.ctx.logger.info(
+      `Canary stopped: the ${router.kind} router sends it no traffic and its objects are removed.`,
+    );
   }
 
   private async applyPreviousPolicy(live: Color | undefined, previous: Color | undefined): Promise<void> {
@@ -320,6 +450,7 @@ export class BlueGreenDeploy {
     const { ctx } = this;
     const r = stored.record;
     const back = activeBefore(r);
+    if (r.strategy === 'canary') await this.removeInterruptedRoutes(r);
     if (r.color !== undefined && back !== undefined) {
       await switchBackFrom(ctx, r.color, back, live.services);
       if (back !== 'legacy')
@@ -333,6 +464,24 @@ export class BlueGreenDeploy {
     await ctx.journal.closeInterrupted(stored, `reverted by run ${ctx.o.run.runId}`);
   }
 
+  /**
+   * What the router of an interrupted canary added: the canary Ingresses of the app (nginx), or this
+   * run's own router's additions to its HTTPRoute (gateway-api), removed before the Services go back.
+   */
+  private async removeInterruptedRoutes(r: ReleaseRecord): Promise<void> {
+    const { ctx } = this;
+    const removed = await removeCanaryIngresses(ctx.api, ctx.namespace, ctx.plan.app);
+    if (removed > 0)
+      ctx.logger.info(`Removed ${String(removed)} canary Ingress(es) revision ${String(r.revision)} left.`);
+    if (this.canary?.settings.router === 'gateway-api')
+      await canaryRouter(this.canary, {
+        api: ctx.api,
+        namespace: ctx.namespace,
+        app: ctx.plan.app,
+        services: ctx.plan.services.map((s) => s.name),
+      }).remove('aborted');
+  }
+
   /** Records the release, in progress; a revision another run recorded at the same moment is refused. */
   private async openRecord(
     revision: number,
@@ -344,7 +493,7 @@ export class BlueGreenDeploy {
     const record = newRecord(this.ctx, {
       revision,
       previousRevision,
-      strategy: 'blue-green',
+      strategy: this.canary === undefined ? 'blue-green' : 'canary',
       color: candidate,
       previousColor: active === 'legacy' ? undefined : active,
       adopted: active === 'legacy',
@@ -382,13 +531,7 @@ export class BlueGreenDeploy {
       ctx.logger.info(`No ${phase} health checks configured; readiness is the gate.`);
       return [];
     }
-    const probe: ProbeContext = {
-      http: ctx.o.http,
-      proxyBaseUrl: ctx.o.proxyBaseUrl,
-      namespace: ctx.namespace,
-      servicePorts: new Map(ctx.plan.services.map((s) => [s.name, s.ports])),
-    };
-    const results = await runGate(checks, probe, {
+    const results = await runGate(checks, this.probeContext(), {
       phase,
       logger: ctx.logger,
       clock: ctx.clock,
@@ -398,6 +541,16 @@ export class BlueGreenDeploy {
     });
     this.gates.push(...results);
     return results;
+  }
+
+  private probeContext(): ProbeContext {
+    const { ctx } = this;
+    return {
+      http: ctx.o.http,
+      proxyBaseUrl: ctx.o.proxyBaseUrl,
+      namespace: ctx.namespace,
+      servicePorts: new Map(ctx.plan.services.map((s) => [s.name, s.ports])),
+    };
   }
 
   private async finish(
@@ -421,7 +574,15 @@ export class BlueGreenDeploy {
     after: LiveState,
     message: string,
   ): Result {
-    return blueGreenOutcome(this.ctx.plan, { result, message, record, before, after, path: this.path });
+    const outcome = blueGreenOutcome(this.ctx.plan, {
+      result,
+      message,
+      record,
+      before,
+      after,
+      path: this.path,
+    });
+    return this.canarySteps.length === 0 ? outcome : { ...outcome, canary: [...this.canarySteps] };
   }
 }
 

@@ -10,6 +10,8 @@ import {
   type Renderer,
 } from '@dreamscape/kube';
 import { BlueGreenDeploy } from './blue-green.js';
+import type { CanaryRelease } from './canary.js';
+import type { ReleaseStrategy } from './history.js';
 import { releaseWrites } from './candidate.js';
 import { readLiveColors, type LiveColors } from './live-state.js';
 import { engineOptions, type EngineContext, type EngineTimings } from './release-context.js';
@@ -143,7 +145,7 @@ export async function preflightRelease(o: {
   readonly api: PreflightApi;
   readonly logger: Logger;
   readonly release: RenderedRelease;
-  readonly strategy: 'blue-green' | 'rolling';
+  readonly strategy: ReleaseStrategy;
   readonly mode: 'deploy' | 'plan';
   /** How errors name the credentials (`the kubeconfig /path`). */
   readonly kubeconfigSource: string;
@@ -181,7 +183,9 @@ export async function preflightRelease(o: {
 
 /** How a deploy runs, besides its plan. */
 export interface DeployRun extends EngineTimings {
-  readonly strategy: 'blue-green' | 'rolling';
+  readonly strategy: ReleaseStrategy;
+  /** Canary: its settings and router object (required with that strategy). */
+  readonly canary?: CanaryRelease;
   /** What happens to the previous color after a blue-green switch. */
   readonly previous: 'keep' | 'scale-down';
 }
@@ -202,9 +206,15 @@ export function executeRelease(
     plan: release.plan,
     manifestText: release.rendered.text,
   };
-  return how.strategy === 'rolling'
-    ? new RollingDeploy({ ...common, objects: release.rendered.objects }).run()
-    : new BlueGreenDeploy({ ...common, previous: how.previous }).run();
+  if (how.strategy === 'rolling')
+    return new RollingDeploy({ ...common, objects: release.rendered.objects }).run();
+  if (how.strategy === 'canary' && how.canary === undefined)
+    throw new Error('strategy canary without its canary settings');
+  return new BlueGreenDeploy({
+    ...common,
+    previous: how.previous,
+    ...(how.strategy === 'canary' && how.canary !== undefined ? { canary: how.canary } : {}),
+  }).run();
 }
 
 /** `https://<host>` of the first Ingress rule, when the overlay has one. */

@@ -34,6 +34,9 @@ export interface ReleaseService {
   readonly deployment: string;
 }
 
+/** How a release is done: `canary` is blue-green with a gradual switch (same colors, same records). */
+export type ReleaseStrategy = 'blue-green' | 'canary' | 'rolling';
+
 /** Everything recorded about one release, in the cluster, so rollback needs nothing but cluster access. */
 export interface ReleaseRecord {
   readonly schema: 1;
@@ -42,7 +45,7 @@ export interface ReleaseRecord {
   readonly namespace: string;
   readonly revision: number;
   readonly kind: 'deploy' | 'rollback';
-  readonly strategy: 'blue-green' | 'rolling';
+  readonly strategy: ReleaseStrategy;
   result: ReleaseResult;
   /** Blue-green: the color this release runs in, and the one that was live before it. */
   readonly color: Color | undefined;

@@ -28,3 +28,4 @@ export * from './live-pins.js';
 export * from './deploy-release.js';
 export * from './traffic-routers.js';
 export * from './canary-settings.js';
+export * from './canary.js';

@@ -1,3 +1,4 @@
+import type { CanaryStepReport } from './canary.js';
 import type { Color } from './colors.js';
 import type { GateResult } from './gates.js';
 import type { ReleaseRecord } from './history.js';
@@ -36,6 +37,8 @@ export interface ReleaseOutcome {
   readonly path: string;
   /** Blue-green: the workloads that are not switched (workers, CronJobs, stateful ones) and how they were released. */
   readonly workloads?: readonly WorkloadRelease[];
+  /** Canary: each step as it ran (weight, analysis, decision). */
+  readonly canary?: readonly CanaryStepReport[];
 }
 
 /** A workload that is not switched by color, as the release handled it. */

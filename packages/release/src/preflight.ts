@@ -3,7 +3,7 @@ import type { Deployment, KubeObject, PermissionCheck } from '@dreamscape/kube';
 import type { ScaleWrite } from './candidate.js';
 import { reasonOf, type ClusterApi, type PreflightApi } from './cluster-api.js';
 import { coloredName, COLORS, MANAGED_BY, MANAGED_BY_LABEL } from './colors.js';
-import { ReleaseHistory } from './history.js';
+import { ReleaseHistory, type ReleaseStrategy } from './history.js';
 import { coloredDeployment, type BlueGreenPlan, type LintFinding } from './plan.js';
 import { DryRunRefusedError, StrategyChangeRefusedError } from './release-errors.js';
 
@@ -147,14 +147,16 @@ export async function checkStrategy(
   api: ClusterApi,
   logger: Logger,
   plan: Pick<BlueGreenPlan, 'app' | 'environment' | 'namespace'>,
-  strategy: 'blue-green' | 'rolling',
+  strategy: ReleaseStrategy,
   namespaceExists: boolean,
 ): Promise<void> {
   if (!namespaceExists) return;
   const history = new ReleaseHistory(api, logger, plan);
   const latest = (await history.list()).find((s) => s.record.result !== 'in-progress')?.record;
   const current = latest?.strategy;
-  if (current === undefined || current === strategy) return;
+  // A canary is a blue-green release with a gradual switch: the same colored objects, so an
+  // environment goes from one to the other (and a rollback of either is recorded blue-green).
+  if (current === undefined || colored(current) === colored(strategy)) return;
   throw new StrategyChangeRefusedError(
     `${plan.app} in ${plan.environment} is released ${current} (revision ${latest?.revision ?? 0} was released ${current}); this run asks for '${strategy}'. Changing the strategy in place is refused: nothing was written.`,
     {
@@ -200,4 +202,8 @@ export async function liveFindings(
 
 function sorted(labels: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function colored(strategy: ReleaseStrategy): boolean {
+  return strategy !== 'rolling';
 }

@@ -1,5 +1,6 @@
 import { ActionError } from '@dreamscape/core';
 import type { Color } from './colors.js';
+import type { ReleaseStrategy } from './history.js';
 import type { SelectorColor } from './switching.js';
 
 /**
@@ -133,9 +134,9 @@ export class StrategyChangeRefusedError extends ActionError {
   readonly app: string;
   readonly environment: string;
   /** The strategy the history records. */
-  readonly current: 'blue-green' | 'rolling';
+  readonly current: ReleaseStrategy;
   /** The strategy this run asked for. */
-  readonly requested: 'blue-green' | 'rolling';
+  readonly requested: ReleaseStrategy;
   readonly revision: number;
 
   constructor(
@@ -143,8 +144,8 @@ export class StrategyChangeRefusedError extends ActionError {
     data: {
       app: string;
       environment: string;
-      current: 'blue-green' | 'rolling';
-      requested: 'blue-green' | 'rolling';
+      current: ReleaseStrategy;
+      requested: ReleaseStrategy;
       revision: number;
     },
     hint: string,

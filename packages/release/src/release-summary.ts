@@ -1,4 +1,5 @@
 import { formatDuration } from '@dreamscape/core';
+import type { CanaryStepReport } from './canary.js';
 import type { GateResult } from './gates.js';
 import type { ReleaseOutcome } from './outcome.js';
 
@@ -72,6 +73,12 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
     lines.push('');
   }
 
+  if (o.canary !== undefined && o.canary.length > 0) {
+    lines.push('| Canary weight | At | Analysed for | Analysis | Decision |', '|---|---|---|---|---|');
+    for (const step of o.canary) lines.push(canaryRow(step));
+    lines.push('');
+  }
+
   const phases = Object.entries(o.timings).filter(([k]) => k !== 'total');
   if (phases.length > 0) {
     lines.push('<details><summary>Timings</summary>', '', '| Phase | Time |', '|---|---|');
@@ -80,6 +87,20 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
   }
   if (o.record.runUrl !== '') lines.push(`[Workflow run](${o.record.runUrl})`, '');
   return lines.join('\n');
+}
+
+function canaryRow(step: CanaryStepReport): string {
+  const analysis =
+    step.analysis.length === 0
+      ? 'none (waited)'
+      : step.analysis
+          .map(
+            (g) =>
+              `${g.passed ? '✅' : g.stopped ? '⏹' : '❌'} ${g.check}: ${g.successes}✓ ${g.failures}✗, ${g.lastDetail}`,
+          )
+          .join('<br>');
+  const decision = { 'next step': '➡️ next step', promote: '✅ promote', abort: '↩️ abort' }[step.decision];
+  return `| ${step.weight} % | ${new Date(step.at).toISOString().slice(11, 19)} UTC | ${formatDuration(step.durationMs)} | ${cell(analysis)} | ${decision} |`;
 }
 
 function gateRow(g: GateResult): string {

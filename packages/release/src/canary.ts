@@ -1,0 +1,114 @@
+import { InputError } from '@dreamscape/core';
+import type { KubeObject } from '@dreamscape/kube';
+import type { ClusterApi } from './cluster-api.js';
+import {
+  canaryRoutingObject,
+  expandCanaryQuery,
+  parseCanarySettings,
+  type CanarySettings,
+} from './canary-settings.js';
+import { APP_LABEL, ROLE_LABEL, type Color } from './colors.js';
+import type { GateResult } from './gates.js';
+import { checksFor, type HealthCheck } from './health-checks.js';
+import {
+  CANARY_ROUTE_ROLE,
+  GatewayApiRouter,
+  NginxRouter,
+  type RouterContext,
+  type TrafficRouter,
+} from './traffic-routers.js';
+
+/** A canary release as the deploy asked for it: its settings and the object its router splits. */
+export interface CanaryRelease {
+  readonly settings: CanarySettings;
+  /** The overlay's Ingress (nginx) or HTTPRoute (gateway-api). */
+  readonly routing: KubeObject;
+}
+
+/** One step of a canary as it ran, for the summary. */
+export interface CanaryStepReport {
+  readonly weight: number;
+  /** When the weight was written (ms since the epoch). */
+  readonly at: number;
+  /** How long the step's analysis ran. */
+  readonly durationMs: number;
+  readonly analysis: readonly GateResult[];
+  readonly decision: 'next step' | 'promote' | 'abort';
+}
+
+/**
+ * The `canary` input, checked against the rendered overlay before anything is written: the
+ * settings, then the router's object among the overlay's objects. What this version cannot do yet
+ * (a pause for approval, the `service` router) is refused here rather than half done later.
+ */
+export function canaryRelease(
+  value: unknown,
+  services: readonly string[],
+  objects: readonly KubeObject[],
+  input = 'canary',
+): CanaryRelease {
+  const settings = parseCanarySettings(value, services, input);
+  const notYet = (what: string): never => {
+    throw new InputError(
+      input,
+      settings.router,
+      'a pause given as a duration and the nginx or gateway-api router',
+      {
+        reason: `${what} is not available yet in this version of action-deploy`,
+      },
+    );
+  };
+  if (settings.router === 'service') notYet('the `service` router');
+  const approval = settings.steps.find((s) => s.pause.kind === 'approval');
+  if (approval !== undefined) notYet(`\`pause: approval\` (step at weight ${String(approval.weight)})`);
+  const routing = canaryRoutingObject(settings, objects, input);
+  if (routing === undefined) return notYet('the `service` router');
+  return { settings, routing };
+}
+
+/** The router of a canary release, over the release's Services. */
+export function canaryRouter(canary: CanaryRelease, ctx: Omit<RouterContext, 'header'>): TrafficRouter {
+  const routerCtx: RouterContext = { ...ctx, header: canary.settings.header };
+  if (canary.settings.router === 'gateway-api')
+    return new GatewayApiRouter(routerCtx, canary.routing.metadata.name);
+  return new NginxRouter(routerCtx, canary.routing);
+}
+
+/**
+ * The checks run at every step: the settings' analysis, else the post-switch health checks; each
+ * tolerates the settings' failure limit on top of its own, and its Prometheus query judges the
+ * candidate as `{{ canary }}` and the live color as `{{ stable }}`.
+ */
+export function canaryAnalysis(
+  settings: CanarySettings,
+  checks: readonly HealthCheck[],
+  sides: { readonly namespace: string; readonly canary: Color; readonly stable: Color },
+): HealthCheck[] {
+  return (settings.analysis ?? checksFor(checks, 'post-switch')).map((check) => {
+    const failures = check.failures + settings.failureLimit;
+    return check.kind === 'prometheus'
+      ? { ...check, failures, query: expandCanaryQuery(check.query, sides) }
+      : { ...check, failures };
+  });
+}
+
+/**
+ * Deletes the canary Ingresses a killed run of `app` left in `namespace` (the nginx router's own
+ * objects, found by their labels). Returns how many there were.
+ */
+export async function removeCanaryIngresses(
+  api: ClusterApi,
+  namespace: string,
+  app: string,
+): Promise<number> {
+  const { items } = await api.list('ingresses', {
+    namespace,
+    labelSelector: `${ROLE_LABEL}=${CANARY_ROUTE_ROLE},${APP_LABEL}=${app}`,
+  });
+  for (const ingress of items)
+    await api.delete(
+      { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', namespace, name: ingress.metadata.name },
+      { ignoreNotFound: true },
+    );
+  return items.length;
+}
