@@ -228,6 +228,33 @@ describe('strategy canary with the nginx router, on real traffic', () => {
       60_000,
     );
 
+    it('credentials that may not write the canary Ingress: refused in preflight, naming the permission', async () => {
+      cluster.double.clearLogs();
+      cluster.double.setAccess([
+        {
+          verbs: ['create', 'delete'],
+          resources: ['ingresses'],
+          groups: ['networking.k8s.io'],
+          allowed: false,
+        },
+      ]);
+      try {
+        const r = await deploy(cluster, {
+          images: buildRecords('v2'),
+          'health-checks': healthChecks(),
+          strategy: 'canary',
+          canary: 'router: nginx\nsteps: [50, 100]',
+        });
+        expect(r.exitCode).toBe(1);
+        const message = r.errors.join('\n');
+        expect(message).toContain('create ingresses.networking.k8s.io');
+        expect(message).toContain('delete ingresses.networking.k8s.io');
+        expect(cluster.double.writes()).toEqual([]);
+      } finally {
+        cluster.double.setAccess([]);
+      }
+    }, 60_000);
+
     it.each([
       ['strategy canary without the canary input', { strategy: 'canary' }, /strategy canary needs/],
       [

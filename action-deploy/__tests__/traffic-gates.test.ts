@@ -166,12 +166,12 @@ describe('a url gate through the Ingress', () => {
   }, 120_000);
 
   it('switches back a release whose pods answer 5 % 500s', async () => {
-    // Only the gate sends requests here: v3's every twentieth answer is a 500, and a 10 s window
+    // Only the gate sends requests here: v3's every twentieth answer is a 500, and a 30 s window
     // at 100 ms probes more than twenty times.
     const r = await deploy(cluster, {
       images: buildRecords('v3'),
       'health-checks': healthChecks(undefined, urlGate()),
-      'verify-window': '10s',
+      'verify-window': '30s',
     });
     expect(r.outputs).toMatchObject({ result: 'rolled-back', 'active-color': 'green' });
     expect(r.errors.join('\n')).toMatch(/post-switch health gates failed: front-door .*HTTP 500/);

@@ -83,6 +83,7 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
         strategy: inputs.strategy,
         mode: inputs.mode,
         kubeconfigSource: kubeconfigSource(inputs.kubeconfig),
+        ...(canary === undefined ? {} : { router: canary.settings.router }),
       }),
     );
 

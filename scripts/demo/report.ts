@@ -68,7 +68,7 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
           `| Requests to unready pods (invariant monitor) | ${String(traffic.monitor.unreadyAnswers)} |`,
           `| Routing 503s: a Service with no Ready endpoint (invariant monitor) | ${String(traffic.monitor.routing503s)} |`,
           '',
-          "The 5xx answers are v3's: its pods answer 500 on /version until its post-switch gate switches traffic back.",
+          "Any 5xx answers are v3's: its pods answer 500 on /version until its post-switch gate switches traffic back.",
         ];
   const lines = [
     '# DreamScape Actions demo',

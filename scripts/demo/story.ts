@@ -317,7 +317,7 @@ async function stopTraffic(
     .map(([color, n]) => `${color} ${String(n)}`)
     .join(', ');
   ctx.progress.line(
-    `  traffic: ${String(seen.sent)} requests sent, ${String(seen.errors5xx)} answered 5xx (v3's, before it switched back), ${String(seen.transportErrors)} unanswered; by color: ${colors}`,
+    `  traffic: ${String(seen.sent)} requests sent, ${String(seen.errors5xx)} answered 5xx (v3's, until it switched back), ${String(seen.transportErrors)} unanswered; by color: ${colors}`,
   );
   ctx.progress.line(
     `  traffic checks: ${String(monitor.unreadyAnswers)} requests to unready pods, ${String(monitor.routing503s)} routing 503s`,

@@ -364,8 +364,9 @@ export class BlueGreenDeploy {
       app: ctx.plan.app,
       services: ctx.plan.services.map((s) => s.name),
     });
-    this.router = router;
     await router.prepare();
+    // Only a prepared router is stopped on the way out: one that failed to prepare sent nothing.
+    this.router = router;
     await this.journal('canary-prepared', router.kind);
     const checks = canaryAnalysis(canary.settings, ctx.o.checks, {
       namespace: ctx.namespace,

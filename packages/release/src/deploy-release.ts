@@ -11,6 +11,7 @@ import {
 } from '@dreamscape/kube';
 import { BlueGreenDeploy } from './blue-green.js';
 import type { CanaryRelease } from './canary.js';
+import type { RouterKind } from './traffic-routers.js';
 import type { ReleaseStrategy } from './history.js';
 import { releaseWrites } from './candidate.js';
 import { readLiveColors, type LiveColors } from './live-state.js';
@@ -149,9 +150,11 @@ export async function preflightRelease(o: {
   readonly mode: 'deploy' | 'plan';
   /** How errors name the credentials (`the kubeconfig /path`). */
   readonly kubeconfigSource: string;
+  /** A canary's router, whose writes the credentials must also be allowed. */
+  readonly router?: RouterKind;
 }): Promise<PreflightResult> {
   const { api, logger, release } = o;
-  const state = await checkCluster(api, logger, release.plan, o.kubeconfigSource);
+  const state = await checkCluster(api, logger, release.plan, o.kubeconfigSource, o.router);
   await checkStrategy(api, logger, release.plan, o.strategy, state.namespaceExists);
   const extra = await liveFindings(api, release.plan, state.namespaceExists);
   const plan: BlueGreenPlan = { ...release.plan, findings: [...release.plan.findings, ...extra] };

@@ -6,10 +6,12 @@ import { coloredName, COLORS, MANAGED_BY, MANAGED_BY_LABEL } from './colors.js';
 import { ReleaseHistory, type ReleaseStrategy } from './history.js';
 import { coloredDeployment, type BlueGreenPlan, type LintFinding } from './plan.js';
 import { DryRunRefusedError, StrategyChangeRefusedError } from './release-errors.js';
+import type { RouterKind } from './traffic-routers.js';
 
-/** The permissions a blue-green release of `plan` uses in its namespace. */
+/** The permissions a blue-green release of `plan` uses in its namespace (and a canary's router). */
 export function requiredPermissions(
   plan: Pick<BlueGreenPlan, 'namespace' | 'deployments'>,
+  router?: RouterKind,
 ): PermissionCheck[] {
   const namespace = plan.namespace;
   const rw = (resource: string, verbs: readonly string[]): PermissionCheck[] =>
@@ -25,6 +27,11 @@ export function requiredPermissions(
     ...(plan.deployments.some((d) => d.hpa !== undefined)
       ? rw('horizontalpodautoscalers.autoscaling', ['create', 'patch', 'delete'])
       : []),
+    // The nginx router owns a canary Ingress; the gateway-api router writes the user's HTTPRoute.
+    ...(router === 'nginx'
+      ? rw('ingresses.networking.k8s.io', ['get', 'list', 'create', 'patch', 'delete'])
+      : []),
+    ...(router === 'gateway-api' ? rw('httproutes.gateway.networking.k8s.io', ['get', 'patch']) : []),
   ];
 }
 
@@ -38,6 +45,7 @@ export async function checkCluster(
   logger: Logger,
   plan: BlueGreenPlan,
   kubeconfigSource: string,
+  router?: RouterKind,
 ): Promise<{ namespaceExists: boolean }> {
   let server: string;
   try {
@@ -67,7 +75,8 @@ export async function checkCluster(
       hint: 'Create the namespace, add a Namespace object to the overlay, or set the `namespace` input.',
     });
 
-  const denied = await api.canIAll(requiredPermissions(plan));
+  const needed = requiredPermissions(plan, router);
+  const denied = await api.canIAll(needed);
   if (denied.length > 0)
     throw new ActionError(
       `The credentials may not do everything a release needs in namespace ${plan.namespace}. Denied: ${denied
@@ -77,7 +86,7 @@ export async function checkCluster(
         hint: 'Grant them in a Role bound to the deploying identity (see the action README, "Permissions in the cluster").',
       },
     );
-  logger.info(`Permissions in ${plan.namespace}: all ${requiredPermissions(plan).length} granted.`);
+  logger.info(`Permissions in ${plan.namespace}: all ${needed.length} granted.`);
   return { namespaceExists };
 }
 
