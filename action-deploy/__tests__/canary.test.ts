@@ -155,6 +155,7 @@ describe('strategy canary with the nginx router, on real traffic', () => {
       expect(killed.signal).toBe('SIGKILL');
       expect(canaryIngresses(cluster)).toEqual(['gateway-canary']);
       const again = await deploy(cluster, canaryInputs('k1'), { runId: `kill-${String(revision)}` });
+      expect(again.errors).toEqual([]);
       expect(again.outputs).toMatchObject({ result: 'promoted', revision: String(revision) });
       const steps = releaseRecords(cluster.double)[0]?.journal.map((j) => j.step) ?? [];
       expect(steps.filter((s) => s === 'canary-prepared')).toHaveLength(2);
