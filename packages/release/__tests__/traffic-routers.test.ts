@@ -221,45 +221,80 @@ describe('the gateway-api router', () => {
 });
 
 describe('the service router', () => {
-  it('rounds a weight to what the replicas can give, and shares the Service by Ready pods', async () => {
+  it('rounds each step to what the replicas can give, at least one pod, and says which weights it uses', () => {
     expect(ServiceRouter.reachable(10, 4)).toEqual({ weight: 25, candidate: 1 });
     expect(ServiceRouter.reachable(50, 4)).toEqual({ weight: 50, candidate: 2 });
+    expect(ServiceRouter.reachable(60, 4)).toEqual({ weight: 50, candidate: 2 });
+    expect(ServiceRouter.reachable(90, 4)).toEqual({ weight: 100, candidate: 4 });
     expect(ServiceRouter.reachable(100, 4)).toEqual({ weight: 100, candidate: 4 });
     expect(ServiceRouter.reachable(0, 4)).toEqual({ weight: 0, candidate: 0 });
+    expect(ServiceRouter.reachable(1, 3)).toEqual({ weight: 33, candidate: 1 });
+    expect(ServiceRouter.reachable(5, 1)).toEqual({ weight: 100, candidate: 1 });
     expect(() => ServiceRouter.reachable(101, 4)).toThrow(
       'a canary weight is a whole number from 0 to 100, got 101',
     );
+    const side = (deployment: string, replicas: number) => ({
+      deployment,
+      services: [deployment],
+      replicas,
+      liveReplicas: replicas,
+    });
+    expect(ServiceRouter.weightFor(10, [side('web', 4), side('api', 2)])).toBe(50);
+    expect(ServiceRouter.describe([10, 50, 100], [side('web', 4)])).toBe(
+      'The service router shares by Ready replicas: web: 4 replicas, weights in steps of 25 % (25, 50, 100). Steps 10, 50, 100 are rounded to 25, 50, 100 %.',
+    );
+    expect(ServiceRouter.describe([25, 100], [side('web', 4), side('api', 2)])).toBe(
+      'The service router shares by Ready replicas: api: 2 replicas, weights in steps of 50 % (50, 100); web: 4 replicas, weights in steps of 25 % (25, 100). Steps 25, 100 are rounded to 50, 100 % (the largest share a Service gives the canary).',
+    );
+  });
 
+  it('shares the Service by Ready pods, keeps the preview off a growing candidate, and ends on one color', async () => {
     const kubeconfig = cluster.double.kubeconfigPath;
-    const scale = async (side: 'live' | 'candidate', replicas: number): Promise<void> => {
-      {
-        const color = side === 'live' ? 'blue' : 'green';
-        const r = await runKubectl(
-          ['-n', NS, 'scale', `deploy/web-${color}`, `--replicas=${String(replicas)}`],
-          { kubeconfig },
-        );
-        expect(r.exitCode).toBe(0);
-        const s = await runKubectl(['-n', NS, 'rollout', 'status', `deploy/web-${color}`, '--timeout=60s'], {
+    const scale = async (color: string, name: string, replicas: number): Promise<void> => {
+      const r = await runKubectl(
+        ['-n', NS, 'scale', `deploy/${name}-${color}`, `--replicas=${String(replicas)}`],
+        {
           kubeconfig,
-        });
-        expect(s.exitCode).toBe(0);
-      }
+        },
+      );
+      expect(r.exitCode).toBe(0);
+      const s = await runKubectl(
+        ['-n', NS, 'rollout', 'status', `deploy/${name}-${color}`, '--timeout=60s'],
+        {
+          kubeconfig,
+        },
+      );
+      expect(s.exitCode).toBe(0);
     };
-    const router = new ServiceRouter(context(), { live: 'blue', candidate: 'green' }, scale, 4);
+    // Both colors at the release's full size, as the engine has them when the canary starts.
+    await scale('blue', 'web', 4);
+    await scale('green', 'web', 4);
+    cluster.double.clearLogs();
+    const router = new ServiceRouter(
+      context(),
+      { live: 'blue', candidate: 'green' },
+      [{ deployment: 'web', services: ['web'], replicas: 4, liveReplicas: 4 }],
+      scale,
+    );
     await router.prepare();
-    expect(live('services', 'web')?.spec?.selector).toEqual({ app: 'web' });
+    expect(live('services', 'web')?.spec?.selector).toEqual({ app: 'web', [COLOR_LABEL]: 'blue' });
     expect(await greenShare('shop.example.com')).toBe(0);
     expect(await router.setWeight(25)).toBe(25);
+    expect(live('services', 'web')?.spec?.selector).toEqual({ app: 'web' });
     expect(await greenShare('shop.example.com')).toBe(0.25);
-    await router.setWeight(100);
+    expect(await router.setWeight(60)).toBe(50);
+    expect(await greenShare('shop.example.com')).toBe(0.5);
+    expect(live('services', 'web-preview')?.spec?.selector).toEqual({ app: 'web', [COLOR_LABEL]: 'green' });
+    // 100: the Services select the candidate, as a blue-green switch leaves them, the live color warm.
+    expect(await router.setWeight(100)).toBe(100);
+    expect(live('services', 'web')?.spec?.selector).toEqual({ app: 'web', [COLOR_LABEL]: 'green' });
     expect(await greenShare('shop.example.com')).toBe(1);
-    await router.remove('promoted');
-    expect(live('services', 'web')?.spec?.selector).toEqual({
-      app: 'web',
-      [COLOR_LABEL]: 'green',
-    });
-    // This fixture's web-preview loses its pods while green is scaled down (the engine points
-    // previews elsewhere then); the Service users reach is what is judged here.
-    expect(cluster.double.violations().filter((v) => v.name !== 'web-preview')).toEqual([]);
+    expect((live('deployments', 'web-blue')?.spec as { replicas?: number } | undefined)?.replicas).toBe(4);
+    // 0: back on the live color in one write per Service.
+    expect(await router.setWeight(0)).toBe(0);
+    expect(live('services', 'web')?.spec?.selector).toEqual({ app: 'web', [COLOR_LABEL]: 'blue' });
+    expect(await greenShare('shop.example.com')).toBe(0);
+    // Neither the shared Service nor the preview ever selected a pod that was not Ready, or none.
+    expect(cluster.double.violations()).toEqual([]);
   }, 120_000);
 });

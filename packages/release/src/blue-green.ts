@@ -3,6 +3,8 @@ import {
   canaryAnalysis,
   canaryRouter,
   removeCanaryIngresses,
+  restoreServiceRouting,
+  serviceRouting,
   type CanaryRelease,
   type CanaryStepReport,
 } from './canary.js';
@@ -15,7 +17,7 @@ import { isConflict, type ReleaseRecord, type StoredRelease } from './history.js
 import { activeBefore, lastStep, newRecord } from './journal.js';
 import { colorIsReady, readLiveState, type LiveState } from './live-state.js';
 import { blueGreenOutcome, type ReleaseOutcome } from './outcome.js';
-import type { TrafficRouter } from './traffic-routers.js';
+import { ServiceRouter, type TrafficRouter } from './traffic-routers.js';
 import { containersOf, type BlueGreenPlan } from './plan.js';
 import { ReleaseContext, type ReleaseOptions } from './release-context.js';
 import { RecordConflictError, RestoreFailedError, SwitchBackFailedError } from './release-errors.js';
@@ -140,6 +142,13 @@ export class BlueGreenDeploy {
     const previousRevision = resume?.record.previousRevision ?? lastPromoted?.record.revision ?? 0;
     if (resume === undefined) await this.openRecord(revision, previousRevision, active, candidate);
     else journal.resume(resume);
+    // A resumed canary starts over from weight 0: what a service router shared goes back first.
+    if (
+      resume !== undefined &&
+      (active === 'blue' || active === 'green') &&
+      (await restoreServiceRouting(ctx, resume.record, plan, active, lastPromoted?.record))
+    )
+      live = await this.readLive();
     this.returnTo = active;
     logger.info(
       `Revision ${revision}: ${active === undefined ? 'first deploy' : `live color ${active}`}, deploying to ${candidate}.`,
@@ -242,7 +251,10 @@ export class BlueGreenDeploy {
     ctx.lock.assertHeld();
     await this.journal('switching', `${active ?? 'none'} → ${candidate}`);
     const switched = await ctx.phase('switch', () =>
-      logger.group(`Switch Services to ${candidate}`, () => switchToCandidate(ctx, live, candidate)),
+      logger.group(`Switch Services to ${candidate}`, async () =>
+        // The service router's last step left the Services on the candidate already.
+        switchToCandidate(ctx, this.router?.kind === 'service' ? await this.readLive() : live, candidate),
+      ),
     );
     if (!switched.ok) {
       await this.abandonCandidate(active, candidate);
@@ -358,12 +370,28 @@ export class BlueGreenDeploy {
   ): Promise<string | undefined> {
     const { ctx } = this;
     const { logger } = ctx;
-    const router = canaryRouter(canary, {
-      api: ctx.api,
-      namespace: ctx.namespace,
-      app: ctx.plan.app,
-      services: ctx.plan.services.map((s) => s.name),
-    });
+    const colors = { live: active, candidate };
+    const service =
+      canary.settings.router === 'service'
+        ? await serviceRouting(ctx, ctx.plan, colors, this.previousRelease)
+        : undefined;
+    const router = canaryRouter(
+      canary,
+      {
+        api: ctx.api,
+        namespace: ctx.namespace,
+        app: ctx.plan.app,
+        services: ctx.plan.services.map((s) => s.name),
+      },
+      service,
+    );
+    if (service !== undefined)
+      logger.notice(
+        ServiceRouter.describe(
+          canary.settings.steps.map((s) => s.weight),
+          service.sides,
+        ),
+      );
     await router.prepare();
     // Only a prepared router is stopped on the way out: one that failed to prepare sent nothing.
     this.router = router;
@@ -451,7 +479,7 @@ export class BlueGreenDeploy {
     const { ctx } = this;
     const r = stored.record;
     const back = activeBefore(r);
-    if (r.strategy === 'canary') await this.removeInterruptedRoutes(r);
+    if (r.strategy === 'canary') await this.removeInterruptedRoutes(r, history);
     if (r.color !== undefined && back !== undefined) {
       await switchBackFrom(ctx, r.color, back, live.services);
       if (back !== 'legacy')
@@ -466,11 +494,17 @@ export class BlueGreenDeploy {
   }
 
   /**
-   * What the router of an interrupted canary added: the canary Ingresses of the app (nginx), or this
+   * What the router of an interrupted canary added: the shared Services of the service router (back
+   * on the color live before, at its full size), the canary Ingresses of the app (nginx), or this
    * run's own router's additions to its HTTPRoute (gateway-api), removed before the Services go back.
    */
-  private async removeInterruptedRoutes(r: ReleaseRecord): Promise<void> {
+  private async removeInterruptedRoutes(r: ReleaseRecord, history: readonly StoredRelease[]): Promise<void> {
     const { ctx } = this;
+    const back = activeBefore(r);
+    if (back === 'blue' || back === 'green') {
+      const previous = history.find((h) => h.record.revision < r.revision && h.record.result === 'promoted');
+      await restoreServiceRouting(ctx, r, planOfRecord(r, ctx.namespace), back, previous?.record);
+    }
     const removed = await removeCanaryIngresses(ctx.api, ctx.namespace, ctx.plan.app);
     if (removed > 0)
       ctx.logger.info(`Removed ${String(removed)} canary Ingress(es) revision ${String(r.revision)} left.`);

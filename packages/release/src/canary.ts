@@ -1,5 +1,5 @@
 import { InputError } from '@dreamscape/core';
-import type { KubeObject } from '@dreamscape/kube';
+import type { Deployment, HorizontalPodAutoscaler, KubeObject, Service } from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
 import {
   canaryRoutingObject,
@@ -7,22 +7,30 @@ import {
   parseCanarySettings,
   type CanarySettings,
 } from './canary-settings.js';
-import { APP_LABEL, ROLE_LABEL, type Color } from './colors.js';
+import { APP_LABEL, coloredName, previewName, ROLE_LABEL, type Color } from './colors.js';
 import type { GateResult } from './gates.js';
 import { checksFor, type HealthCheck } from './health-checks.js';
+import type { ReleaseRecord } from './history.js';
+import type { BlueGreenPlan } from './plan.js';
+import type { ReleaseContext } from './release-context.js';
+import { pointPreview } from './switching.js';
 import {
   CANARY_ROUTE_ROLE,
   GatewayApiRouter,
   NginxRouter,
+  ServiceRouter,
   type RouterContext,
+  type ScaleColor,
+  type ServiceRouterSide,
   type TrafficRouter,
 } from './traffic-routers.js';
+import { describeRollouts } from './workload-rollout.js';
 
 /** A canary release as the deploy asked for it: its settings and the object its router splits. */
 export interface CanaryRelease {
   readonly settings: CanarySettings;
-  /** The overlay's Ingress (nginx) or HTTPRoute (gateway-api). */
-  readonly routing: KubeObject;
+  /** The overlay's Ingress (nginx) or HTTPRoute (gateway-api); none for the service router. */
+  readonly routing: KubeObject | undefined;
 }
 
 /** One step of a canary as it ran, for the summary. */
@@ -39,7 +47,8 @@ export interface CanaryStepReport {
 /**
  * The `canary` input, checked against the rendered overlay before anything is written: the
  * settings, then the router's object among the overlay's objects. What this version cannot do yet
- * (a pause for approval, the `service` router) is refused here rather than half done later.
+ * (a pause for approval) is refused here rather than half done later, and so is the service router
+ * over Deployments an HPA sizes.
  */
 export function canaryRelease(
   value: unknown,
@@ -48,30 +57,147 @@ export function canaryRelease(
   input = 'canary',
 ): CanaryRelease {
   const settings = parseCanarySettings(value, services, input);
-  const notYet = (what: string): never => {
-    throw new InputError(
-      input,
-      settings.router,
-      'a pause given as a duration and the nginx or gateway-api router',
-      {
-        reason: `${what} is not available yet in this version of action-deploy`,
-      },
-    );
-  };
-  if (settings.router === 'service') notYet('the `service` router');
   const approval = settings.steps.find((s) => s.pause.kind === 'approval');
-  if (approval !== undefined) notYet(`\`pause: approval\` (step at weight ${String(approval.weight)})`);
-  const routing = canaryRoutingObject(settings, objects, input);
-  if (routing === undefined) return notYet('the `service` router');
-  return { settings, routing };
+  if (approval !== undefined)
+    throw new InputError(input, settings.router, 'a pause given as a duration', {
+      reason: `\`pause: approval\` (step at weight ${String(approval.weight)}) is not available yet in this version of action-deploy`,
+    });
+  if (settings.router === 'service') {
+    // The weight is a replica count: an autoscaler resizing either color would move it.
+    const scaled = objects
+      .filter((o): o is HorizontalPodAutoscaler => o.kind === 'HorizontalPodAutoscaler')
+      .filter((h) => h.spec?.scaleTargetRef.kind === 'Deployment')
+      .map((h) => h.metadata.name);
+    if (scaled.length > 0)
+      throw new InputError(
+        input,
+        settings.router,
+        'the service router over Deployments no HorizontalPodAutoscaler sizes, or the nginx or gateway-api router',
+        {
+          reason: `the service router sets the weight by replica counts, and the overlay's HorizontalPodAutoscaler${scaled.length === 1 ? '' : 's'} ${scaled.join(', ')} would resize the colors under it; use the nginx or gateway-api router, or release without the HPAs`,
+        },
+      );
+    return { settings, routing: undefined };
+  }
+  return { settings, routing: canaryRoutingObject(settings, objects, input) };
+}
+
+/** What the service router needs beside the router context: the two colors, their sizes, a scaler. */
+export interface ServiceRouting {
+  readonly colors: { readonly live: Color; readonly candidate: Color };
+  readonly sides: readonly ServiceRouterSide[];
+  readonly scale: ScaleColor;
 }
 
 /** The router of a canary release, over the release's Services. */
-export function canaryRouter(canary: CanaryRelease, ctx: Omit<RouterContext, 'header'>): TrafficRouter {
+export function canaryRouter(
+  canary: CanaryRelease,
+  ctx: Omit<RouterContext, 'header'>,
+  service?: ServiceRouting,
+): TrafficRouter {
   const routerCtx: RouterContext = { ...ctx, header: canary.settings.header };
+  if (canary.settings.router === 'service') {
+    if (service === undefined)
+      throw new Error('the service router needs the colors and sizes of the release');
+    return new ServiceRouter(routerCtx, service.colors, service.sides, service.scale);
+  }
+  if (canary.routing === undefined)
+    throw new Error(`the ${canary.settings.router} router needs its object from the overlay`);
   if (canary.settings.router === 'gateway-api')
     return new GatewayApiRouter(routerCtx, canary.routing.metadata.name);
   return new NginxRouter(routerCtx, canary.routing);
+}
+
+type RoutingContext = Pick<ReleaseContext, 'api' | 'kubectl' | 'logger' | 'waitOptions' | 'namespace'>;
+
+/**
+ * The service router's view of a release: each Deployment of `plan` that runs in the live color
+ * behind a main Service that exists (a Service new in this release has no traffic to share yet),
+ * with the candidate's full size (the plan's) and the live color's (the previous release's, else
+ * what it runs).
+ */
+export async function serviceRouting(
+  ctx: RoutingContext,
+  plan: Pick<BlueGreenPlan, 'deployments' | 'services'>,
+  colors: { readonly live: Color; readonly candidate: Color },
+  previous: ReleaseRecord | undefined,
+): Promise<ServiceRouting> {
+  const { items } = await ctx.api.list<Service>('services', { namespace: ctx.namespace });
+  const existing = new Set(items.map((s) => s.metadata.name));
+  const sides: ServiceRouterSide[] = [];
+  for (const d of plan.deployments) {
+    const running = await ctx.api.get<Deployment>({
+      kind: 'Deployment',
+      namespace: ctx.namespace,
+      name: coloredName(d.name, colors.live),
+    });
+    const services = plan.services.filter((s) => s.deployment === d.name && existing.has(s.name));
+    if (running === undefined || services.length === 0) continue;
+    const liveReplicas = previous?.replicas[d.name] ?? running.spec?.replicas ?? d.replicas;
+    sides.push({
+      deployment: d.name,
+      services: services.map((s) => s.name),
+      replicas: d.replicas,
+      liveReplicas: Math.max(1, liveReplicas),
+    });
+  }
+  return { colors, sides, scale: scaleColor(ctx) };
+}
+
+/** Scales one color of a Deployment through the scale subresource, and waits for its rollout. */
+function scaleColor(ctx: RoutingContext): ScaleColor {
+  return async (color, deployment, replicas) => {
+    const name = coloredName(deployment, color);
+    const ref = { kind: 'Deployment', namespace: ctx.namespace, name };
+    if ((await ctx.api.get<Deployment>(ref))?.spec?.replicas !== replicas) {
+      await ctx.api.patch(ref, { spec: { replicas } }, { type: 'merge', subresource: 'scale' });
+      ctx.logger.info(`  ${name} scaled to ${String(replicas)}.`);
+    }
+    const [outcome] = await ctx.kubectl.waitForRollouts(
+      [{ namespace: ctx.namespace, name }],
+      ctx.waitOptions,
+    );
+    if (outcome !== undefined && outcome.state !== 'complete')
+      throw new Error(
+        `${name} did not become available at ${String(replicas)} replicas: ${describeRollouts([outcome])}`,
+      );
+  };
+}
+
+/**
+ * What the service router of a killed canary left: Services selecting both colors, the live color
+ * scaled down. Puts `back` (the color live before it) at its full size and every Service and
+ * preview of `plan` on it, as weight 0 would; Services already on the candidate are left to the
+ * switch back. Returns whether the record's canary used the service router.
+ */
+export async function restoreServiceRouting(
+  ctx: RoutingContext,
+  record: ReleaseRecord,
+  plan: Pick<BlueGreenPlan, 'app' | 'deployments' | 'services'>,
+  back: Color,
+  previous: ReleaseRecord | undefined,
+): Promise<boolean> {
+  const used = record.journal.some((j) => j.step === 'canary-prepared' && j.detail === 'service');
+  if (!used || record.color === undefined || record.color === back) return false;
+  const routing = await serviceRouting(ctx, plan, { live: back, candidate: record.color }, previous);
+  if (routing.sides.length === 0) return false;
+  const router = new ServiceRouter(
+    { api: ctx.api, namespace: ctx.namespace, app: plan.app, services: [], header: undefined },
+    routing.colors,
+    routing.sides,
+    routing.scale,
+  );
+  await router.setWeight(0);
+  // The candidate is brought up again (or abandoned) next: no preview may select it while it grows.
+  const { items } = await ctx.api.list<Service>('services', { namespace: ctx.namespace });
+  const names = new Set(items.map((s) => s.metadata.name));
+  for (const side of routing.sides)
+    for (const name of side.services.map(previewName))
+      if (names.has(name)) await pointPreview(ctx.api, ctx.namespace, name, back);
+  ctx.logger.info(
+    `The service router of revision ${String(record.revision)} left traffic shared: every Service selects ${back} again, at its full size.`,
+  );
+  return true;
 }
 
 /**

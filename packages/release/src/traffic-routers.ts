@@ -1,9 +1,10 @@
 import type { KubeObject } from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
-import { reasonOf } from './cluster-api.js';
+import { allSettled, reasonOf } from './cluster-api.js';
 import {
   APP_LABEL,
   COLOR_LABEL,
+  coloredName,
   MANAGED_BY,
   MANAGED_BY_LABEL,
   previewName,
@@ -334,11 +335,31 @@ export class GatewayApiRouter implements TrafficRouter {
   }
 }
 
+/** One Deployment the `service` router shares, and the main Services that select its pods. */
+export interface ServiceRouterSide {
+  readonly deployment: string;
+  readonly services: readonly string[];
+  /** The candidate's full size: the weight is its share of this many Ready replicas. */
+  readonly replicas: number;
+  /** The live color's full size, given back to it at weight 0 and at 100 (kept warm). */
+  readonly liveReplicas: number;
+}
+
+/** Sets how many replicas a color of a Deployment runs, and resolves once they are all Ready. */
+export type ScaleColor = (color: Color, deployment: string, replicas: number) => Promise<void>;
+
 /**
- * The `service` router: no traffic manager. Each main Service's selector loses its color key, so it
- * selects the Ready pods of both colors, and kube-proxy shares by Ready pod count: the weight is the
- * candidate's share of replicas. `replicas` sets the two colors' sizes for a weight; the reachable
- * weights are multiples of 100 / total.
+ * The `service` router: no traffic manager. At a weight between 0 and 100 each main Service's
+ * selector loses its color key, so it selects the Ready pods of both colors and kube-proxy shares by
+ * Ready pod count: the candidate runs `w %` of the replicas, the live color the rest. The reachable
+ * weights are multiples of 100 / replicas, per Deployment.
+ *
+ * Weight 0 and 100 are the blue-green states: the Services select one color (the live one, or the
+ * candidate), the live color at its full size. The rules that keep every request on a Ready pod:
+ * a color grows (and is Ready) before the other shrinks; no colored Service selects a color while
+ * it grows (the `-preview` Services leave the candidate meanwhile, the live color grows back while
+ * the Services select both colors or the candidate); a Service selects a single color again before
+ * a color is cut to nothing.
  */
 export class ServiceRouter implements TrafficRouter {
   readonly kind = 'service' as const;
@@ -346,67 +367,170 @@ export class ServiceRouter implements TrafficRouter {
   constructor(
     private readonly ctx: RouterContext,
     private readonly colors: { readonly live: Color; readonly candidate: Color },
-    /** Sets how many replicas one color runs, and waits for them (the engine scales its workloads). */
-    private readonly scale: (side: 'live' | 'candidate', replicas: number) => Promise<void>,
-    /** Replicas of the release at full size. */
-    private readonly total: number,
-  ) {}
+    private readonly sides: readonly ServiceRouterSide[],
+    private readonly scale: ScaleColor,
+  ) {
+    if (sides.length === 0)
+      throw new Error(
+        `no Deployment of this release runs in the live color ${colors.live} behind an existing Service: nothing to split`,
+      );
+  }
 
   /** The weight a step can reach with `total` replicas: the nearest multiple, at least one pod. */
   static reachable(weight: number, total: number): { weight: number; candidate: number } {
     const w = checkedWeight(weight);
-    if (w === 0) return { weight: 0, candidate: 0 };
+    if (w === 0 || total <= 0) return { weight: 0, candidate: 0 };
     const candidate = Math.min(total, Math.max(1, Math.round((w * total) / 100)));
     return { weight: Math.round((candidate * 100) / total), candidate };
   }
 
+  /** The weight in force for a step: the largest share any Service sends the candidate. */
+  static weightFor(weight: number, sides: readonly Pick<ServiceRouterSide, 'replicas'>[]): number {
+    return Math.max(0, ...sides.map((s) => ServiceRouter.reachable(weight, s.replicas).weight));
+  }
+
+  /**
+   * What the steps become with these replicas, said before the first step: the weights each
+   * Deployment can reach, and the weights that will be used.
+   */
+  static describe(steps: readonly number[], sides: readonly ServiceRouterSide[]): string {
+    const used = steps.map((w) => ServiceRouter.weightFor(w, sides));
+    const sizes = [...new Set(sides.map((s) => s.replicas))].sort((a, b) => a - b);
+    const per = sizes
+      .map((n) => {
+        const names = sides.filter((s) => s.replicas === n).map((s) => s.deployment);
+        const step = Math.round(100 / Math.max(n, 1));
+        return `${names.join(', ')}: ${String(n)} replica${n === 1 ? '' : 's'}, weights in steps of ${String(step)} % (${steps.map((w) => String(ServiceRouter.reachable(w, n).weight)).join(', ')})`;
+      })
+      .join('; ');
+    const changed = used.some((w, i) => w !== steps[i]);
+    return `The service router shares by Ready replicas: ${per}. Steps ${steps.join(', ')} ${changed ? 'are rounded to' : 'are used as'} ${used.join(', ')} %${sizes.length > 1 ? ' (the largest share a Service gives the canary)' : ''}.`;
+  }
+
   async prepare(): Promise<void> {
-    // The candidate leaves before the Services select both colors (weight 0 means no candidate pod),
-    // and the live color grows to the full size only once they do: a colored Service never selects
-    // a pod that is not Ready yet.
-    await this.scale('candidate', 0);
-    await Promise.all(
-      this.ctx.services.map((name) =>
-        this.ctx.api
-          .patch(
-            { kind: 'Service', apiVersion: 'v1', namespace: this.ctx.namespace, name },
-            [
-              { op: 'test', path: `/spec/selector/${escaped(COLOR_LABEL)}`, value: this.colors.live },
-              { op: 'remove', path: `/spec/selector/${escaped(COLOR_LABEL)}` },
-            ],
-            { type: 'json' },
-          )
-          .catch((error: unknown) => {
-            // Already un-colored by a run that was killed after this step.
-            if (reasonOf(error) !== 'Invalid') throw error;
-          }),
-      ),
-    );
-    await this.scale('live', this.total);
+    // A resumed run starts over from 0: a dead run may have left the Services un-colored.
+    await this.toLive();
   }
 
   async setWeight(weight: number): Promise<number> {
-    const { weight: w, candidate } = ServiceRouter.reachable(weight, this.total);
-    // Up first, then down: the Service never has fewer Ready pods than the release needs.
-    await this.scale('candidate', candidate);
-    await this.scale('live', this.total - candidate);
-    return w;
+    const w = checkedWeight(weight);
+    if (w === 0) await this.toLive();
+    else await allSettled(this.sides.map((side) => this.share(side, w)));
+    return ServiceRouter.weightFor(w, this.sides);
   }
 
-  async remove(outcome: 'promoted' | 'aborted'): Promise<void> {
-    // The main Services select one color again: the candidate's once promoted (it runs every
-    // replica then), else the live one's.
-    const color = outcome === 'promoted' ? this.colors.candidate : this.colors.live;
-    await Promise.all(
-      this.ctx.services.map((name) =>
-        this.ctx.api.patch(
-          { kind: 'Service', apiVersion: 'v1', namespace: this.ctx.namespace, name },
-          { spec: { selector: { [COLOR_LABEL]: color } } },
-          { type: 'merge' },
-        ),
-      ),
+  /**
+   * Nothing left to remove: after the promotion the Services select the candidate (weight 100),
+   * after the abort the live color (weight 0), and the live color runs at its full size.
+   */
+  remove(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** One Deployment at weight `w` (1 to 100). */
+  private async share(side: ServiceRouterSide, w: number): Promise<void> {
+    const { live, candidate } = this.colors;
+    const { candidate: pods } = ServiceRouter.reachable(w, side.replicas);
+    const running = (await this.deployment(candidate, side.deployment))?.spec?.replicas ?? 0;
+    if (pods > running) {
+      // The previews select the candidate: while it grows they send to the live color instead.
+      await this.pointPreviews(side, live);
+      await this.scale(candidate, side.deployment, pods);
+      await this.pointPreviews(side, candidate);
+    } else if (pods < running) await this.scale(candidate, side.deployment, pods);
+    if (pods === side.replicas) {
+      // Everything to the candidate: the Services select it, as blue-green's switch leaves them.
+      await this.select(side, candidate);
+      await this.scale(live, side.deployment, side.liveReplicas);
+      return;
+    }
+    await this.uncolor(side);
+    await this.scale(live, side.deployment, side.replicas - pods);
+  }
+
+  /**
+   * Weight 0: the live color at its full size first (it grows while nothing colored selects it),
+   * then the Services on it, one write each; the engine scales the candidate down after.
+   */
+  private async toLive(): Promise<void> {
+    const { live } = this.colors;
+    await allSettled(
+      this.sides.map(async (side) => {
+        await this.scale(live, side.deployment, side.liveReplicas);
+        await this.select(side, live);
+      }),
     );
   }
+
+  /** The side's Services select `color` (a merge patch each, skipped when they already do). */
+  private async select(side: ServiceRouterSide, color: Color): Promise<void> {
+    await allSettled(
+      side.services.map(async (name) => {
+        const ref = { kind: 'Service', apiVersion: 'v1', namespace: this.ctx.namespace, name };
+        const service = await this.ctx.api.get<SelectorView>(ref);
+        if (service === undefined || service.spec?.selector?.[COLOR_LABEL] === color) return;
+        await this.ctx.api.patch(ref, { spec: { selector: { [COLOR_LABEL]: color } } }, { type: 'merge' });
+      }),
+    );
+  }
+
+  /** The side's Services select both colors: the color key removed, only if they select the live one. */
+  private async uncolor(side: ServiceRouterSide): Promise<void> {
+    const key = `/spec/selector/${escaped(COLOR_LABEL)}`;
+    await allSettled(
+      side.services.map(async (name) => {
+        const ref = { kind: 'Service', apiVersion: 'v1', namespace: this.ctx.namespace, name };
+        const service = await this.ctx.api.get<SelectorView>(ref);
+        const color = service?.spec?.selector?.[COLOR_LABEL];
+        if (service === undefined || color === undefined) return;
+        if (color !== this.colors.live)
+          throw new Error(
+            `Service ${this.ctx.namespace}/${name} selects ${color}, not the live color ${this.colors.live}: the service router does not share it`,
+          );
+        await this.ctx.api.patch(
+          ref,
+          [
+            { op: 'test', path: key, value: color },
+            { op: 'remove', path: key },
+          ],
+          { type: 'json' },
+        );
+      }),
+    );
+  }
+
+  private async pointPreviews(side: ServiceRouterSide, color: Color): Promise<void> {
+    await allSettled(
+      side.services.map(async (name) => {
+        const ref = {
+          kind: 'Service',
+          apiVersion: 'v1',
+          namespace: this.ctx.namespace,
+          name: previewName(name),
+        };
+        const preview = await this.ctx.api.get<SelectorView>(ref);
+        if (preview === undefined || preview.spec?.selector?.[COLOR_LABEL] === color) return;
+        await this.ctx.api.patch(ref, { spec: { selector: { [COLOR_LABEL]: color } } }, { type: 'merge' });
+      }),
+    );
+  }
+
+  private deployment(color: Color, name: string): Promise<DeploymentView | undefined> {
+    return this.ctx.api.get<DeploymentView>({
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      namespace: this.ctx.namespace,
+      name: coloredName(name, color),
+    });
+  }
+}
+
+interface SelectorView extends KubeObject {
+  spec?: { selector?: Record<string, string> };
+}
+interface DeploymentView extends KubeObject {
+  spec?: { replicas?: number };
+  status?: { readyReplicas?: number };
 }
 
 function escaped(key: string): string {
