@@ -213,6 +213,15 @@ describe('the gateway-api router', () => {
     expect(cluster.double.violations()).toEqual([]);
   }, 60_000);
 
+  it('gives the HTTPRoute’s rules back to the release’s apply once it removes its weights', async () => {
+    const router = new GatewayApiRouter(context(), 'web', USER_ROUTE);
+    await router.prepare();
+    await router.setWeight(30);
+    await router.remove();
+    // The next release applies the HTTPRoute as the overlay writes it: no conflict with the router.
+    await expect(cluster.api.applyServerSide([USER_ROUTE])).resolves.toHaveLength(1);
+  }, 60_000);
+
   it('names the HTTPRoute when it does not exist', async () => {
     await expect(new GatewayApiRouter(context(), 'nope').prepare()).rejects.toThrow(
       'HTTPRoute shop/nope does not exist',

@@ -104,7 +104,7 @@ export function canaryRouter(
   if (canary.routing === undefined)
     throw new Error(`the ${canary.settings.router} router needs its object from the overlay`);
   if (canary.settings.router === 'gateway-api')
-    return new GatewayApiRouter(routerCtx, canary.routing.metadata.name);
+    return new GatewayApiRouter(routerCtx, canary.routing.metadata.name, canary.routing);
   return new NginxRouter(routerCtx, canary.routing);
 }
 

@@ -201,6 +201,12 @@ export class GatewayApiRouter implements TrafficRouter {
     private readonly ctx: RouterContext,
     /** The HTTPRoute's name. */
     private readonly route: string,
+    /**
+     * The HTTPRoute as the release applies it. Once the weights are removed it is applied again,
+     * forcing: the router's patches made its rules theirs, and the next release's apply would
+     * otherwise conflict with them.
+     */
+    private readonly applied?: KubeObject,
   ) {}
 
   private get ref(): { kind: string; apiVersion: string; namespace: string; name: string } {
@@ -332,6 +338,11 @@ export class GatewayApiRouter implements TrafficRouter {
           };
         }),
     );
+    if (this.applied !== undefined)
+      await this.ctx.api.applyServerSide(
+        [{ ...this.applied, metadata: { ...this.applied.metadata, namespace: this.ctx.namespace } }],
+        { forceConflicts: true },
+      );
   }
 }
 
