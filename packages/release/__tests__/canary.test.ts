@@ -3,13 +3,12 @@ import type { KubeObject } from '@dreamscape/kube';
 import { load } from 'js-yaml';
 import { canaryRelease } from '../src/canary.js';
 
-const hpa = (name: string): KubeObject =>
-  ({
-    apiVersion: 'autoscaling/v2',
-    kind: 'HorizontalPodAutoscaler',
-    metadata: { name },
-    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, maxReplicas: 4 },
-  }) as KubeObject;
+const hpa = (name: string): KubeObject => ({
+  apiVersion: 'autoscaling/v2',
+  kind: 'HorizontalPodAutoscaler',
+  metadata: { name },
+  spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, maxReplicas: 4 },
+});
 
 describe('canaryRelease', () => {
   it('takes the service router, which needs no object of the overlay', () => {

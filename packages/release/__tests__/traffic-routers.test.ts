@@ -294,15 +294,15 @@ describe('the service router', () => {
     expect(await router.setWeight(60)).toBe(50);
     expect(await greenShare('shop.example.com')).toBe(0.5);
     expect(live('services', 'web-preview')?.spec?.selector).toEqual({ app: 'web', [COLOR_LABEL]: 'green' });
+    // 0 from a shared step: the live color back at its full size first, then the Services on it.
+    expect(await router.setWeight(0)).toBe(0);
+    expect(live('services', 'web')?.spec?.selector).toEqual({ app: 'web', [COLOR_LABEL]: 'blue' });
+    expect(await greenShare('shop.example.com')).toBe(0);
     // 100: the Services select the candidate, as a blue-green switch leaves them, the live color warm.
     expect(await router.setWeight(100)).toBe(100);
     expect(live('services', 'web')?.spec?.selector).toEqual({ app: 'web', [COLOR_LABEL]: 'green' });
     expect(await greenShare('shop.example.com')).toBe(1);
     expect((live('deployments', 'web-blue')?.spec as { replicas?: number } | undefined)?.replicas).toBe(4);
-    // 0: back on the live color in one write per Service.
-    expect(await router.setWeight(0)).toBe(0);
-    expect(live('services', 'web')?.spec?.selector).toEqual({ app: 'web', [COLOR_LABEL]: 'blue' });
-    expect(await greenShare('shop.example.com')).toBe(0);
     // Neither the shared Service nor the preview ever selected a pod that was not Ready, or none.
     expect(cluster.double.violations()).toEqual([]);
   }, 120_000);
