@@ -9,6 +9,7 @@ import {
 } from './canary-settings.js';
 import { APP_LABEL, ROLE_LABEL, type Color } from './colors.js';
 import type { GateResult } from './gates.js';
+import type { ReleaseRecord } from './history.js';
 import { checksFor, type HealthCheck } from './health-checks.js';
 import {
   CANARY_ROUTE_ROLE,
@@ -33,13 +34,13 @@ export interface CanaryStepReport {
   /** How long the step's analysis ran. */
   readonly durationMs: number;
   readonly analysis: readonly GateResult[];
-  readonly decision: 'next step' | 'promote' | 'abort';
+  readonly decision: 'next step' | 'promote' | 'abort' | 'pause';
 }
 
 /**
  * The `canary` input, checked against the rendered overlay before anything is written: the
  * settings, then the router's object among the overlay's objects. What this version cannot do yet
- * (a pause for approval, the `service` router) is refused here rather than half done later.
+ * (the `service` router) is refused here rather than half done later.
  */
 export function canaryRelease(
   value: unknown,
@@ -49,18 +50,11 @@ export function canaryRelease(
 ): CanaryRelease {
   const settings = parseCanarySettings(value, services, input);
   const notYet = (what: string): never => {
-    throw new InputError(
-      input,
-      settings.router,
-      'a pause given as a duration and the nginx or gateway-api router',
-      {
-        reason: `${what} is not available yet in this version of action-deploy`,
-      },
-    );
+    throw new InputError(input, settings.router, 'the nginx or gateway-api router', {
+      reason: `${what} is not available yet in this version of action-deploy`,
+    });
   };
   if (settings.router === 'service') notYet('the `service` router');
-  const approval = settings.steps.find((s) => s.pause.kind === 'approval');
-  if (approval !== undefined) notYet(`\`pause: approval\` (step at weight ${String(approval.weight)})`);
   const routing = canaryRoutingObject(settings, objects, input);
   if (routing === undefined) return notYet('the `service` router');
   return { settings, routing };
@@ -111,4 +105,46 @@ export async function removeCanaryIngresses(
       { ignoreNotFound: true },
     );
   return items.length;
+}
+
+/**
+ * How the `canary-prepared` step names the router and its object, so that a run without the
+ * canary's settings (a rollback, `mode: abort`, another manifest) can still undo what it wrote:
+ * `nginx Ingress/web`, `gateway-api HTTPRoute/web header=X-Canary`.
+ */
+export function preparedDetail(canary: CanaryRelease, router: TrafficRouter): string {
+  const header = canary.settings.header === undefined ? '' : ` header=${canary.settings.header}`;
+  return `${router.kind} ${canary.routing.kind}/${canary.routing.metadata.name}${header}`;
+}
+
+/**
+ * Removes what the router of an interrupted canary wrote, as its record says: the app's canary
+ * Ingresses (found by label), and the backendRefs and header rules it added to its HTTPRoute.
+ * Returns a line saying what was removed, or undefined when there was nothing.
+ */
+export async function removeRecordedRoutes(
+  record: ReleaseRecord,
+  ctx: { readonly api: ClusterApi; readonly namespace: string; readonly app: string },
+): Promise<string | undefined> {
+  const done: string[] = [];
+  const ingresses = await removeCanaryIngresses(ctx.api, ctx.namespace, ctx.app);
+  if (ingresses > 0) done.push(`${String(ingresses)} canary Ingress(es)`);
+  const prepared = record.journal.find((j) => j.step === 'canary-prepared')?.detail ?? '';
+  const route = /^gateway-api HTTPRoute\/(\S+)(?: header=(\S+))?/.exec(prepared);
+  if (route !== null) {
+    await new GatewayApiRouter(
+      {
+        api: ctx.api,
+        namespace: ctx.namespace,
+        app: ctx.app,
+        services: record.services.map((s) => s.name),
+        header: route[2],
+      },
+      route[1] as string,
+    ).remove();
+    done.push(`the canary backends of HTTPRoute ${route[1] as string}`);
+  }
+  return done.length === 0
+    ? undefined
+    : `Removed ${done.join(' and ')} that revision ${String(record.revision)} left.`;
 }

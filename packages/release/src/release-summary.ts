@@ -8,6 +8,7 @@ const ICONS: Readonly<Record<ReleaseOutcome['result'], string>> = {
   'rolled-back': '↩️',
   failed: '❌',
   planned: '📝',
+  paused: '⏸️',
 };
 
 /** `registry/repo@sha256:0123456789ab` — enough of a digest to tell two apart. */
@@ -99,7 +100,12 @@ function canaryRow(step: CanaryStepReport): string {
               `${g.passed ? '✅' : g.stopped ? '⏹' : '❌'} ${g.check}: ${g.successes}✓ ${g.failures}✗, ${g.lastDetail}`,
           )
           .join('<br>');
-  const decision = { 'next step': '➡️ next step', promote: '✅ promote', abort: '↩️ abort' }[step.decision];
+  const decision = {
+    'next step': '➡️ next step',
+    promote: '✅ promote',
+    abort: '↩️ abort',
+    pause: '⏸️ wait for approval',
+  }[step.decision];
   return `| ${step.weight} % | ${new Date(step.at).toISOString().slice(11, 19)} UTC | ${formatDuration(step.durationMs)} | ${cell(analysis)} | ${decision} |`;
 }
 
