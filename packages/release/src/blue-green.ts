@@ -4,6 +4,8 @@ import {
   canaryRouter,
   preparedDetail,
   removeRecordedRoutes,
+  sideQueries,
+  type SideReading,
   type CanaryRelease,
   type CanaryStepReport,
 } from './canary.js';
@@ -12,7 +14,7 @@ import { candidateFromLive, candidatePath, type CandidateRelease, type ReleasePa
 import { coloredName, otherColor, previewName, type Color } from './colors.js';
 import { checkPreviewEndpoints } from './endpoints.js';
 import { checksFor, type HealthCheck } from './health-checks.js';
-import { runGate, type GateResult, type ProbeContext } from './gates.js';
+import { probe, runGate, type GateResult, type ProbeContext } from './gates.js';
 import { isConflict, type ReleaseRecord, type StoredRelease } from './history.js';
 import { activeBefore, lastStep, newRecord } from './journal.js';
 import { colorIsReady, readLiveState, type LiveState } from './live-state.js';
@@ -411,11 +413,8 @@ export class BlueGreenDeploy {
     if (this.promotingFrom === undefined)
       await this.journal('canary-prepared', preparedDetail(canary, router));
     const approved = approvedWeights(ctx.journal.record as ReleaseRecord);
-    const checks = canaryAnalysis(canary.settings, ctx.o.checks, {
-      namespace: ctx.namespace,
-      canary: candidate,
-      stable: active,
-    });
+    const sides = { namespace: ctx.namespace, canary: candidate, stable: active };
+    const checks = canaryAnalysis(canary.settings, ctx.o.checks, sides);
     if (checks.length === 0)
       logger.warning(
         'The canary has no analysis (no `analysis` and no post-switch health checks): each step only waits.',
@@ -435,11 +434,13 @@ export class BlueGreenDeploy {
       );
       const { analysis, abortedBy } = await this.analyseStep(checks, windowMs);
       const passed = abortedBy === undefined && analysis.every((g) => g.passed);
+      const readings = await this.readSides(sideQueries(canary.settings, sides));
       this.canarySteps.push({
         weight,
         at,
         durationMs: ctx.clock.now() - at,
         analysis,
+        ...(readings.length === 0 ? {} : { readings }),
         decision: !passed ? 'abort' : waitsForApproval ? 'pause' : step === last ? 'promote' : 'next step',
       });
       if (abortedBy !== undefined)
@@ -507,6 +508,22 @@ export class BlueGreenDeploy {
    * The analysis of one step: service checks probe the `-preview` Services (the canary), so they run
    * with the pre-switch targets, for the whole step as their window.
    */
+  /** Each side's value of the canary's own Prometheus queries, read once (never fails the step). */
+  private async readSides(queries: ReturnType<typeof sideQueries>): Promise<SideReading[]> {
+    const value = async (check: HealthCheck): Promise<number | undefined> => {
+      const r = await probe(check, 'pre-switch', this.probeContext());
+      const m = /^value (\S+) /.exec(r.detail);
+      return m === null ? undefined : Number(m[1]);
+    };
+    return Promise.all(
+      queries.map(async (q) => ({
+        check: q.check,
+        canary: await value(q.canary),
+        stable: await value(q.stable),
+      })),
+    );
+  }
+
   private async analyseStep(
     checks: readonly HealthCheck[],
     windowMs: number,

@@ -2,6 +2,7 @@ import { InputError } from '@dreamscape/core';
 import type { KubeObject } from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
 import {
+  CANARY_PLACEHOLDERS,
   canaryRoutingObject,
   expandCanaryQuery,
   parseCanarySettings,
@@ -35,6 +36,39 @@ export interface CanaryStepReport {
   readonly durationMs: number;
   readonly analysis: readonly GateResult[];
   readonly decision: 'next step' | 'promote' | 'abort' | 'pause';
+  /** Each side's value of the analysis' Prometheus queries once the step ended (for the chart). */
+  readonly readings?: readonly SideReading[];
+}
+
+/** One Prometheus query of the analysis read for each side at the end of a step. */
+export interface SideReading {
+  readonly check: string;
+  readonly canary: number | undefined;
+  readonly stable: number | undefined;
+}
+
+/**
+ * The analysis' Prometheus checks that judge the canary alone (`{{ canary }}` without `{{ stable }}`),
+ * each expanded once per side: the same query read for the live color draws the chart's other line.
+ */
+export function sideQueries(
+  settings: CanarySettings,
+  sides: { readonly namespace: string; readonly canary: Color; readonly stable: Color },
+): { readonly check: string; readonly canary: HealthCheck; readonly stable: HealthCheck }[] {
+  const swapped = { ...sides, canary: sides.stable, stable: sides.canary };
+  return (settings.analysis ?? []).flatMap((check) =>
+    check.kind === 'prometheus' &&
+    check.query.includes(CANARY_PLACEHOLDERS.canary) &&
+    !check.query.includes(CANARY_PLACEHOLDERS.stable)
+      ? [
+          {
+            check: check.name,
+            canary: { ...check, query: expandCanaryQuery(check.query, sides) },
+            stable: { ...check, query: expandCanaryQuery(check.query, swapped) },
+          },
+        ]
+      : [],
+  );
 }
 
 /**

@@ -30,3 +30,4 @@ export * from './traffic-routers.js';
 export * from './canary-settings.js';
 export * from './canary.js';
 export * from './canary-pause.js';
+export * from './canary-chart.js';

@@ -1,5 +1,6 @@
 import { formatDuration } from '@dreamscape/core';
 import type { CanaryStepReport } from './canary.js';
+import { canaryCharts } from './canary-chart.js';
 import type { GateResult } from './gates.js';
 import type { ReleaseOutcome } from './outcome.js';
 
@@ -77,7 +78,7 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
   if (o.canary !== undefined && o.canary.length > 0) {
     lines.push('| Canary weight | At | Analysed for | Analysis | Decision |', '|---|---|---|---|---|');
     for (const step of o.canary) lines.push(canaryRow(step));
-    lines.push('');
+    lines.push('', ...canaryCharts(o.canary));
   }
 
   const phases = Object.entries(o.timings).filter(([k]) => k !== 'total');
