@@ -413,8 +413,7 @@ async function canaryRun(
   const outcome = await release(ctx, results, title, 'action-deploy', inputs);
   const revision = Number(outcome.revision);
   if (!Number.isInteger(revision) || revision < 1)
-    throw new StoryError(`${title}: action-deploy gave no revision.
-${outcome.errors.join('\n')}`);
+    throw new StoryError(`${title}: action-deploy gave no revision.\n${outcome.errors.join('\n')}`);
   const record = await readReleaseRecord(
     ctx.cluster.kubeconfig,
     { namespace: NAMESPACE, app: APP, environment: ENVIRONMENT },
