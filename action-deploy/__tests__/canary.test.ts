@@ -21,8 +21,16 @@ import {
 const HOST = 'dev.dreamscape.example.com';
 const NS = 'dreamscape-dev';
 
-/** Every image answers `/` in about 20 ms; v3's gateway answers 8 % of its requests with 500. */
+/**
+ * Every image answers `/` in about 20 ms (p99 60 ms); v3's gateway answers 8 % of its requests with
+ * 500; v6's gateway is twice as slow.
+ */
 const BEHAVIOURS: BehaviourEntry[] = [
+  {
+    image: `*@${digest('gateway', 'v6')}`,
+    ready: '1s',
+    http: { '/': { status: 200, body: 'ok', latency: { median: '40ms', p99: '120ms' } } },
+  },
   {
     image: `*@${digest('gateway', 'v3')}`,
     ready: '1s',
@@ -36,6 +44,17 @@ const BEHAVIOURS: BehaviourEntry[] = [
     http: { '/': { status: 200, body: 'ok', latency: { median: '20ms', p99: '60ms' } } },
   },
 ];
+
+/** The canary's p95 latency over 10 s, read from the real Prometheus. */
+function p95(prometheusUrl: string): string {
+  return `
+  - name: canary-p95
+    prometheus: ${prometheusUrl}
+    query: histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{ canary }}}[10s])))
+    max: 0.06
+    interval: 1s
+    successes: 1`;
+}
 
 /** The canary's 5xx ratio, read from the real Prometheus; `{{ canary }}` is the candidate color. */
 function errorRatio(prometheusUrl: string): string {
@@ -153,6 +172,28 @@ describe('strategy canary with the nginx router, on real traffic', () => {
     expect(atEnd).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(load.snapshot().byColor.blue ?? 0).toBe(atEnd);
+    expect(cluster.double.violations()).toEqual([]);
+  }, 240_000);
+
+  it('aborts a canary whose p95 latency doubled, read from the real Prometheus', async () => {
+    const live = serviceColors(cluster.double).gateway;
+    const r = await deploy(cluster, {
+      images: buildRecords('v6'),
+      'health-checks': healthChecks(),
+      strategy: 'canary',
+      canary: `router: nginx\nsteps: [30, 100]\npause: 20s\nanalysis:${p95(prometheus.url)}`,
+    });
+    expect(r.outputs).toMatchObject({ result: 'rolled-back', 'active-color': live });
+    expect(r.errors.join('\n')).toMatch(
+      /canary analysis failed at 30 %: canary-p95 .*value 0\.(0[6-9]|1)\d* is above max 0\.06/,
+    );
+    const steps = releaseRecords(cluster.double)[0]?.journal.map((j) => j.step) ?? [];
+    expect(steps).toContain('weight-30');
+    expect(steps).not.toContain('weight-100');
+    expect(canaryIngresses(cluster)).toEqual([]);
+    expect(serviceColors(cluster.double).gateway).toBe(live);
+    // The stable side's p95, read for the chart at the end of the step, stayed under the bound.
+    expect(r.summary).toMatch(/```mermaid\nxychart-beta\n {2}title "canary-p95 at the end of each step/);
     expect(cluster.double.violations()).toEqual([]);
   }, 240_000);
 
