@@ -192,7 +192,7 @@ describe('strategy canary with the nginx router, on real traffic', () => {
     expect(steps).not.toContain('weight-100');
     expect(canaryIngresses(cluster)).toEqual([]);
     expect(serviceColors(cluster.double).gateway).toBe(live);
-    // The stable side's p95, read for the chart at the end of the step, stayed under the bound.
+    // The summary charts each side's p95 as read at the end of the step.
     expect(r.summary).toMatch(/```mermaid\nxychart-beta\n {2}title "canary-p95 at the end of each step/);
     expect(cluster.double.violations()).toEqual([]);
   }, 240_000);
