@@ -27,6 +27,7 @@ const TARGETS: Readonly<Record<string, { readonly max: number } | { readonly min
   'deploy.rollback_s': { max: 1.5 },
   'deploy.kubectl_per_service': { max: 5 },
   'gateway.rps': { min: 2000 },
+  'canary.violations': { max: 0 },
   'rollback.fast_s': { max: 1 },
   'scan.seconds': { max: 3 },
   'scan.peak_mb': { max: 500 },
@@ -91,7 +92,7 @@ const rows: string[] = [];
 for (const r of results) {
   for (const [key, value] of Object.entries(r.figures)) {
     const target = TARGETS[`${r.name}.${key}`];
-    const kind = /ratio|growth|per_service|findings|deploys/.test(key)
+    const kind = /ratio|growth|per_service|findings|deploys|steps|violations/.test(key)
       ? 'ratio/count'
       : 'absolute (machine-dependent)';
     const verdict =

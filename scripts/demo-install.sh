@@ -1,6 +1,7 @@
 #!/bin/sh
 # What `npm run demo` needs before it starts: the npm dependencies (TypeScript, which runs the demo,
-# and the pinned kubectl) and the system packages (buildah, docker-registry, a static busybox).
+# and the pinned kubectl) and the system packages (buildah, docker-registry, a static busybox, and
+# prometheus, which the canary chapter's analysis reads the double's traffic from).
 # Missing system packages are installed by scripts/install-system-deps.sh when run as root;
 # otherwise it prints the exact apt-get command.
 set -eu
@@ -22,6 +23,9 @@ if [ -z "${DEMO_BASE_IMAGE:-}" ]; then
   if ! command -v busybox >/dev/null 2>&1 || ldd "$(command -v busybox)" >/dev/null 2>&1; then
     missing="$missing busybox-static"
   fi
+fi
+if [ -z "${DEMO_KUBECONFIG:-}" ]; then
+  command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 fi
 if [ -n "$missing" ]; then
   echo "demo: missing:$missing"

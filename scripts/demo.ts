@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the whole pipeline on this machine. Builds the example services with
  * action-build, scans them with action-scan, deploys them blue-green with action-deploy (a broken
- * release switches back by itself) and rolls back with action-rollback: the four bundled actions
+ * release switches back by itself), rolls back with action-rollback, then releases by canary (a bad
+ * canary is aborted by its Prometheus analysis): the four bundled actions
  * run as a runner runs them, against a registry and a Kubernetes API double on 127.0.0.1, or a real
  * registry and cluster (see docs/demo.md).
  */

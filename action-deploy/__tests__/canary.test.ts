@@ -6,6 +6,8 @@ import {
   digest,
   healthChecks,
   releaseRecords,
+  replicasOf,
+  rollback,
   serviceColors,
   startCluster,
   startLoad,
@@ -19,8 +21,16 @@ import {
 const HOST = 'dev.dreamscape.example.com';
 const NS = 'dreamscape-dev';
 
-/** Every image answers `/` in about 20 ms; v3's gateway answers 8 % of its requests with 500. */
+/**
+ * Every image answers `/` in about 20 ms (p99 60 ms); v3's gateway answers 8 % of its requests with
+ * 500; v6's gateway is twice as slow.
+ */
 const BEHAVIOURS: BehaviourEntry[] = [
+  {
+    image: `*@${digest('gateway', 'v6')}`,
+    ready: '1s',
+    http: { '/': { status: 200, body: 'ok', latency: { median: '40ms', p99: '120ms' } } },
+  },
   {
     image: `*@${digest('gateway', 'v3')}`,
     ready: '1s',
@@ -35,6 +45,17 @@ const BEHAVIOURS: BehaviourEntry[] = [
   },
 ];
 
+/** The canary's p95 latency over 10 s, read from the real Prometheus. */
+function p95(prometheusUrl: string): string {
+  return `
+  - name: canary-p95
+    prometheus: ${prometheusUrl}
+    query: histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{ canary }}}[10s])))
+    max: 0.06
+    interval: 1s
+    successes: 1`;
+}
+
 /** The canary's 5xx ratio, read from the real Prometheus; `{{ canary }}` is the candidate color. */
 function errorRatio(prometheusUrl: string): string {
   return `
@@ -45,6 +66,26 @@ function errorRatio(prometheusUrl: string): string {
     interval: 1s
     successes: 1`;
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The deploy lock's holder, as the Lease says. */
+const lockHolder = (cluster: ExampleCluster): string =>
+  (
+    cluster.double
+      .objects('leases', NS)
+      .find((o) => (o.metadata as { name: string }).name === 'dreamscape-lock-dreamscape-dev') as
+      { spec?: { holderIdentity?: string } } | undefined
+  )?.spec?.holderIdentity ?? '';
+
+/** The weight the canary Ingress sends to the candidate, when there is one. */
+const canaryWeight = (cluster: ExampleCluster): string | undefined =>
+  (
+    cluster.double
+      .objects('ingresses', NS)
+      .find((o) => (o.metadata as { name: string }).name === 'gateway-canary') as
+      { metadata: { annotations?: Record<string, string> } } | undefined
+  )?.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-weight'];
 
 const canaryIngresses = (cluster: ExampleCluster): string[] =>
   cluster.double
@@ -134,6 +175,28 @@ describe('strategy canary with the nginx router, on real traffic', () => {
     expect(cluster.double.violations()).toEqual([]);
   }, 240_000);
 
+  it('aborts a canary whose p95 latency doubled, read from the real Prometheus', async () => {
+    const live = serviceColors(cluster.double).gateway;
+    const r = await deploy(cluster, {
+      images: buildRecords('v6'),
+      'health-checks': healthChecks(),
+      strategy: 'canary',
+      canary: `router: nginx\nsteps: [30, 100]\npause: 20s\nanalysis:${p95(prometheus.url)}`,
+    });
+    expect(r.outputs).toMatchObject({ result: 'rolled-back', 'active-color': live });
+    expect(r.errors.join('\n')).toMatch(
+      /canary analysis failed at 30 %: canary-p95 .*value 0\.(0[6-9]|1)\d* is above max 0\.06/,
+    );
+    const steps = releaseRecords(cluster.double)[0]?.journal.map((j) => j.step) ?? [];
+    expect(steps).toContain('weight-30');
+    expect(steps).not.toContain('weight-100');
+    expect(canaryIngresses(cluster)).toEqual([]);
+    expect(serviceColors(cluster.double).gateway).toBe(live);
+    // The summary charts each side's p95 as read at the end of the step.
+    expect(r.summary).toMatch(/```mermaid\nxychart-beta\n {2}title "canary-p95 at the end of each step/);
+    expect(cluster.double.violations()).toEqual([]);
+  }, 240_000);
+
   describe('a run killed during the steps', () => {
     const reached = (revision: number, step: string): boolean =>
       releaseRecords(cluster.double)
@@ -190,6 +253,196 @@ describe('strategy canary with the nginx router, on real traffic', () => {
     }, 240_000);
   });
 
+  describe('a canary paused for approval, aborted, or rolled back', () => {
+    /** A canary that waits for approval at 30 %; each run is a workflow run of its own. */
+    const pausing = (version: string, runId: string, extra: Record<string, string> = {}) =>
+      deploy(
+        cluster,
+        {
+          images: buildRecords(version),
+          'health-checks': healthChecks(),
+          strategy: 'canary',
+          canary: 'router: nginx\nsteps: [{weight: 30, pause: approval}, 100]\npause: 2s',
+          ...extra,
+        },
+        { runId },
+      );
+
+    it('ends its run paused at 30 % holding the lock; a deploy is refused unwritten; promote goes on to 100', async () => {
+      const live = serviceColors(cluster.double).gateway;
+      const r = await pausing('p1', 'pause-p1');
+      expect(r.errors).toEqual([]);
+      expect(r.exitCode).toBe(0);
+      expect(r.outputs.result).toBe('paused');
+      const revision = Number(r.outputs.revision);
+      const record = releaseRecords(cluster.double)[0];
+      expect(record).toMatchObject({ revision, result: 'in-progress', strategy: 'canary' });
+      expect(record?.journal.at(-1)?.step).toBe('paused-30');
+      const candidate = record?.color ?? '';
+      expect(candidate).not.toBe(live);
+      expect(canaryWeight(cluster)).toBe('30');
+      expect(lockHolder(cluster)).toBe(`paused-canary/revision-${String(revision)}`);
+      expect(serviceColors(cluster.double).gateway).toBe(live);
+      expect(r.summary).toMatch(/\| 30 % \| .* \| ⏸️ wait for approval \|/);
+      // The canary keeps its share of the traffic while it waits.
+      const waiting = load.snapshot().byColor[candidate] ?? 0;
+      await sleep(1500);
+      expect(load.snapshot().byColor[candidate] ?? 0).toBeGreaterThan(waiting);
+
+      // Any other release is refused before it writes anything: by preflight, by the lock.
+      cluster.double.clearLogs();
+      const other = await deploy(
+        cluster,
+        { images: buildRecords('p2'), 'health-checks': healthChecks() },
+        { runId: 'other-p2' },
+      );
+      expect(other.exitCode).toBe(1);
+      expect(other.errors.join('\n')).toMatch(
+        new RegExp(
+          `Revision ${String(revision)} of dreamscape in dev is a canary paused for approval at 30 %`,
+        ),
+      );
+      expect(cluster.double.writes()).toEqual([]);
+      // A promotion must release what paused.
+      const wrong = await pausing('p2', 'approve-p2', { mode: 'promote' });
+      expect(wrong.exitCode).toBe(1);
+      expect(wrong.errors.join('\n')).toMatch(
+        /mode: promote must release exactly what revision \d+ paused with/,
+      );
+      expect(cluster.double.writes()).toEqual([]);
+
+      const promoted = await pausing('p1', 'approve-p1', { mode: 'promote' });
+      expect(promoted.errors).toEqual([]);
+      expect(promoted.outputs).toMatchObject({ result: 'promoted', revision: String(revision) });
+      const steps = releaseRecords(cluster.double)[0]?.journal.map((j) => j.step) ?? [];
+      // Prepared once, by the run that paused; the promotion goes on from 30 %.
+      expect(steps.filter((x) => x === 'canary-prepared')).toHaveLength(1);
+      expect(steps.filter((x) => x === 'weight-30')).toHaveLength(2);
+      for (const step of [
+        'paused-30',
+        'approved-30',
+        'weight-100',
+        'analysed-100',
+        'switched',
+        'canary-removed',
+      ])
+        expect(steps).toContain(step);
+      expect(steps.indexOf('approved-30')).toBeGreaterThan(steps.indexOf('paused-30'));
+      expect(serviceColors(cluster.double).gateway).toBe(candidate);
+      expect(canaryIngresses(cluster)).toEqual([]);
+      expect(lockHolder(cluster)).toBe('');
+      expect(promoted.summary).toMatch(/\| 100 % \| .* \| ✅ promote \|/);
+      expect(cluster.double.violations()).toEqual([]);
+    }, 240_000);
+
+    it('mode: abort sends a paused canary no more traffic, scales it down and records it rolled back', async () => {
+      const live = serviceColors(cluster.double).gateway;
+      const r = await pausing('p3', 'pause-p3');
+      expect(r.outputs.result).toBe('paused');
+      const candidate = releaseRecords(cluster.double)[0]?.color ?? '';
+      const aborted = await pausing('p3', 'abort-p3', { mode: 'abort' });
+      expect(aborted.errors).toEqual([]);
+      expect(aborted.outputs).toMatchObject({ result: 'rolled-back', 'active-color': live });
+      expect(releaseRecords(cluster.double)[0]).toMatchObject({
+        revision: Number(r.outputs.revision),
+        result: 'rolled-back',
+      });
+      expect(canaryIngresses(cluster)).toEqual([]);
+      expect(replicasOf(cluster.double, `gateway-${candidate}`)).toBe(0);
+      expect(serviceColors(cluster.double).gateway).toBe(live);
+      expect(lockHolder(cluster)).toBe('');
+      const atEnd = load.snapshot().byColor[candidate] ?? 0;
+      await sleep(1500);
+      expect(load.snapshot().byColor[candidate] ?? 0).toBe(atEnd);
+      expect(cluster.double.violations()).toEqual([]);
+    }, 240_000);
+
+    it('action-rollback on a paused canary aborts it; the live release stays live', async () => {
+      const live = serviceColors(cluster.double).gateway;
+      const liveRevision = releaseRecords(cluster.double).find((x) => x.result === 'promoted')?.revision;
+      const r = await pausing('p4', 'pause-p4');
+      expect(r.outputs.result).toBe('paused');
+      const candidate = releaseRecords(cluster.double)[0]?.color ?? '';
+      const back = await rollback(cluster, {}, { runId: 'rollback-p4' });
+      expect(back.errors).toEqual([]);
+      // (`%` is `%25` in a workflow command.)
+      expect(back.stdout).toMatch(/is a canary paused for approval at 30 %25: the rollback aborts it/);
+      expect(back.outputs).toMatchObject({
+        result: 'rolled-back',
+        'to-revision': String(liveRevision),
+        'active-color': live,
+      });
+      expect(
+        releaseRecords(cluster.double).find((x) => x.revision === Number(r.outputs.revision)),
+      ).toMatchObject({
+        result: 'rolled-back',
+      });
+      expect(canaryIngresses(cluster)).toEqual([]);
+      expect(replicasOf(cluster.double, `gateway-${candidate}`)).toBe(0);
+      expect(serviceColors(cluster.double).gateway).toBe(live);
+      expect(lockHolder(cluster)).toBe('');
+      expect(cluster.double.violations()).toEqual([]);
+    }, 240_000);
+
+    it('action-rollback during a running canary asks it to abort, and it stops at once', async () => {
+      const live = serviceColors(cluster.double).gateway;
+      const revision = releaseRecords(cluster.double)[0]!.revision + 1;
+      const running = deploy(
+        cluster,
+        {
+          images: buildRecords('p5'),
+          'health-checks': healthChecks(),
+          strategy: 'canary',
+          canary: 'router: nginx\nsteps: [40, 100]\npause: 60s',
+        },
+        { runId: 'running-p5' },
+      );
+      const deadline = Date.now() + 120_000;
+      while (
+        !releaseRecords(cluster.double)
+          .find((x) => x.revision === revision)
+          ?.journal.some((j) => j.step === 'weight-40')
+      ) {
+        if (Date.now() > deadline) throw new Error('the canary never reached 40 %');
+        await sleep(100);
+      }
+      const back = await rollback(cluster, { 'lock-timeout': '60s' }, { runId: 'rollback-p5' });
+      const r = await running;
+      expect(back.errors).toEqual([]);
+      expect(back.stdout).toMatch(/Asked the release holding the lock .* to abort its canary/);
+      expect(back.outputs).toMatchObject({ result: 'rolled-back', 'active-color': live });
+      expect(r.outputs).toMatchObject({ result: 'rolled-back', 'active-color': live });
+      expect(r.errors.join('\n')).toMatch(
+        /canary aborted at 40 % at the request of https:\/\/github.com\/dreamscape\/platform\/actions\/runs\/rollback-p5/,
+      );
+      const record = releaseRecords(cluster.double).find((x) => x.revision === revision);
+      expect(record).toMatchObject({ result: 'rolled-back' });
+      expect(record?.journal.map((j) => j.step)).not.toContain('weight-100');
+      expect(canaryIngresses(cluster)).toEqual([]);
+      expect(serviceColors(cluster.double).gateway).toBe(live);
+      expect(lockHolder(cluster)).toBe('');
+      expect(cluster.double.violations()).toEqual([]);
+    }, 240_000);
+
+    it.each([
+      [
+        'promote',
+        /mode: promote continues a canary paused for approval, but the newest release .* is rolled-back/,
+      ],
+      ['abort', /mode: abort stops a release in progress, but the newest release .* is rolled-back/],
+    ])(
+      'mode: %s with nothing paused is refused without a write',
+      async (mode, expected) => {
+        cluster.double.clearLogs();
+        const r = await pausing('p1', `nothing-${mode}`, { mode });
+        expect(r.exitCode).toBe(1);
+        expect(r.errors.join('\n')).toMatch(expected);
+        expect(cluster.double.writes()).toEqual([]);
+      },
+      60_000,
+    );
+  });
+
   describe('refusals before any write', () => {
     it.each([
       [
@@ -198,19 +451,19 @@ describe('strategy canary with the nginx router, on real traffic', () => {
         /Input 'canary'.*step 2: weight 20 does not increase/s,
       ],
       [
+        'a weight above 100',
+        'router: nginx\nsteps: [50, 150]',
+        /Input 'canary'.*weight is 150; expected a whole number from 1 to 100/s,
+      ],
+      [
+        'a Prometheus analysis query without the canary placeholder',
+        'router: nginx\nsteps: [100]\nanalysis:\n  - name: errors\n    prometheus: http://127.0.0.1:9\n    query: sum(rate(http_requests_total[1m]))\n    max: 1',
+        /Input 'canary'.*\{\{ canary \}\}/s,
+      ],
+      [
         'the gateway-api router with no HTTPRoute in the overlay',
         'router: gateway-api\nsteps: [50, 100]',
         /Input 'canary'.*HTTPRoute of the overlay, and it has none/s,
-      ],
-      [
-        'a pause for approval (not available yet)',
-        'router: nginx\nsteps: [{weight: 10, pause: approval}, 100]',
-        /Input 'canary'.*pause: approval.*not available yet in this version/s,
-      ],
-      [
-        'the service router (not available yet)',
-        'router: service\nsteps: [50, 100]',
-        /Input 'canary'.*`service` router is not available yet in this version/s,
       ],
     ])(
       '%s',

@@ -43,7 +43,8 @@ export interface DeployInputs {
   readonly lockTtlMs: number;
   readonly kubeconfig: string | undefined;
   readonly githubToken: string;
-  readonly mode: 'deploy' | 'plan';
+  /** `promote` / `abort` continue or stop a canary paused for approval (ADR 10). */
+  readonly mode: 'deploy' | 'plan' | 'promote' | 'abort';
   readonly environmentUrl: string;
   /** `kubectl` renders with `kubectl kustomize`; `kustomize` with the kustomize binary on PATH. */
   readonly renderer: Renderer;
@@ -114,6 +115,15 @@ export function readInputs(
     throw new InputError('canary', readString(src, 'canary'), CANARY_ACCEPTED, {
       reason: `the canary input is read only with strategy canary, and strategy is ${strategy}`,
     });
+  const mode = readEnum(src, 'mode', ['deploy', 'plan', 'promote', 'abort'] as const, 'deploy');
+  if (mode === 'promote' && strategy !== 'canary')
+    throw new InputError('mode', mode, MODE_ACCEPTED, {
+      reason: `promote continues a paused canary, so it needs strategy canary and the paused run's canary input (strategy is ${strategy})`,
+    });
+  if (mode === 'abort' && strategy === 'rolling')
+    throw new InputError('mode', mode, MODE_ACCEPTED, {
+      reason: 'abort stops a blue-green or canary release in progress, and strategy is rolling',
+    });
   return {
     overlay,
     images: parseImagesInput(readString(src, 'images')),
@@ -131,7 +141,7 @@ export function readInputs(
     lockTtlMs: readDuration(src, 'lock-ttl', 60_000, { minMs: 3000, maxMs: 3_600_000 }),
     kubeconfig,
     githubToken: readString(src, 'github-token'),
-    mode: readEnum(src, 'mode', ['deploy', 'plan'] as const, 'deploy'),
+    mode,
     environmentUrl: readString(src, 'environment-url'),
     renderer: readRenderer(src, env.PATH ?? ''),
     workspace,
@@ -139,6 +149,9 @@ export function readInputs(
     allowRemoteHosts: readRemoteHosts(src),
   };
 }
+
+const MODE_ACCEPTED =
+  "'deploy', 'plan', 'promote' (strategy canary: continue a canary paused for approval) or 'abort' (stop the blue-green or canary release in progress)";
 
 const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 

@@ -67,7 +67,9 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
   // One kubectl proxy carries every API call of the run (preflight, lock, history, apply, switch,
   // health checks): milliseconds per call, with kubectl's own credentials.
   await withClusterSession({ ...session, kubectl }, async ({ api, proxyBaseUrl }) => {
-    const release = await settleRelease(rendered, source, { ...tools, api, mode: inputs.mode });
+    const mode = inputs.mode === 'plan' ? 'plan' : 'deploy';
+    const continuation = inputs.mode === 'promote' || inputs.mode === 'abort' ? inputs.mode : undefined;
+    const release = await settleRelease(rendered, source, { ...tools, api, mode });
     const services = release.plan.services.map((s) => s.name);
     const checks = parseHealthChecks(inputs.healthChecks, services);
     // The canary's settings and its router's object in the overlay, refused before any write.
@@ -81,9 +83,10 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
         logger,
         release,
         strategy: inputs.strategy,
-        mode: inputs.mode,
+        mode,
         kubeconfigSource: kubeconfigSource(inputs.kubeconfig),
         ...(canary === undefined ? {} : { router: canary.settings.router }),
+        ...(continuation === undefined ? {} : { continuation }),
       }),
     );
 
@@ -112,7 +115,7 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
         inProgress: 'Deploying',
         logUrl: rt.run.runUrl,
         final: (o: ReleaseOutcome) => ({
-          state: o.result === 'promoted' ? 'success' : 'failure',
+          state: o.result === 'promoted' ? 'success' : o.result === 'paused' ? 'in_progress' : 'failure',
           description: `${o.result}: revision ${o.revision}`,
           environmentUrl: url,
         }),
@@ -124,6 +127,7 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
           {
             strategy: inputs.strategy,
             ...(canary === undefined ? {} : { canary }),
+            ...(continuation === undefined ? {} : { continuation }),
             previous: inputs.previous,
             checks,
             checksText: inputs.healthChecksText,
@@ -142,12 +146,17 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
           },
         ),
     );
-    await reportOutcome(rt, outcome, url);
+    await reportOutcome(rt, outcome, url, continuation);
   });
 }
 
-/** The release's outputs and summary; fails the step when it was not promoted. */
-async function reportOutcome(rt: ActionRuntime, outcome: ReleaseOutcome, url: string): Promise<void> {
+/** The release's outputs and summary; fails the step when it was not promoted (or paused, or aborted as asked). */
+async function reportOutcome(
+  rt: ActionRuntime,
+  outcome: ReleaseOutcome,
+  url: string,
+  continuation: 'promote' | 'abort' | undefined,
+): Promise<void> {
   rt.setOutput('result', outcome.result);
   rt.setOutput('revision', String(outcome.revision));
   rt.setOutput('active-color', outcome.activeColor ?? '');
@@ -155,6 +164,18 @@ async function reportOutcome(rt: ActionRuntime, outcome: ReleaseOutcome, url: st
   rt.setOutput('release', releaseJson(outcome));
   rt.setOutput('url', url);
   await rt.appendSummary(renderReleaseSummary(outcome, 'Deploy'));
+  if (outcome.result === 'paused') {
+    rt.logger.notice(
+      `Revision ${outcome.revision} waits for approval: run this deploy again with \`mode: promote\` to go on, or \`mode: abort\` to stop it.`,
+    );
+    return;
+  }
+  if (continuation === 'abort' && outcome.result === 'rolled-back') {
+    rt.logger.info(
+      `Revision ${outcome.revision} aborted; ${outcome.activeColor ?? 'the live color'} stays live.`,
+    );
+    return;
+  }
   if (outcome.result !== 'promoted') throw new ActionError(`Deploy ${outcome.result}: ${outcome.message}`);
   rt.logger.info(`Revision ${outcome.revision} is live in ${outcome.activeColor ?? 'place'}.`);
 }

@@ -14,6 +14,8 @@ export interface DemoCluster {
   readonly url: string | undefined;
   /** The double's data plane (routes by Host like a load balancer); undefined for a real cluster. */
   readonly gatewayUrl: string | undefined;
+  /** `127.0.0.1:PORT` of the data plane's metrics (`/metrics`), for Prometheus; undefined for a real cluster. */
+  readonly metricsTarget: string | undefined;
   /** Replaces the double's image behaviours; a real cluster has none. */
   setBehaviours(entries: readonly BehaviourEntry[]): Promise<void>;
   /** The invariant monitor's violations; undefined for a real cluster (nothing monitors it). */
@@ -32,6 +34,7 @@ export function externalCluster(kubeconfig: string): DemoCluster {
     description: `the cluster of ${kubeconfig} (DEMO_KUBECONFIG)`,
     url: undefined,
     gatewayUrl: undefined,
+    metricsTarget: undefined,
     setBehaviours: () => Promise.resolve(),
     violations: () => Promise.resolve(undefined),
     traffic: () => Promise.resolve(undefined),
@@ -70,7 +73,7 @@ export async function startStandaloneDouble(
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<{ url: string; gateway: string }>((resolve, reject) => {
+  const ready = await new Promise<{ url: string; gateway: string; metrics: string }>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`kube-double did not start within 60 s:\n${stderr}`));
@@ -79,7 +82,7 @@ export async function startStandaloneDouble(
     lines.once('line', (line) => {
       clearTimeout(timer);
       try {
-        resolve(JSON.parse(line) as { url: string; gateway: string });
+        resolve(JSON.parse(line) as { url: string; gateway: string; metrics: string });
       } catch (error) {
         reject(
           new Error(`kube-double printed '${line}' instead of its address:\n${stderr}`, { cause: error }),
@@ -105,6 +108,7 @@ export async function startStandaloneDouble(
     description: `kube-double ${url} (started by the demo, pid ${String(child.pid)})`,
     url,
     gatewayUrl: ready.gateway,
+    metricsTarget: new URL(ready.metrics).host,
     async setBehaviours(entries) {
       const res = await fetch(`${url}/_double/behaviours`, {
         method: 'POST',

@@ -34,7 +34,8 @@ export const USAGE = `usage: npm run demo [-- --services gateway,auth] [--work-d
 
 Runs the whole pipeline on this machine with the four bundled actions, as a runner runs them:
 builds the example services (v1), scans them, deploys v1 to dev, deploys v2 blue-green, deploys a
-broken v3 that switches back by itself, then rolls back to revision 1.
+broken v3 that switches back by itself, rolls back to revision 1, then releases v4 by canary
+(10 → 50 → 100 %, analysed by Prometheus) and a bad v5 whose canary is aborted at 10 %.
 
   --services a,b     only these services of examples/dreamscape (default: all seven)
   --work-dir DIR     where the workspace, summaries and results go (default: .tmp/demo)

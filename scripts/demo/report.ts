@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { timingsTable, type StepTiming } from './progress.js';
-import type { StoryResults } from './story.js';
+import type { CanaryChapter, StoryResults } from './story.js';
 
 /** Where the demo left its report. */
 export interface DemoReport {
@@ -21,6 +21,10 @@ export interface DemoSetup {
   cluster: string;
   /** The kube-double the demo started; undefined with DEMO_KUBECONFIG. */
   clusterUrl: string | undefined;
+  /** The Prometheus that reads the double's traffic, as the header shows it. */
+  prometheus: string;
+  /** The Prometheus the demo started; undefined with DEMO_KUBECONFIG. */
+  prometheusUrl: string | undefined;
   /** The buildah storage directory (removed on the way out). */
   storage: string;
 }
@@ -68,7 +72,7 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
           `| Requests to unready pods (invariant monitor) | ${String(traffic.monitor.unreadyAnswers)} |`,
           `| Routing 503s: a Service with no Ready endpoint (invariant monitor) | ${String(traffic.monitor.routing503s)} |`,
           '',
-          "Any 5xx answers are v3's: its pods answer 500 on /version until its post-switch gate switches traffic back.",
+          "Any 5xx answers are v3's (its pods answer 500 on /version until its post-switch gate switches traffic back) or v5's (a share of its answers, during its first canary step, until the analysis aborts it).",
         ];
   const lines = [
     '# DreamScape Actions demo',
@@ -80,6 +84,7 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
     `- Services: ${facts.services.join(', ')}`,
     `- Registry: ${facts.setup.registry}`,
     `- Cluster: ${facts.setup.cluster}`,
+    `- Metrics: ${facts.setup.prometheus}`,
     `- Invariant monitor: ${violations}`,
     '',
     '## Releases',
@@ -91,6 +96,10 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
     '## Traffic',
     '',
     ...trafficLines,
+    '',
+    '## Canary',
+    '',
+    ...canaryLines(results.canary),
     '',
     '## Timings',
     '',
@@ -125,6 +134,7 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
         live: results.live,
         violations: results.violations,
         traffic: results.traffic,
+        canary: results.canary,
         steps: facts.steps,
         totalMs: facts.totalMs,
         summaries: results.summaries.map((s) => s.title),
@@ -134,4 +144,30 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
     )}\n`,
   );
   return { summaryPath, resultsPath };
+}
+
+/**
+ * The canary chapter: how each step was judged, then per release its outcome and the per-step
+ * rows of the job summary action-deploy wrote (taken as they are, not rendered again).
+ */
+function canaryLines(chapter: CanaryChapter | null): string[] {
+  if (chapter === null) return ['The canary chapter did not run (see above).'];
+  const weights = chapter.steps.map((w) => `${String(w)} %`).join(' → ');
+  const lines = [
+    `v4 and v5 were released with \`strategy: canary\` and \`router: nginx\` (a canary Ingress beside the example's), ${weights}. Each step was analysed ${chapter.prometheus === null || chapter.query === null ? 'by the post-switch health checks (v4) and a smoke test of /smoke (v5) on the preview Services' : `every second by the Prometheus at ${chapter.prometheus}, which scrapes the data plane: \`${chapter.query}\`, at most ${String(chapter.max)}`}.`,
+    '',
+  ];
+  for (const run of chapter.releases) {
+    const outcome =
+      run.abortedAt === null
+        ? `**${run.result}**: weights ${run.weights.map((w) => `${String(w)} %`).join(', ')} written and analysed, then the switch; live on ${run.activeColor}, revision ${run.revision}.`
+        : `**${run.result}** at ${String(run.abortedAt)} %: the analysis failed, the weight went back to 0 and the canary Ingress was removed; ${run.candidateColor} scaled down, ${run.activeColor} live and untouched.`;
+    lines.push(`### ${run.version}: ${run.step}`, '', outcome, '', ...run.stepTable, '');
+  }
+  lines.push(
+    chapter.canaryIngresses.length === 0
+      ? 'No canary Ingress was left.'
+      : `Canary Ingresses left: ${chapter.canaryIngresses.join(', ')}.`,
+  );
+  return lines;
 }

@@ -9,7 +9,9 @@ import {
   KUBECTL_VERSION,
   requireTool,
   resolveKubectl,
+  startPrometheus,
   startRegistry,
+  type RunningPrometheus,
 } from '@dreamscape/testkit';
 import { BundleRunner } from './action-bundles.js';
 import { externalCluster, startStandaloneDouble, type DemoCluster } from './cluster.js';
@@ -23,6 +25,8 @@ import { prepareWorkspace } from './workspace.js';
 
 /** Simulated seconds per real second in the double: pods are Ready a quarter of a second after they start. */
 const TIME_SCALE = 4;
+/** How often Prometheus scrapes the double's data plane; the canary's analysis reads it. */
+const SCRAPE_INTERVAL = '1s';
 
 /** How the demo ended: 0 success, 1 failure, 2 usage error, 130/143 interrupted (SIGINT/SIGTERM). */
 export type DemoExit = 0 | 1 | 2 | 130 | 143;
@@ -90,6 +94,7 @@ export async function runDemo(
     live: {},
     violations: null,
     traffic: null,
+    canary: null,
     summaries: [],
   };
   const setup: DemoSetup = {
@@ -97,6 +102,8 @@ export async function runDemo(
     registryUrl: undefined,
     cluster: '',
     clusterUrl: undefined,
+    prometheus: '',
+    prometheusUrl: undefined,
     storage: '',
   };
   let failure: string | undefined;
@@ -159,7 +166,9 @@ async function setUpAndRun(
   state: RunState,
 ): Promise<void> {
   const { progress, setup, cleanups } = state;
-  progress.plain('DreamScape Actions demo: build, scan, deploy blue-green, switch back, roll back');
+  progress.plain(
+    'DreamScape Actions demo: build, scan, deploy blue-green, switch back, roll back, release by canary',
+  );
   progress.plain('');
   checkPrerequisites(repoRoot, options);
   const kubectl = await resolveKubectl().catch((error: unknown) => {
@@ -201,6 +210,28 @@ async function setUpAndRun(
   setup.cluster = cluster.description;
   setup.clusterUrl = cluster.url;
 
+  // Prometheus scrapes the double's data plane for the canary chapter's analysis. It takes a few
+  // seconds to have scraped once, so it starts now and the chapter awaits it; a failed start is
+  // reported there, never left as an unhandled rejection.
+  let prometheus: Promise<RunningPrometheus> | undefined;
+  if (cluster.metricsTarget !== undefined) {
+    const started = startPrometheus({ targets: [cluster.metricsTarget], scrapeInterval: SCRAPE_INTERVAL });
+    prometheus = started;
+    const settled = started.then(
+      (running) => {
+        setup.prometheusUrl = running.url;
+        return running;
+      },
+      () => undefined,
+    );
+    cleanups.push(async () => {
+      await (await settled)?.stop();
+    });
+    setup.prometheus = `prometheus ${prometheusVersion()} (started by the demo), scraping the data plane every ${SCRAPE_INTERVAL}`;
+  } else {
+    setup.prometheus = 'none: on a real cluster the canary is analysed by its health checks';
+  }
+
   // One buildah storage for every build of the run: v2 and v3 reuse v1's cached layers.
   const storageDir = mkdtempSync(join(tmpdir(), 'ds-demo-buildah-'));
   cleanups.push(() => {
@@ -221,6 +252,7 @@ async function setUpAndRun(
   progress.plain(`  overlay    ${workspace.overlay} (the dev overlay, images from ${imagePrefix})`);
   progress.plain(`  registry   ${setup.registry}`);
   progress.plain(`  cluster    ${setup.cluster}, kubectl ${KUBECTL_VERSION}`);
+  progress.plain(`  metrics    ${setup.prometheus}`);
   progress.plain(`  builder    ${buildahVersion}, vfs storage in ${storageDir}, chroot isolation`);
   progress.plain(
     `  scanner    ${scanner.name === 'none' ? `none (${scanner.reason})` : `${scanner.name} ${scanner.version}, database in ${scanner.dbDir}, offline`}`,
@@ -277,6 +309,7 @@ async function setUpAndRun(
       baseImage: baseImage ?? '',
       scanner,
       workDir: options.workDir,
+      prometheus,
       concurrency: Math.max(1, Math.min(4, availableParallelism())),
     },
     state.results,
@@ -296,6 +329,8 @@ function describeError(error: unknown, env: Readonly<Record<string, string | und
 function checkPrerequisites(repoRoot: string, options: DemoOptions): void {
   const tools = ['buildah', ...(options.registry === undefined ? ['docker-registry'] : [])];
   if (options.baseImage === undefined) tools.push('busybox');
+  // The canary chapter's analysis reads the double's traffic from a real Prometheus.
+  if (options.kubeconfig === undefined) tools.push('prometheus');
   for (const tool of tools) {
     try {
       requireTool(tool);
@@ -316,6 +351,16 @@ function checkPrerequisites(repoRoot: string, options: DemoOptions): void {
 function removeStorage(dir: string): void {
   if (process.getuid?.() !== 0) spawnSync('buildah', ['unshare', 'rm', '-rf', dir], { stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** `2.42.0`, as `prometheus --version` says it. */
+function prometheusVersion(): string {
+  try {
+    const out = execFileSync('prometheus', ['--version'], { encoding: 'utf8' });
+    return /version (\S+)/.exec(out)?.[1] ?? '(version unknown)';
+  } catch {
+    return '(version unknown)';
+  }
 }
 
 function headCommit(repoRoot: string): string {

@@ -2,17 +2,31 @@ import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildRecord } from '@dreamscape/image';
 import type { BehaviourEntry, TrafficSummary, Violation } from '@dreamscape/kube-double';
-import { runKubectl, startLoad, type LoadRun } from '@dreamscape/testkit';
+import { runKubectl, startLoad, type LoadRun, type RunningPrometheus } from '@dreamscape/testkit';
 import type { BundleRun, BundleRunner } from './action-bundles.js';
+import {
+  BAD_SHARE,
+  badCanaryBehaviours,
+  CANARY_STEPS,
+  canaryIngresses,
+  canaryInput,
+  canaryStepTable,
+  ERROR_RATIO_MAX,
+  ERROR_RATIO_QUERY,
+  errorRatioAnalysis,
+  journaledWeights,
+  readReleaseRecord,
+  smokeAnalysis,
+} from './canary.js';
 import type { DemoCluster } from './cluster.js';
 import type { Progress } from './progress.js';
 import type { NoScanner, OfflineScanner } from './scanner.js';
 import { NOWHERE } from './scanner.js';
 import type { DemoWorkspace } from './workspace.js';
 
-/** The three versions the story builds; each differs from the others only by its VERSION build-arg. */
-export const VERSIONS = ['v1', 'v2', 'v3'] as const;
-/** `v1`, `v2` or `v3`. */
+/** The versions the story builds; each differs from the others only by its VERSION build-arg. */
+export const VERSIONS = ['v1', 'v2', 'v3', 'v4', 'v5'] as const;
+/** `v1` to `v5`. */
 export type Version = (typeof VERSIONS)[number];
 
 /** The namespace of the example's dev overlay. */
@@ -66,6 +80,8 @@ export interface StoryContext {
   readonly baseImage: string;
   readonly scanner: OfflineScanner | NoScanner;
   readonly workDir: string;
+  /** The Prometheus scraping the double's data plane, once it has scraped it; undefined on a real cluster. */
+  readonly prometheus: Promise<RunningPrometheus> | undefined;
   /** Builds (and scans) running at once. */
   readonly concurrency: number;
 }
@@ -110,9 +126,48 @@ export interface StoryResults {
   readonly live: Record<string, { readonly color: string; readonly image: string }>;
   /** Invariant violations the double recorded; null on a real cluster. */
   violations: readonly Violation[] | null;
-  /** The steady traffic sent through the Ingress during v2, v3 and the rollback; null when none was. */
+  /** The steady traffic sent through the Ingress from v1 live to the end of the canaries; null when none was. */
   traffic: DemoTraffic | null;
+  /** The canary chapter (v4 promoted step by step, v5 aborted); null when it did not run. */
+  canary: CanaryChapter | null;
   readonly summaries: CollectedSummary[];
+}
+
+/** v4 and v5 released by canary, and what they left. */
+export interface CanaryChapter {
+  /** The weights of every step, the last one the switch. */
+  readonly steps: readonly number[];
+  /** The Prometheus the analysis asked; null on a real cluster (health checks judged the steps). */
+  readonly prometheus: string | null;
+  /** Its query, with the `{{ canary }}` placeholder, and the highest value a step may read. */
+  readonly query: string | null;
+  readonly max: number | null;
+  readonly releases: CanaryRun[];
+  /** Canary Ingresses in the namespace at the end (none should be left). */
+  canaryIngresses: readonly string[];
+  /** Per service, the color its Service selects and the image that color runs, at the end. */
+  readonly live: Record<string, { readonly color: string; readonly image: string }>;
+}
+
+/** One canary release, from its outputs and its record in the cluster. */
+export interface CanaryRun {
+  readonly version: 'v4' | 'v5';
+  /** The release's step title, as in `releases`. */
+  readonly step: string;
+  readonly result: string;
+  readonly revision: string;
+  /** The color the candidate ran in. */
+  readonly candidateColor: string;
+  /** The live color when the run ended. */
+  readonly activeColor: string;
+  /** What the record's journal says: the weights written, and those whose analysis passed. */
+  readonly weights: readonly number[];
+  readonly analysed: readonly number[];
+  /** The weight whose analysis failed; null when every step passed. */
+  readonly abortedAt: number | null;
+  readonly journal: readonly string[];
+  /** The per-step table of the job summary action-deploy wrote. */
+  readonly stepTable: readonly string[];
 }
 
 /** What the users' traffic saw while the story released, and what the monitor judged of it. */
@@ -144,8 +199,9 @@ export class StoryError extends Error {
 
 /**
  * The story: build v1, scan it, deploy it to dev, build and deploy v2 blue-green, build and deploy a
- * broken v3 that switches back by itself, roll back to revision 1, then check what runs and what
- * the invariant monitor saw. Fills `results` as it goes, so a failure still leaves what happened.
+ * broken v3 that switches back by itself, roll back to revision 1, release v4 by canary and a bad
+ * v5 whose canary is aborted, then check what runs and what the invariant monitor saw. Fills
+ * `results` as it goes, so a failure still leaves what happened.
  */
 export async function runStory(ctx: StoryContext, results: StoryResults): Promise<void> {
   const { progress } = ctx;
@@ -165,6 +221,7 @@ export async function runStory(ctx: StoryContext, results: StoryResults): Promis
   const load = startTraffic(ctx);
   try {
     await releaseUnderTraffic(ctx, results, first, v1);
+    await releaseByCanary(ctx, results);
   } finally {
     await stopTraffic(ctx, results, load);
   }
@@ -250,20 +307,171 @@ async function releaseUnderTraffic(
   if (back.revision !== '1')
     throw new StoryError(`action-rollback went to revision ${back.revision}, not 1.`);
 
-  await progress.step('check what runs', async () => {
-    const live = await liveImages(ctx);
-    Object.assign(results.live, live);
+  Object.assign(results.live, await checkWhatRuns(ctx, 'check what runs', 'v1', v1));
+}
+
+/**
+ * The canary chapter: v4 released by canary with the nginx router, 10 → 50 → 100 %, each step
+ * analysed (on the double: the canary's 5xx ratio, read from the real Prometheus), and promoted;
+ * then a bad v5 whose pods answer a share of 500s, aborted at its first step with the live color
+ * untouched; then nothing of the canaries may be left.
+ */
+async function releaseByCanary(ctx: StoryContext, results: StoryResults): Promise<void> {
+  const { progress } = ctx;
+  if (!ctx.services.includes('gateway')) {
+    progress.line(
+      "  no canary: the nginx router splits the example's Ingress, which serves the gateway service, not deployed",
+    );
+    return;
+  }
+  const onDouble = ctx.cluster.kind === 'kube-double';
+  if (onDouble && ctx.prometheus === undefined)
+    throw new StoryError('The canary chapter needs the Prometheus that scrapes the double, and none runs.');
+  const prometheus = await ctx.prometheus;
+  const chapter: CanaryChapter = {
+    steps: CANARY_STEPS,
+    prometheus: prometheus?.url ?? null,
+    query: prometheus === undefined ? null : ERROR_RATIO_QUERY,
+    max: prometheus === undefined ? null : ERROR_RATIO_MAX,
+    releases: [],
+    canaryIngresses: [],
+    live: {},
+  };
+  results.canary = chapter;
+  progress.line(
+    `  canary: v4 and v5 by canary, nginx router, ${CANARY_STEPS.map((w) => `${String(w)} %`).join(' → ')}, each step analysed by ${prometheus === undefined ? 'health checks' : `Prometheus (${prometheus.url}): the canary's 5xx ratio over 10 s, at most ${percent(ERROR_RATIO_MAX)}`}`,
+  );
+  const analysis = prometheus === undefined ? undefined : errorRatioAnalysis(prometheus.url);
+
+  const v4 = await build(ctx, results, 'v4');
+  const fourth = await canaryRun(ctx, results, chapter, 'v4', 'deploy v4 by canary', {
+    ...deployInputs(ctx, v4, healthChecks(ctx.services)),
+    strategy: 'canary',
+    canary: canaryInput('3s', analysis),
+  });
+  expectOutcome(fourth.outcome, { result: 'promoted', exitCode: 0 });
+  const stepsDone = fourth.run.analysed.join(', ');
+  if (fourth.run.weights.join(',') !== CANARY_STEPS.join(',') || stepsDone !== CANARY_STEPS.join(', '))
+    throw new StoryError(
+      `v4 was promoted, but its journal shows weights ${fourth.run.weights.join(', ') || 'none'} written and ${stepsDone || 'none'} analysed, not ${CANARY_STEPS.join(', ')}.`,
+    );
+  progress.line(
+    `  v4 went ${CANARY_STEPS.map((w) => `${String(w)} %`).join(' → ')}, every step's analysis passed: live on ${fourth.run.activeColor}, revision ${fourth.run.revision}`,
+  );
+
+  const v5 = await build(ctx, results, 'v5');
+  let v5Analysis: string;
+  if (onDouble) {
+    await ctx.cluster.setBehaviours(badCanaryBehaviours(v5, brokenBehaviours(results.builds.v3 ?? {})));
+    v5Analysis = analysis ?? '';
+    progress.line(
+      `  v5 is bad: its pods answer ${percent(BAD_SHARE)} of the requests to /version with 500 (their /health is fine)`,
+    );
+  } else {
+    v5Analysis = smokeAnalysis('gateway');
+    progress.line('  v5 is bad: its analysis asks its preview Service for /smoke, which no build serves');
+  }
+  const fifth = await canaryRun(ctx, results, chapter, 'v5', 'deploy bad v5 by canary', {
+    ...deployInputs(ctx, v5, healthChecks(ctx.services)),
+    strategy: 'canary',
+    // Long enough for the first step to be judged on what users got; a bad v5 never waits it out.
+    canary: canaryInput('20s', v5Analysis),
+  });
+  expectOutcome(fifth.outcome, { result: 'rolled-back', exitCode: 1 });
+  const first = CANARY_STEPS[0];
+  if (fifth.run.abortedAt !== first || fifth.run.weights.join(',') !== String(first))
+    throw new StoryError(
+      `v5 was rolled back, but not at its first step (${String(first)} %): its journal shows weights ${fifth.run.weights.join(', ') || 'none'} written and ${fifth.run.analysed.join(', ') || 'none'} analysed.`,
+    );
+  if (fifth.run.activeColor !== fourth.run.activeColor)
+    throw new StoryError(
+      `After v5's abort ${fifth.run.activeColor} is live, not v4's ${fourth.run.activeColor}.`,
+    );
+  progress.line(
+    `  v5 aborted at ${String(first)} %: ${prometheus === undefined ? 'its analysis failed' : `Prometheus read its 5xx ratio above ${percent(ERROR_RATIO_MAX)}`}; weight 0, canary Ingress removed, ${fifth.run.candidateColor} scaled down; v4 still live on ${fifth.run.activeColor}, untouched`,
+  );
+
+  await progress.step('check what the canaries left', async () => {
+    chapter.canaryIngresses = await canaryIngresses(ctx.cluster.kubeconfig, NAMESPACE);
+    if (chapter.canaryIngresses.length > 0)
+      throw new StoryError(`Canary Ingresses are left: ${chapter.canaryIngresses.join(', ')}.`);
+    progress.line('  no canary Ingress left');
+    return 'no canary Ingress left';
+  });
+  Object.assign(chapter.live, await checkWhatRuns(ctx, 'check what runs after the canaries', 'v4', v4));
+}
+
+/** Deploys one canary release, then reads its record's journal and its job summary's step table. */
+async function canaryRun(
+  ctx: StoryContext,
+  results: StoryResults,
+  chapter: CanaryChapter,
+  version: 'v4' | 'v5',
+  title: string,
+  inputs: Record<string, string>,
+): Promise<{ outcome: ReleaseOutcome; run: CanaryRun }> {
+  const outcome = await release(ctx, results, title, 'action-deploy', inputs);
+  const revision = Number(outcome.revision);
+  if (!Number.isInteger(revision) || revision < 1)
+    throw new StoryError(`${title}: action-deploy gave no revision.\n${outcome.errors.join('\n')}`);
+  const record = await readReleaseRecord(
+    ctx.cluster.kubeconfig,
+    { namespace: NAMESPACE, app: APP, environment: ENVIRONMENT },
+    revision,
+  );
+  if (record.strategy !== 'canary')
+    throw new StoryError(`${title}: its record says strategy ${record.strategy}, not canary.`);
+  const { written, analysed } = journaledWeights(record);
+  const failedAt = written.find((w) => !analysed.includes(w));
+  const summary = results.summaries.find((s) => s.title === `action-deploy: ${title}`)?.markdown ?? '';
+  const run: CanaryRun = {
+    version,
+    step: title,
+    result: outcome.result,
+    revision: outcome.revision,
+    candidateColor: record.color ?? '',
+    activeColor: outcome.activeColor,
+    weights: written,
+    analysed,
+    abortedAt: outcome.result === 'promoted' || failedAt === undefined ? null : failedAt,
+    journal: record.journal.map((j) => j.step),
+    stepTable: canaryStepTable(summary),
+  };
+  chapter.releases.push(run);
+  for (const row of run.stepTable.slice(2)) ctx.progress.line(`  ${row}`);
+  return { outcome, run };
+}
+
+/** Reads every Service's live color and image; each must be `version`'s. */
+async function checkWhatRuns(
+  ctx: StoryContext,
+  title: string,
+  version: Version,
+  records: Readonly<Record<string, BuildRecord>>,
+): Promise<Record<string, { color: string; image: string }>> {
+  let live: Record<string, { color: string; image: string }> = {};
+  await ctx.progress.step(title, async () => {
+    live = await liveImages(ctx);
     for (const service of ctx.services) {
-      const want = v1[service]?.image;
+      const want = records[service]?.image;
       const got = live[service];
       if (got === undefined || want === undefined || got.image !== want)
         throw new StoryError(
-          `${service} runs ${got?.image ?? 'nothing'} on ${got?.color ?? 'no color'}, not v1 (${want ?? '?'}).`,
+          `${service} runs ${got?.image ?? 'nothing'} on ${got?.color ?? 'no color'}, not ${version} (${want ?? '?'}).`,
         );
-      progress.line(`  ${service.padEnd(9)} ${got.color.padEnd(5)} ${shortImage(got.image)} (v1)`);
+      ctx.progress.line(
+        `  ${service.padEnd(9)} ${got.color.padEnd(5)} ${shortImage(got.image)} (${version})`,
+      );
     }
-    return `every Service selects v1 on ${back.activeColor}`;
+    const colors = [...new Set(ctx.services.map((s) => live[s]?.color ?? ''))].join(', ');
+    return `every Service selects ${version} on ${colors}`;
   });
+  return live;
+}
+
+/** `25 %`. */
+function percent(share: number): string {
+  return `${String(Math.round(share * 100))} %`;
 }
 
 /**
@@ -317,7 +525,7 @@ async function stopTraffic(
     .map(([color, n]) => `${color} ${String(n)}`)
     .join(', ');
   ctx.progress.line(
-    `  traffic: ${String(seen.sent)} requests sent, ${String(seen.errors5xx)} answered 5xx (v3's, until it switched back), ${String(seen.transportErrors)} unanswered; by color: ${colors}`,
+    `  traffic: ${String(seen.sent)} requests sent, ${String(seen.errors5xx)} answered 5xx (v3's until it switched back, v5's during its first step), ${String(seen.transportErrors)} unanswered; by color: ${colors}`,
   );
   ctx.progress.line(
     `  traffic checks: ${String(monitor.unreadyAnswers)} requests to unready pods, ${String(monitor.routing503s)} routing 503s`,

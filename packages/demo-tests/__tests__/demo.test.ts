@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { requireTool, writeStandInScanner } from '@dreamscape/testkit';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SERVICES = ['gateway', 'auth'] as const;
+const VERSIONS = ['v1', 'v2', 'v3', 'v4', 'v5'] as const;
 
 interface DemoRun {
   readonly exitCode: number | null;
@@ -93,7 +95,7 @@ function processesMentioning(text: string): string[] {
 
 interface Results {
   ok: boolean;
-  setup: { registryUrl: string; clusterUrl: string; storage: string };
+  setup: { registryUrl: string; clusterUrl: string; prometheusUrl: string; storage: string };
   services: string[];
   releases: {
     step: string;
@@ -102,9 +104,13 @@ interface Results {
     result: string;
     revision: string;
     activeColor: string;
+    errors: string[];
     logFile: string;
   }[];
-  builds: Record<'v1' | 'v2' | 'v3', Record<string, { image: string; digest: string; tags: string[] }>>;
+  builds: Record<
+    (typeof VERSIONS)[number],
+    Record<string, { image: string; digest: string; tags: string[] }>
+  >;
   scans: { scanner: string; skipped: string | null; images: { service: string; verdict: string }[] };
   live: Record<string, { color: string; image: string }>;
   violations: unknown[] | null;
@@ -114,15 +120,36 @@ interface Results {
     byColor: Record<string, number>;
     monitor: { requests: number; unreadyAnswers: number; routing503s: number };
   } | null;
+  canary: {
+    steps: number[];
+    prometheus: string | null;
+    query: string | null;
+    releases: {
+      version: string;
+      step: string;
+      result: string;
+      revision: string;
+      candidateColor: string;
+      activeColor: string;
+      weights: number[];
+      analysed: number[];
+      abortedAt: number | null;
+      journal: string[];
+      stepTable: string[];
+    }[];
+    canaryIngresses: string[];
+    live: Record<string, { color: string; image: string }>;
+  } | null;
   steps: { step: string; durationMs: number }[];
   summaries: string[];
 }
 
 describe('npm run demo', () => {
-  it('builds, scans, deploys v1 and v2 blue-green, watches a broken v3 switch back, rolls back to revision 1, and cleans up', async () => {
+  it('builds, scans, deploys v1 and v2 blue-green, watches a broken v3 switch back, rolls back to revision 1, promotes v4 by canary, aborts a bad v5 canary, and cleans up', async () => {
     requireTool('buildah');
     requireTool('docker-registry');
     requireTool('busybox');
+    requireTool('prometheus');
     const dir = mkdtempSync(join(tmpdir(), 'ds-demo-test-'));
     try {
       // Trivy cannot run here: a stand-in answers like it, with its database "already downloaded".
@@ -154,12 +181,12 @@ describe('npm run demo', () => {
       expect(results.ok).toBe(true);
       expect(results.services).toEqual([...SERVICES]);
 
-      // Three builds per service, each a different image in the demo's registry.
+      // Five builds per service, each a different image in the demo's registry.
       const host = new URL(results.setup.registryUrl).host;
       for (const service of SERVICES) {
-        const digests = (['v1', 'v2', 'v3'] as const).map((v) => results.builds[v][service]?.digest);
-        expect(new Set(digests).size).toBe(3);
-        for (const v of ['v1', 'v2', 'v3'] as const) {
+        const digests = VERSIONS.map((v) => results.builds[v][service]?.digest);
+        expect(new Set(digests).size).toBe(VERSIONS.length);
+        for (const v of VERSIONS) {
           const record = results.builds[v][service];
           expect(record?.image).toBe(`${host}/dreamscape/${service}@${record?.digest ?? ''}`);
           expect(record?.tags).toEqual([`${host}/dreamscape/${service}:${v}`]);
@@ -167,8 +194,8 @@ describe('npm run demo', () => {
       }
 
       // The story, release by release.
-      const [v1, v2, v3, back] = results.releases;
-      expect(results.releases).toHaveLength(4);
+      const [v1, v2, v3, back, v4, v5] = results.releases;
+      expect(results.releases).toHaveLength(6);
       expect(v1).toMatchObject({ action: 'action-deploy', result: 'promoted', exitCode: 0, revision: '1' });
       expect(v2).toMatchObject({ action: 'action-deploy', result: 'promoted', exitCode: 0, revision: '2' });
       expect(v2?.activeColor).not.toBe(v1?.activeColor);
@@ -187,6 +214,16 @@ describe('npm run demo', () => {
       });
       expect(back?.activeColor).not.toBe(v2?.activeColor);
       expect(run.stdout).toMatch(/post-switch health gates failed: \w+-version .*HTTP 500/);
+      expect(v4).toMatchObject({ action: 'action-deploy', result: 'promoted', exitCode: 0, revision: '5' });
+      expect(v4?.activeColor).not.toBe(back?.activeColor);
+      expect(v5).toMatchObject({
+        action: 'action-deploy',
+        result: 'rolled-back',
+        exitCode: 1,
+        revision: '6',
+      });
+      // The live color is v4's before and after v5's canary.
+      expect(v5?.activeColor).toBe(v4?.activeColor);
       for (const r of results.releases)
         expect(readFileSync(r.logFile, 'utf8')).toContain(`DreamScape ${r.action}`);
 
@@ -198,6 +235,57 @@ describe('npm run demo', () => {
         });
       expect(results.violations).toEqual([]);
       expect(run.stdout).toContain('invariant monitor: 0 violations');
+
+      // The canary chapter, as the release records in the cluster journaled it. v4: every weight
+      // written and analysed, then the switch and the canary Ingress removed.
+      const canary = results.canary;
+      expect(canary?.steps).toEqual([10, 50, 100]);
+      expect(canary?.query).toContain('{{ canary }}');
+      expect(canary?.prometheus).toBe(results.setup.prometheusUrl);
+      const [c4, c5] = canary?.releases ?? [];
+      expect(canary?.releases).toHaveLength(2);
+      expect(c4).toMatchObject({
+        version: 'v4',
+        result: 'promoted',
+        revision: '5',
+        weights: [10, 50, 100],
+        analysed: [10, 50, 100],
+        abortedAt: null,
+      });
+      const j4 = c4?.journal ?? [];
+      for (const step of [
+        'canary-prepared',
+        'weight-10',
+        'analysed-10',
+        'weight-100',
+        'switched',
+        'canary-removed',
+      ])
+        expect(j4).toContain(step);
+      expect(j4.indexOf('analysed-100')).toBeLessThan(j4.indexOf('switching'));
+      // v5: the first weight written, its analysis failed on the real Prometheus, nothing switched.
+      expect(c5).toMatchObject({
+        version: 'v5',
+        result: 'rolled-back',
+        revision: '6',
+        weights: [10],
+        analysed: [],
+        abortedAt: 10,
+        activeColor: c4?.activeColor,
+      });
+      expect(c5?.candidateColor).not.toBe(c4?.activeColor);
+      expect(c5?.journal).not.toContain('switching');
+      expect(v5?.errors.join('\n')).toMatch(
+        /canary analysis failed at 10 %: canary-errors \(prometheus http:\/\/127\.0\.0\.1:\d+: .*color="(blue|green)".*\): value [\d.e-]+ is above max 0\.05/,
+      );
+      expect(run.stdout).toMatch(/v5 aborted at 10 %: Prometheus read its 5xx ratio above 5 %/);
+      expect(canary?.canaryIngresses).toEqual([]);
+      // What runs at the end is v4, on the color it was promoted to.
+      for (const service of SERVICES)
+        expect(canary?.live[service]).toEqual({
+          color: v4?.activeColor,
+          image: results.builds.v4[service]?.image,
+        });
 
       // Users' requests flowed through the Ingress during v2, v3 and the rollback: both colors
       // answered them, and none reached an unready pod or a Service without endpoints.
@@ -241,8 +329,20 @@ describe('npm run demo', () => {
         '## action-deploy: deploy v2 blue-green',
         '## action-deploy: deploy broken v3',
         '## action-rollback: roll back to revision 1',
+        '## action-deploy: deploy v4 by canary',
+        '## action-deploy: deploy bad v5 by canary',
       ])
         expect(summary).toContain(title);
+      // The canary chapter, with the rows of each step as action-deploy's job summary has them.
+      const chapter = summary.slice(summary.indexOf('## Canary'), summary.indexOf('## Timings'));
+      expect(chapter).toContain('### v4: deploy v4 by canary');
+      expect(chapter).toMatch(/\| 10 % \| .* \| ✅ canary-errors: .* \| ➡️ next step \|/);
+      expect(chapter).toMatch(/\| 50 % \| .* \| ➡️ next step \|/);
+      expect(chapter).toMatch(/\| 100 % \| .* \| ✅ promote \|/);
+      expect(chapter).toContain('### v5: deploy bad v5 by canary');
+      expect(chapter).toMatch(/\| 10 % \| .* \| ❌ canary-errors: .*is above max 0\.05 \| ↩️ abort \|/);
+      expect(chapter).toContain('No canary Ingress was left.');
+      expect(summary).toMatch(/\| deploy bad v5 by canary \| `action-deploy` \| \*\*rolled-back\*\* \| 6 \|/);
       expect(summary).toMatch(/\| deploy broken v3 \| `action-deploy` \| \*\*rolled-back\*\* \| 3 \|/);
       expect(summary).toMatch(
         /\| roll back to revision 1 \| `action-rollback` \| \*\*rolled-back\*\* \| 1 \|/,
@@ -256,12 +356,15 @@ describe('npm run demo', () => {
           'deploy v1 to dev (action-deploy)',
           'deploy broken v3 (action-deploy)',
           'roll back to revision 1 (action-rollback)',
+          'deploy v4 by canary (action-deploy)',
+          'deploy bad v5 by canary (action-deploy)',
         ]),
       );
 
       // Nothing left running or lying around.
       expect(await gone(`${results.setup.registryUrl}/v2/`)).toBe(true);
       expect(await gone(`${results.setup.clusterUrl}/version`)).toBe(true);
+      expect(await gone(`${results.setup.prometheusUrl}/-/ready`)).toBe(true);
       expect(existsSync(results.setup.storage)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -297,6 +400,28 @@ describe('npm run demo', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
+
+  it('without prometheus on PATH: names it and how to install it, and starts nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ds-demo-test-'));
+    try {
+      // Every other tool the demo needs, and no prometheus.
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      for (const tool of ['buildah', 'docker-registry', 'busybox', 'git', 'sh'])
+        symlinkSync(requireTool(tool), join(bin, tool));
+      const run = await runDemo(['--services', 'gateway', '--work-dir', join(dir, 'work')], {
+        PATH: bin,
+        DEMO_KUBECONFIG: undefined,
+        DEMO_REGISTRY: undefined,
+      });
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toContain("The demo needs 'prometheus', which is not on PATH");
+      expect(run.stderr).toContain('scripts/install-system-deps.sh');
+      expect(run.stdout).not.toMatch(/registry {3}docker-registry/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('refuses an unknown service before starting anything', async () => {
     const run = await runDemo(['--services', 'gateway,billing'], {});

@@ -25,9 +25,12 @@ describe('canaryRelease', () => {
     );
   });
 
-  it('still refuses a pause for approval', () => {
-    expect(() =>
-      canaryRelease(load('router: service\nsteps: [{weight: 10, pause: approval}, 100]'), ['web'], []),
-    ).toThrow(/`pause: approval` \(step at weight 10\) is not available yet/);
+  it('accepts a pause for approval with the service router', () => {
+    const release = canaryRelease(
+      load('router: service\nsteps: [{weight: 10, pause: approval}, 100]'),
+      ['web'],
+      [],
+    );
+    expect(release.settings.steps[0]?.pause).toEqual({ kind: 'approval' });
   });
 });

@@ -244,3 +244,90 @@ describe('renderReleaseSummary', () => {
     );
   });
 });
+
+describe('a canary in the job summary', () => {
+  const T0 = Date.parse('2026-12-07T10:00:00Z');
+  const errors = (value: number, passed = true): GateResult =>
+    gate({
+      check: 'errors',
+      target: 'prometheus http://prom:9090: …',
+      passed,
+      successes: passed ? 3 : 0,
+      failures: passed ? 0 : 1,
+      lastDetail: passed ? `value ${value} within bounds` : `value ${value} is above max 0.02`,
+    });
+
+  it('has a row per step with its analysis and decision, and charts of the weight and each side', () => {
+    const text = renderReleaseSummary(
+      outcome({
+        result: 'rolled-back',
+        record: record({ strategy: 'canary' }),
+        canary: [
+          {
+            weight: 10,
+            at: T0,
+            durationMs: 30_000,
+            analysis: [errors(0.001)],
+            decision: 'next step',
+            readings: [{ check: 'errors', canary: 0.001, stable: 0.0012 }],
+          },
+          {
+            weight: 50,
+            at: T0 + 31_000,
+            durationMs: 12_000,
+            analysis: [errors(0.081, false)],
+            decision: 'abort',
+            readings: [{ check: 'errors', canary: 0.08123456, stable: 0.001 }],
+          },
+        ],
+      }),
+      'Deploy',
+    );
+    expect(text).toContain('| Canary weight | At | Analysed for | Analysis | Decision |');
+    expect(text).toContain(
+      '| 10 % | 10:00:00 UTC | 30.0s | ✅ errors: 3✓ 0✗, value 0.001 within bounds | ➡️ next step |',
+    );
+    expect(text).toContain(
+      '| 50 % | 10:00:31 UTC | 12.0s | ❌ errors: 0✓ 1✗, value 0.081 is above max 0.02 | ↩️ abort |',
+    );
+    // The weight over time ends at 0 once aborted.
+    expect(text).toContain(
+      [
+        '```mermaid',
+        'xychart-beta',
+        '  title "Canary weight (%) over time"',
+        '  x-axis ["+0s", "+31s", "+43s"]',
+        '  y-axis "weight %" 0 --> 100',
+        '  line [10, 50, 0]',
+        '```',
+      ].join('\n'),
+    );
+    // Each side's value of the query at the end of each step.
+    expect(text).toContain('  x-axis ["+30s", "+43s"]');
+    expect(text).toContain('  line [0.001, 0.08123]\n  line [0.0012, 0.001]');
+  });
+
+  it('draws only the weight when a side could not be read, and a paused step waits for approval', () => {
+    const text = renderReleaseSummary(
+      outcome({
+        result: 'paused',
+        record: record({ strategy: 'canary' }),
+        canary: [
+          {
+            weight: 25,
+            at: T0,
+            durationMs: 2_000,
+            analysis: [],
+            decision: 'pause',
+            readings: [{ check: 'errors', canary: 0.001, stable: undefined }],
+          },
+        ],
+      }),
+      'Deploy',
+    );
+    expect(text).toMatch(/^### ⏸️ Deploy: shop → prod — paused/);
+    expect(text).toContain('| 25 % | 10:00:00 UTC | 2.0s | none (waited) | ⏸️ wait for approval |');
+    expect(text).toContain('  line [25]');
+    expect(text.match(/```mermaid/g)).toHaveLength(1);
+  });
+});

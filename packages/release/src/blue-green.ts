@@ -2,17 +2,21 @@ import { formatDuration } from '@dreamscape/core';
 import {
   canaryAnalysis,
   canaryRouter,
-  removeCanaryIngresses,
+  preparedDetail,
+  removeRecordedRoutes,
   restoreServiceRouting,
   serviceRouting,
+  sideQueries,
+  type SideReading,
   type CanaryRelease,
   type CanaryStepReport,
 } from './canary.js';
+import { approvedWeights, checkContinuation, pausedWeight, type Continuation } from './canary-pause.js';
 import { candidateFromLive, candidatePath, type CandidateRelease, type ReleasePath } from './candidate.js';
 import { coloredName, otherColor, previewName, type Color } from './colors.js';
 import { checkPreviewEndpoints } from './endpoints.js';
 import { checksFor, type HealthCheck } from './health-checks.js';
-import { runGate, type GateResult, type ProbeContext } from './gates.js';
+import { probe, runGate, type GateResult, type ProbeContext } from './gates.js';
 import { isConflict, type ReleaseRecord, type StoredRelease } from './history.js';
 import { activeBefore, lastStep, newRecord } from './journal.js';
 import { colorIsReady, readLiveState, type LiveState } from './live-state.js';
@@ -38,9 +42,14 @@ export interface BlueGreenOptions extends ReleaseOptions {
   readonly previous: 'keep' | 'scale-down';
   /** A canary: the switch is gradual, through a traffic router, with analysis at every step (ADR 10). */
   readonly canary?: CanaryRelease;
+  /** `promote` continues a canary paused for approval; `abort` stops the release in progress. */
+  readonly continuation?: Continuation;
 }
 
 type Result = Omit<ReleaseOutcome, 'timings'>;
+
+/** How often a canary step looks for an abort request on the Lease. */
+const ABORT_POLL_MS = 1000;
 
 /**
  * One blue-green deploy, in the order and with the safety rules of the design (docs/DESIGN.md,
@@ -64,12 +73,20 @@ export class BlueGreenDeploy {
   /** The canary's router once prepared (its objects are removed on every way out). */
   private router: TrafficRouter | undefined;
   private readonly canarySteps: CanaryStepReport[] = [];
+  private readonly continuation: Continuation | undefined;
+  /** The weight a paused canary stands at when this run promotes it (its steps go on from there). */
+  private promotingFrom: number | undefined;
 
   constructor(options: BlueGreenOptions) {
-    this.ctx = new ReleaseContext(options);
+    this.ctx = new ReleaseContext({
+      ...options,
+      // A run that promotes or aborts a paused canary, or rolls back, may take the lock from it.
+      takeOverPaused: options.continuation !== undefined || options.release?.kind === 'rollback',
+    });
     this.previous = options.previous;
     this.verifyWindowMs = options.verifyWindowMs;
     this.canary = options.canary;
+    this.continuation = options.continuation;
   }
 
   /** Runs the deploy. Release failures come back as an outcome; setup errors are thrown. */
@@ -85,15 +102,32 @@ export class BlueGreenDeploy {
     const all = await history.list();
     let live = await this.readLive();
     const latest = all[0];
+    // A paused canary: only `promote` (the same manifest) or `abort` goes on, a rollback aborts it;
+    // checked again here, under the lock, after preflight checked it before any write.
+    if (ctx.kind.kind === 'deploy') checkContinuation(latest, this.continuation, plan.manifestHash, plan);
+    if (this.continuation === 'abort' && latest !== undefined) return this.abortInProgress(latest, live, all);
 
     // A release a killed run left half done: resume it when it deploys the same manifest, else put
     // every Service back on the color that was live before it, and close its record.
     let resume: StoredRelease | undefined;
     if (latest?.record.result === 'in-progress') {
       const r = latest.record;
+      const paused = pausedWeight(r);
       if (r.kind === ctx.kind.kind && r.manifestHash === plan.manifestHash && r.color !== undefined) {
-        logger.notice(`Resuming revision ${r.revision}, which an earlier run left at step '${lastStep(r)}'.`);
+        if (paused === undefined)
+          logger.notice(
+            `Resuming revision ${r.revision}, which an earlier run left at step '${lastStep(r)}'.`,
+          );
+        else {
+          logger.notice(`Promoting revision ${r.revision}, a canary paused for approval at ${paused} %.`);
+          this.promotingFrom = paused;
+        }
         resume = latest;
+      } else if (paused !== undefined) {
+        // A rollback: the paused canary is aborted first (weight 0, candidate scaled down).
+        logger.notice(`Revision ${r.revision} is a canary paused at ${paused} %: aborting it first.`);
+        await this.revertInterrupted(latest, live, all, 'abort');
+        live = await this.readLive();
       } else {
         logger.notice(
           `Revision ${r.revision} was left at step '${lastStep(r)}' by an earlier run; reverting it first.`,
@@ -142,13 +176,20 @@ export class BlueGreenDeploy {
     const previousRevision = resume?.record.previousRevision ?? lastPromoted?.record.revision ?? 0;
     if (resume === undefined) await this.openRecord(revision, previousRevision, active, candidate);
     else journal.resume(resume);
-    // A resumed canary starts over from weight 0: what a service router shared goes back first.
+    // A resumed canary starts over from weight 0: what a service router shared goes back first
+    // (not for a promotion, which goes on from the weight it paused at).
     if (
       resume !== undefined &&
+      this.promotingFrom === undefined &&
       (active === 'blue' || active === 'green') &&
       (await restoreServiceRouting(ctx, resume.record, plan, active, lastPromoted?.record))
     )
       live = await this.readLive();
+    if (this.promotingFrom !== undefined)
+      await this.journal(
+        `approved-${String(this.promotingFrom)}`,
+        `run ${ctx.o.run.runId} by ${ctx.o.run.actor}`,
+      );
     this.returnTo = active;
     logger.info(
       `Revision ${revision}: ${active === undefined ? 'first deploy' : `live color ${active}`}, deploying to ${candidate}.`,
@@ -233,17 +274,18 @@ export class BlueGreenDeploy {
           `No live color to share traffic with (${active === undefined ? 'first deploy' : 'adopting un-colored pods'}): the canary is released as blue-green, switched at once.`,
         );
       else {
-        const aborted = await ctx.phase('canary', () =>
+        const shifted = await ctx.phase('canary', () =>
           logger.group(
             `Canary: ${candidate} at ${this.canary?.settings.steps.map((s) => `${String(s.weight)} %`).join(', ') ?? ''}`,
             () => this.shiftTraffic(this.canary as CanaryRelease, active, candidate),
           ),
         );
-        if (aborted !== undefined) {
-          logger.error(aborted);
+        if (shifted.kind === 'aborted') {
+          logger.error(shifted.message);
           await this.abandonCandidate(active, candidate);
-          return this.finish('rolled-back', aborted, before, await this.readLive());
+          return this.finish('rolled-back', shifted.message, before, await this.readLive());
         }
+        if (shifted.kind === 'paused') return this.pause(shifted.weight, before);
       }
     }
 
@@ -367,7 +409,7 @@ export class BlueGreenDeploy {
     canary: CanaryRelease,
     active: Color,
     candidate: Color,
-  ): Promise<string | undefined> {
+  ): Promise<{ kind: 'aborted'; message: string } | { kind: 'paused'; weight: number } | { kind: 'done' }> {
     const { ctx } = this;
     const { logger } = ctx;
     const colors = { live: active, candidate };
@@ -392,61 +434,173 @@ export class BlueGreenDeploy {
           service.sides,
         ),
       );
-    await router.prepare();
+    // A promotion goes on from the paused weight, whose routing is in place; anything else
+    // (a first run, a resumed one) prepares the router at weight 0.
+    const from = this.promotingFrom ?? 0;
+    if (this.promotingFrom === undefined) await router.prepare();
     // Only a prepared router is stopped on the way out: one that failed to prepare sent nothing.
     this.router = router;
-    await this.journal('canary-prepared', router.kind);
-    const checks = canaryAnalysis(canary.settings, ctx.o.checks, {
-      namespace: ctx.namespace,
-      canary: candidate,
-      stable: active,
-    });
+    if (this.promotingFrom === undefined)
+      await this.journal('canary-prepared', preparedDetail(canary, router));
+    const approved = approvedWeights(ctx.journal.record as ReleaseRecord);
+    const sides = { namespace: ctx.namespace, canary: candidate, stable: active };
+    const checks = canaryAnalysis(canary.settings, ctx.o.checks, sides);
     if (checks.length === 0)
       logger.warning(
         'The canary has no analysis (no `analysis` and no post-switch health checks): each step only waits.',
       );
     const last = canary.settings.steps[canary.settings.steps.length - 1];
     for (const step of canary.settings.steps) {
+      if (step.weight < from) continue;
       ctx.lock.assertHeld();
       const at = ctx.clock.now();
       const weight = await router.setWeight(step.weight);
       await this.journal(`weight-${String(weight)}`);
-      // Pauses for approval are refused with the inputs in this version.
+      // An approval step is analysed once (each check to its successes), then waits for a person.
+      const waitsForApproval = step.pause.kind === 'approval' && !approved.has(step.weight);
       const windowMs = step.pause.kind === 'duration' ? step.pause.ms : 0;
       logger.info(
-        `${candidate} receives ${String(weight)} % of the traffic; analysing it for ${formatDuration(windowMs)}.`,
+        `${candidate} receives ${String(weight)} % of the traffic; analysing it${windowMs > 0 ? ` for ${formatDuration(windowMs)}` : ''}.`,
       );
-      const analysis =
-        checks.length === 0
-          ? await ctx.clock.sleep(windowMs, ctx.o.signal).then(() => [])
-          : await this.runAnalysis(checks, windowMs);
-      const passed = analysis.every((g) => g.passed);
+      const { analysis, abortedBy } = await this.analyseStep(checks, windowMs);
+      const passed = abortedBy === undefined && analysis.every((g) => g.passed);
+      const readings = await this.readSides(sideQueries(canary.settings, sides));
       this.canarySteps.push({
         weight,
         at,
         durationMs: ctx.clock.now() - at,
         analysis,
-        decision: !passed ? 'abort' : step === last ? 'promote' : 'next step',
+        ...(readings.length === 0 ? {} : { readings }),
+        decision: !passed ? 'abort' : waitsForApproval ? 'pause' : step === last ? 'promote' : 'next step',
       });
-      if (!passed) return `canary analysis failed at ${String(weight)} %: ${describeFailures(analysis)}`;
+      if (abortedBy !== undefined)
+        return {
+          kind: 'aborted',
+          message: `canary aborted at ${String(weight)} % at the request of ${abortedBy}`,
+        };
+      if (!passed)
+        return {
+          kind: 'aborted',
+          message: `canary analysis failed at ${String(weight)} %: ${describeFailures(analysis)}`,
+        };
       await this.journal(`analysed-${String(weight)}`);
+      if (waitsForApproval) {
+        await this.journal(`paused-${String(step.weight)}`);
+        return { kind: 'paused', weight: step.weight };
+      }
     }
-    return undefined;
+    return { kind: 'done' };
+  }
+
+  /**
+   * The canary waits for approval: the release stays in progress at `paused-<weight>`, its router
+   * keeps the weight, and the lock stays held in its name; a run with `mode: promote` or `abort`
+   * (or a rollback) goes on from here.
+   */
+  private async pause(weight: number, before: LiveState): Promise<Result> {
+    const { ctx } = this;
+    const record = ctx.journal.record as ReleaseRecord;
+    // The router's objects stay: the canary keeps its share of the traffic while it waits.
+    this.router = undefined;
+    ctx.pausedAt = { revision: record.revision, weight };
+    const message = `the canary is paused for approval at ${String(weight)} %`;
+    ctx.logger.notice(
+      `Revision ${String(record.revision)}: ${message}. Continue it with \`mode: promote\` (the same inputs), stop it with \`mode: abort\` or action-rollback.`,
+    );
+    return this.outcome('paused', record, before, await this.readLive(), message);
+  }
+
+  /**
+   * `mode: abort`: the release in progress (paused, or left by a killed run) loses its share of the
+   * traffic at once, its candidate is scaled down, and it is recorded rolled back.
+   */
+  private async abortInProgress(
+    stored: StoredRelease,
+    live: LiveState,
+    history: readonly StoredRelease[],
+  ): Promise<Result> {
+    const { ctx } = this;
+    const r = stored.record;
+    ctx.logger.notice(`Aborting revision ${r.revision}, in progress at step '${lastStep(r)}'.`);
+    await this.revertInterrupted(stored, live, history, 'abort');
+    const after = await this.readLive();
+    const closed = (await ctx.history.list()).find((s) => s.record.revision === r.revision)?.record ?? r;
+    return this.outcome(
+      'rolled-back',
+      closed,
+      live,
+      after,
+      `revision ${r.revision} aborted by run ${ctx.o.run.runId}`,
+    );
   }
 
   /**
    * The analysis of one step: service checks probe the `-preview` Services (the canary), so they run
    * with the pre-switch targets, for the whole step as their window.
    */
-  private async runAnalysis(checks: readonly HealthCheck[], windowMs: number): Promise<GateResult[]> {
+  /** Each side's value of the canary's own Prometheus queries, read once (never fails the step). */
+  private async readSides(queries: ReturnType<typeof sideQueries>): Promise<SideReading[]> {
+    const value = async (check: HealthCheck): Promise<number | undefined> => {
+      const r = await probe(check, 'pre-switch', this.probeContext());
+      const m = /^value (\S+) /.exec(r.detail);
+      return m === null ? undefined : Number(m[1]);
+    };
+    return Promise.all(
+      queries.map(async (q) => ({
+        check: q.check,
+        canary: await value(q.canary),
+        stable: await value(q.stable),
+      })),
+    );
+  }
+
+  private async analyseStep(
+    checks: readonly HealthCheck[],
+    windowMs: number,
+  ): Promise<{ analysis: GateResult[]; abortedBy: string | undefined }> {
     const { ctx } = this;
-    return runGate(checks, this.probeContext(), {
-      phase: 'pre-switch',
-      logger: ctx.logger,
-      clock: ctx.clock,
-      windowMs,
-      ...(ctx.o.signal === undefined ? {} : { signal: ctx.o.signal }),
-    });
+    // A rollback asks for an abort on the Lease: looked at every second, it stops the step at once.
+    const stop = new AbortController();
+    const outer = ctx.o.signal;
+    const onOuter = (): void => {
+      stop.abort(outer?.reason);
+    };
+    outer?.addEventListener('abort', onOuter);
+    let abortedBy: string | undefined;
+    const watch = setInterval(() => {
+      void ctx.lock
+        .abortRequested()
+        .then((by) => {
+          if (by === undefined || abortedBy !== undefined) return;
+          abortedBy = by;
+          ctx.logger.notice(`An abort of the canary was asked for by ${by}.`);
+          stop.abort(new Error(`abort asked for by ${by}`));
+        })
+        .catch(() => undefined);
+    }, ABORT_POLL_MS);
+    try {
+      const analysis =
+        checks.length === 0
+          ? await ctx.clock.sleep(windowMs, stop.signal).then(
+              () => [],
+              (error: unknown) => {
+                // Stopped by an abort request: the step ends here; a cancelled run stops.
+                if (outer?.aborted === true) throw error;
+                return [];
+              },
+            )
+          : await runGate(checks, this.probeContext(), {
+              phase: 'pre-switch',
+              logger: ctx.logger,
+              clock: ctx.clock,
+              windowMs,
+              signal: stop.signal,
+            });
+      return { analysis, abortedBy };
+    } finally {
+      clearInterval(watch);
+      outer?.removeEventListener('abort', onOuter);
+    }
   }
 
   /** Sends the candidate no traffic, at once, then removes the router's objects. */
@@ -475,6 +629,7 @@ export class BlueGreenDeploy {
     stored: StoredRelease,
     live: LiveState,
     history: readonly StoredRelease[],
+    how: 'revert' | 'abort' = 'revert',
   ): Promise<void> {
     const { ctx } = this;
     const r = stored.record;
@@ -490,7 +645,13 @@ export class BlueGreenDeploy {
       const previous = history.find((h) => h.record.revision < r.revision && h.record.result === 'promoted');
       await revertWorkloads(ctx, previous?.record, planOfRecord(r, ctx.namespace));
     }
-    await ctx.journal.closeInterrupted(stored, `reverted by run ${ctx.o.run.runId}`);
+    if (how === 'revert') {
+      await ctx.journal.closeInterrupted(stored, `reverted by run ${ctx.o.run.runId}`);
+      return;
+    }
+    // Aborted: its candidate goes too (nothing selects it any more), and it is recorded rolled back.
+    if (r.color !== undefined && r.color !== back) await scaleDown(ctx, r.color);
+    await ctx.journal.closeInterrupted(stored, `aborted by run ${ctx.o.run.runId}`, 'rolled-back');
   }
 
   /**
@@ -505,16 +666,12 @@ export class BlueGreenDeploy {
       const previous = history.find((h) => h.record.revision < r.revision && h.record.result === 'promoted');
       await restoreServiceRouting(ctx, r, planOfRecord(r, ctx.namespace), back, previous?.record);
     }
-    const removed = await removeCanaryIngresses(ctx.api, ctx.namespace, ctx.plan.app);
-    if (removed > 0)
-      ctx.logger.info(`Removed ${String(removed)} canary Ingress(es) revision ${String(r.revision)} left.`);
-    if (this.canary?.settings.router === 'gateway-api')
-      await canaryRouter(this.canary, {
-        api: ctx.api,
-        namespace: ctx.namespace,
-        app: ctx.plan.app,
-        services: ctx.plan.services.map((s) => s.name),
-      }).remove('aborted');
+    const removed = await removeRecordedRoutes(r, {
+      api: ctx.api,
+      namespace: ctx.namespace,
+      app: ctx.plan.app,
+    });
+    if (removed !== undefined) ctx.logger.info(removed);
   }
 
   /** Records the release, in progress; a revision another run recorded at the same moment is refused. */

@@ -1,7 +1,14 @@
 import { InputError } from '@dreamscape/core';
-import type { Deployment, HorizontalPodAutoscaler, KubeObject, Service } from '@dreamscape/kube';
+import {
+  parseManifests,
+  type Deployment,
+  type HorizontalPodAutoscaler,
+  type KubeObject,
+  type Service,
+} from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
 import {
+  CANARY_PLACEHOLDERS,
   canaryRoutingObject,
   expandCanaryQuery,
   parseCanarySettings,
@@ -10,7 +17,7 @@ import {
 import { APP_LABEL, coloredName, previewName, ROLE_LABEL, type Color } from './colors.js';
 import type { GateResult } from './gates.js';
 import { checksFor, type HealthCheck } from './health-checks.js';
-import type { ReleaseRecord } from './history.js';
+import { unpackManifest, type ReleaseRecord } from './history.js';
 import type { BlueGreenPlan } from './plan.js';
 import type { ReleaseContext } from './release-context.js';
 import { pointPreview } from './switching.js';
@@ -41,14 +48,46 @@ export interface CanaryStepReport {
   /** How long the step's analysis ran. */
   readonly durationMs: number;
   readonly analysis: readonly GateResult[];
-  readonly decision: 'next step' | 'promote' | 'abort';
+  readonly decision: 'next step' | 'promote' | 'abort' | 'pause';
+  /** Each side's value of the analysis' Prometheus queries once the step ended (for the chart). */
+  readonly readings?: readonly SideReading[];
+}
+
+/** One Prometheus query of the analysis read for each side at the end of a step. */
+export interface SideReading {
+  readonly check: string;
+  readonly canary: number | undefined;
+  readonly stable: number | undefined;
+}
+
+/**
+ * The analysis' Prometheus checks that judge the canary alone (`{{ canary }}` without `{{ stable }}`),
+ * each expanded once per side: the same query read for the live color draws the chart's other line.
+ */
+export function sideQueries(
+  settings: CanarySettings,
+  sides: { readonly namespace: string; readonly canary: Color; readonly stable: Color },
+): { readonly check: string; readonly canary: HealthCheck; readonly stable: HealthCheck }[] {
+  const swapped = { ...sides, canary: sides.stable, stable: sides.canary };
+  return (settings.analysis ?? []).flatMap((check) =>
+    check.kind === 'prometheus' &&
+    check.query.includes(CANARY_PLACEHOLDERS.canary) &&
+    !check.query.includes(CANARY_PLACEHOLDERS.stable)
+      ? [
+          {
+            check: check.name,
+            canary: { ...check, query: expandCanaryQuery(check.query, sides) },
+            stable: { ...check, query: expandCanaryQuery(check.query, swapped) },
+          },
+        ]
+      : [],
+  );
 }
 
 /**
  * The `canary` input, checked against the rendered overlay before anything is written: the
- * settings, then the router's object among the overlay's objects. What this version cannot do yet
- * (a pause for approval) is refused here rather than half done later, and so is the service router
- * over Deployments an HPA sizes.
+ * settings, then the router's object among the overlay's objects. The service router over
+ * Deployments an HPA sizes is refused here rather than half done later.
  */
 export function canaryRelease(
   value: unknown,
@@ -57,11 +96,6 @@ export function canaryRelease(
   input = 'canary',
 ): CanaryRelease {
   const settings = parseCanarySettings(value, services, input);
-  const approval = settings.steps.find((s) => s.pause.kind === 'approval');
-  if (approval !== undefined)
-    throw new InputError(input, settings.router, 'a pause given as a duration', {
-      reason: `\`pause: approval\` (step at weight ${String(approval.weight)}) is not available yet in this version of action-deploy`,
-    });
   if (settings.router === 'service') {
     // The weight is a replica count: an autoscaler resizing either color would move it.
     const scaled = objects
@@ -177,7 +211,9 @@ export async function restoreServiceRouting(
   back: Color,
   previous: ReleaseRecord | undefined,
 ): Promise<boolean> {
-  const used = record.journal.some((j) => j.step === 'canary-prepared' && j.detail === 'service');
+  const used = record.journal.some(
+    (j) => j.step === 'canary-prepared' && /^service( |$)/.test(j.detail ?? ''),
+  );
   if (!used || record.color === undefined || record.color === back) return false;
   const routing = await serviceRouting(ctx, plan, { live: back, candidate: record.color }, previous);
   if (routing.sides.length === 0) return false;
@@ -237,4 +273,55 @@ export async function removeCanaryIngresses(
       { ignoreNotFound: true },
     );
   return items.length;
+}
+
+/**
+ * How the `canary-prepared` step names the router and its object, so that a run without the
+ * canary's settings (a rollback, `mode: abort`, another manifest) can still undo what it wrote:
+ * `nginx Ingress/web`, `gateway-api HTTPRoute/web header=X-Canary`.
+ */
+export function preparedDetail(canary: CanaryRelease, router: TrafficRouter): string {
+  const header = canary.settings.header === undefined ? '' : ` header=${canary.settings.header}`;
+  const object =
+    canary.routing === undefined ? '' : ` ${canary.routing.kind}/${canary.routing.metadata.name}`;
+  return `${router.kind}${object}${header}`;
+}
+
+/**
+ * Removes what the router of an interrupted canary wrote, as its record says: the app's canary
+ * Ingresses (found by label), and the backendRefs and header rules it added to its HTTPRoute.
+ * Returns a line saying what was removed, or undefined when there was nothing.
+ */
+export async function removeRecordedRoutes(
+  record: ReleaseRecord,
+  ctx: { readonly api: ClusterApi; readonly namespace: string; readonly app: string },
+): Promise<string | undefined> {
+  const done: string[] = [];
+  const ingresses = await removeCanaryIngresses(ctx.api, ctx.namespace, ctx.app);
+  if (ingresses > 0) done.push(`${String(ingresses)} canary Ingress(es)`);
+  const prepared = record.journal.find((j) => j.step === 'canary-prepared')?.detail ?? '';
+  const route = /^gateway-api HTTPRoute\/(\S+)(?: header=(\S+))?/.exec(prepared);
+  if (route !== null) {
+    // The HTTPRoute as that release applied it, from its recorded manifest: applied again once the
+    // backends are gone, so that the next release's apply owns its rules again.
+    const name = route[1] as string;
+    const applied = parseManifests(unpackManifest(record), `revision ${String(record.revision)}`).find(
+      (o) => o.kind === 'HTTPRoute' && o.metadata.name === name,
+    );
+    await new GatewayApiRouter(
+      {
+        api: ctx.api,
+        namespace: ctx.namespace,
+        app: ctx.app,
+        services: record.services.map((s) => s.name),
+        header: route[2],
+      },
+      name,
+      applied,
+    ).remove();
+    done.push(`the canary backends of HTTPRoute ${route[1] as string}`);
+  }
+  return done.length === 0
+    ? undefined
+    : `Removed ${done.join(' and ')} that revision ${String(record.revision)} left.`;
 }

@@ -11,8 +11,9 @@ import {
 } from '@dreamscape/kube';
 import { BlueGreenDeploy } from './blue-green.js';
 import type { CanaryRelease } from './canary.js';
+import { checkContinuation, type Continuation } from './canary-pause.js';
 import type { RouterKind } from './traffic-routers.js';
-import type { ReleaseStrategy } from './history.js';
+import { ReleaseHistory, type ReleaseStrategy } from './history.js';
 import { releaseWrites } from './candidate.js';
 import { readLiveColors, type LiveColors } from './live-state.js';
 import { engineOptions, type EngineContext, type EngineTimings } from './release-context.js';
@@ -152,10 +153,19 @@ export async function preflightRelease(o: {
   readonly kubeconfigSource: string;
   /** A canary's router, whose writes the credentials must also be allowed. */
   readonly router?: RouterKind;
+  /** `promote` / `abort` a paused canary (deploy mode only). */
+  readonly continuation?: Continuation;
 }): Promise<PreflightResult> {
   const { api, logger, release } = o;
   const state = await checkCluster(api, logger, release.plan, o.kubeconfigSource, o.router);
   await checkStrategy(api, logger, release.plan, o.strategy, state.namespaceExists);
+  if (o.mode === 'deploy') {
+    // A paused canary lets only its promotion or its abort through; checked again under the lock.
+    const latest = state.namespaceExists
+      ? (await new ReleaseHistory(api, logger, release.plan).list())[0]
+      : undefined;
+    checkContinuation(latest, o.continuation, release.plan.manifestHash, release.plan);
+  }
   const extra = await liveFindings(api, release.plan, state.namespaceExists);
   const plan: BlueGreenPlan = { ...release.plan, findings: [...release.plan.findings, ...extra] };
   if (o.mode === 'deploy') assertNoLintErrors(plan);
@@ -191,6 +201,8 @@ export interface DeployRun extends EngineTimings {
   readonly canary?: CanaryRelease;
   /** What happens to the previous color after a blue-green switch. */
   readonly previous: 'keep' | 'scale-down';
+  /** `promote` continues a canary paused for approval; `abort` stops the release in progress. */
+  readonly continuation?: Continuation;
 }
 
 /** The cluster and the run a deploy works with; the run's commit is the one deployed. */
@@ -217,6 +229,7 @@ export function executeRelease(
     ...common,
     previous: how.previous,
     ...(how.strategy === 'canary' && how.canary !== undefined ? { canary: how.canary } : {}),
+    ...(how.continuation === undefined ? {} : { continuation: how.continuation }),
   }).run();
 }
 

@@ -29,3 +29,5 @@ export * from './deploy-release.js';
 export * from './traffic-routers.js';
 export * from './canary-settings.js';
 export * from './canary.js';
+export * from './canary-pause.js';
+export * from './canary-chart.js';

@@ -95,18 +95,29 @@ export class ReleaseJournal {
     return this.stored.record;
   }
 
-  /** Closes the record of a release an earlier run left in progress, as failed, saying why. */
-  async closeInterrupted(stored: StoredRelease, why: string): Promise<void> {
+  /**
+   * Closes the record of a release an earlier run left in progress, saying why: failed when it was
+   * reverted, rolled back when it was aborted (`mode: abort`, a rollback of a paused canary).
+   */
+  async closeInterrupted(
+    stored: StoredRelease,
+    why: string,
+    result: 'failed' | 'rolled-back' = 'failed',
+  ): Promise<void> {
     const r = stored.record;
     const at = new Date(this.clock.now()).toISOString();
     await this.history.update(stored, {
       ...r,
-      result: 'failed',
+      result,
       finishedAt: at,
-      message: `interrupted at step '${lastStep(r)}' and ${why}`,
-      journal: [...r.journal, { step: 'finished', at, detail: 'failed' }],
+      message: `${pausedAtStep(r) ? 'paused' : 'interrupted'} at step '${lastStep(r)}' and ${why}`,
+      journal: [...r.journal, { step: 'finished', at, detail: result }],
     });
   }
+}
+
+function pausedAtStep(r: ReleaseRecord): boolean {
+  return /^paused-\d+$/.test(lastStep(r));
 }
 
 /** The last step a record's journal reached. */

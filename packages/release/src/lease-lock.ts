@@ -3,7 +3,7 @@ import type { Lease } from '@dreamscape/kube';
 import { isTransient, type ClusterApi } from './cluster-api.js';
 import { isConflict } from './history.js';
 import { APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from './colors.js';
-import { LockHeldError, LockLostError } from './release-errors.js';
+import { CanaryPausedError, LockHeldError, LockLostError } from './release-errors.js';
 
 /** Who asks for the lock. */
 export interface LockHolder {
@@ -27,9 +27,32 @@ export interface LeaseLockOptions {
   /** How long to wait for a lock another run holds. */
   readonly waitMs: number;
   readonly signal?: AbortSignal;
+  /** Takes the lock from a paused canary (a run that promotes, aborts or rolls back). */
+  readonly takeOverPaused?: boolean;
+  /**
+   * While it waits, asks the run holding the lock to abort its canary (a rollback during a canary):
+   * the holder sees the request on the Lease and stops at once.
+   */
+  readonly requestAbort?: boolean;
+}
+
+/** Where a canary paused for approval stands: its Lease is held in its name until it goes on. */
+export interface PausedAt {
+  readonly revision: number;
+  readonly weight: number;
 }
 
 const RUN_URL_ANNOTATION = 'dreamscape.io/run-url';
+const PAUSED_ANNOTATION = 'dreamscape.io/paused-at';
+/** Set on the Lease by a run that asks the holder's canary to abort: the asking run's URL or id. */
+export const ABORT_ANNOTATION = 'dreamscape.io/abort-requested';
+/** The holder identity of a paused canary's Lease. */
+export const PAUSED_HOLDER_PREFIX = 'paused-canary/';
+/**
+ * How long a paused canary holds the Lease without anyone renewing it: long enough for any
+ * approval; past it the lock is free, and the paused release record still refuses other deploys.
+ */
+export const PAUSED_LEASE_SECONDS = 30 * 24 * 3600;
 /** Attempts to free the lock before leaving it to expire. */
 const RELEASE_ATTEMPTS = 5;
 
@@ -44,6 +67,7 @@ export class LeaseLock {
   private lease: Lease | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private lost: LockLostError | undefined;
+  private abortAsked = false;
 
   constructor(options: LeaseLockOptions) {
     this.o = options;
@@ -81,6 +105,7 @@ export class LeaseLock {
           'Wait for that run to finish, or raise `lock-timeout`. A lock whose run died is taken over once its lease expires.',
         );
       }
+      if (this.o.requestAbort === true && !this.abortAsked) await this.askToAbort(outcome.holder);
       if (now - lastNotice >= 30_000 || lastNotice === 0) {
         logger.info(
           `Waiting for the lock ${this.name}, held by ${outcome.holder} (${outcome.runUrl || 'no run URL'}); ${formatDuration(deadline - now)} left.`,
@@ -95,6 +120,37 @@ export class LeaseLock {
     }
   }
 
+  /** Who asked this run's canary to abort (from the Lease), or undefined. */
+  async abortRequested(): Promise<string | undefined> {
+    if (this.lease === undefined) return undefined;
+    const live = await this.readLease();
+    if (live?.spec?.holderIdentity !== this.o.holder.id) return undefined;
+    return live.metadata.annotations?.[ABORT_ANNOTATION];
+  }
+
+  /** Writes the abort request on the Lease of a live holder (once; a lost race is tried again). */
+  private async askToAbort(holder: string): Promise<void> {
+    const live = await this.readLease();
+    const current = live?.spec?.holderIdentity ?? '';
+    if (live === undefined || current === '' || current.startsWith(PAUSED_HOLDER_PREFIX)) return;
+    try {
+      await this.o.api.replace<Lease>({
+        ...live,
+        metadata: {
+          ...live.metadata,
+          annotations: {
+            ...(live.metadata.annotations ?? {}),
+            [ABORT_ANNOTATION]: this.o.holder.runUrl || this.o.holder.id,
+          },
+        },
+      });
+      this.abortAsked = true;
+      this.o.logger.notice(`Asked the release holding the lock (${holder}) to abort its canary.`);
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+    }
+  }
+
   /** Fails if a renewal found the lock taken by someone else. */
   assertHeld(): void {
     if (this.lost !== undefined) throw this.lost;
@@ -105,7 +161,7 @@ export class LeaseLock {
    * touched the Lease, or the server answered 409) reads it again; a 5xx, 429 or timeout is retried
    * with backoff. Only after {@link RELEASE_ATTEMPTS} attempts is the lock left to expire by itself.
    */
-  async release(): Promise<void> {
+  async release(paused?: PausedAt): Promise<void> {
     this.stopRenewal();
     const current = this.lease;
     if (current === undefined) return;
@@ -115,10 +171,27 @@ export class LeaseLock {
         async () => {
           const live = await this.readLease();
           if (live?.spec?.holderIdentity !== this.o.holder.id) return;
+          // A paused canary keeps the lock in its own name: no other release interleaves with it.
+          const annotations = Object.fromEntries(
+            Object.entries(live.metadata.annotations ?? {}).filter(([k]) => k !== PAUSED_ANNOTATION),
+          );
+          if (paused !== undefined)
+            annotations[PAUSED_ANNOTATION] =
+              `revision ${String(paused.revision)} at ${String(paused.weight)} %`;
           await this.o.api.replace<Lease>({
             ...live,
-            spec: { ...live.spec, holderIdentity: '', renewTime: nowMicro(this.o.clock) },
+            metadata: { ...live.metadata, annotations },
+            spec: {
+              ...live.spec,
+              holderIdentity: paused === undefined ? '' : pausedHolder(paused.revision),
+              renewTime: nowMicro(this.o.clock),
+              ...(paused === undefined ? {} : { leaseDurationSeconds: PAUSED_LEASE_SECONDS }),
+            },
           });
+          if (paused !== undefined)
+            this.o.logger.info(
+              `Lock ${this.o.namespace}/${this.name} held by the paused canary (revision ${String(paused.revision)}) until a run promotes or aborts it.`,
+            );
         },
         {
           policy: { attempts: RELEASE_ATTEMPTS, initialDelayMs: 100, maxDelayMs: 2000 },
@@ -176,7 +249,20 @@ export class LeaseLock {
     const renew = Date.parse(live.spec?.renewTime ?? live.spec?.acquireTime ?? '') || 0;
     const ttl = (live.spec?.leaseDurationSeconds ?? 0) * 1000;
     const expiresInMs = renew + ttl - clock.now();
-    const free = current === '' || current === holder.id || expiresInMs <= 0;
+    const paused = current.startsWith(PAUSED_HOLDER_PREFIX) && expiresInMs > 0;
+    if (paused && this.o.takeOverPaused !== true) {
+      const revision = Number(current.slice(PAUSED_HOLDER_PREFIX.length).replace(/^revision-/, ''));
+      throw new CanaryPausedError(
+        `The lock ${namespace}/${this.name} is held by a canary paused for approval (${live.metadata.annotations?.[PAUSED_ANNOTATION] ?? current}): nothing was written.`,
+        {
+          app: this.o.app,
+          environment: this.o.environment,
+          revision,
+          weight: Number(/at (\d+) %/.exec(live.metadata.annotations?.[PAUSED_ANNOTATION] ?? '')?.[1] ?? 0),
+        },
+      );
+    }
+    const free = current === '' || current === holder.id || expiresInMs <= 0 || paused;
     if (!free) {
       return {
         acquired: false,
@@ -186,11 +272,15 @@ export class LeaseLock {
       };
     }
     try {
+      // A new holder starts with no abort request and no pause of an earlier one.
+      const kept = Object.entries(live.metadata.annotations ?? {}).filter(
+        ([k]) => k !== ABORT_ANNOTATION && k !== PAUSED_ANNOTATION,
+      );
       this.lease = await api.replace<Lease>({
         ...live,
         metadata: {
           ...live.metadata,
-          annotations: { ...(live.metadata.annotations ?? {}), [RUN_URL_ANNOTATION]: holder.runUrl },
+          annotations: { ...Object.fromEntries(kept), [RUN_URL_ANNOTATION]: holder.runUrl },
         },
         spec: {
           ...live.spec,
@@ -203,7 +293,9 @@ export class LeaseLock {
       if (isConflict(error)) return { acquired: false, holder: 'another run', runUrl: '', expiresInMs: 500 };
       throw error;
     }
-    if (current !== '' && current !== holder.id)
+    if (paused)
+      this.o.logger.info(`Lock ${namespace}/${this.name} taken from the paused canary (${current}).`);
+    else if (current !== '' && current !== holder.id)
       this.o.logger.warning(
         `Took over the lock ${this.name} from ${current}, whose lease expired ${formatDuration(-expiresInMs)} ago.`,
       );
@@ -270,6 +362,11 @@ export class LeaseLock {
       [MANAGED_BY_LABEL]: MANAGED_BY,
     };
   }
+}
+
+/** `paused-canary/revision-<n>`. */
+export function pausedHolder(revision: number): string {
+  return `${PAUSED_HOLDER_PREFIX}revision-${String(revision)}`;
 }
 
 /** Lease times are MicroTime: RFC 3339 with microseconds. */

@@ -7,8 +7,8 @@ import type { BlueGreenPlan } from './plan.js';
 import { selectorColor, type SelectorColor } from './switching.js';
 import { workloadContainers } from './workload-classes.js';
 
-/** How a release ended, as the actions report it. */
-export type OutcomeResult = 'promoted' | 'rolled-back' | 'failed' | 'planned';
+/** How a release ended, as the actions report it (`paused`: a canary waits for approval). */
+export type OutcomeResult = 'promoted' | 'rolled-back' | 'failed' | 'planned' | 'paused';
 
 /** One Service before and after a release. */
 export interface ServiceChange {

@@ -4,7 +4,7 @@ import type { ClusterApi } from './cluster-api.js';
 import type { HealthCheck } from './health-checks.js';
 import { ReleaseHistory } from './history.js';
 import { ReleaseJournal } from './journal.js';
-import { LeaseLock, type LockHolder } from './lease-lock.js';
+import { LeaseLock, type LockHolder, type PausedAt } from './lease-lock.js';
 import type { BlueGreenPlan } from './plan.js';
 
 /** Run metadata recorded with a release. */
@@ -44,6 +44,10 @@ export interface ReleaseOptions {
   readonly signal?: AbortSignal;
   /** A deploy (default), or a rollback to a recorded revision (its manifest is `manifestText`). */
   readonly release?: ReleaseKind;
+  /** The run may take the lock from a paused canary (it promotes, aborts or rolls back). */
+  readonly takeOverPaused?: boolean;
+  /** While waiting for the lock, ask the run holding it to abort its canary (a rollback). */
+  readonly requestAbort?: boolean;
 }
 
 /** The cluster and the run a use case (deploy, rollback) hands to the engine. */
@@ -114,6 +118,8 @@ export class ReleaseContext {
   readonly journal: ReleaseJournal;
   /** Milliseconds per phase, reported in the outcome. */
   readonly timings: Record<string, number> = {};
+  /** Set when the release pauses for approval: the lock stays held in its name. */
+  pausedAt: PausedAt | undefined;
 
   constructor(options: ReleaseOptions) {
     this.o = options;
@@ -140,6 +146,8 @@ export class ReleaseContext {
       waitMs: options.lockWaitMs,
       ...(options.lockTtlMs === undefined ? {} : { ttlMs: options.lockTtlMs }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.takeOverPaused === true ? { takeOverPaused: true } : {}),
+      ...(options.requestAbort === true ? { requestAbort: true } : {}),
     });
     this.journal = new ReleaseJournal(this.history, options.clock, options.logger);
   }
@@ -174,8 +182,8 @@ export class ReleaseContext {
   }
 
   /**
-   * Takes the lock, runs the release, frees the lock whatever happens; `total` is timed from before
-   * the lock. The strategies' `run()`.
+   * Takes the lock, runs the release, frees the lock whatever happens (or leaves it to the release
+   * when it paused for approval); `total` is timed from before the lock. The strategies' `run()`.
    */
   async locked<T extends object>(
     release: () => Promise<T>,
@@ -188,7 +196,7 @@ export class ReleaseContext {
       this.timings.total = this.clock.now() - started;
       return { ...outcome, timings: { ...this.timings } };
     } finally {
-      await this.lock.release();
+      await this.lock.release(this.pausedAt);
       afterUnlock?.();
     }
   }

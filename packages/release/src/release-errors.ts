@@ -170,3 +170,34 @@ export class DryRunRefusedError extends ActionError {
     this.namespace = data.namespace;
   }
 }
+
+/** A canary of the environment is paused for approval; only a run that promotes or aborts it goes on. */
+export class CanaryPausedError extends ActionError {
+  readonly app: string;
+  readonly environment: string;
+  readonly revision: number;
+  /** The weight the canary is paused at. */
+  readonly weight: number;
+
+  constructor(message: string, data: { app: string; environment: string; revision: number; weight: number }) {
+    super(message, {
+      hint: 'Continue it with `mode: promote` (the same inputs as the paused run), stop it with `mode: abort` or action-rollback.',
+    });
+    this.name = 'CanaryPausedError';
+    this.app = data.app;
+    this.environment = data.environment;
+    this.revision = data.revision;
+    this.weight = data.weight;
+  }
+}
+
+/** `mode: promote` or `mode: abort` with nothing it could continue or stop. */
+export class NothingToContinueError extends ActionError {
+  readonly mode: 'promote' | 'abort';
+
+  constructor(message: string, mode: 'promote' | 'abort', hint: string) {
+    super(message, { hint });
+    this.name = 'NothingToContinueError';
+    this.mode = mode;
+  }
+}

@@ -1,5 +1,6 @@
 import { formatDuration } from '@dreamscape/core';
 import type { CanaryStepReport } from './canary.js';
+import { canaryCharts } from './canary-chart.js';
 import type { GateResult } from './gates.js';
 import type { ReleaseOutcome } from './outcome.js';
 
@@ -8,6 +9,7 @@ const ICONS: Readonly<Record<ReleaseOutcome['result'], string>> = {
   'rolled-back': '↩️',
   failed: '❌',
   planned: '📝',
+  paused: '⏸️',
 };
 
 /** `registry/repo@sha256:0123456789ab` — enough of a digest to tell two apart. */
@@ -76,7 +78,7 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
   if (o.canary !== undefined && o.canary.length > 0) {
     lines.push('| Canary weight | At | Analysed for | Analysis | Decision |', '|---|---|---|---|---|');
     for (const step of o.canary) lines.push(canaryRow(step));
-    lines.push('');
+    lines.push('', ...canaryCharts(o.canary));
   }
 
   const phases = Object.entries(o.timings).filter(([k]) => k !== 'total');
@@ -99,7 +101,12 @@ function canaryRow(step: CanaryStepReport): string {
               `${g.passed ? '✅' : g.stopped ? '⏹' : '❌'} ${g.check}: ${g.successes}✓ ${g.failures}✗, ${g.lastDetail}`,
           )
           .join('<br>');
-  const decision = { 'next step': '➡️ next step', promote: '✅ promote', abort: '↩️ abort' }[step.decision];
+  const decision = {
+    'next step': '➡️ next step',
+    promote: '✅ promote',
+    abort: '↩️ abort',
+    pause: '⏸️ wait for approval',
+  }[step.decision];
   return `| ${step.weight} % | ${new Date(step.at).toISOString().slice(11, 19)} UTC | ${formatDuration(step.durationMs)} | ${cell(analysis)} | ${decision} |`;
 }
 

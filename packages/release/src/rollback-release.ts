@@ -16,6 +16,7 @@ import type { ReleaseOutcome } from './outcome.js';
 import { candidatePath } from './candidate.js';
 import { readLiveState } from './live-state.js';
 import { planBlueGreen } from './plan.js';
+import { pausedWeight } from './canary-pause.js';
 import { findRollbackTarget } from './rollback-target.js';
 import { rollbackRolling } from './rolling-rollback.js';
 import { selectorColor } from './switching.js';
@@ -179,11 +180,25 @@ export async function rollbackApp(
       where,
     ));
   }
+  // A canary in progress (paused for approval, or running): rolling back means aborting it; the
+  // release live before it stays live, unless `to` names another revision to return to.
+  const latest = recorded[0]?.record;
+  const canary =
+    latest?.result === 'in-progress' && latest.strategy === 'canary' && found.repeated !== true
+      ? latest
+      : undefined;
+  if (canary !== undefined && request.to === 'previous') {
+    const paused = pausedWeight(canary);
+    logger.notice(
+      `Revision ${canary.revision} is a canary ${paused === undefined ? 'in progress' : `paused for approval at ${paused} %`}: the rollback aborts it, and revision ${current.revision} stays live.`,
+    );
+    target = current;
+  }
   logger.info(
     `Live: revision ${current.revision}${current.color === undefined ? '' : ` (${current.color})`}; target: revision ${target.revision}.`,
   );
 
-  if (await isAlreadyCurrent(api, scope, current, target)) {
+  if (canary === undefined && (await isAlreadyCurrent(api, scope, current, target))) {
     logger.notice(`Revision ${target.revision} is what runs now: nothing to roll back.`);
     return {
       app: scope.app,
@@ -211,7 +226,18 @@ export async function rollbackApp(
   }
 
   const rollback = async (): Promise<AppRollbackResult> => {
-    const outcome = await returnToTarget({ request, ctx, current, target, checks, checksText });
+    // A canary still running holds the lock: the rollback asks it to abort while it waits.
+    const requestAbort = canary !== undefined && pausedWeight(canary) === undefined;
+    const outcome = await returnToTarget({ request, ctx, current, target, checks, checksText, requestAbort });
+    if (canary !== undefined && outcome.path === 'already-live')
+      return {
+        app: scope.app,
+        result: 'rolled-back',
+        from: canary.revision,
+        to: target.revision,
+        outcome,
+        message: `the canary revision ${canary.revision} was aborted; revision ${target.revision} stays live`,
+      };
     return {
       app: scope.app,
       result:
@@ -265,6 +291,7 @@ async function returnToTarget(o: {
   target: ReleaseRecord;
   checks: readonly HealthCheck[];
   checksText: string;
+  requestAbort: boolean;
 }): Promise<ReleaseOutcome> {
   const { request, ctx, current, target, checks, checksText } = o;
   // The target's own commit is recorded, not the one the rollback runs from.
@@ -287,6 +314,7 @@ async function returnToTarget(o: {
     manifestText,
     previous: 'keep',
     release: { kind: 'rollback', to: target.revision, reason: request.reason },
+    ...(o.requestAbort ? { requestAbort: true } : {}),
   }).run();
 }
 
