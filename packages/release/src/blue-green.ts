@@ -92,6 +92,9 @@ export class BlueGreenDeploy {
       if (r.kind === ctx.kind.kind && r.manifestHash === plan.manifestHash && r.color !== undefined) {
         logger.notice(`Resuming revision ${r.revision}, which an earlier run left at step '${lastStep(r)}'.`);
         resume = latest;
+        // The dead run's weight is no step's: until this run's own steps send the candidate traffic,
+        // each analysed, it gets none, and a failure before them leaves no router object behind.
+        if (r.strategy === 'canary') await this.removeInterruptedRoutes(r);
       } else {
         logger.notice(
           `Revision ${r.revision} was left at step '${lastStep(r)}' by an earlier run; reverting it first.`,
