@@ -251,6 +251,41 @@ describe('strategy canary with the nginx router, on real traffic', () => {
       expect(serviceColors(cluster.double).gateway).not.toBe(live);
       expect(cluster.double.violations()).toEqual([]);
     }, 240_000);
+
+    it('the same manifest run again first takes away the weight the dead run left, and leaves no canary Ingress when it fails before its steps', async () => {
+      const live = serviceColors(cluster.double).gateway;
+      const revision = releaseRecords(cluster.double)[0]!.revision + 1;
+      const killed = await deploy(cluster, canaryInputs('k4'), {
+        runId: `kill-${String(revision)}`,
+        killWhen: { signal: 'SIGKILL', when: () => reached(revision, 'weight-50') },
+      });
+      expect(killed.signal).toBe('SIGKILL');
+      expect(canaryIngresses(cluster)).toEqual(['gateway-canary']);
+      // Run again, its gateway now fails the pre-switch gate: it never reaches its own steps.
+      cluster.double.setBehaviours([
+        {
+          image: `*@${digest('gateway', 'k4')}`,
+          ready: '1s',
+          http: { '/health': { status: 500, body: 'down' } },
+        },
+        ...BEHAVIOURS,
+      ]);
+      try {
+        const again = await deploy(cluster, canaryInputs('k4'), { runId: `kill-${String(revision)}` });
+        expect(again.outputs).toMatchObject({ result: 'failed', revision: String(revision) });
+        expect(again.errors.join('\n')).toMatch(/pre-switch health gates failed: gateway/);
+        // Before anything else: no traffic share is left to a candidate no analysis watches.
+        expect(again.stdout).toMatch(/Removed 1 canary Ingress/);
+        expect(again.stdout.indexOf('Removed 1 canary Ingress')).toBeLessThan(
+          again.stdout.indexOf('Pre-switch health gates'),
+        );
+      } finally {
+        cluster.double.setBehaviours(BEHAVIOURS);
+      }
+      expect(canaryIngresses(cluster)).toEqual([]);
+      expect(serviceColors(cluster.double).gateway).toBe(live);
+      expect(cluster.double.violations()).toEqual([]);
+    }, 240_000);
   });
 
   describe('a canary paused for approval, aborted, or rolled back', () => {

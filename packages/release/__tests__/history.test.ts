@@ -233,6 +233,17 @@ describe('ReleaseHistory', () => {
     expect(api.count('delete')).toBe(3);
   });
 
+  it('prunes the oldest first, so a run stopped part way leaves no gap in the history', async () => {
+    const { api, history } = setup(2);
+    for (let revision = 1; revision <= 5; revision++) await history.create(record(revision));
+    await history.prune(await history.list());
+    expect(api.calls.filter((c) => c.op === 'delete').map((c) => c.target.split('/').pop())).toEqual([
+      'dreamscape-release-shop-prod-v1',
+      'dreamscape-release-shop-prod-v2',
+      'dreamscape-release-shop-prod-v3',
+    ]);
+  });
+
   it('prunes to a smaller limit when given one, and keeps everything under it', async () => {
     const { history } = setup(2);
     for (let revision = 1; revision <= 4; revision++) await history.create(record(revision));

@@ -114,11 +114,18 @@ export class BlueGreenDeploy {
       const r = latest.record;
       const paused = pausedWeight(r);
       if (r.kind === ctx.kind.kind && r.manifestHash === plan.manifestHash && r.color !== undefined) {
-        if (paused === undefined)
+        if (paused === undefined) {
           logger.notice(
             `Resuming revision ${r.revision}, which an earlier run left at step '${lastStep(r)}'.`,
           );
-        else {
+          // The dead run's weight is no step's: until this run's own steps send the candidate traffic,
+          // each analysed, it gets none, and a failure before them leaves no router object behind.
+          // (A promotion goes on from the weight it paused at: its routing stays.)
+          if (r.strategy === 'canary') {
+            await this.removeInterruptedRoutes(r, all);
+            live = await this.readLive();
+          }
+        } else {
           logger.notice(`Promoting revision ${r.revision}, a canary paused for approval at ${paused} %.`);
           this.promotingFrom = paused;
         }

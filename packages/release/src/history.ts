@@ -233,10 +233,13 @@ export class ReleaseHistory {
     });
   }
 
-  /** Deletes the oldest finished records beyond the limit. Failures are logged, never fatal. */
+  /**
+   * Deletes the oldest finished records beyond the limit, oldest first: a run stopped part way
+   * (killed, or out of time) leaves the history without a gap. Failures are logged, never fatal.
+   */
   async prune(all: readonly StoredRelease[]): Promise<void> {
     const finished = all.filter((s) => s.record.result !== 'in-progress');
-    for (const old of finished.slice(this.limit)) {
+    for (const old of finished.slice(this.limit).reverse()) {
       try {
         await this.api.delete(
           {

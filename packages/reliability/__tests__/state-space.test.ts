@@ -21,26 +21,34 @@ import {
 } from '@dreamscape/testkit';
 import {
   allCases,
+  ALWAYS_RUN,
   casesLimit,
   concurrencyLimit,
   countOutcome,
   groupCases,
   newPart,
+  OUTCOMES,
   renderSummary,
   selectCases,
+  stepsOf,
+  STEPS,
   tallyDir,
   writePart,
   type StateCase,
+  type Strategy,
 } from '../src/index.js';
 
-// The release engine's state space: for each strategy (blue-green, rolling) and each action (deploy,
-// rollback), a run killed after each journaled step, then run again with each outcome (healthy; the
-// release never Ready; its pre-switch gate fails; its post-switch check fails; a different release;
-// a rollback; a different release that fails once live). After every run: the invariant monitor is
-// empty, the result output matches the cluster, every workload runs the images of the recorded live
-// revision, and the history and the journal agree. Users' requests flow through an Ingress to `web`
-// the whole time: none may reach an unready pod or find the Service without a Ready endpoint. `npm test` runs a spread of the cases
-// (DS_RELIABILITY_CASES, 16 by default); `npm run test:reliability` runs them all.
+// The release engine's state space: for each strategy (blue-green, rolling, canary) and each action
+// (deploy, rollback), a run killed after each journaled step, then run again with each outcome
+// (healthy; the release never Ready; its pre-switch gate fails; its post-switch check fails; a
+// different release; a rollback; a different release that fails once live; for a canary also its
+// analysis failing, in the same release or a different one). After every run: the invariant monitor
+// is empty, the result output matches the cluster, every workload runs the images of the recorded
+// live revision, and the history and the journal agree; after every re-run no canary Ingress is
+// left. Users' requests flow through an Ingress to `web` the whole time: none may reach an unready
+// pod or find the Service without a Ready endpoint. `npm test` runs a spread of the cases
+// (DS_RELIABILITY_CASES, 22 by default) and the ALWAYS_RUN ones; `npm run test:reliability` runs
+// them all.
 
 const NS = MIXED_NAMESPACE;
 const SERVICES = ['web', 'api'];
@@ -50,13 +58,34 @@ const CHECKS = [
   ),
   '- name: smoke\n  service: web\n  port: http\n  path: /smoke\n  when: post-switch\n  interval: 100ms\n  successes: 1',
 ].join('\n');
+/**
+ * The canary: the nginx router over the overlay's Ingress, two steps of a second each, analysed by a
+ * check of its own (`/canary` through the preview Service), so that its analysis and the post-switch
+ * check (`/smoke`) fail apart.
+ */
+const CANARY = [
+  'router: nginx',
+  'steps: [50, 100]',
+  'pause: 1s',
+  'analysis:',
+  '  - name: canary',
+  '    service: web',
+  '    port: http',
+  '    path: /canary',
+  '    interval: 100ms',
+  '    successes: 2',
+].join('\n');
+/** The canary's overlay: the mixed workloads with the Ingress `shop` in the release. */
+const CANARY_OVERLAY = 'packages/reliability/fixtures/mixed-workloads-canary';
+const OK = { status: 200, body: 'ok' } as const;
+const FAILING = { status: 500, body: 'broken' } as const;
 const HEALTHY: BehaviourEntry = {
   image: '*',
   ready: '200ms',
-  http: { '/health': { status: 200, body: 'ok' }, '/smoke': { status: 200, body: 'ok' } },
+  http: { '/health': OK, '/smoke': OK, '/canary': OK },
 };
 const TIMINGS = { 'verify-window': '1s', 'rollout-timeout': '30s', 'lock-timeout': '20s', 'lock-ttl': '3s' };
-/** The users' way in: an Ingress the cluster already had, outside any release. */
+/** The users' way in: an Ingress the cluster already had, outside any release (a canary's comes with it). */
 const HOST = 'shop.example.com';
 const INGRESS = {
   apiVersion: 'networking.k8s.io/v1',
@@ -76,7 +105,7 @@ const INGRESS = {
   },
 };
 
-const limit = casesLimit(process.env, 16);
+const limit = casesLimit(process.env, 22);
 // DS_RELIABILITY_ONLY=<id prefix> runs the matching cases alone (to reproduce a failure).
 const only = process.env.DS_RELIABILITY_ONLY ?? '';
 const cases = only === '' ? selectCases(allCases(), limit) : allCases().filter((c) => c.id.startsWith(only));
@@ -87,7 +116,7 @@ const part = newPart('state space');
 /** One group's cluster, and the versions released on it, oldest first. */
 interface Chain {
   readonly cluster: ExampleCluster;
-  readonly strategy: 'blue-green' | 'rolling';
+  readonly strategy: Strategy;
   readonly label: string;
   next: number;
 }
@@ -110,9 +139,10 @@ function deployVersion(
   return deploy(
     chain.cluster,
     {
-      overlay: MIXED_OVERLAY,
+      overlay: chain.strategy === 'canary' ? CANARY_OVERLAY : MIXED_OVERLAY,
       app: 'shop',
       strategy: chain.strategy,
+      ...(chain.strategy === 'canary' ? { canary: CANARY } : {}),
       images: mixedImages(version),
       'health-checks': CHECKS,
       ...TIMINGS,
@@ -159,7 +189,13 @@ function stateProblems(
   ];
   if (!settled) return problems;
   problems.push(...journalProblems(double, NS), ...liveImageProblems(double, NS));
-  if (chain.strategy === 'blue-green') {
+  // The canary's router is gone once a run finished, whatever its result (and no other strategy has one).
+  const canaryIngresses = double
+    .objects('ingresses', NS)
+    .map((i) => (i.metadata as { name: string }).name)
+    .filter((name) => name.endsWith('-canary'));
+  if (canaryIngresses.length > 0) problems.push(`canary Ingress left: ${canaryIngresses.join(', ')}`);
+  if (chain.strategy !== 'rolling') {
     problems.push(...liveColorProblems(double, NS, SERVICES));
     const live = releaseRecords(double, NS).find((r) => r.result === 'promoted');
     const colors = new Set(
@@ -197,8 +233,11 @@ async function runCase(chain: Chain, c: StateCase): Promise<void> {
   double.setBehaviours([HEALTHY]);
   double.clearLogs();
   // A rollback needs a release to leave: a fresh one, so that the previous is a different manifest.
+  // So does a rollback after a killed deploy when the cases before left one promoted release only
+  // (a bounded run's few cases may all have failed): else it is refused, with nothing to return to.
   const base = newVersion(chain);
-  if (c.action === 'rollback') {
+  const promoted = releaseRecords(double, NS).filter((r) => r.result === 'promoted').length;
+  if (c.action === 'rollback' || (c.outcome === 'rollback' && promoted < 2)) {
     const r = await deployVersion(chain, base, {}, { runId: `${c.id}#setup` });
     if (r.outputs.result !== 'promoted')
       throw new Error(
@@ -262,10 +301,13 @@ async function runCase(chain: Chain, c: StateCase): Promise<void> {
       break;
     case 'post-switch-fails':
       double.setBehaviours(
-        failing({
-          ready: '200ms',
-          http: { '/health': { status: 200, body: 'ok' }, '/smoke': { status: 500, body: 'broken' } },
-        }),
+        failing({ ready: '200ms', http: { '/health': OK, '/smoke': FAILING, '/canary': OK } }),
+      );
+      rerun = await sameAgain();
+      break;
+    case 'analysis-fails':
+      double.setBehaviours(
+        failing({ ready: '200ms', http: { '/health': OK, '/smoke': OK, '/canary': FAILING } }),
       );
       rerun = await sameAgain();
       break;
@@ -277,12 +319,14 @@ async function runCase(chain: Chain, c: StateCase): Promise<void> {
       rerunAction = 'rollback';
       rerun = await rollbackPrevious(chain, {}, another);
       break;
-    case 'other-deploy-post-switch-fails': {
+    case 'other-deploy-post-switch-fails':
+    case 'other-deploy-analysis-fails': {
       const other = newVersion(chain);
+      const fails = c.outcome === 'other-deploy-post-switch-fails' ? '/smoke' : '/canary';
       double.setBehaviours([
         ...behaviourFor(other, {
           ready: '200ms',
-          http: { '/health': { status: 200, body: 'ok' }, '/smoke': { status: 500, body: 'broken' } },
+          http: { '/health': OK, '/smoke': OK, '/canary': OK, [fails]: FAILING },
         }),
         HEALTHY,
       ]);
@@ -321,9 +365,11 @@ async function runGroup(group: readonly StateCase[]): Promise<void> {
       throw new Error(
         `the first release ended ${v1.outputs.result ?? 'with no result'}: ${v1.errors.join(' ')}`,
       );
-    const ingressType = cluster.double.api.catalog.ofKind('Ingress');
-    if (ingressType === undefined) throw new Error('the double serves no Ingress');
-    cluster.double.api.createInternal(ingressType, INGRESS);
+    if (chain.strategy !== 'canary') {
+      const ingressType = cluster.double.api.catalog.ofKind('Ingress');
+      if (ingressType === undefined) throw new Error('the double serves no Ingress');
+      cluster.double.api.createInternal(ingressType, INGRESS);
+    }
     load = startLoad({
       url: cluster.double.gateway.url,
       host: HOST,
@@ -351,21 +397,46 @@ async function runGroup(group: readonly StateCase[]): Promise<void> {
 describe('the cases', () => {
   it('are every strategy × action × journaled step × re-run outcome', () => {
     const all = allCases();
-    expect(all).toHaveLength(2 * (10 + 5) * 7);
+    // blue-green and rolling: 7 outcomes; a canary deploy: 16 steps and 9 outcomes; a rollback in a
+    // canary environment: blue-green's 10 steps and 8 outcomes (a rollback has no analysis to fail).
+    expect(all).toHaveLength(2 * (10 + 5) * 7 + 16 * 9 + 10 * 8);
     expect(new Set(all.map((c) => c.id)).size).toBe(all.length);
     expect(all.filter((c) => c.strategy === 'blue-green' && c.step === 'switched')).toHaveLength(14);
+    const canaryDeploy = all.filter((c) => c.strategy === 'canary' && c.action === 'deploy');
+    for (const step of ['canary-prepared', 'weight-50', 'analysed-50', 'weight-100', 'analysed-100'])
+      expect(canaryDeploy.filter((c) => c.step === step).map((c) => c.outcome)).toEqual([...OUTCOMES]);
+    expect([...new Set(canaryDeploy.map((c) => c.step))]).toEqual([...STEPS.canary]);
+    expect([...new Set(canaryDeploy.map((c) => c.step))].slice(5, 12)).toEqual([
+      'canary-prepared',
+      'weight-50',
+      'analysed-50',
+      'weight-100',
+      'analysed-100',
+      'switching',
+      'switched',
+    ]);
+    expect(stepsOf('canary', 'rollback')).toEqual(STEPS['blue-green']);
+    expect(
+      all.some((c) => c.strategy === 'canary' && c.action === 'rollback' && c.outcome === 'analysis-fails'),
+    ).toBe(false);
+    expect(all.some((c) => c.strategy !== 'canary' && c.outcome.includes('analysis'))).toBe(false);
   });
 
   it('spread a bounded run over the whole space, the same every time', () => {
-    const chosen = selectCases(allCases(), 16);
-    expect(chosen).toEqual(selectCases(allCases(), 16));
-    expect(chosen).toHaveLength(16);
-    expect(groupCases(chosen).map((g) => g.length)).toEqual([4, 4, 4, 4]);
-    expect(new Set(chosen.map((c) => c.outcome)).size).toBe(7);
-    expect(selectCases(allCases(), undefined)).toHaveLength(210);
-    expect(casesLimit({ DS_RELIABILITY_CASES: 'all' }, 16)).toBeUndefined();
-    expect(casesLimit({}, 16)).toBe(16);
-    expect(() => casesLimit({ DS_RELIABILITY_CASES: 'many' }, 16)).toThrow(
+    const chosen = selectCases(allCases(), 22);
+    expect(chosen).toEqual(selectCases(allCases(), 22));
+    // 22 spread over the space, then the cases always run.
+    expect(chosen).toHaveLength(22 + ALWAYS_RUN.length);
+    expect(groupCases(chosen).map((g) => g.length)).toEqual([4, 4, 4, 4, 3 + ALWAYS_RUN.length, 3]);
+    expect(new Set(chosen.map((c) => c.outcome)).size).toBe(OUTCOMES.length);
+    expect(chosen.map((c) => c.id)).toEqual(expect.arrayContaining([...ALWAYS_RUN]));
+    expect(ALWAYS_RUN.every((id) => allCases().some((c) => c.id === id))).toBe(true);
+    // The bounded run has a canary killed during its steps.
+    expect(chosen.some((c) => c.strategy === 'canary' && /^(weight|analysed)-/.test(c.step))).toBe(true);
+    expect(selectCases(allCases(), undefined)).toHaveLength(434);
+    expect(casesLimit({ DS_RELIABILITY_CASES: 'all' }, 22)).toBeUndefined();
+    expect(casesLimit({}, 22)).toBe(22);
+    expect(() => casesLimit({ DS_RELIABILITY_CASES: 'many' }, 22)).toThrow(
       'DS_RELIABILITY_CASES must be a positive integer or \'all\', not "many"',
     );
   });
