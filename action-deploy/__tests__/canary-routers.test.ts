@@ -8,6 +8,7 @@ import {
   healthChecks,
   releaseRecords,
   replicasOf,
+  rollback,
   runKubectl,
   serviceColors,
   startCluster,
@@ -276,4 +277,85 @@ describe.each([
       'canary-p95',
     );
   }, 120_000);
+});
+
+describe.each(['gateway-api', 'service'] as const)('a %s canary paused for approval', (router) => {
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  /** A canary that waits for approval at 50 %; each run is a workflow run of its own. */
+  const pausing = (version: string, runId: string, extra: Record<string, string> = {}) =>
+    deploy(
+      cluster,
+      {
+        overlay: OVERLAY,
+        images: buildRecords(version, SERVICES),
+        'health-checks': healthChecks(SERVICES),
+        strategy: 'canary',
+        canary: `router: ${router}\nsteps: [{weight: 50, pause: approval}, 100]\npause: 3s`,
+        ...extra,
+      },
+      { runId },
+    );
+  const paused = async (version: string): Promise<{ revision: number; candidate: string }> => {
+    const r = await pausing(version, `pause-${version}`);
+    expect(r.errors).toEqual([]);
+    expect(r.outputs.result).toBe('paused');
+    const record = releaseRecords(cluster.double)[0];
+    expect(record?.journal.at(-1)?.step).toBe('paused-50');
+    return { revision: Number(r.outputs.revision), candidate: record?.color ?? '' };
+  };
+  const httpRouteBackends = (): unknown[] =>
+    (cluster.double.objects('httproutes', NS)[0] as { spec: { rules: { backendRefs: unknown[] }[] } }).spec
+      .rules[0]?.backendRefs ?? [];
+
+  it('is promoted by a second run, stopped by mode: abort, and aborted by action-rollback', async () => {
+    // 1. Paused at 50 %: the canary keeps its share of the traffic while it waits.
+    const first = await paused(`paused-${router}-1`);
+    const waited = Date.now();
+    await sleep(2500);
+    const seen = shareBetween(waited, Date.now(), first.candidate);
+    expect({ answers: seen.answers > 60, share: Math.abs(seen.share - 0.5) <= 0.1 }).toEqual({
+      answers: true,
+      share: true,
+    });
+    const promoted = await pausing(`paused-${router}-1`, `approve-${router}-1`, { mode: 'promote' });
+    expect(promoted.errors).toEqual([]);
+    expect(promoted.outputs).toMatchObject({ result: 'promoted', revision: String(first.revision) });
+    expect(serviceColors(cluster.double)).toMatchObject({ gateway: first.candidate, auth: first.candidate });
+    if (router === 'gateway-api') expect(httpRouteBackends()).toHaveLength(1);
+    expect(cluster.double.violations()).toEqual([]);
+    const live = first.candidate;
+
+    // 2. Paused, then stopped by mode: abort: no traffic to it from a scrape interval after.
+    const second = await paused(`paused-${router}-2`);
+    const aborted = await pausing(`paused-${router}-2`, `abort-${router}-2`, { mode: 'abort' });
+    expect(aborted.errors).toEqual([]);
+    expect(aborted.outputs).toMatchObject({ result: 'rolled-back', 'active-color': live });
+    const stopped = Date.now();
+    expect(serviceColors(cluster.double)).toMatchObject({ gateway: live, auth: live });
+    expect(replicasOf(cluster.double, `gateway-${second.candidate}`)).toBe(0);
+    await sleep(2000);
+    expect(answersAfter(stopped + 1000, second.candidate)).toBe(0);
+    expect(cluster.double.violations()).toEqual([]);
+
+    // 3. Paused, then action-rollback: the canary is aborted, the live release stays live.
+    const third = await paused(`paused-${router}-3`);
+    const back = await rollback(cluster, {}, { runId: `rollback-${router}-3` });
+    expect(back.errors).toEqual([]);
+    expect(back.outputs).toMatchObject({ result: 'rolled-back', 'active-color': live });
+    expect(releaseRecords(cluster.double).find((x) => x.revision === third.revision)).toMatchObject({
+      result: 'rolled-back',
+    });
+    expect(serviceColors(cluster.double)).toMatchObject({ gateway: live, auth: live });
+    expect(replicasOf(cluster.double, `gateway-${third.candidate}`)).toBe(0);
+    if (router === 'gateway-api') expect(httpRouteBackends()).toHaveLength(1);
+    // The next release applies the route again without a conflict over its rules.
+    const next = await deploy(cluster, {
+      overlay: OVERLAY,
+      images: buildRecords(`after-${router}`, SERVICES),
+      'health-checks': healthChecks(SERVICES),
+    });
+    expect(next.errors).toEqual([]);
+    expect(next.outputs.result).toBe('promoted');
+    expect(cluster.double.violations()).toEqual([]);
+  }, 300_000);
 });

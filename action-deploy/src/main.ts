@@ -8,6 +8,7 @@ import {
   FIELD_MANAGER,
   ingressUrl,
   parseHealthChecks,
+  planForContinuation,
   preflightRelease,
   releaseJson,
   renderRelease,
@@ -81,7 +82,7 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
       preflightRelease({
         api,
         logger,
-        release,
+        release: { ...release, plan: planForContinuation(release.plan, canary, continuation) },
         strategy: inputs.strategy,
         mode,
         kubeconfigSource: kubeconfigSource(inputs.kubeconfig),

@@ -3,6 +3,9 @@ import {
   approvedWeights,
   checkContinuation,
   pausedWeight,
+  planForContinuation,
+  type BlueGreenPlan,
+  type CanaryRelease,
   type ReleaseRecord,
   type StoredRelease,
 } from '../src/index.js';
@@ -92,5 +95,21 @@ describe('what each mode may do with the newest release', () => {
         checkContinuation(latest, mode === 'deploy' ? undefined : mode, manifest, where);
       }),
     ).toMatch(expected);
+  });
+});
+
+describe('the plan of a run that promotes or aborts', () => {
+  const route = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'web' } };
+  const config = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web' } };
+  const plan = { shared: [route, config] } as unknown as BlueGreenPlan;
+  const canary = (router: string): CanaryRelease =>
+    ({ settings: { router }, routing: router === 'service' ? undefined : route }) as unknown as CanaryRelease;
+
+  it('leaves out the HTTPRoute the gateway-api router holds the weights of, and nothing else', () => {
+    expect(planForContinuation(plan, canary('gateway-api'), 'promote').shared).toEqual([config]);
+    expect(planForContinuation(plan, canary('gateway-api'), 'abort').shared).toEqual([config]);
+    expect(planForContinuation(plan, canary('gateway-api'), undefined)).toBe(plan);
+    expect(planForContinuation(plan, canary('nginx'), 'promote')).toBe(plan);
+    expect(planForContinuation(plan, undefined, 'abort')).toBe(plan);
   });
 });

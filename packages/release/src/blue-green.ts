@@ -130,9 +130,12 @@ export class BlueGreenDeploy {
           this.promotingFrom = paused;
         }
         resume = latest;
-      } else if (paused !== undefined) {
-        // A rollback: the paused canary is aborted first (weight 0, candidate scaled down).
-        logger.notice(`Revision ${r.revision} is a canary paused at ${paused} %: aborting it first.`);
+      } else if (paused !== undefined || (ctx.kind.kind === 'rollback' && r.strategy === 'canary')) {
+        // A rollback during a canary (paused, or left by a killed run) aborts it first: weight 0,
+        // candidate scaled down, recorded rolled back.
+        logger.notice(
+          `Revision ${r.revision} is a canary ${paused === undefined ? `left at step '${lastStep(r)}'` : `paused at ${paused} %`}: aborting it first.`,
+        );
         await this.revertInterrupted(latest, live, all, 'abort');
         live = await this.readLive();
       } else {
@@ -238,40 +241,15 @@ export class BlueGreenDeploy {
           ? `Warm-up path: ${candidate} still runs this release but is scaled down; scaling it up.`
           : `Re-apply path: ${candidate} runs another release; re-applying the recorded manifest.`,
       );
-    // Even on the fast path the configuration and the stateful workloads are applied: they are not
-    // colored, so the idle color does not hold the release's version of them (an unchanged object
-    // costs one request and changes nothing).
-    const problem = await ctx.phase('apply', () =>
-      logger.group(
-        this.path === 'fast' ? 'Apply shared and stateful objects' : `Apply ${candidate} and shared objects`,
-        () => applyCandidate(ctx, objects, { colored: this.path !== 'fast', candidate }),
-      ),
-    );
-    if (problem !== undefined) return failed(problem);
-    await this.journal('applied');
-
-    // 5. Every candidate Deployment awaited in parallel, by watch.
-    const waited =
-      this.path === 'fast'
-        ? []
-        : await ctx.phase('wait', () =>
-            logger.group(`Wait for ${candidate} to be fully available`, () => waitCandidate(ctx, candidate)),
-          );
-    const notReady = waited.filter((w) => w.state !== 'complete');
-    if (notReady.length > 0)
-      return failed(`${candidate} did not become available: ${describeRollouts(notReady)}`);
-    await this.journal('ready');
-
-    // 6. Pre-switch gates on the preview Services.
-    await ctx.phase('preview', () => pointPreviews(ctx, candidate));
-    await this.journal('preview-switched');
-    const endpointsProblem = await ctx.phase('endpoints', () => checkPreviewEndpoints(ctx, candidate));
-    if (endpointsProblem !== undefined) return failed(endpointsProblem);
-    const pre = await ctx.phase('pre-switch gates', () =>
-      logger.group('Pre-switch health gates', () => this.runGates('pre-switch', undefined)),
-    );
-    if (pre.some((g) => !g.passed)) return failed(`pre-switch health gates failed: ${describeFailures(pre)}`);
-    await this.journal('gates-passed');
+    // A promotion goes on where the paused run stopped: its candidate was applied, awaited and gated
+    // then, and is left as the router holds it (the service router runs it at a share of its size).
+    if (this.promotingFrom === undefined) {
+      const problem = await this.bringUp(objects, candidate);
+      if (problem !== undefined) return failed(problem);
+    } else
+      logger.info(
+        `${candidate} is as the paused run left it (applied, awaited, past its pre-switch gates); going on from ${String(this.promotingFrom)} %.`,
+      );
 
     // 6b. Canary: the router sends the candidate a growing share of the real traffic, analysed at
     // every step; a failed analysis sends it none at once and abandons the candidate.
@@ -608,6 +586,49 @@ export class BlueGreenDeploy {
       clearInterval(watch);
       outer?.removeEventListener('abort', onOuter);
     }
+  }
+
+  /**
+   * Steps 4 to 6: the shared objects and the candidate applied, awaited, and gated on the preview
+   * Services. Returns why it failed, or undefined.
+   */
+  private async bringUp(objects: CandidateRelease, candidate: Color): Promise<string | undefined> {
+    const { ctx } = this;
+    const { logger } = ctx;
+    // Even on the fast path the configuration and the stateful workloads are applied: they are not
+    // colored, so the idle color does not hold the release's version of them (an unchanged object
+    // costs one request and changes nothing).
+    const problem = await ctx.phase('apply', () =>
+      logger.group(
+        this.path === 'fast' ? 'Apply shared and stateful objects' : `Apply ${candidate} and shared objects`,
+        () => applyCandidate(ctx, objects, { colored: this.path !== 'fast', candidate }),
+      ),
+    );
+    if (problem !== undefined) return problem;
+    await this.journal('applied');
+
+    // 5. Every candidate Deployment awaited in parallel, by watch.
+    const waited =
+      this.path === 'fast'
+        ? []
+        : await ctx.phase('wait', () =>
+            logger.group(`Wait for ${candidate} to be fully available`, () => waitCandidate(ctx, candidate)),
+          );
+    const notReady = waited.filter((w) => w.state !== 'complete');
+    if (notReady.length > 0) return `${candidate} did not become available: ${describeRollouts(notReady)}`;
+    await this.journal('ready');
+
+    // 6. Pre-switch gates on the preview Services.
+    await ctx.phase('preview', () => pointPreviews(ctx, candidate));
+    await this.journal('preview-switched');
+    const endpointsProblem = await ctx.phase('endpoints', () => checkPreviewEndpoints(ctx, candidate));
+    if (endpointsProblem !== undefined) return endpointsProblem;
+    const pre = await ctx.phase('pre-switch gates', () =>
+      logger.group('Pre-switch health gates', () => this.runGates('pre-switch', undefined)),
+    );
+    if (pre.some((g) => !g.passed)) return `pre-switch health gates failed: ${describeFailures(pre)}`;
+    await this.journal('gates-passed');
+    return undefined;
   }
 
   /** Sends the candidate no traffic, at once, then removes the router's objects. */

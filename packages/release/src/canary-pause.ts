@@ -1,4 +1,6 @@
+import type { CanaryRelease } from './canary.js';
 import type { ReleaseRecord, StoredRelease } from './history.js';
+import type { BlueGreenPlan } from './plan.js';
 import { lastStep } from './journal.js';
 import { CanaryPausedError, NothingToContinueError } from './release-errors.js';
 
@@ -88,4 +90,24 @@ export function checkContinuation(
       'abort',
       'To return to an earlier release, use action-rollback.',
     );
+}
+
+/**
+ * The plan of a run that promotes or aborts a paused canary whose router writes the weights into
+ * the user's own object (the gateway-api router's HTTPRoute): that object is left out of the dry
+ * run and the apply, which would otherwise take its rules back from the router (a conflict, or the
+ * canary's share dropped to 0 mid-promotion). The router applies it as the overlay has it once its
+ * weights are removed.
+ */
+export function planForContinuation(
+  plan: BlueGreenPlan,
+  canary: CanaryRelease | undefined,
+  mode: Continuation | undefined,
+): BlueGreenPlan {
+  const routed = canary?.routing;
+  if (mode === undefined || canary?.settings.router !== 'gateway-api' || routed === undefined) return plan;
+  return {
+    ...plan,
+    shared: plan.shared.filter((o) => !(o.kind === routed.kind && o.metadata.name === routed.metadata.name)),
+  };
 }

@@ -222,7 +222,13 @@ function stateProblems(
       result === 'failed' &&
       (newestRecord?.revision ?? 0) === run.newestBefore &&
       double.writes().every((w) => !w.changed || w.kind === 'Lease');
-    if (!refused && !recordResultsFor(run.action, result).includes(newest))
+    // A rollback during a canary aborts it: no record of its own, the canary's says rolled back.
+    const abortedCanary =
+      run.action === 'rollback' &&
+      result === 'rolled-back' &&
+      newestRecord?.strategy === 'canary' &&
+      newest === 'rolled-back';
+    if (!refused && !abortedCanary && !recordResultsFor(run.action, result).includes(newest))
       problems.push(`the ${run.action} said '${result ?? 'nothing'}', the newest record says '${newest}'`);
   }
   return problems;
