@@ -148,6 +148,11 @@ describe('strategy canary with the nginx router, on real traffic', () => {
   }, 240_000);
 
   it('aborts at the first step a canary whose pods answer 8 % 500s, and sends it no more traffic', async () => {
+    // The answers the canary's color (blue) got, sampled every 100 ms.
+    const samples: { t: number; blue: number }[] = [];
+    const sampler = setInterval(() => {
+      samples.push({ t: Date.now(), blue: load.snapshot().byColor.blue ?? 0 });
+    }, 100);
     const r = await deploy(cluster, {
       images: buildRecords('v3'),
       'health-checks': healthChecks(),
@@ -167,11 +172,21 @@ describe('strategy canary with the nginx router, on real traffic', () => {
     expect(steps).not.toContain('weight-100');
     expect(canaryIngresses(cluster)).toEqual([]);
     expect(r.summary).toMatch(/\| 20 % \| .*canary-errors.* \| ↩️ abort \|/);
-    // The canary (blue) received traffic during the step, and none once the abort is done.
-    const atEnd = load.snapshot().byColor.blue ?? 0;
-    expect(atEnd).toBeGreaterThan(0);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    expect(load.snapshot().byColor.blue ?? 0).toBe(atEnd);
+    // The canary (blue) received traffic during the step, and none from one scrape interval after
+    // the write that set its weight to 0 (the first write of its Ingress after the step's weight).
+    const step = Date.parse(record?.journal.find((j) => j.step === 'weight-20')?.at ?? '');
+    const zero = cluster.double
+      .writes()
+      .filter((w) => !w.dryRun && w.kind === 'Ingress' && w.name === 'gateway-canary')
+      .map((w) => Date.parse(w.time))
+      .find((t) => t > step);
+    expect(zero).toBeDefined();
+    await sleep(2000);
+    clearInterval(sampler);
+    const during = samples.filter((x) => x.t >= step && x.t <= (zero ?? 0));
+    expect((during.at(-1)?.blue ?? 0) - (during[0]?.blue ?? 0)).toBeGreaterThan(0);
+    const after = samples.find((x) => x.t >= (zero ?? 0) + 1000);
+    expect((samples.at(-1)?.blue ?? 0) - (after?.blue ?? NaN)).toBe(0);
     expect(cluster.double.violations()).toEqual([]);
   }, 240_000);
 

@@ -176,7 +176,7 @@ export interface RecordView {
   color?: string;
   message: string;
   images: Record<string, string>;
-  journal: { step: string; detail?: string }[];
+  journal: { step: string; at: string; detail?: string }[];
 }
 
 /** The release records of a namespace, decoded, newest first. */
