@@ -51,20 +51,16 @@ export class FetchHttpClient implements HttpClient {
         redirect: 'follow',
       });
     } catch (error) {
-      // Duck-typed rather than `instanceof Error`: fetch's errors come from Node's own realm, which
-      // differs from the caller's under jest's VM modules.
-      const cause: unknown = isErrorLike(error) ? error.cause : undefined;
-      const code = timeout.aborted
-        ? 'ETIMEDOUT'
-        : typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string'
-          ? cause.code
-          : 'EFETCH';
-      const detail = isErrorLike(cause) ? cause.message : isErrorLike(error) ? error.message : String(error);
-      throw new HttpTransportError(req.url, code, `${req.method} ${req.url} failed: ${detail}`, {
-        cause: error,
-      });
+      throw transportError(req, error, timeout, 'failed');
     }
-    const body = new Uint8Array(await response.arrayBuffer());
+    let body: Uint8Array;
+    try {
+      body = new Uint8Array(await response.arrayBuffer());
+    } catch (error) {
+      // The connection dropped while the body was read (undici's `terminated`): a transport failure
+      // like any other, so a caller's retry policy sees it as one.
+      throw transportError(req, error, timeout, 'failed while reading the answer');
+    }
     const headers: Record<string, string> = {};
     response.headers.forEach((value, key) => {
       headers[key.toLowerCase()] = value;
@@ -79,4 +75,25 @@ function isErrorLike(value: unknown): value is { message: string; cause?: unknow
     value !== null &&
     typeof (value as { message?: unknown }).message === 'string'
   );
+}
+
+/** fetch's failure as an {@link HttpTransportError}, with the system's code when it names one. */
+function transportError(
+  req: HttpRequest,
+  error: unknown,
+  timeout: AbortSignal,
+  what: string,
+): HttpTransportError {
+  // Duck-typed rather than `instanceof Error`: fetch's errors come from Node's own realm, which
+  // differs from the caller's under jest's VM modules.
+  const cause: unknown = isErrorLike(error) ? error.cause : undefined;
+  const code = timeout.aborted
+    ? 'ETIMEDOUT'
+    : typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string'
+      ? cause.code
+      : 'EFETCH';
+  const detail = isErrorLike(cause) ? cause.message : isErrorLike(error) ? error.message : String(error);
+  return new HttpTransportError(req.url, code, `${req.method} ${req.url} ${what}: ${detail}`, {
+    cause: error,
+  });
 }
