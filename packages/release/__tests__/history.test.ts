@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
-import { ActionError, MemoryLogger, type Clock } from '@dreamscape/core';
+import { ActionError, HttpTransportError, MemoryLogger, type Clock } from '@dreamscape/core';
 import { KubeApiError, type Secret } from '@dreamscape/kube';
 import {
   historySelector,
@@ -161,6 +161,25 @@ describe('ReleaseHistory', () => {
       times: 1,
       afterWrite: true,
       error: new KubeApiError('PUT', 'secrets', 504, 'Timeout', 'the server was unable to return a response'),
+    });
+    const updated = await history.update(first, { ...first.record, result: 'promoted', message: 'once' });
+    expect(api.count('replace')).toBe(1);
+    const [live] = await history.list();
+    expect(live?.record).toMatchObject({ result: 'promoted', message: 'once' });
+    expect(live?.resourceVersion).toBe(updated.resourceVersion);
+  });
+
+  it('an update whose connection dropped after the write landed is not written twice', async () => {
+    const { history, api } = setup();
+    const first = await history.create(record(1, 'in-progress'));
+    api.fail('replace', {
+      times: 1,
+      afterWrite: true,
+      error: new HttpTransportError(
+        'http://127.0.0.1/x',
+        'UND_ERR_SOCKET',
+        'PUT … failed while reading the answer: other side closed',
+      ),
     });
     const updated = await history.update(first, { ...first.record, result: 'promoted', message: 'once' });
     expect(api.count('replace')).toBe(1);

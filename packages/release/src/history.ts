@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   ActionError,
+  HttpTransportError,
   backoffDelay,
   parseJsonDocument,
   previewName,
@@ -209,7 +210,9 @@ export class ReleaseHistory {
         const secret = await this.api.replace<Secret>(this.encode(record, resourceVersion));
         return { record, resourceVersion: secret.metadata.resourceVersion ?? '' };
       } catch (error) {
-        if (attempt >= UPDATE_RETRY.attempts || !(isConflict(error) || isTransient(error))) throw error;
+        // A dropped connection leaves it unknown whether the write landed: read back, as for a 5xx.
+        const unknown = isTransient(error) || error instanceof HttpTransportError;
+        if (attempt >= UPDATE_RETRY.attempts || !(isConflict(error) || unknown)) throw error;
         await this.clock.sleep(backoffDelay(UPDATE_RETRY, attempt));
         const live = await this.read(record.revision).catch(() => undefined);
         if (live === undefined) throw error;
