@@ -51,6 +51,30 @@ describe('image behaviours', () => {
     expect(new BehaviourBook().forImage('anything').ready).toEqual({ kind: 'after', ms: 1000 });
   });
 
+  it('keeps the lines a container prints, up to 1000 of up to 4096 characters; none declared is undefined', () => {
+    const longest = Array.from({ length: 1000 }, (_, i) => `${String(i)}:`.padEnd(4096, 'x'));
+    const logs = new BehaviourBook(
+      parseBehavioursText(
+        ['- image: "migrate:*"', '  exitCode: 1', '  logs: ["applying 0001", "ERROR: boom", ""]'].join('\n'),
+      ).concat(parseBehaviours([{ image: 'chatty:1', logs: longest }])),
+    );
+    expect(logs.forImage('migrate:2').logs).toEqual(['applying 0001', 'ERROR: boom', '']);
+    expect(logs.forImage('chatty:1').logs).toEqual(longest);
+    expect(logs.forImage('other:1').logs).toBeUndefined();
+    expect(book.forImage('registry.example/web:1.2').logs).toBeUndefined();
+  });
+
+  it('refuses more than 1000 lines, or a line longer than 4096 characters', () => {
+    const many = [{ image: 'x', logs: Array.from({ length: 1001 }, () => 'x') }];
+    expect(() => parseBehaviours(many)).toThrow(
+      'image behaviours: entry 0.logs: expected a list of at most 1000 lines (strings)',
+    );
+    const long = [{ image: 'x', logs: ['ok', 'x'.repeat(4097)] }];
+    expect(() => parseBehaviours(long)).toThrow(
+      'image behaviours: entry 0.logs[1]: expected at most 4096 characters, got 4097',
+    );
+  });
+
   it('treats everything but * literally in globs', () => {
     expect(globToRegExp('a.b*').test('a.bc')).toBe(true);
     expect(globToRegExp('a.b*').test('axbc')).toBe(false);
@@ -115,6 +139,17 @@ describe('image behaviours', () => {
     [
       [{ image: 'x', http: { '/h': { latency: { min: '1s', max: '2s', p99: '3s' } } } }],
       'entry 0.http./h.latency: expected either',
+    ],
+    [[{ image: 'x', logs: 'ERROR: boom' }], 'entry 0.logs: expected a list of at most 1000 lines (strings)'],
+    [[{ image: 'x', logs: ['ok', 5] }], 'entry 0.logs[1]: expected a string, got 5'],
+    [[{ image: 'x', logs: [{ line: 'a' }] }], 'entry 0.logs[0]: expected a string, got {"line":"a"}'],
+    [
+      [{ image: 'x', logs: ['one', 'two\nthree'] }],
+      'entry 0.logs[1]: expected one line, without line breaks',
+    ],
+    [
+      [{ image: 'x', log: ['a'] }],
+      'entry 0.log: unknown field; expected {image, ready, http, exitCode, duration, logs}',
     ],
   ])('refuses %j naming the field', (document, message) => {
     expect(() => parseBehaviours(document)).toThrow(`image behaviours: ${message}`);

@@ -23,7 +23,7 @@ import {
 import type { FaultInjector, FaultTarget } from './faults.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
 import { openApiGroupVersion, openApiRoot } from './openapi-stub.js';
-import { podLog } from './pod-lifecycle.js';
+import { parsePodLogOptions, podLogBody, type PodLogs } from './pod-logs.js';
 import { PROTOBUF_CONTENT_TYPE, decodeProtobufBody } from './protobuf-body.js';
 import type { ResourceCatalog } from './resource-catalog.js';
 import { apiVersionOf, type ResourceType } from './resource-table.js';
@@ -52,6 +52,8 @@ export type InspectionHandler = (
 export interface FrontendDependencies {
   readonly api: ApiServer;
   readonly access: AccessRules;
+  /** What containers printed, for the pods/log subresource. */
+  readonly podLogs: PodLogs;
   readonly proxy: ServiceProxy;
   readonly faults: FaultInjector;
   readonly log: ActivityLog;
@@ -417,9 +419,13 @@ async function serveResource(
     );
   if (request.subresource === 'log') {
     if (verb !== 'get') throw methodNotAllowed('pod logs can only be read');
-    const text = podLog(api.get(type, namespace, request.name ?? ''), query.get('container'));
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
+    const name = request.name ?? '';
+    // Options are checked before the pod is looked up, as the real server does. With follow=true
+    // the double answers what has been printed so far and closes, as if the container had ended.
+    const options = parsePodLogOptions(query, name);
+    const body = podLogBody(api.get(type, namespace, name), options, deps.podLogs);
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length });
+    res.end(body);
     return;
   }
 

@@ -63,6 +63,12 @@ export interface RunToCompletion {
 /** The default: exit 0 after 1 s. */
 export const DEFAULT_RUN: RunToCompletion = { exitCode: 0, durationMs: 1000 };
 
+/** The most lines a behaviour's `logs` may hold. */
+export const MAX_LOG_LINES = 1000;
+
+/** The longest line a behaviour's `logs` may hold, in characters. */
+export const MAX_LOG_LINE_LENGTH = 4096;
+
 /** One entry of the behaviours document. */
 export interface ImageBehaviour {
   /** An exact image reference, or a glob where `*` matches any run of characters. */
@@ -72,6 +78,11 @@ export interface ImageBehaviour {
   readonly run: RunToCompletion;
   /** Answers by request path (exact, or a glob); these overlay the default `/health`. */
   readonly http: Readonly<Record<string, HttpAnswer>>;
+  /**
+   * The lines a container of the image prints (without line breaks). Absent: the double's own
+   * lines (when the container started, became ready, exited).
+   */
+  readonly logs?: readonly string[];
 }
 
 /** The default: Ready after 1 s, `/health` answers 200. */
@@ -169,6 +180,19 @@ function parseErrors(value: unknown, where: string): ErrorShare {
   };
 }
 
+function parseLogs(value: unknown, where: string): string[] {
+  if (!Array.isArray(value) || value.length > MAX_LOG_LINES)
+    fail(where, `expected a list of at most ${MAX_LOG_LINES} lines (strings)`);
+  return value.map((line: unknown, i) => {
+    if (typeof line !== 'string') fail(`${where}[${i}]`, `expected a string, got ${JSON.stringify(line)}`);
+    if (line.length > MAX_LOG_LINE_LENGTH)
+      fail(`${where}[${i}]`, `expected at most ${MAX_LOG_LINE_LENGTH} characters, got ${line.length}`);
+    // A line with a break in it would be two lines to tailLines and timestamps.
+    if (/[\r\n]/.test(line)) fail(`${where}[${i}]`, 'expected one line, without line breaks');
+    return line;
+  });
+}
+
 function parseAnswer(value: unknown, where: string): HttpAnswer {
   if (!isJsonObject(value)) fail(where, 'expected {status, body, latency, errors}');
   const answer: HttpAnswer = {
@@ -181,16 +205,20 @@ function parseAnswer(value: unknown, where: string): HttpAnswer {
     : { ...answer, errors: parseErrors(value.errors, `${where}.errors`) };
 }
 
+const ENTRY_FIELDS = ['image', 'ready', 'http', 'exitCode', 'duration', 'logs'] as const;
+const ENTRY_SHAPE = `{${ENTRY_FIELDS.join(', ')}}`;
+
 /**
  * Parses the behaviours document (already decoded from YAML or JSON): a list of
- * `{image, ready?, http?}`. Throws an Error naming the entry and field that is wrong.
+ * `{image, ready?, http?, exitCode?, duration?, logs?}`. Throws an Error naming the entry and field
+ * that is wrong, an unknown field among them.
  */
 export function parseBehaviours(document: unknown): ImageBehaviour[] {
-  if (!Array.isArray(document))
-    fail('document', 'expected a list of {image, ready, http, exitCode, duration} entries');
+  if (!Array.isArray(document)) fail('document', `expected a list of ${ENTRY_SHAPE} entries`);
   return document.map((entry: unknown, i) => {
     const where = `entry ${i}`;
     if (!isJsonObject(entry)) fail(where, 'expected an object with an image field');
+    refuseUnknownFields(entry, ENTRY_FIELDS, where, ENTRY_SHAPE);
     if (typeof entry.image !== 'string' || entry.image === '')
       fail(`${where}.image`, 'expected an image reference or glob');
     const http: Record<string, HttpAnswer> = {};
@@ -209,12 +237,15 @@ export function parseBehaviours(document: unknown): ImageBehaviour[] {
       entry.duration === undefined
         ? DEFAULT_RUN.durationMs
         : parseDurationField(entry.duration, `${where}.duration`);
-    return {
+    const behaviour: ImageBehaviour = {
       image: entry.image,
       ready: parseReadiness(entry.ready, where),
       run: { exitCode, durationMs },
       http,
     };
+    return entry.logs === undefined
+      ? behaviour
+      : { ...behaviour, logs: parseLogs(entry.logs, `${where}.logs`) };
   });
 }
 
@@ -227,6 +258,8 @@ export function parseBehavioursText(text: string): ImageBehaviour[] {
 export interface ResolvedBehaviour {
   readonly ready: Readiness;
   readonly run: RunToCompletion;
+  /** The lines a container prints; undefined: the double's own lines. */
+  readonly logs: readonly string[] | undefined;
   /**
    * The answer to one request for a path, or undefined when nothing answers it (404). Each call is
    * one request: it counts towards the error share and draws a latency.
@@ -327,6 +360,7 @@ export class BehaviourBook {
     return {
       ready: found?.ready ?? DEFAULT_READINESS,
       run: found?.run ?? DEFAULT_RUN,
+      logs: found?.logs,
       respond: (path) => {
         const match = declared(path);
         if (match === undefined) return undefined;

@@ -20,6 +20,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { ObjectStore } from './object-store.js';
 import { PodLifecycle } from './pod-lifecycle.js';
+import { PodLogs } from './pod-logs.js';
 import { ReplicaSetController } from './replicaset-controller.js';
 import { createClusterObjects } from './cluster-setup.js';
 import { CustomResourceDefinitionController } from './crd-controller.js';
@@ -78,6 +79,11 @@ export interface BehaviourEntry {
   readonly exitCode?: number;
   /** ... after this long (a duration, default 1s). */
   readonly duration?: string | number;
+  /**
+   * The lines a container of the image prints (at most 1000, each at most 4096 characters, no line
+   * breaks): over its run for a run-to-completion container, at start for a serving one.
+   */
+  readonly logs?: readonly string[];
 }
 
 /** Options for {@link startKubeDouble}. */
@@ -204,7 +210,8 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
   createClusterObjects(api, nodeCount);
 
   const events = new EventRecorder(api);
-  const pods = new PodLifecycle(api, clock, behaviours, onError('pod'));
+  const podLogs = new PodLogs(realClock);
+  const pods = new PodLifecycle(api, clock, behaviours, podLogs, onError('pod'));
   const controllers = [
     new CustomResourceDefinitionController(api, onError('customresourcedefinition')),
     new ServiceAccountController(api, onError('serviceaccount')),
@@ -241,6 +248,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
     createRequestHandler({
       api,
       access,
+      podLogs,
       proxy,
       faults,
       log,

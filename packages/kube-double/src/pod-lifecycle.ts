@@ -1,9 +1,9 @@
 import type { ApiServer } from './api-server.js';
 import { nodeAddress, nodeIndex } from './cluster-setup.js';
-import { badRequest } from './api-status.js';
 import type { BehaviourBook, Readiness } from './image-behaviours.js';
-import { objectAt, objectsAt, stringAt, textOf, type JsonObject } from './json-value.js';
+import { objectAt, objectsAt, stringAt, type JsonObject } from './json-value.js';
 import { nameOf, namespaceOf, uidOf, type StoreChange } from './object-store.js';
+import { containerIdOf, type LogLine, type PodLogs } from './pod-logs.js';
 import { ReconcileQueue } from './reconcile-queue.js';
 import { resourceTypeOfKind, type ResourceType } from './resource-table.js';
 import type { SimClock } from './sim-clock.js';
@@ -41,36 +41,6 @@ export function podReadiness(behaviours: BehaviourBook, podSpec: JsonObject | un
   return { kind: 'after', ms: slowest };
 }
 
-/**
- * What `kubectl logs` shows for a pod: when each container started from which image, and whether it
- * is ready. Throws a 400 ApiError for a container the pod does not have, as the real server does.
- */
-export function podLog(pod: JsonObject, container: string | null): string {
-  const statuses = objectsAt(objectAt(pod, 'status'), 'containerStatuses');
-  const names = objectsAt(objectAt(pod, 'spec'), 'containers').map((c) => stringAt(c, 'name') ?? '');
-  const name = container ?? names[0] ?? '';
-  if (!names.includes(name))
-    throw badRequest(
-      `container ${name} is not valid for pod ${stringAt(objectAt(pod, 'metadata'), 'name') ?? ''}`,
-    );
-  const status = statuses.find((s) => s.name === name);
-  if (status === undefined) return '';
-  const state = objectAt(status, 'state');
-  const terminated = objectAt(state, 'terminated');
-  const started =
-    stringAt(objectAt(state, 'running'), 'startedAt') ?? stringAt(terminated, 'startedAt') ?? '';
-  const ready = objectsAt(objectAt(pod, 'status'), 'conditions').find((c) => c.type === 'Ready');
-  const lines = [`${started} container ${name} started from image ${stringAt(status, 'image') ?? ''}`];
-  if (terminated !== undefined)
-    lines.push(
-      `${stringAt(terminated, 'finishedAt') ?? started} container ${name} exited with code ${textOf(terminated.exitCode ?? 0)}`,
-    );
-  else if (status.ready === true)
-    lines.push(`${stringAt(ready, 'lastTransitionTime') ?? started} container ${name} is ready`);
-  else lines.push(`${started} container ${name} is not ready yet`);
-  return `${lines.join('\n')}\n`;
-}
-
 /** Whether a pod's Ready condition is True. */
 export function isPodReady(pod: JsonObject): boolean {
   return objectsAt(objectAt(pod, 'status'), 'conditions').some(
@@ -89,6 +59,8 @@ export class PodLifecycle {
   /** Run-to-completion pods whose containers have reached the end of their run. */
   private readonly finishing = new Set<string>();
   private readonly readySince = new Map<string, number>();
+  /** Per pod, how many times its containers restarted in place (each run is a new container). */
+  private readonly restarts = new Map<string, number>();
   private readonly queue: ReconcileQueue;
   private readonly podType: ResourceType;
   private unsubscribe = (): void => undefined;
@@ -97,6 +69,7 @@ export class PodLifecycle {
     private readonly api: ApiServer,
     private readonly clock: SimClock,
     private readonly behaviours: BehaviourBook,
+    private readonly logs: PodLogs,
     onError: (key: string, error: unknown) => void,
   ) {
     const podType = resourceTypeOfKind('Pod');
@@ -136,6 +109,8 @@ export class PodLifecycle {
       this.due.delete(uidOf(change.object));
       this.finishing.delete(uidOf(change.object));
       this.readySince.delete(uidOf(change.object));
+      this.restarts.delete(uidOf(change.object));
+      this.logs.forget(uidOf(change.object));
       return;
     }
     this.queue.add(`${namespaceOf(change.object)}/${nameOf(change.object)}`);
@@ -162,8 +137,14 @@ export class PodLifecycle {
     }
     if (this.due.has(uid) && !isPodReady(pod)) {
       this.due.delete(uid);
-      this.api.writeInternal(this.podType, pod, withReadiness(pod, true, this.api.timestamp()), 'status');
+      const now = this.api.timestamp();
+      const ready = this.api.writeInternal(this.podType, pod, withReadiness(pod, true, now), 'status');
       this.readySince.set(uid, this.clock.real.now());
+      for (const c of objectsAt(objectAt(ready, 'status'), 'containerStatuses'))
+        this.logs.remark(stringAt(c, 'containerID') ?? '', {
+          at: this.clock.real.now(),
+          text: `${now} container ${stringAt(c, 'name') ?? ''} is ready`,
+        });
     } else if (isPodReady(pod) && !this.readySince.has(uid)) {
       this.readySince.set(uid, this.clock.real.now());
     }
@@ -199,7 +180,47 @@ export class PodLifecycle {
       withReadiness(started, false, now),
       'status',
     );
+    this.startContainers(running, now);
     this.schedule(running, key);
+  }
+
+  /**
+   * The containers of a pod start (again): each prints its image's `logs`, or, when the image
+   * declares none, the double's remark that it started (then that it is ready, and that it exited).
+   */
+  private startContainers(pod: JsonObject, now: string): void {
+    const uid = uidOf(pod);
+    const at = this.clock.real.now();
+    const completes = runsToCompletion(pod);
+    const statuses = objectsAt(objectAt(pod, 'status'), 'containerStatuses');
+    for (const container of objectsAt(objectAt(pod, 'spec'), 'containers')) {
+      const name = stringAt(container, 'name') ?? '';
+      const image = stringAt(container, 'image') ?? '';
+      const id = stringAt(
+        statuses.find((s) => s.name === name),
+        'containerID',
+      );
+      if (id === undefined) continue;
+      const behaviour = this.behaviours.forImage(image);
+      if (behaviour.logs === undefined) {
+        this.logs.start(
+          uid,
+          id,
+          [{ at, text: `${now} container ${name} started from image ${image}` }],
+          true,
+        );
+        continue;
+      }
+      // A run-to-completion container prints its lines evenly over its run, the first as it starts
+      // and every one before it exits; a serving container prints them all as it starts.
+      const spreadMs = completes ? this.clock.toReal(behaviour.run.durationMs) : 0;
+      const count = behaviour.logs.length;
+      const lines = behaviour.logs.map((text, i): LogLine => ({
+        at: at + Math.floor((spreadMs * i) / count),
+        text,
+      }));
+      this.logs.start(uid, id, lines, false);
+    }
   }
 
   /** The next pod IP of a node: the first node's pods from 10.244.0.2 on, as before nodes were many. */
@@ -236,9 +257,11 @@ export class PodLifecycle {
    */
   private finish(pod: JsonObject, key: string): void {
     const now = this.api.timestamp();
+    const uid = uidOf(pod);
     const { exitCodes } = podRun(this.behaviours, objectAt(pod, 'spec'));
     const failed = exitCodes.some((code) => code !== 0);
     const onFailure = stringAt(objectAt(pod, 'spec'), 'restartPolicy') === 'OnFailure';
+    const run = (this.restarts.get(uid) ?? 0) + 1;
     const next = withReadiness(pod, false, now);
     const status = objectAt(next, 'status') ?? {};
     const previous = objectsAt(objectAt(pod, 'status'), 'containerStatuses');
@@ -253,16 +276,24 @@ export class PodLifecycle {
       const started = stringAt(objectAt(objectAt(old, 'state'), 'running'), 'startedAt') ?? now;
       const code = exitCodes[i] ?? 0;
       const restarts = typeof old?.restartCount === 'number' ? old.restartCount : 0;
+      const id = stringAt(c, 'containerID') ?? '';
+      this.logs.remark(id, {
+        at: this.clock.real.now(),
+        text: `${now} container ${stringAt(c, 'name') ?? ''} exited with code ${String(code)}`,
+      });
+      this.logs.end(id);
       if (failed && onFailure)
         return {
           ...c,
+          // The restarted container is a new one: the kubelet reads the old one's log for previous=true.
+          containerID: containerIdOf(uid, i, run),
           state: { running: { startedAt: now } },
-          lastState: { terminated: terminated(code, started) },
+          lastState: { terminated: { ...terminated(code, started), containerID: id } },
           restartCount: code === 0 ? restarts : restarts + 1,
         };
       return {
         ...c,
-        state: { terminated: { ...terminated(code, started), containerID: c.containerID ?? '' } },
+        state: { terminated: { ...terminated(code, started), containerID: id } },
         started: false,
         restartCount: restarts,
       };
@@ -279,7 +310,11 @@ export class PodLifecycle {
     }
     next.status = status;
     const written = this.api.writeInternal(this.podType, pod, next, 'status');
-    if (failed && onFailure) this.schedule(written, key);
+    if (failed && onFailure) {
+      this.restarts.set(uid, run);
+      this.startContainers(written, now);
+      this.schedule(written, key);
+    }
   }
 }
 
@@ -313,17 +348,24 @@ function withReadiness(pod: JsonObject, ready: boolean, now: string): JsonObject
     keep('ContainersReady', ready, unready),
     keep('PodScheduled', true),
   ];
-  status.containerStatuses = containers.map((c, i) => ({
-    name: stringAt(c, 'name') ?? '',
-    state: { running: { startedAt: started } },
-    lastState: {},
-    ready,
-    restartCount: 0,
-    image: stringAt(c, 'image') ?? '',
-    imageID: stringAt(c, 'image') ?? '',
-    containerID: `containerd://${uidOf(pod).replace(/-/g, '')}${String(i).padStart(2, '0')}`,
-    started: true,
-  }));
+  // A container that has a status keeps its state, restarts and ID; only its readiness changes.
+  const statuses = objectsAt(status, 'containerStatuses');
+  status.containerStatuses = containers.map((c, i): JsonObject => {
+    const name = stringAt(c, 'name') ?? '';
+    const known = statuses.find((s) => s.name === name);
+    if (known !== undefined) return { ...known, ready };
+    return {
+      name,
+      state: { running: { startedAt: started } },
+      lastState: {},
+      ready,
+      restartCount: 0,
+      image: stringAt(c, 'image') ?? '',
+      imageID: stringAt(c, 'image') ?? '',
+      containerID: containerIdOf(uidOf(pod), i, 0),
+      started: true,
+    };
+  });
   result.status = status;
   return result;
 }
