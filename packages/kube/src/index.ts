@@ -12,3 +12,4 @@ export * from './kustomize.js';
 export * from './kustomize-confinement.js';
 export * from './proxy-api.js';
 export * from './cluster-session.js';
+export * from './helm.js';

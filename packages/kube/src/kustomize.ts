@@ -91,7 +91,11 @@ export function findOnPath(name: string, path = process.env['PATH'] ?? ''): stri
   return undefined;
 }
 
-function validatePins(pins: readonly ImagePin[]): void {
+/**
+ * Refuses pins that cannot be applied: a name with a tag, digest or whitespace, or a digest that is
+ * not `sha256:` (or `sha512:`) and lowercase hex.
+ */
+export function validatePins(pins: readonly ImagePin[]): void {
   for (const pin of pins) {
     if (pin.name.trim() === '' || /[@\s]/.test(pin.name)) {
       throw new ActionError(`Image pin name ${JSON.stringify(pin.name)} is not an image name.`, {
@@ -225,14 +229,29 @@ export async function renderOverlay(options: RenderOverlayOptions): Promise<Rend
   }
 
   const objects = parseManifests(text, `${renderer} ${options.overlayDir}`);
+  const { images, unpinned } = pinnedImages(objects, pins, options.overlayDir);
+  return { objects, text, images, unpinned, renderer };
+}
+
+/**
+ * The distinct container images of rendered objects, in order, and those among them not pinned by
+ * digest, once every pin is checked to have reached an image (`newName@digest`, or `name@digest`,
+ * is among them). Fails naming each pin that matches no image and listing the images that are
+ * there; `renderedFrom` names what was rendered (an overlay directory, a chart).
+ */
+export function pinnedImages(
+  objects: readonly KubeObject[],
+  pins: readonly ImagePin[],
+  renderedFrom: string,
+): { images: string[]; unpinned: string[] } {
   const images = [...new Set(objects.flatMap((o) => containerImages(o)))];
   const unmatched = pins.filter((p) => !images.includes(`${p.newName ?? p.name}@${p.digest}`));
   if (unmatched.length > 0) {
     const names = unmatched.map((p) => p.name).join(', ');
     throw new ActionError(
-      `Image ${unmatched.length === 1 ? 'pin' : 'pins'} ${names} ${unmatched.length === 1 ? 'matches' : 'match'} no container image in the manifests rendered from ${options.overlayDir}. Images found: ${images.length === 0 ? '(none)' : images.join(', ')}.`,
+      `Image ${unmatched.length === 1 ? 'pin' : 'pins'} ${names} ${unmatched.length === 1 ? 'matches' : 'match'} no container image in the manifests rendered from ${renderedFrom}. Images found: ${images.length === 0 ? '(none)' : images.join(', ')}.`,
       { hint: 'The pin name must be the image name used in the manifests, without tag or digest.' },
     );
   }
-  return { objects, text, images, unpinned: images.filter((i) => !isPinnedByDigest(i)), renderer };
+  return { images, unpinned: images.filter((i) => !isPinnedByDigest(i)) };
 }

