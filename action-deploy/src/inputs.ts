@@ -10,7 +10,7 @@ import {
   readYaml,
   type InputSource,
 } from '@dreamscape/core';
-import { findOnPath, RENDERERS, type ImagePin, type Renderer } from '@dreamscape/kube';
+import { findOnPath, RENDERERS, type HelmChoice, type ImagePin, type Renderer } from '@dreamscape/kube';
 import { parseImagesInput } from '@dreamscape/image';
 import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
 
@@ -23,9 +23,31 @@ const CANARY_ACCEPTED =
 const RENDERER_ACCEPTED =
   "'kubectl' (the default: kubectl kustomize of the kubectl the action runs), or 'kustomize' when a kustomize binary is on PATH";
 
+/** A Helm chart as the release source (`chart` and the inputs that go with it). */
+export interface ChartInputs {
+  /** As given: a chart folder or `.tgz` in the workspace, or `oci://host/path/chart`. */
+  readonly chart: string;
+  readonly version: string | undefined;
+  /** Values files (workspace paths as given), in order. */
+  readonly values: readonly string[];
+  /** `key=value` entries, each one `--set`. */
+  readonly set: readonly string[];
+  /** `pinned` (helm v3.17.2 required) or `path` (the helm on PATH, whatever its version). */
+  readonly helm: HelmChoice;
+  /** Credentials of the chart's OCI registry. */
+  readonly registry: { readonly username: string; readonly password: string } | undefined;
+}
+
 /** Everything action-deploy was asked to do, validated once. */
 export interface DeployInputs {
+  /** The overlay directory; '' when the release source is a chart. */
   readonly overlay: string;
+  /** The chart, when the release source is one (exactly one of overlay and chart). */
+  readonly chart: ChartInputs | undefined;
+  /** How long one pre-deploy or post-deploy Job may run. */
+  readonly jobTimeoutMs: number;
+  /** A failed post-deploy Job: `report` (the release stays live) or `switch-back`. */
+  readonly postDeployFailure: 'report' | 'switch-back';
   readonly images: readonly ImagePin[];
   readonly environment: string;
   readonly app: string;
@@ -62,18 +84,23 @@ export function readInputs(
   env: Readonly<Record<string, string | undefined>>,
 ): DeployInputs {
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-  const overlay = readWorkspacePath(
-    'overlay',
-    readString(src, 'overlay', { required: true }),
-    workspace,
-    'directory',
-  );
-  if (
-    !['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => existsSync(resolve(overlay, f)))
-  )
-    throw new InputError('overlay', readString(src, 'overlay'), 'a directory holding a kustomization.yaml', {
-      reason: `${overlay} has no kustomization.yaml`,
-    });
+  const overlayInput = readString(src, 'overlay');
+  const chartInput = readString(src, 'chart');
+  if ((overlayInput === '') === (chartInput === ''))
+    throw new InputError(
+      overlayInput === '' ? 'overlay' : 'chart',
+      overlayInput === '' ? '' : chartInput,
+      'exactly one release source: `overlay` (a kustomize overlay directory) or `chart` (a Helm chart folder, .tgz or oci:// reference)',
+      { reason: overlayInput === '' ? 'neither is given' : 'both are given' },
+    );
+  const overlay = overlayInput === '' ? '' : readOverlay(overlayInput, workspace);
+  const chart = chartInput === '' ? undefined : readChart(src, chartInput);
+  if (chart === undefined)
+    for (const name of ['chart-version', 'values', 'set'])
+      if (readString(src, name) !== '')
+        throw new InputError(name, readString(src, name), `a value only with the \`chart\` input`, {
+          reason: 'the release source is an overlay',
+        });
 
   const environment = readString(src, 'environment', { required: true });
   if (!NAME.test(environment)) throw new InputError('environment', environment, NAME_ACCEPTED);
@@ -85,6 +112,11 @@ export function readInputs(
   const app = readString(src, 'app', { default: repoName });
   if (!NAME.test(app)) throw new InputError('app', app, NAME_ACCEPTED);
   const namespace = readString(src, 'namespace') || undefined;
+  if (chart !== undefined && namespace === undefined)
+    throw new InputError('namespace', '', 'the namespace the chart is released into', {
+      reason:
+        'a chart is rendered for one namespace (`--namespace`), so `namespace` is required with `chart`',
+    });
   if (namespace !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(namespace))
     throw new InputError(
       'namespace',
@@ -116,6 +148,16 @@ export function readInputs(
       reason: `the canary input is read only with strategy canary, and strategy is ${strategy}`,
     });
   const mode = readEnum(src, 'mode', ['deploy', 'plan', 'promote', 'abort'] as const, 'deploy');
+  const postDeployFailure = readEnum(
+    src,
+    'post-deploy-failure',
+    ['report', 'switch-back'] as const,
+    'report',
+  );
+  if (postDeployFailure === 'switch-back' && strategy === 'rolling')
+    throw new InputError('post-deploy-failure', postDeployFailure, "'report' with strategy rolling", {
+      reason: 'a rolling release has no previous color to switch back to',
+    });
   if (mode === 'promote' && strategy !== 'canary')
     throw new InputError('mode', mode, MODE_ACCEPTED, {
       reason: `promote continues a paused canary, so it needs strategy canary and the paused run's canary input (strategy is ${strategy})`,
@@ -126,6 +168,9 @@ export function readInputs(
     });
   return {
     overlay,
+    chart,
+    jobTimeoutMs: readDuration(src, 'job-timeout', 600_000, { minMs: 1000, maxMs: 6 * 3_600_000 }),
+    postDeployFailure,
     images: parseImagesInput(readString(src, 'images')),
     environment,
     app,
@@ -147,6 +192,46 @@ export function readInputs(
     workspace,
     allowClusterObjects: parseAllowedClusterObjects(readString(src, 'allow-cluster-objects')),
     allowRemoteHosts: readRemoteHosts(src),
+  };
+}
+
+/** `overlay`: a directory of the workspace with a kustomization. */
+function readOverlay(value: string, workspace: string): string {
+  const overlay = readWorkspacePath('overlay', value, workspace, 'directory');
+  if (
+    !['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => existsSync(resolve(overlay, f)))
+  )
+    throw new InputError('overlay', value, 'a directory holding a kustomization.yaml', {
+      reason: `${overlay} has no kustomization.yaml`,
+    });
+  return overlay;
+}
+
+/**
+ * `chart` and what goes with it. Paths are checked (inside the workspace, links followed) and the
+ * values parsed when the chart is rendered, before helm runs.
+ */
+function readChart(src: InputSource, chart: string): ChartInputs {
+  const helm = readEnum(src, 'helm', ['pinned', 'path'] as const, 'pinned');
+  const username = readString(src, 'registry-username');
+  const password = readString(src, 'registry-password');
+  if ((username === '') !== (password === ''))
+    throw new InputError(
+      username === '' ? 'registry-username' : 'registry-password',
+      '',
+      'both registry-username and registry-password, or neither',
+    );
+  if (username !== '' && !chart.startsWith('oci://'))
+    throw new InputError('registry-username', username, 'credentials only with an oci:// chart', {
+      reason: 'the chart is a local folder or archive',
+    });
+  return {
+    chart,
+    version: readString(src, 'chart-version') || undefined,
+    values: readList(src, 'values'),
+    set: readList(src, 'set', { commas: false }),
+    helm,
+    registry: username === '' ? undefined : { username, password },
   };
 }
 

@@ -26,6 +26,7 @@ export async function run(): Promise<void> {
       const { logger } = rt;
       const inputs = readInputs(rt.inputs, rt.env);
       if (inputs.githubToken !== '') logger.setSecret(inputs.githubToken);
+      if (inputs.chart?.registry !== undefined) logger.setSecret(inputs.chart.registry.password);
       const tempDir = makeRunTempDir(rt.run, 'dreamscape-deploy-');
       try {
         await deploy(rt, inputs, tempDir.path);
@@ -50,18 +51,22 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
   };
   const kubectl = runKubectl(session);
   const source = inputs;
-  const tools = { kubectl, runner, logger, tempDir };
-  const rendered = await logger.group(`Render ${inputs.overlay}`, async () => {
+  const tools = { kubectl, runner, logger, tempDir, path: rt.env.PATH ?? '' };
+  const what = inputs.chart === undefined ? inputs.overlay : `chart ${inputs.chart.chart}`;
+  const rendered = await logger.group(`Render ${what}`, async () => {
     const r = await renderRelease(source, tools);
     logger.info(
       `${r.rendered.renderer}: ${r.rendered.objects.length} objects, images: ${r.rendered.images.join(', ') || 'none'}.`,
     );
+    for (const h of r.plan.hooks)
+      logger.info(`${h.phase} Job ${h.name}${h.firstOnly ? ' (first release only)' : ''}.`);
+    for (const s of r.plan.skippedHooks) logger.notice(`${s.object} is not applied: ${s.reason}.`);
     return r;
   });
 
   if (inputs.mode === 'plan' && !hasKubeconfig(inputs.kubeconfig)) {
     // No cluster credentials (a pull request from a fork, say): the plan is what the files say.
-    await reportPlan(rt, renderOfflinePlan(rendered.plan, rt.env.RUNNER_TEMP));
+    await reportPlan(rt, renderOfflinePlan(rendered.plan, rt.env.RUNNER_TEMP, rendered.source));
     return;
   }
 
@@ -93,7 +98,7 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
 
     if (inputs.mode === 'plan') {
       const report = await logger.group('Plan', () =>
-        renderPlan({ ...checked, kubectl, logger, runnerTemp: rt.env.RUNNER_TEMP }),
+        renderPlan({ ...checked, kubectl, logger, runnerTemp: rt.env.RUNNER_TEMP, source: release.source }),
       );
       await reportPlan(rt, report);
       return;
@@ -136,6 +141,7 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
             verifyWindowMs: inputs.verifyWindowMs,
             lockWaitMs: inputs.lockTimeoutMs,
             lockTtlMs: inputs.lockTtlMs,
+            hooks: { timeoutMs: inputs.jobTimeoutMs, onPostDeployFailure: inputs.postDeployFailure },
           },
           {
             api,

@@ -10,6 +10,7 @@ import {
   type Color,
   type LintFinding,
   type LiveColors,
+  type ReleaseSource,
 } from '@dreamscape/release';
 
 /** What plan mode reports. */
@@ -44,6 +45,8 @@ export async function renderPlan(o: {
   unchecked?: number | undefined;
   /** The runner's temporary directory, never shown in the plan. Default `RUNNER_TEMP`. */
   runnerTemp?: string | undefined;
+  /** What was rendered (a chart is named with its version and values digest). */
+  source?: ReleaseSource | undefined;
 }): Promise<PlanReport> {
   const { plan, kubectl, logger, colors } = o;
   const paths = machinePaths(o.runnerTemp ?? process.env.RUNNER_TEMP);
@@ -64,6 +67,7 @@ export async function renderPlan(o: {
     paths,
     logged: true,
     unchecked: o.unchecked ?? 0,
+    source: o.source,
     note: o.namespaceExists
       ? undefined
       : `Namespace \`${plan.namespace}\` does not exist yet: the overlay creates it, so there is nothing to diff against${(o.unchecked ?? 0) > 0 ? `, and the server-side dry run could not check the ${countOf(o.unchecked ?? 0, 'object')} that go into it` : ''}.`,
@@ -76,8 +80,13 @@ export async function renderPlan(o: {
 }
 
 /** The report without a cluster: what the files say (render, lint, the colored objects), no diff. */
-export function renderOfflinePlan(plan: BlueGreenPlan, runnerTemp = process.env.RUNNER_TEMP): PlanReport {
+export function renderOfflinePlan(
+  plan: BlueGreenPlan,
+  runnerTemp = process.env.RUNNER_TEMP,
+  source?: ReleaseSource,
+): PlanReport {
   return planMarkdown(plan, {
+    source,
     colors: undefined,
     diff: undefined,
     changed: true,
@@ -253,6 +262,7 @@ function planMarkdown(
     note: string | undefined;
     /** Objects the API server could not check: the plan is then not "ready". */
     unchecked?: number;
+    source?: ReleaseSource | undefined;
   },
 ): { report: PlanReport; full: string } {
   const candidate: Color = o.colors?.candidate ?? 'blue';
@@ -328,6 +338,7 @@ function markdownOf(
     sectionsNote: string | undefined;
     fence: string;
     unchecked?: number;
+    source?: ReleaseSource | undefined;
   },
 ): string {
   const where =
@@ -348,6 +359,20 @@ function markdownOf(
           : `Ready to deploy: ${where}, the release goes to **${o.candidate}**.`,
     '',
   ];
+  if (o.source?.kind === 'chart')
+    lines.push(
+      `Chart \`${o.source.name}\` ${o.source.version} from \`${o.source.reference}\`, values \`${o.source.valuesDigest.slice(0, 19)}\`, rendered with \`helm template\`.`,
+      '',
+    );
+  if (plan.hooks.length > 0 || plan.skippedHooks.length > 0) {
+    lines.push('| Job | Runs |', '|---|---|');
+    for (const h of plan.hooks)
+      lines.push(
+        `| \`${h.name}\` | ${h.phase === 'pre-deploy' ? 'before the candidate comes up; a failure stops the release' : 'after the release is verified'}${h.firstOnly ? ' (first release only)' : ''} |`,
+      );
+    for (const s of plan.skippedHooks) lines.push(`| \`${s.object}\` | never: ${s.reason} |`);
+    lines.push('');
+  }
   if (plan.findings.length > 0) {
     lines.push('| | Object | Finding |', '|---|---|---|', ...o.findingRows, '');
     if (o.findingsNote !== undefined) lines.push(o.findingsNote, '');

@@ -109,6 +109,33 @@ export class ProxyApi {
     return this.json<T>('GET', path, res);
   }
 
+  /** The last lines of a pod's log (`GET .../pods/<pod>/log`), as text. */
+  async podLog(
+    namespace: string,
+    pod: string,
+    options: { readonly tailLines: number; readonly limitBytes: number; readonly container?: string },
+  ): Promise<string> {
+    const query = new URLSearchParams({
+      tailLines: String(options.tailLines),
+      limitBytes: String(options.limitBytes),
+    });
+    if (options.container !== undefined) query.set('container', options.container);
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${query.toString()}`;
+    // A log is text, whatever JSON the other calls ask for (kubectl asks for `application/json, */*`).
+    const exchange = await this.http.send(
+      {
+        method: 'GET',
+        url: `${this.o.baseUrl}${path}`,
+        headers: { Accept: 'application/json, */*' },
+        timeoutMs: this.o.timeoutMs ?? 30_000,
+      },
+      { idempotent: true },
+    );
+    if (exchange.kind === 'transport') throw exchange.error;
+    this.check('GET', path, exchange.response);
+    return exchange.response.text();
+  }
+
   /**
    * Where a kind is served: the built-in table, else the server's discovery document of its
    * apiVersion (a custom resource, or a kind the table leaves out), asked once per group/version.

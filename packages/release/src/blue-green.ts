@@ -36,6 +36,7 @@ import {
   waitCandidate,
 } from './workload-rollout.js';
 import { workloadContainers } from './workload-classes.js';
+import { DEFAULT_HOOK_SETTINGS, runHookJobs, type HookJobRun, type HookPhase } from './hook-jobs.js';
 
 /** What a blue-green deploy needs. */
 export interface BlueGreenOptions extends ReleaseOptions {
@@ -76,6 +77,10 @@ export class BlueGreenDeploy {
   private readonly continuation: Continuation | undefined;
   /** The weight a paused canary stands at when this run promotes it (its steps go on from there). */
   private promotingFrom: number | undefined;
+  /** The pre-deploy and post-deploy Jobs run so far. */
+  private readonly hookRuns: HookJobRun[] = [];
+  /** The environment has a promoted release (Helm's install-only hooks do not run again). */
+  private installed = false;
 
   constructor(options: BlueGreenOptions) {
     this.ctx = new ReleaseContext({
@@ -148,6 +153,7 @@ export class BlueGreenDeploy {
     }
 
     const lastPromoted = all.find((s) => s.record.result === 'promoted');
+    this.installed = lastPromoted !== undefined;
     if (
       resume === undefined &&
       lastPromoted !== undefined &&
@@ -336,6 +342,24 @@ export class BlueGreenDeploy {
       return this.finish('rolled-back', message, before, await this.readLive());
     }
     await this.journal('verified');
+
+    // 8b. Post-deploy Jobs, against the release now live; a failure is reported, or switches back.
+    const postProblem = await this.runHooks('post-deploy');
+    if (postProblem !== undefined) {
+      if (ctx.o.hooks?.onPostDeployFailure === 'switch-back' && active !== undefined) {
+        logger.error(postProblem);
+        await logger.group(`Switch back to ${active}`, async () => {
+          if (!(await switchBackFrom(ctx, candidate, active)))
+            throw new SwitchBackFailedError('Switching back failed; the Services are left as listed above.', {
+              to: active,
+              from: candidate,
+            });
+          await this.abandonCandidate(active, candidate);
+        });
+        return this.finish('rolled-back', postProblem, before, await this.readLive());
+      }
+      logger.warning(`${postProblem} (post-deploy-failure: report: the release stays live).`);
+    }
 
     // 9. Record, keep or scale down the previous color.
     await this.applyPreviousPolicy(candidate, active === 'legacy' ? undefined : active);
@@ -601,7 +625,12 @@ export class BlueGreenDeploy {
     const problem = await ctx.phase('apply', () =>
       logger.group(
         this.path === 'fast' ? 'Apply shared and stateful objects' : `Apply ${candidate} and shared objects`,
-        () => applyCandidate(ctx, objects, { colored: this.path !== 'fast', candidate }),
+        () =>
+          applyCandidate(ctx, objects, {
+            colored: this.path !== 'fast',
+            candidate,
+            beforeCandidate: () => this.runHooks('pre-deploy'),
+          }),
       ),
     );
     if (problem !== undefined) return problem;
@@ -629,6 +658,36 @@ export class BlueGreenDeploy {
     if (pre.some((g) => !g.passed)) return `pre-switch health gates failed: ${describeFailures(pre)}`;
     await this.journal('gates-passed');
     return undefined;
+  }
+
+  /**
+   * The hook Jobs of a phase, for a deploy (a rollback runs none: a migration is not undone by
+   * running it again). Returns what failed, or undefined.
+   */
+  private async runHooks(phase: HookPhase): Promise<string | undefined> {
+    const { ctx } = this;
+    const hooks = ctx.plan.hooks.filter((h) => h.phase === phase);
+    if (hooks.length === 0) return undefined;
+    const record = ctx.journal.record;
+    if (ctx.kind.kind === 'rollback' || record === undefined) {
+      ctx.logger.notice(
+        `The ${phase} Jobs of this manifest (${hooks.map((h) => h.name).join(', ')}) are not run by a rollback.`,
+      );
+      return undefined;
+    }
+    const ran = await ctx.phase(phase, () =>
+      ctx.logger.group(`${phase === 'pre-deploy' ? 'Pre-deploy' : 'Post-deploy'} Jobs`, () =>
+        runHookJobs(ctx, hooks, {
+          phase,
+          revision: record.revision,
+          settings: ctx.o.hooks ?? DEFAULT_HOOK_SETTINGS,
+          installed: this.installed,
+        }),
+      ),
+    );
+    this.hookRuns.push(...ran.runs);
+    if (ran.problem === undefined) await this.journal(`${phase}-jobs`);
+    return ran.problem;
   }
 
   /** Sends the candidate no traffic, at once, then removes the router's objects. */
@@ -783,7 +842,11 @@ export class BlueGreenDeploy {
     const replicas: Record<string, number> = {};
     for (const d of this.ctx.plan.deployments)
       replicas[d.name] = after.deployments.get(coloredName(d.name, color))?.spec?.replicas ?? d.replicas;
-    const record = await this.ctx.journal.finish(result, message, { replicas, gates: [...this.gates] });
+    const record = await this.ctx.journal.finish(result, message, {
+      replicas,
+      gates: [...this.gates],
+      ...(this.hookRuns.length === 0 ? {} : { jobs: [...this.hookRuns] }),
+    });
     return this.outcome(result, record, before, after, message);
   }
 

@@ -22,6 +22,15 @@ export interface ClusterApi {
   ): Promise<T>;
   delete(ref: ObjectRef, options?: { ignoreNotFound?: boolean }): Promise<boolean>;
   /**
+   * The last lines of a pod's log (`tailLines`, at most `limitBytes`), as text; absent from clients
+   * that cannot read logs (a failed Job is then reported without them).
+   */
+  podLog?(
+    namespace: string,
+    pod: string,
+    options: { readonly tailLines: number; readonly limitBytes: number; readonly container?: string },
+  ): Promise<string>;
+  /**
    * Server-side apply (field manager `dreamscape`); with `dryRun` nothing is stored; with
    * `forceConflicts` fields other managers hold are taken over.
    */

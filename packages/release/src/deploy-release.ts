@@ -1,7 +1,9 @@
 import { relative } from 'node:path';
 import type { CommandRunner, Logger, RunContext } from '@dreamscape/core';
 import {
+  renderChart,
   renderOverlay,
+  type HelmChoice,
   type ImagePin,
   type Ingress,
   type Kubectl,
@@ -13,7 +15,7 @@ import { BlueGreenDeploy } from './blue-green.js';
 import type { CanaryRelease } from './canary.js';
 import { checkContinuation, type Continuation } from './canary-pause.js';
 import type { RouterKind } from './traffic-routers.js';
-import { ReleaseHistory, type ReleaseStrategy } from './history.js';
+import { ReleaseHistory, type ReleaseSource, type ReleaseStrategy } from './history.js';
 import { releaseWrites } from './candidate.js';
 import { readLiveColors, type LiveColors } from './live-state.js';
 import { engineOptions, type EngineContext, type EngineTimings } from './release-context.js';
@@ -32,11 +34,25 @@ import type { ReleaseOutcome } from './outcome.js';
 import { assertNoLintErrors, planBlueGreen, type BlueGreenPlan } from './plan.js';
 import { checkCluster, checkStrategy, dryRun, liveFindings } from './preflight.js';
 import { RollingDeploy, rollingObjects } from './rolling.js';
+import { DEFAULT_HOOK_SETTINGS, hookJobObject } from './hook-jobs.js';
 
-/** What a deploy releases: an overlay, the images pinned into it, and where it goes. */
+/** A Helm chart to render with `helm template` (docs/adr/0011-helm-charts-and-hook-jobs.md). */
+export interface ChartSource {
+  /** As given: a chart folder or `.tgz` in the workspace, or `oci://host/path/chart`. */
+  readonly chart: string;
+  readonly version: string | undefined;
+  readonly values: readonly string[];
+  readonly set: readonly string[];
+  readonly helm: HelmChoice;
+  readonly registry: { readonly username: string; readonly password: string } | undefined;
+}
+
+/** What a deploy releases: an overlay or a chart, the images pinned into it, and where it goes. */
 export interface DeploySource {
-  /** The kustomize overlay directory. */
+  /** The kustomize overlay directory ('' when the source is a chart). */
   readonly overlay: string;
+  /** The chart, when the source is one. */
+  readonly chart?: ChartSource | undefined;
   readonly images: readonly ImagePin[];
   readonly app: string;
   readonly environment: string;
@@ -49,18 +65,22 @@ export interface DeploySource {
   readonly allowClusterObjects: readonly AllowedClusterObject[];
 }
 
-/** What renders an overlay. */
+/** What renders an overlay or a chart. */
 export interface RenderTools {
   readonly kubectl: Kubectl;
   readonly runner: CommandRunner;
   readonly logger: Logger;
   readonly tempDir: string;
+  /** The PATH helm is looked for on; default the process's. */
+  readonly path?: string;
 }
 
-/** A rendered overlay and the release plan made of it. */
+/** A rendered overlay or chart and the release plan made of it. */
 export interface RenderedRelease {
   readonly rendered: RenderedOverlay;
   readonly plan: BlueGreenPlan;
+  /** What was rendered, as the release record keeps it. */
+  readonly source: ReleaseSource;
 }
 
 /**
@@ -74,20 +94,10 @@ export async function renderRelease(
   pins: readonly ImagePin[] = source.images,
   scopeOf?: (o: KubeObject) => Scope,
 ): Promise<RenderedRelease> {
-  const rendered = await renderOverlay({
-    overlayDir: source.overlay,
-    images: pins,
-    ...(source.namespace === undefined ? {} : { namespace: source.namespace }),
-    kubectl: tools.kubectl,
-    renderer: source.renderer,
-    runner: tools.runner,
-    logger: tools.logger,
-    tempDir: tools.tempDir,
-    workspace: source.workspace,
-    allowRemoteHosts: source.allowRemoteHosts,
-  });
+  const { rendered, from } = await renderSource(source, tools, pins);
   confine(source, rendered, scopeOf ?? offlineScopes(rendered.objects));
   return {
+    source: from,
     rendered,
     plan: planBlueGreen(rendered.objects, {
       app: source.app,
@@ -95,6 +105,61 @@ export async function renderRelease(
       namespace: source.namespace,
       manifestText: rendered.text,
     }),
+  };
+}
+
+/** The overlay through kustomize, or the chart through `helm template`, with the images pinned. */
+async function renderSource(
+  source: DeploySource,
+  tools: RenderTools,
+  pins: readonly ImagePin[],
+): Promise<{ rendered: RenderedOverlay; from: ReleaseSource }> {
+  const chart = source.chart;
+  if (chart === undefined) {
+    const rendered = await renderOverlay({
+      overlayDir: source.overlay,
+      images: pins,
+      ...(source.namespace === undefined ? {} : { namespace: source.namespace }),
+      kubectl: tools.kubectl,
+      renderer: source.renderer,
+      runner: tools.runner,
+      logger: tools.logger,
+      tempDir: tools.tempDir,
+      workspace: source.workspace,
+      allowRemoteHosts: source.allowRemoteHosts,
+    });
+    return {
+      rendered,
+      from: { kind: 'overlay', path: relative(source.workspace, source.overlay) || '.' },
+    };
+  }
+  const rendered = await renderChart({
+    chart: chart.chart,
+    ...(chart.version === undefined ? {} : { version: chart.version }),
+    valuesFiles: chart.values,
+    set: chart.set,
+    releaseName: source.app,
+    namespace: source.namespace ?? 'default',
+    images: pins,
+    helm: chart.helm,
+    ...(tools.path === undefined ? {} : { path: tools.path }),
+    runner: tools.runner,
+    logger: tools.logger,
+    tempDir: tools.tempDir,
+    workspace: source.workspace,
+    ...(chart.registry === undefined ? {} : { registry: chart.registry }),
+  });
+  // What differs from `helm install`, said once (not again when the live pins re-render it).
+  if (pins === source.images) for (const n of rendered.notices) tools.logger.notice(n);
+  return {
+    rendered,
+    from: {
+      kind: 'chart',
+      reference: rendered.chart.reference,
+      name: rendered.chart.name,
+      version: rendered.chart.version,
+      valuesDigest: rendered.chart.valuesDigest,
+    },
   };
 }
 
@@ -183,10 +248,15 @@ export async function preflightRelease(o: {
     o.strategy === 'rolling'
       ? { objects: rollingObjects(plan, release.rendered.objects), scales: [] }
       : releaseWrites(plan, colors);
+  // The hook Jobs too, under a name of their own: a Job's spec is immutable, so the one of an earlier
+  // revision must not be what the dry run compares with.
+  const hookJobs = plan.hooks.map((h) =>
+    hookJobObject(h, { ...plan, revision: 'dry-run', timeoutMs: DEFAULT_HOOK_SETTINGS.timeoutMs }),
+  );
   const { unchecked } = await dryRun(
     api,
     logger,
-    writes.objects,
+    [...writes.objects, ...hookJobs],
     namespaceExists,
     plan.namespace,
     writes.scales,
@@ -220,6 +290,7 @@ export function executeRelease(
     ...engineOptions(ctx, how, ctx.run.sha),
     plan: release.plan,
     manifestText: release.rendered.text,
+    source: release.source,
   };
   if (how.strategy === 'rolling')
     return new RollingDeploy({ ...common, objects: release.rendered.objects }).run();
@@ -245,6 +316,11 @@ function confine(source: DeploySource, rendered: RenderedOverlay, scopeOf: (o: K
     namespace: releaseNamespace(rendered.objects, source.namespace, scopeOf),
     allowed: source.allowClusterObjects,
     scopeOf,
-    source: { what: `The overlay in 'overlay' (${relative(source.workspace, source.overlay) || '.'})` },
+    source: {
+      what:
+        source.chart === undefined
+          ? `The overlay in 'overlay' (${relative(source.workspace, source.overlay) || '.'})`
+          : `The chart in 'chart' (${source.chart.chart})`,
+    },
   });
 }

@@ -17,6 +17,7 @@ import type { ClusterApi } from './cluster-api.js';
 import { isTransient, reasonOf } from './cluster-api.js';
 import { APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type Color } from './colors.js';
 import type { GateResult } from './gates.js';
+import type { HookJobRun } from './hook-jobs.js';
 
 /** How a release ended (or that it is still running). */
 export const RELEASE_RESULTS = ['in-progress', 'promoted', 'rolled-back', 'failed'] as const;
@@ -80,7 +81,24 @@ export interface ReleaseRecord {
   message: string;
   journal: JournalEntry[];
   gates: GateResult[];
+  /** The pre-deploy and post-deploy Jobs this release ran. */
+  jobs?: HookJobRun[];
+  /** What was rendered: the overlay, or the chart with its version and the digest of its values. */
+  readonly source?: ReleaseSource;
 }
+
+/** Where a release's manifest came from (the manifest itself is recorded in full). */
+export type ReleaseSource =
+  | { readonly kind: 'overlay'; readonly path: string }
+  | {
+      readonly kind: 'chart';
+      /** As given (workspace-relative path, or `oci://` reference). */
+      readonly reference: string;
+      readonly name: string;
+      readonly version: string;
+      /** `sha256:` over the values files and `set` entries, in order. */
+      readonly valuesDigest: string;
+    };
 
 /** Where a release history lives and how much of it is kept. */
 export interface HistoryScope {

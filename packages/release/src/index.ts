@@ -31,3 +31,4 @@ export * from './canary-settings.js';
 export * from './canary.js';
 export * from './canary-pause.js';
 export * from './canary-chart.js';
+export * from './hook-jobs.js';

@@ -75,7 +75,7 @@ export class ReleaseJournal {
   async finish(
     result: 'promoted' | 'failed' | 'rolled-back',
     message: string,
-    fields: Partial<Pick<ReleaseRecord, 'replicas' | 'gates' | 'rolloutRevisions'>>,
+    fields: Partial<Pick<ReleaseRecord, 'replicas' | 'gates' | 'rolloutRevisions' | 'jobs'>>,
   ): Promise<ReleaseRecord> {
     const stored = this.stored;
     if (stored === undefined) throw new Error('finish() before the release was recorded');
@@ -179,5 +179,6 @@ export function newRecord(
     message: '',
     journal: [{ step: 'started', at: new Date(clock.now()).toISOString() }],
     gates: [],
+    ...(ctx.o.source === undefined ? {} : { source: ctx.o.source }),
   };
 }

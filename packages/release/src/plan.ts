@@ -30,6 +30,7 @@ import {
   workloadContainers,
   type WorkloadClass,
 } from './workload-classes.js';
+import { splitHooks, type HookJob, type SkippedHook } from './hook-jobs.js';
 
 /** A Service of the overlay and the one Deployment whose pods it selects. */
 export interface PlannedService {
@@ -86,6 +87,10 @@ export interface BlueGreenPlan {
   readonly workloads: readonly ClassifiedWorkload[];
   /** Configuration applied as it is, before the idle color (Namespaces first). */
   readonly shared: readonly KubeObject[];
+  /** Jobs run before the candidate comes up (`pre-deploy`) or after the release is verified (`post-deploy`). */
+  readonly hooks: readonly HookJob[];
+  /** Objects of the manifest a deploy never applies (Helm test, delete and rollback hooks). */
+  readonly skippedHooks: readonly SkippedHook[];
   readonly findings: readonly LintFinding[];
   /** sha256 of the rendered manifest: two deploys with the same hash deploy the same thing. */
   readonly manifestHash: string;
@@ -132,7 +137,10 @@ export function planBlueGreen(objects: readonly KubeObject[], options: PlanOptio
   };
 
   const namespace = resolveNamespace(objects, options.namespace);
-  const withNs = objects.map((o) =>
+  // Hook Jobs run around the switch and Helm's test hooks never: neither is part of what is switched.
+  const split = splitHooks(objects);
+  findings.push(...split.findings);
+  const withNs = split.rest.map((o) =>
     CLUSTER_SCOPED.has(o.kind) ? o : { ...o, metadata: { ...o.metadata, namespace } },
   );
 
@@ -264,6 +272,8 @@ export function planBlueGreen(objects: readonly KubeObject[], options: PlanOptio
     inStep,
     workloads: classified,
     shared,
+    hooks: split.jobs,
+    skippedHooks: split.skipped,
     findings,
     manifestHash: `sha256:${createHash('sha256').update(options.manifestText).digest('hex')}`,
   };

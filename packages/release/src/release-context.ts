@@ -2,10 +2,11 @@ import { systemClock, type Clock, type HttpClient, type Logger, type RunContext 
 import type { Kubectl, WaitForRolloutsOptions } from '@dreamscape/kube';
 import type { ClusterApi } from './cluster-api.js';
 import type { HealthCheck } from './health-checks.js';
-import { ReleaseHistory } from './history.js';
+import { ReleaseHistory, type ReleaseSource } from './history.js';
 import { ReleaseJournal } from './journal.js';
 import { LeaseLock, type LockHolder, type PausedAt } from './lease-lock.js';
 import type { BlueGreenPlan } from './plan.js';
+import type { HookSettings } from './hook-jobs.js';
 
 /** Run metadata recorded with a release. */
 export interface RunInfo {
@@ -48,6 +49,10 @@ export interface ReleaseOptions {
   readonly takeOverPaused?: boolean;
   /** While waiting for the lock, ask the run holding it to abort its canary (a rollback). */
   readonly requestAbort?: boolean;
+  /** Recorded with the release: the overlay or chart its manifest was rendered from. */
+  readonly source?: ReleaseSource;
+  /** How pre-deploy and post-deploy Jobs run; default {@link DEFAULT_HOOK_SETTINGS}. */
+  readonly hooks?: HookSettings;
 }
 
 /** The cluster and the run a use case (deploy, rollback) hands to the engine. */
@@ -72,6 +77,8 @@ export interface EngineTimings {
   readonly verifyWindowMs: number;
   readonly lockWaitMs: number;
   readonly lockTtlMs: number;
+  /** How pre-deploy and post-deploy Jobs run (default 10 minutes each, post-deploy failures reported). */
+  readonly hooks?: HookSettings;
 }
 
 /**
@@ -90,6 +97,7 @@ export function engineOptions(
     verifyWindowMs: timings.verifyWindowMs,
     lockWaitMs: timings.lockWaitMs,
     lockTtlMs: timings.lockTtlMs,
+    ...(timings.hooks === undefined ? {} : { hooks: timings.hooks }),
     kubectl: ctx.kubectl,
     api: ctx.api,
     http: ctx.http,

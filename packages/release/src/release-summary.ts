@@ -2,6 +2,7 @@ import { formatDuration } from '@dreamscape/core';
 import type { CanaryStepReport } from './canary.js';
 import { canaryCharts } from './canary-chart.js';
 import type { GateResult } from './gates.js';
+import type { HookJobRun } from './hook-jobs.js';
 import type { ReleaseOutcome } from './outcome.js';
 
 const ICONS: Readonly<Record<ReleaseOutcome['result'], string>> = {
@@ -35,6 +36,12 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
     ['Namespace', `\`${o.namespace}\``],
     ['Strategy', o.record.strategy],
   ];
+  const source = o.record.source;
+  if (source?.kind === 'chart')
+    meta.push([
+      'Chart',
+      `\`${cell(source.name)}\` ${cell(source.version)} from \`${cell(source.reference)}\` (values \`${source.valuesDigest.slice(0, 19)}\`)`,
+    ]);
   if (o.activeColor !== undefined || o.previousColor !== undefined)
     meta.push([
       'Live color',
@@ -64,6 +71,21 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
         `| ${w.kind}/${w.name} | ${w.reason} | ${w.images.map((i) => `\`${shortImage(i)}\``).join('<br>')} |`,
       );
     lines.push('');
+  }
+
+  const jobs = o.record.jobs ?? [];
+  if (jobs.length > 0) {
+    lines.push('| Job | Phase | Result | Time |', '|---|---|---|---|');
+    for (const j of jobs)
+      lines.push(
+        `| \`${j.job}\` | ${j.phase} | ${JOB_ICONS[j.result]} ${j.result} | ${formatDuration(j.durationMs)} |`,
+      );
+    lines.push('');
+    for (const j of jobs.filter((x) => x.result === 'failed' || x.result === 'timed-out')) {
+      lines.push(`**${j.phase} Job \`${j.job}\` ${j.result}**: ${cell(j.message)}`, '');
+      if (j.logTail !== undefined && j.logTail.length > 0)
+        lines.push(`Last lines of pod \`${j.pod ?? ''}\`:`, '', ...fenced(j.logTail), '');
+    }
   }
 
   if (o.gates.length > 0) {
@@ -113,6 +135,23 @@ function canaryRow(step: CanaryStepReport): string {
 function gateRow(g: GateResult): string {
   const result = g.passed ? '✅ passed' : g.stopped ? '⏹ stopped' : '❌ failed';
   return `| ${g.check} | ${g.phase} | ${result} | ${g.successes}✓ ${g.failures}✗ | ${formatDuration(g.durationMs)} | ${cell(g.lastDetail)} |`;
+}
+
+const JOB_ICONS: Readonly<Record<HookJobRun['result'], string>> = {
+  succeeded: '✅',
+  failed: '❌',
+  'timed-out': '⏱️',
+  skipped: '⏭️',
+};
+
+/** Log lines in a code fence longer than any run of backticks in them (the lines cannot end it). */
+function fenced(lines: readonly string[]): string[] {
+  const longest = Math.max(
+    2,
+    ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length))),
+  );
+  const fence = '`'.repeat(longest + 1);
+  return [`${fence}text`, ...lines, fence];
 }
 
 /** Free text (a probe's answer, the user's reason) kept inside one table cell. */

@@ -312,6 +312,8 @@ async function returnToTarget(o: {
     ...common,
     plan,
     manifestText,
+    // The record says what the target was rendered from; the rollback keeps saying it.
+    ...(target.source === undefined ? {} : { source: target.source }),
     previous: 'keep',
     release: { kind: 'rollback', to: target.revision, reason: request.reason },
     ...(o.requestAbort ? { requestAbort: true } : {}),

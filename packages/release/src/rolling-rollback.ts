@@ -40,6 +40,7 @@ export async function rollbackRolling(o: RollingRollbackOptions): Promise<Releas
     plan,
     objects,
     manifestText,
+    ...(target.source === undefined ? {} : { source: target.source }),
     checksText: checksText ?? target.checks,
     release: { kind: 'rollback', to: target.revision, reason },
   }).run();

@@ -14,6 +14,13 @@ import { CLUSTER_SCOPED_KINDS, containersOf, releaseLabels, type BlueGreenPlan }
 import { ReleaseContext, type ReleaseOptions } from './release-context.js';
 import { rolloutTargets } from './workload-rollout.js';
 import { isWorkload, workloadContainers } from './workload-classes.js';
+import {
+  DEFAULT_HOOK_SETTINGS,
+  runHookJobs,
+  splitHooks,
+  type HookJobRun,
+  type HookPhase,
+} from './hook-jobs.js';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
@@ -33,7 +40,8 @@ export function rollingObjects(
 ): KubeObject[] {
   const labels = releaseLabels(plan);
   const scoped = new Set(['Namespace', ...CLUSTER_SCOPED_KINDS]);
-  return objects.map((o) => ({
+  // Hook Jobs run around the rollout, never applied with it; Helm's test hooks are never applied.
+  return splitHooks(objects).rest.map((o) => ({
     ...o,
     metadata: {
       ...o.metadata,
@@ -53,6 +61,7 @@ export function rollingObjects(
 export class RollingDeploy {
   private readonly ctx: ReleaseContext;
   private readonly objects: readonly KubeObject[];
+  private readonly hookRuns: HookJobRun[] = [];
 
   constructor(options: RollingOptions) {
     this.ctx = new ReleaseContext(options);
@@ -98,21 +107,38 @@ export class RollingDeploy {
     if (resume === undefined) await journal.open(this.record(revision, lastPromoted?.record.revision ?? 0));
     else journal.resume(resume);
 
-    await ctx.phase('apply', () =>
-      logger.group('Apply in place', async () => {
-        const applied = await ctx.api.applyServerSide(this.labelled(this.objects));
-        logger.info(`Applied ${applied.length} objects.`);
-      }),
-    );
-    await journal.step('applied');
-
-    const waited = await ctx.phase('wait', () =>
-      logger.group('Wait for the rollout', () => this.wait(this.objects)),
-    );
-    let failure = waited
-      .filter((w) => w.state !== 'complete')
-      .map((w) => `${w.name} ${w.state} (${w.reason})`)
-      .join('; ');
+    const installed = lastPromoted !== undefined;
+    // Pre-deploy Jobs run once the configuration they may need is in place, before any workload changes.
+    let failure = '';
+    if (plan.hooks.some((h) => h.phase === 'pre-deploy') && ctx.kind.kind === 'deploy') {
+      const config = this.labelled(this.objects).filter((o) => !isWorkload(o));
+      if (config.length > 0) await ctx.api.applyServerSide(config);
+      failure = (await this.runHooks('pre-deploy', revision, installed)) ?? '';
+    }
+    let waited: RolloutOutcome[] = [];
+    if (failure === '') {
+      await ctx.phase('apply', () =>
+        logger.group('Apply in place', async () => {
+          const applied = await ctx.api.applyServerSide(this.labelled(this.objects));
+          logger.info(`Applied ${applied.length} objects.`);
+        }),
+      );
+      await journal.step('applied');
+      waited = await ctx.phase('wait', () =>
+        logger.group('Wait for the rollout', () => this.wait(this.objects)),
+      );
+      failure = waited
+        .filter((w) => w.state !== 'complete')
+        .map((w) => `${w.name} ${w.state} (${w.reason})`)
+        .join('; ');
+    }
+    if (failure !== '' && waited.length === 0) {
+      // A pre-deploy Job failed: nothing of the release's workloads was applied.
+      logger.error(failure);
+      const after = await this.readDeployments(names.deployments);
+      const record = await this.finish('failed', failure, [], after);
+      return this.outcome('failed', failure, record, before, after);
+    }
     let gates: GateResult[] = [];
     if (failure === '') {
       await journal.step('ready');
@@ -124,6 +150,8 @@ export class RollingDeploy {
 
     if (failure === '') {
       await journal.step('verified');
+      const post = await this.runHooks('post-deploy', revision, installed);
+      if (post !== undefined) logger.warning(`${post} (the rolling release stays live).`);
       const after = await this.readDeployments(names.deployments);
       const kind = ctx.kind;
       const message = kind.kind === 'rollback' ? `rolled back to revision ${kind.to}` : 'rolled out';
@@ -147,6 +175,35 @@ export class RollingDeploy {
     const message = `${failure}; ${returned ? `returned to revision ${previous.revision}` : `the return to revision ${previous.revision} did not complete`}`;
     const record = await this.finish(result, message, gates, after);
     return this.outcome(result, message, record, before, after);
+  }
+
+  /** The hook Jobs of a phase (a rollback runs none); returns what failed, or undefined. */
+  private async runHooks(
+    phase: HookPhase,
+    revision: number,
+    installed: boolean,
+  ): Promise<string | undefined> {
+    const { ctx } = this;
+    const hooks = ctx.plan.hooks.filter((h) => h.phase === phase);
+    if (hooks.length === 0) return undefined;
+    if (ctx.kind.kind === 'rollback') {
+      ctx.logger.notice(
+        `The ${phase} Jobs of this manifest (${hooks.map((h) => h.name).join(', ')}) are not run by a rollback.`,
+      );
+      return undefined;
+    }
+    const ran = await ctx.phase(phase, () =>
+      ctx.logger.group(`${phase === 'pre-deploy' ? 'Pre-deploy' : 'Post-deploy'} Jobs`, () =>
+        runHookJobs(ctx, hooks, {
+          phase,
+          revision,
+          settings: ctx.o.hooks ?? DEFAULT_HOOK_SETTINGS,
+          installed,
+        }),
+      ),
+    );
+    this.hookRuns.push(...ran.runs);
+    return ran.problem;
   }
 
   /** Applies a recorded release's exact manifest again and waits for it: true when it rolled out. */
@@ -235,7 +292,12 @@ export class RollingDeploy {
       replicas[name] = d.spec?.replicas ?? 0;
       revisions[name] = Number(d.metadata.annotations?.[REVISION_ANNOTATION] ?? '0');
     }
-    return this.ctx.journal.finish(result, message, { gates, replicas, rolloutRevisions: revisions });
+    return this.ctx.journal.finish(result, message, {
+      gates,
+      replicas,
+      rolloutRevisions: revisions,
+      ...(this.hookRuns.length === 0 ? {} : { jobs: [...this.hookRuns] }),
+    });
   }
 
   private outcome(

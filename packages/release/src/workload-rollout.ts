@@ -17,7 +17,12 @@ type RolloutContext = Pick<ReleaseContext, 'plan' | 'api' | 'kubectl' | 'logger'
 export async function applyCandidate(
   ctx: RolloutContext,
   release: CandidateRelease,
-  what: { readonly colored: boolean; readonly candidate: Color },
+  what: {
+    readonly colored: boolean;
+    readonly candidate: Color;
+    /** Runs once the configuration and stateful workloads are in place, before the candidate (pre-deploy Jobs). */
+    readonly beforeCandidate?: () => Promise<string | undefined>;
+  },
 ): Promise<string | undefined> {
   const { plan, logger, kubectl } = ctx;
   const { first } = release;
@@ -33,6 +38,8 @@ export async function applyCandidate(
     const failed = waited.filter((w) => w.state !== 'complete');
     if (failed.length > 0) return `stateful workloads did not roll out: ${describeRollouts(failed)}`;
   }
+  const hooked = await what.beforeCandidate?.();
+  if (hooked !== undefined) return hooked;
   if (!what.colored) return undefined;
   const objects = [
     ...release.colored,

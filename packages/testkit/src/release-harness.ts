@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { startKubeDouble, type BehaviourEntry, type KubeDouble } from '@dreamscape/kube-double';
 import { runActionBundle, type ActionRunOptions, type ActionRunResult } from './action-runner.js';
 import { runKubectl } from './kubectl.js';
-import { pathWithPinnedKubectl } from './kubectl-path.js';
+import { pathWithPinnedTools } from './kubectl-path.js';
 
 /** The repository root (this file is packages/testkit/src/release-harness.ts). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -65,12 +65,12 @@ export function healthChecks(services: readonly string[] = SERVICES, extra = '')
   );
 }
 
-/** A double with the namespaces the example overlays use, and the pinned kubectl on PATH. */
+/** A double with the namespaces the example overlays use, and the pinned kubectl and helm on PATH. */
 export async function startCluster(
   behaviours: BehaviourEntry[] = [{ image: '*', ready: '1s' }],
 ): Promise<{ double: KubeDouble; path: string }> {
   const double = await startKubeDouble({ behaviours, namespaces: [] });
-  return { double, path: await pathWithPinnedKubectl() };
+  return { double, path: await pathWithPinnedTools() };
 }
 
 /** A double and the PATH holding the pinned kubectl. */
@@ -177,6 +177,17 @@ export interface RecordView {
   message: string;
   images: Record<string, string>;
   journal: { step: string; at: string; detail?: string }[];
+  /** The pre-deploy and post-deploy Jobs the release ran. */
+  jobs?: { name: string; job: string; phase: string; result: string; logTail?: string[] }[];
+  /** What the manifest was rendered from. */
+  source?: {
+    kind: string;
+    reference?: string;
+    name?: string;
+    version?: string;
+    valuesDigest?: string;
+    path?: string;
+  };
 }
 
 /** The release records of a namespace, decoded, newest first. */

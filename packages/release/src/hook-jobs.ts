@@ -1,0 +1,453 @@
+import { createHash } from 'node:crypto';
+import { formatDuration } from '@dreamscape/core';
+import type { KubeObject } from '@dreamscape/kube';
+import { APP_LABEL, ENVIRONMENT_LABEL } from './colors.js';
+import type { LintFinding } from './plan.js';
+import type { ReleaseContext } from './release-context.js';
+
+/**
+ * Jobs a release runs around its switch (docs/adr/0011-helm-charts-and-hook-jobs.md): `pre-deploy`
+ * Jobs (a database migration) after the shared objects are applied and before the candidate comes
+ * up, so no traffic ever reaches code that needs a migration that did not run; `post-deploy` Jobs
+ * after the release is verified. A Job is marked by our annotation, or by Helm's hook annotations
+ * in a chart. Jobs are never colored.
+ */
+export const HOOK_ANNOTATION = 'dreamscape.io/hook';
+/** The values {@link HOOK_ANNOTATION} accepts. */
+export const HOOK_PHASES = ['pre-deploy', 'post-deploy'] as const;
+/** When a hook Job runs. */
+export type HookPhase = (typeof HOOK_PHASES)[number];
+/** Helm's hook annotation (a comma-separated list of events). */
+export const HELM_HOOK_ANNOTATION = 'helm.sh/hook';
+/** Helm's ordering of hooks: lower weights run first (default 0). */
+export const HELM_HOOK_WEIGHT_ANNOTATION = 'helm.sh/hook-weight';
+/** Labels of a Job the release created for a hook: its phase, its name in the manifest, its revision. */
+export const HOOK_LABEL = 'dreamscape.io/hook';
+export const HOOK_NAME_LABEL = 'dreamscape.io/hook-job';
+export const HOOK_REVISION_LABEL = 'dreamscape.io/revision';
+
+/** A Job of the manifest that runs around the switch. */
+export interface HookJob {
+  /** Its name in the manifest; the Job created is {@link hookJobName} of it. */
+  readonly name: string;
+  readonly phase: HookPhase;
+  readonly weight: number;
+  /** Helm's `pre-install` / `post-install` without the `-upgrade` event: only on an environment's first release. */
+  readonly firstOnly: boolean;
+  readonly manifest: KubeObject;
+}
+
+/** An object of the manifest a deploy never applies, and why (a Helm test or uninstall hook). */
+export interface SkippedHook {
+  /** `Kind/name`. */
+  readonly object: string;
+  readonly reason: string;
+}
+
+/** The manifest's objects split into hook Jobs, hooks a deploy never runs, and everything else. */
+export interface HookSplit {
+  readonly jobs: readonly HookJob[];
+  readonly skipped: readonly SkippedHook[];
+  /** What the release applies. */
+  readonly rest: readonly KubeObject[];
+  readonly findings: readonly LintFinding[];
+}
+
+const DEPLOY_EVENTS: Readonly<Record<string, { phase: HookPhase; firstOnly: boolean }>> = {
+  'pre-upgrade': { phase: 'pre-deploy', firstOnly: false },
+  'pre-install': { phase: 'pre-deploy', firstOnly: true },
+  'post-upgrade': { phase: 'post-deploy', firstOnly: false },
+  'post-install': { phase: 'post-deploy', firstOnly: true },
+};
+const OTHER_EVENTS = ['pre-delete', 'post-delete', 'pre-rollback', 'post-rollback', 'test', 'test-success'];
+
+function helmEvents(o: KubeObject): string[] | undefined {
+  const value = o.metadata.annotations?.[HELM_HOOK_ANNOTATION];
+  if (value === undefined) return undefined;
+  return value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+}
+
+function weightOf(o: KubeObject): number {
+  const w = Number(o.metadata.annotations?.[HELM_HOOK_WEIGHT_ANNOTATION] ?? '0');
+  return Number.isInteger(w) ? w : 0;
+}
+
+/**
+ * Splits a rendered manifest: Jobs marked `dreamscape.io/hook: pre-deploy|post-deploy`, or with
+ * Helm's `pre-/post-install`/`-upgrade` hooks, run around the switch; Helm's test, delete and
+ * rollback hooks are never applied by a deploy (each named in `skipped`); other objects with Helm
+ * deploy hooks (the ServiceAccount or ConfigMap of a migration) are applied as configuration.
+ */
+export function splitHooks(objects: readonly KubeObject[]): HookSplit {
+  const jobs: HookJob[] = [];
+  const skipped: SkippedHook[] = [];
+  const rest: KubeObject[] = [];
+  const findings: LintFinding[] = [];
+  for (const o of objects) {
+    const id = `${o.kind}/${o.metadata.name}`;
+    const ours = o.metadata.annotations?.[HOOK_ANNOTATION];
+    if (ours !== undefined) {
+      if (!(HOOK_PHASES as readonly string[]).includes(ours)) {
+        findings.push({
+          level: 'error',
+          object: id,
+          message: `its annotation ${HOOK_ANNOTATION} is '${ours}'; accepted: ${HOOK_PHASES.join(', ')}`,
+        });
+        rest.push(o);
+      } else if (o.kind !== 'Job') {
+        findings.push({
+          level: 'error',
+          object: id,
+          message: `only a Job can be a ${ours} hook (${HOOK_ANNOTATION}), and this is a ${o.kind}`,
+        });
+        rest.push(o);
+      } else
+        jobs.push({
+          name: o.metadata.name,
+          phase: ours as HookPhase,
+          weight: weightOf(o),
+          firstOnly: false,
+          manifest: o,
+        });
+      continue;
+    }
+    const events = helmEvents(o);
+    if (events === undefined) {
+      rest.push(o);
+      continue;
+    }
+    const deploy = events.flatMap((e) => (DEPLOY_EVENTS[e] === undefined ? [] : [DEPLOY_EVENTS[e]]));
+    if (deploy.length === 0) {
+      const known = events.filter((e) => OTHER_EVENTS.includes(e));
+      const test = known.some((e) => e.startsWith('test'));
+      skipped.push({
+        object: id,
+        reason: test
+          ? `a Helm test hook (${events.join(', ')}): run by \`helm test\`, never by a deploy`
+          : `a Helm ${events.join(', ')} hook: run by helm uninstall or rollback, never by a deploy`,
+      });
+      continue;
+    }
+    if (o.kind !== 'Job') {
+      // The ServiceAccount, ConfigMap or Secret a migration Job uses: configuration, applied first.
+      rest.push(o);
+      continue;
+    }
+    const phases = new Set(deploy.map((d) => d.phase));
+    if (phases.size > 1)
+      findings.push({
+        level: 'warning',
+        object: id,
+        message: `is a Helm hook both before and after the upgrade (${events.join(', ')}); it runs once, as a pre-deploy Job`,
+      });
+    const phase: HookPhase = phases.has('pre-deploy') ? 'pre-deploy' : 'post-deploy';
+    jobs.push({
+      name: o.metadata.name,
+      phase,
+      weight: weightOf(o),
+      // Only when no `-upgrade` event of the same phase asks for every release.
+      firstOnly: deploy.filter((d) => d.phase === phase).every((d) => d.firstOnly),
+      manifest: o,
+    });
+  }
+  jobs.sort((a, b) => a.weight - b.weight || a.name.localeCompare(b.name));
+  return { jobs, skipped, rest, findings };
+}
+
+/** Job names are label values: at most 63 characters. */
+const MAX_JOB_NAME = 63;
+
+/** The name of the Job a release creates for a hook: unique to the revision (`<name>-r<revision>`). */
+export function hookJobName(name: string, revision: number | 'dry-run'): string {
+  const suffix = revision === 'dry-run' ? '-dry-run' : `-r${String(revision)}`;
+  if (name.length + suffix.length <= MAX_JOB_NAME) return `${name}${suffix}`;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 6);
+  const head = name.slice(0, MAX_JOB_NAME - suffix.length - hash.length - 1).replace(/-+$/, '');
+  return `${head}-${hash}${suffix}`;
+}
+
+/**
+ * The Job a release creates for a hook: its unique name, the release's labels and the hook's, and a
+ * deadline (`activeDeadlineSeconds`, the Job's own, when it sets none): the Job controller ends a
+ * Job that outlives the release's wait, so no migration keeps running unobserved.
+ */
+export function hookJobObject(
+  hook: HookJob,
+  o: {
+    readonly app: string;
+    readonly environment: string;
+    readonly namespace: string;
+    readonly revision: number | 'dry-run';
+    readonly timeoutMs: number;
+  },
+): KubeObject {
+  const m = hook.manifest as KubeObject & { spec?: Record<string, unknown> };
+  const spec = { ...(m.spec ?? {}) };
+  if (spec.activeDeadlineSeconds === undefined)
+    spec.activeDeadlineSeconds = Math.max(1, Math.ceil(o.timeoutMs / 1000));
+  return {
+    ...m,
+    metadata: {
+      ...m.metadata,
+      name: hookJobName(hook.name, o.revision),
+      namespace: o.namespace,
+      labels: {
+        ...(m.metadata.labels ?? {}),
+        [APP_LABEL]: o.app,
+        [ENVIRONMENT_LABEL]: o.environment,
+        'app.kubernetes.io/managed-by': 'dreamscape',
+        [HOOK_LABEL]: hook.phase,
+        [HOOK_NAME_LABEL]: hook.name.slice(0, MAX_JOB_NAME),
+        [HOOK_REVISION_LABEL]: String(o.revision),
+      },
+    },
+    spec,
+  };
+}
+
+/** How one hook Job ran. */
+export interface HookJobRun {
+  readonly name: string;
+  /** The Job created (`<name>-r<revision>`). */
+  readonly job: string;
+  readonly phase: HookPhase;
+  readonly result: 'succeeded' | 'failed' | 'timed-out' | 'skipped';
+  readonly durationMs: number;
+  readonly message: string;
+  /** The pod the failure came from, and the last lines of its log. */
+  readonly pod?: string;
+  readonly logTail?: readonly string[];
+}
+
+/** How hook Jobs are run. */
+export interface HookSettings {
+  /** How long one Job may take (its `activeDeadlineSeconds` unless it sets its own). */
+  readonly timeoutMs: number;
+  /** A failed post-deploy Job: only reported, or the release switches back. */
+  readonly onPostDeployFailure: 'report' | 'switch-back';
+}
+
+/** The default: 10 minutes per Job, post-deploy failures reported. */
+export const DEFAULT_HOOK_SETTINGS: HookSettings = { timeoutMs: 600_000, onPostDeployFailure: 'report' };
+
+/** Log lines shown for a failed Job, and the bytes they may take. */
+export const LOG_TAIL_LINES = 20;
+const LOG_TAIL_BYTES = 4096;
+const POLL_MS = 1000;
+const HEARTBEAT_MS = 15_000;
+/** How long past a Job's deadline the release still waits for the Job controller to end it. */
+const DEADLINE_GRACE_MS = 30_000;
+
+type JobView = KubeObject & {
+  spec?: { activeDeadlineSeconds?: number; backoffLimit?: number };
+  status?: {
+    active?: number;
+    succeeded?: number;
+    failed?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+};
+
+type PodView = KubeObject & {
+  status?: {
+    phase?: string;
+    containerStatuses?: {
+      name: string;
+      state?: { terminated?: { exitCode?: number; reason?: string } };
+    }[];
+  };
+};
+
+type HookContext = Pick<ReleaseContext, 'api' | 'logger' | 'clock' | 'namespace' | 'plan'> & {
+  readonly o: Pick<ReleaseContext['o'], 'signal'>;
+};
+
+/**
+ * Runs the hook Jobs of one phase, in order of weight, each to its end: created (a resumed run
+ * finds the one it created and waits for it again), awaited with a progress line every 15 s, and,
+ * when it fails, the last lines of its pod's log read. Stops at the first failure. After a success
+ * the same hook's Jobs of earlier revisions are deleted.
+ */
+export async function runHookJobs(
+  ctx: HookContext,
+  hooks: readonly HookJob[],
+  o: {
+    readonly phase: HookPhase;
+    readonly revision: number;
+    readonly settings: HookSettings;
+    /** The environment has a promoted release: `pre-install`-only hooks are skipped. */
+    readonly installed: boolean;
+  },
+): Promise<{ readonly runs: HookJobRun[]; readonly problem: string | undefined }> {
+  const runs: HookJobRun[] = [];
+  for (const hook of hooks.filter((h) => h.phase === o.phase)) {
+    const job = hookJobName(hook.name, o.revision);
+    if (hook.firstOnly && o.installed) {
+      ctx.logger.info(
+        `Job ${hook.name} skipped: a Helm ${o.phase === 'pre-deploy' ? 'pre-install' : 'post-install'} hook runs only on an environment's first release.`,
+      );
+      runs.push({
+        name: hook.name,
+        job,
+        phase: o.phase,
+        result: 'skipped',
+        durationMs: 0,
+        message: 'install-only hook',
+      });
+      continue;
+    }
+    const run = await runOne(ctx, hook, o);
+    runs.push(run);
+    if (run.result !== 'succeeded')
+      return { runs, problem: `${o.phase} Job ${run.job} ${run.result}: ${run.message}` };
+    await removeEarlier(ctx, hook, o.revision);
+  }
+  return { runs, problem: undefined };
+}
+
+async function runOne(
+  ctx: HookContext,
+  hook: HookJob,
+  o: { readonly phase: HookPhase; readonly revision: number; readonly settings: HookSettings },
+): Promise<HookJobRun> {
+  const { api, logger, clock, plan } = ctx;
+  const object = hookJobObject(hook, {
+    app: plan.app,
+    environment: plan.environment,
+    namespace: ctx.namespace,
+    revision: o.revision,
+    timeoutMs: o.settings.timeoutMs,
+  });
+  const job = object.metadata.name;
+  const start = clock.now();
+  // Created by apply: a resumed run finds the Job it created (same revision, same manifest) unchanged.
+  await api.applyServerSide([object]);
+  const deadlineS = (object as JobView).spec?.activeDeadlineSeconds ?? o.settings.timeoutMs / 1000;
+  const giveUpAt = start + deadlineS * 1000 + DEADLINE_GRACE_MS;
+  logger.info(`${o.phase} Job ${job} created; waiting for it (at most ${formatDuration(deadlineS * 1000)}).`);
+  let lastBeat = start;
+  for (;;) {
+    const current = await api.get<JobView>({ kind: 'Job', name: job, namespace: ctx.namespace });
+    const done = finished(current);
+    const elapsed = clock.now() - start;
+    if (done?.type === 'Complete') {
+      logger.info(`Job ${job} completed in ${formatDuration(elapsed)}.`);
+      return {
+        name: hook.name,
+        job,
+        phase: o.phase,
+        result: 'succeeded',
+        durationMs: elapsed,
+        message: 'completed',
+      };
+    }
+    if (done?.type === 'Failed' || current === undefined || clock.now() >= giveUpAt) {
+      const timedOut = done?.reason === 'DeadlineExceeded' || (done === undefined && current !== undefined);
+      const why =
+        current === undefined
+          ? 'the Job was deleted while the release waited for it'
+          : done === undefined
+            ? `it was still running after ${formatDuration(elapsed)}`
+            : `${done.reason ?? 'Failed'}: ${done.message ?? 'the Job failed'}`;
+      const tail = current === undefined ? undefined : await lastLines(ctx, job);
+      logger.error(`Job ${job} ${timedOut ? 'timed out' : 'failed'} (${why}).`);
+      if (tail !== undefined) {
+        logger.info(
+          `Last lines of pod ${tail.pod}${tail.exit === undefined ? '' : ` (exit code ${String(tail.exit)})`}:`,
+        );
+        // Prefixed: a log line must never be read as a workflow command.
+        for (const line of tail.lines) logger.info(`  | ${line}`);
+      }
+      return {
+        name: hook.name,
+        job,
+        phase: o.phase,
+        result: timedOut ? 'timed-out' : 'failed',
+        durationMs: elapsed,
+        message: why,
+        ...(tail === undefined ? {} : { pod: tail.pod, logTail: tail.lines }),
+      };
+    }
+    if (clock.now() - lastBeat >= HEARTBEAT_MS) {
+      lastBeat = clock.now();
+      const s = current.status ?? {};
+      logger.info(
+        `  Job ${job}: running for ${formatDuration(elapsed)} of at most ${formatDuration(deadlineS * 1000)} (${String(s.active ?? 0)} active, ${String(s.failed ?? 0)} failed pods).`,
+      );
+    }
+    await clock.sleep(POLL_MS, ctx.o.signal);
+  }
+}
+
+function finished(
+  job: JobView | undefined,
+): { type: 'Complete' | 'Failed'; reason?: string; message?: string } | undefined {
+  for (const c of job?.status?.conditions ?? [])
+    if ((c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')
+      return {
+        type: c.type,
+        ...(c.reason === undefined ? {} : { reason: c.reason }),
+        ...(c.message === undefined ? {} : { message: c.message }),
+      };
+  return undefined;
+}
+
+/** The last lines of the log of the Job's most recent failed pod (or its latest pod). */
+async function lastLines(
+  ctx: HookContext,
+  job: string,
+): Promise<{ pod: string; lines: string[]; exit: number | undefined } | undefined> {
+  const { api } = ctx;
+  try {
+    const { items } = await api.list<PodView>('pods', {
+      namespace: ctx.namespace,
+      labelSelector: `batch.kubernetes.io/job-name=${job}`,
+    });
+    if (items.length === 0) return undefined;
+    const sorted = [...items].sort((a, b) =>
+      (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''),
+    );
+    const failed = sorted.filter((p) => p.status?.phase === 'Failed');
+    const pod = failed[failed.length - 1] ?? sorted[sorted.length - 1];
+    if (pod === undefined) return undefined;
+    const terminated = pod.status?.containerStatuses?.find((c) => c.state?.terminated !== undefined);
+    const exit = terminated?.state?.terminated?.exitCode;
+    if (api.podLog === undefined) return { pod: pod.metadata.name, lines: [], exit };
+    const text = await api.podLog(ctx.namespace, pod.metadata.name, {
+      tailLines: LOG_TAIL_LINES,
+      limitBytes: LOG_TAIL_BYTES,
+      ...(terminated === undefined ? {} : { container: terminated.name }),
+    });
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    return { pod: pod.metadata.name, lines: lines.slice(-LOG_TAIL_LINES), exit };
+  } catch (error) {
+    ctx.logger.warning(
+      `Could not read the log of Job ${job}'s pod: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return undefined;
+  }
+}
+
+/** The same hook's Jobs of other revisions: deleted once this revision's has succeeded. */
+async function removeEarlier(ctx: HookContext, hook: HookJob, revision: number): Promise<void> {
+  try {
+    const { items } = await ctx.api.list('jobs', {
+      namespace: ctx.namespace,
+      labelSelector: `${APP_LABEL}=${ctx.plan.app},${ENVIRONMENT_LABEL}=${ctx.plan.environment},${HOOK_NAME_LABEL}=${hook.name.slice(0, MAX_JOB_NAME)}`,
+    });
+    for (const j of items)
+      if (j.metadata.labels?.[HOOK_REVISION_LABEL] !== String(revision))
+        await ctx.api.delete(
+          { kind: 'Job', name: j.metadata.name, namespace: ctx.namespace },
+          { ignoreNotFound: true },
+        );
+  } catch (error) {
+    ctx.logger.warning(
+      `Could not remove earlier Jobs of ${hook.name}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
