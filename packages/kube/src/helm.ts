@@ -148,7 +148,7 @@ export async function renderChart(options: RenderChartOptions): Promise<Rendered
     const helmVersion = await checkHelmVersion(cli, options.helm ?? 'pinned');
     const chart = await locate(cli, source, version, credentials, home, logger);
     const notices = chartNotices(chart.files);
-    for (const notice of notices) logger?.info(`Chart ${source.reference}: ${notice}`);
+    // Returned, not logged: the caller says them once (not again when it renders with more pins).
 
     const text = await template(cli, options, source.reference, chart.path, writeValues(home, values));
     let objects;

@@ -675,15 +675,16 @@ export class BlueGreenDeploy {
       );
       return undefined;
     }
+    const run = (): ReturnType<typeof runHookJobs> =>
+      runHookJobs(ctx, hooks, {
+        phase,
+        revision: record.revision,
+        settings: ctx.o.hooks ?? DEFAULT_HOOK_SETTINGS,
+        installed: this.installed,
+      });
+    // Pre-deploy Jobs run inside the apply's group (the log has no nested groups).
     const ran = await ctx.phase(phase, () =>
-      ctx.logger.group(`${phase === 'pre-deploy' ? 'Pre-deploy' : 'Post-deploy'} Jobs`, () =>
-        runHookJobs(ctx, hooks, {
-          phase,
-          revision: record.revision,
-          settings: ctx.o.hooks ?? DEFAULT_HOOK_SETTINGS,
-          installed: this.installed,
-        }),
-      ),
+      phase === 'pre-deploy' ? run() : ctx.logger.group('Post-deploy Jobs', run),
     );
     this.hookRuns.push(...ran.runs);
     if (ran.problem === undefined) await this.journal(`${phase}-jobs`);

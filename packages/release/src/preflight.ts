@@ -71,9 +71,12 @@ export async function checkCluster(
   }
   const createsIt = plan.shared.some((o) => o.kind === 'Namespace' && o.metadata.name === plan.namespace);
   if (!namespaceExists && !createsIt)
-    throw new ActionError(`Namespace ${plan.namespace} does not exist and the overlay does not create it.`, {
-      hint: 'Create the namespace, add a Namespace object to the overlay, or set the `namespace` input.',
-    });
+    throw new ActionError(
+      `Namespace ${plan.namespace} does not exist and the overlay or chart does not create it.`,
+      {
+        hint: 'Create the namespace (a chart is released into an existing namespace, as helm does without --create-namespace), add a Namespace object to the overlay, or set the `namespace` input.',
+      },
+    );
 
   const needed = requiredPermissions(plan, router);
   const denied = await api.canIAll(needed);
