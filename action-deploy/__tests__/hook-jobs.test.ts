@@ -36,6 +36,12 @@ beforeAll(async () => {
     },
     { image: `*@${digest('smoke', 'v-bad')}`, exitCode: 2, duration: '200ms', logs: ['GET /checkout: 500'] },
     { image: `*@${digest('migrate', 'v-slow')}`, exitCode: 0, duration: '4s', logs: ['migrating slowly'] },
+    {
+      image: `*@${digest('migrate', 'v-slower')}`,
+      exitCode: 0,
+      duration: '10s',
+      logs: ['migrating a big table'],
+    },
     { image: '*migrate@*', exitCode: 0, duration: '300ms', logs: ['migrations applied'] },
     { image: '*', ready: '200ms', exitCode: 0, duration: '200ms' },
   ]);
@@ -181,6 +187,45 @@ describe('pre-deploy and post-deploy Jobs of an overlay', () => {
     expect(again.stdout).toContain(`Resuming revision ${String(revision)}`);
     expect(condition(jobs().get(job))).toBe('Complete');
     expect(jobPods(job)).toBe(1);
+  }, 180_000);
+  it('a different release after a kill waits for the migration the killed run left running: never two at once', async () => {
+    const revision = Math.max(...releaseRecords(cluster.double, NS).map((r) => r.revision)) + 1;
+    const job = `migrate-r${String(revision)}`;
+    const killed = await deploy(
+      cluster,
+      {
+        overlay: OVERLAY,
+        app: 'shop',
+        images: images('v8', 'v-slower'),
+        'health-checks': CHECKS,
+        'verify-window': '300ms',
+        // A lease the next run may take over soon after the kill.
+        'lock-ttl': '3s',
+      },
+      {
+        runId: 'kill-migrate-2',
+        killWhen: {
+          signal: 'SIGKILL',
+          when: () => jobs().has(job) && condition(jobs().get(job)) === undefined,
+        },
+      },
+    );
+    expect(killed.signal).toBe('SIGKILL');
+    const next = await release(images('v9'));
+    expect(next.errors).toEqual([]);
+    expect(next.outputs.result).toBe('promoted');
+    const log = next.stdout;
+    const waited = log.indexOf(
+      `Job ${job}, started by an earlier run of revision ${String(revision)}, is still running`,
+    );
+    const ended = log.indexOf(`Job ${job} of an earlier run ended (completed)`);
+    const created = log.indexOf(`pre-deploy Job migrate-r${String(revision + 1)} created`);
+    expect(waited).toBeGreaterThan(-1);
+    expect(ended).toBeGreaterThan(waited);
+    expect(created).toBeGreaterThan(ended);
+    // Removed only once it had ended, after this revision's migration succeeded.
+    expect(jobs().has(job)).toBe(false);
+    expect(condition(jobs().get(`migrate-r${String(revision + 1)}`))).toBe('Complete');
   }, 180_000);
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '@dreamscape/kube';
-import { hookJobName, hookJobObject, splitHooks } from '../src/hook-jobs.js';
+import { hookJobName, hookJobObject, splitHooks, tailOf } from '../src/hook-jobs.js';
+import { requiredPermissions } from '../src/preflight.js';
 
 function object(
   kind: string,
@@ -138,6 +139,65 @@ describe('hookJobObject', () => {
     });
     expect((job as KubeObject & { spec: { activeDeadlineSeconds: number } }).spec.activeDeadlineSeconds).toBe(
       30,
+    );
+  });
+});
+
+describe('a hook Job as created', () => {
+  it('has no TTL: the release reads its result, and a resumed run must find it', () => {
+    const [hook] = splitHooks([
+      object('Job', 'migrate', { 'dreamscape.io/hook': 'pre-deploy' }, { ttlSecondsAfterFinished: 0 }),
+    ]).jobs;
+    if (hook === undefined) throw new Error('no hook');
+    const job = hookJobObject(hook, {
+      app: 'a',
+      environment: 'e',
+      namespace: 'n',
+      revision: 1,
+      timeoutMs: 1000,
+    });
+    expect((job as KubeObject & { spec: object }).spec).not.toHaveProperty('ttlSecondsAfterFinished');
+  });
+
+  it('never applies a Helm hook on a bare Pod (its spec is immutable)', () => {
+    const split = splitHooks([object('Pod', 'warmup', { 'helm.sh/hook': 'post-upgrade' })]);
+    expect(split.rest).toEqual([]);
+    expect(split.skipped[0]?.object).toBe('Pod/warmup');
+  });
+});
+
+describe('tailOf', () => {
+  it('keeps the last lines, from the end, within 4 KiB', () => {
+    const text = `${Array.from({ length: 30 }, (_, i) => `line ${String(i)}`).join('\n')}\n`;
+    expect(tailOf(text)).toEqual(Array.from({ length: 20 }, (_, i) => `line ${String(i + 10)}`));
+    const long = `${'x'.repeat(3000)}\n${'y'.repeat(3000)}\nERROR: the last line\n`;
+    expect(tailOf(long).at(-1)).toBe('ERROR: the last line');
+    expect(tailOf(long).join('\n').length).toBeLessThanOrEqual(4096);
+  });
+
+  it('shows control characters as escapes: a carriage return cannot start a workflow command', () => {
+    expect(tailOf('ok\r::error::forged\n\u001b[31mred\n')).toEqual([
+      'ok\\r::error::forged',
+      '\\u{1b}[31mred',
+    ]);
+  });
+});
+
+describe('requiredPermissions with hook Jobs', () => {
+  it('asks for Jobs, pods and pod logs only when the release has hook Jobs', () => {
+    const plan = { namespace: 'shop', deployments: [] };
+    const hooks = splitHooks([object('Job', 'migrate', { 'dreamscape.io/hook': 'pre-deploy' })]).jobs;
+    const names = (checks: ReturnType<typeof requiredPermissions>): string[] =>
+      checks.map((c) => `${c.verb} ${c.resource}${c.subresource === undefined ? '' : `/${c.subresource}`}`);
+    expect(names(requiredPermissions(plan))).not.toContain('create jobs.batch');
+    expect(names(requiredPermissions({ ...plan, hooks }))).toEqual(
+      expect.arrayContaining([
+        'create jobs.batch',
+        'get jobs.batch',
+        'delete jobs.batch',
+        'list pods',
+        'get pods/log',
+      ]),
     );
   });
 });

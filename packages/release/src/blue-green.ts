@@ -36,7 +36,13 @@ import {
   waitCandidate,
 } from './workload-rollout.js';
 import { workloadContainers } from './workload-classes.js';
-import { DEFAULT_HOOK_SETTINGS, runHookJobs, type HookJobRun, type HookPhase } from './hook-jobs.js';
+import {
+  DEFAULT_HOOK_SETTINGS,
+  reportRunningHookJobs,
+  runHookJobs,
+  type HookJobRun,
+  type HookPhase,
+} from './hook-jobs.js';
 
 /** What a blue-green deploy needs. */
 export interface BlueGreenOptions extends ReleaseOptions {
@@ -153,7 +159,9 @@ export class BlueGreenDeploy {
     }
 
     const lastPromoted = all.find((s) => s.record.result === 'promoted');
-    this.installed = lastPromoted !== undefined;
+    // Installed: a release was promoted, or the Services select something (a history pruned of its
+    // promoted records, an adopted environment): Helm's install-only hooks do not run again.
+    this.installed = lastPromoted !== undefined || live.active !== undefined;
     if (
       resume === undefined &&
       lastPromoted !== undefined &&
@@ -343,8 +351,12 @@ export class BlueGreenDeploy {
     }
     await this.journal('verified');
 
-    // 8b. Post-deploy Jobs, against the release now live; a failure is reported, or switches back.
-    const postProblem = await this.runHooks('post-deploy');
+    // 8b. Post-deploy Jobs, against the release now live; a failure is reported, or switches back. An
+    // error while they run (the API, past its retries) is such a failure, not a reason to revert.
+    const postProblem = await this.runHooks('post-deploy').catch((error: unknown) => {
+      if (ctx.o.signal?.aborted === true) throw error;
+      return `post-deploy Jobs could not be run or awaited: ${error instanceof Error ? error.message : String(error)}`;
+    });
     if (postProblem !== undefined) {
       if (ctx.o.hooks?.onPostDeployFailure === 'switch-back' && active !== undefined) {
         logger.error(postProblem);
@@ -380,6 +392,7 @@ export class BlueGreenDeploy {
   ): Promise<Result> {
     const message = error instanceof Error ? error.message : String(error);
     this.ctx.logger.error(`The release stopped on an error: ${message}`);
+    await reportRunningHookJobs(this.ctx);
     try {
       // Back to the color the release started from, as journaled: every Service on the candidate.
       if (active !== undefined && this.returnTo !== undefined)
@@ -733,6 +746,7 @@ export class BlueGreenDeploy {
       const previous = history.find((h) => h.record.revision < r.revision && h.record.result === 'promoted');
       await revertWorkloads(ctx, previous?.record, planOfRecord(r, ctx.namespace));
     }
+    await reportRunningHookJobs(ctx);
     if (how === 'revert') {
       await ctx.journal.closeInterrupted(stored, `reverted by run ${ctx.o.run.runId}`);
       return;

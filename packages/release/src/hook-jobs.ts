@@ -131,6 +131,14 @@ export function splitHooks(objects: readonly KubeObject[]): HookSplit {
       });
       continue;
     }
+    if (o.kind === 'Pod') {
+      // A bare Pod's spec is immutable: applied again by the next release, it would be refused.
+      skipped.push({
+        object: id,
+        reason: `a Helm ${events.join(', ')} hook on a Pod: only Jobs run around a deploy (make it a Job)`,
+      });
+      continue;
+    }
     if (o.kind !== 'Job') {
       // The ServiceAccount, ConfigMap or Secret a migration Job uses: configuration, applied first.
       rest.push(o);
@@ -188,6 +196,9 @@ export function hookJobObject(
   const spec = { ...(m.spec ?? {}) };
   if (spec.activeDeadlineSeconds === undefined)
     spec.activeDeadlineSeconds = Math.max(1, Math.ceil(o.timeoutMs / 1000));
+  // The release reads the Job's result and removes earlier revisions' Jobs itself: a Job the TTL
+  // controller deleted would be created again by a resumed run, and its migration run twice.
+  delete spec.ttlSecondsAfterFinished;
   return {
     ...m,
     metadata: {
@@ -236,6 +247,8 @@ export const DEFAULT_HOOK_SETTINGS: HookSettings = { timeoutMs: 600_000, onPostD
 /** Log lines shown for a failed Job, and the bytes they may take. */
 export const LOG_TAIL_LINES = 20;
 const LOG_TAIL_BYTES = 4096;
+/** What is read from the server to keep {@link LOG_TAIL_BYTES} of the end. */
+const LOG_READ_BYTES = 65_536;
 const POLL_MS = 1000;
 const HEARTBEAT_MS = 15_000;
 /** How long past a Job's deadline the release still waits for the Job controller to end it. */
@@ -283,7 +296,13 @@ export async function runHookJobs(
   },
 ): Promise<{ readonly runs: HookJobRun[]; readonly problem: string | undefined }> {
   const runs: HookJobRun[] = [];
-  for (const hook of hooks.filter((h) => h.phase === o.phase)) {
+  const mine = hooks.filter((h) => h.phase === o.phase);
+  if (mine.length === 0) return { runs, problem: undefined };
+  // A Job an earlier run left running (it was killed, cancelled or gave up) must end before this
+  // revision's starts: two migrations never run at once, and none is deleted half done.
+  const earlier = await awaitEarlierJobs(ctx, o.revision, o.settings);
+  if (earlier !== undefined) return { runs, problem: earlier };
+  for (const hook of mine) {
     const job = hookJobName(hook.name, o.revision);
     if (hook.firstOnly && o.installed) {
       ctx.logger.info(
@@ -308,6 +327,92 @@ export async function runHookJobs(
   return { runs, problem: undefined };
 }
 
+/** How a Job ended, as the wait saw it. */
+type JobEnd =
+  { readonly kind: 'complete' } | { readonly kind: 'failed' | 'timed-out' | 'gone'; readonly why: string };
+
+/**
+ * Waits for a Job to end: polled every second, a progress line every 15 s, given up `DEADLINE_GRACE_MS`
+ * after its deadline (the Job controller ends it at its `activeDeadlineSeconds`).
+ */
+async function awaitJob(ctx: HookContext, job: string, deadlineMs: number, what: string): Promise<JobEnd> {
+  const { api, logger, clock } = ctx;
+  const start = clock.now();
+  const giveUpAt = start + deadlineMs + DEADLINE_GRACE_MS;
+  let lastBeat = start;
+  for (;;) {
+    const current = await api.get<JobView>({ kind: 'Job', name: job, namespace: ctx.namespace });
+    const done = finished(current);
+    const elapsed = clock.now() - start;
+    if (current === undefined)
+      return { kind: 'gone', why: 'the Job was deleted while the release waited for it' };
+    if (done?.type === 'Complete') return { kind: 'complete' };
+    if (done?.type === 'Failed')
+      return {
+        kind: done.reason === 'DeadlineExceeded' ? 'timed-out' : 'failed',
+        why: `${done.reason ?? 'Failed'}: ${done.message ?? 'the Job failed'}`,
+      };
+    if (clock.now() >= giveUpAt)
+      return { kind: 'timed-out', why: `it was still running after ${formatDuration(elapsed)}` };
+    if (clock.now() - lastBeat >= HEARTBEAT_MS) {
+      lastBeat = clock.now();
+      const st = current.status ?? {};
+      logger.info(
+        `  ${what} ${job}: running for ${formatDuration(elapsed)} of at most ${formatDuration(deadlineMs)} (${String(st.active ?? 0)} active, ${String(st.failed ?? 0)} failed pods).`,
+      );
+    }
+    await clock.sleep(POLL_MS, ctx.o.signal);
+  }
+}
+
+/** The hook Jobs of this app and environment from other revisions that have not ended. */
+async function runningEarlier(ctx: HookContext, revision: number): Promise<JobView[]> {
+  const { items } = await ctx.api.list<JobView>('jobs', {
+    namespace: ctx.namespace,
+    labelSelector: `${APP_LABEL}=${ctx.plan.app},${ENVIRONMENT_LABEL}=${ctx.plan.environment},${HOOK_LABEL}`,
+  });
+  return items.filter(
+    (j) => j.metadata.labels?.[HOOK_REVISION_LABEL] !== String(revision) && finished(j) === undefined,
+  );
+}
+
+/** Waits for the hook Jobs earlier runs left running; returns why the release cannot go on, if so. */
+async function awaitEarlierJobs(
+  ctx: HookContext,
+  revision: number,
+  settings: HookSettings,
+): Promise<string | undefined> {
+  for (const j of await runningEarlier(ctx, revision)) {
+    const name = j.metadata.name;
+    const deadlineMs = (j.spec?.activeDeadlineSeconds ?? settings.timeoutMs / 1000) * 1000;
+    ctx.logger.notice(
+      `Job ${name}, started by an earlier run of revision ${j.metadata.labels?.[HOOK_REVISION_LABEL] ?? '?'}, is still running: waiting for it to end before this release's Jobs start.`,
+    );
+    const end = await awaitJob(ctx, name, deadlineMs, 'Earlier Job');
+    if (end.kind === 'timed-out')
+      return `Job ${name} of an earlier run is still running (${end.why}); this release's Jobs did not start`;
+    ctx.logger.info(
+      `Job ${name} of an earlier run ended (${end.kind === 'complete' ? 'completed' : end.why}).`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The hook Jobs still running in the namespace for this app and environment (a release that stops
+ * or is reverted says so: the Job is left to end by its deadline, never killed half done).
+ */
+export async function reportRunningHookJobs(ctx: HookContext): Promise<void> {
+  try {
+    for (const j of await runningEarlier(ctx, -1))
+      ctx.logger.notice(
+        `Job ${j.metadata.name} is still running; it is left to end by its own deadline, and the next release waits for it.`,
+      );
+  } catch {
+    // Only a report.
+  }
+}
+
 async function runOne(
   ctx: HookContext,
   hook: HookJob,
@@ -323,64 +428,50 @@ async function runOne(
   });
   const job = object.metadata.name;
   const start = clock.now();
+  const result = (r: HookJobRun['result'], message: string, extra: Partial<HookJobRun> = {}): HookJobRun => ({
+    name: hook.name,
+    job,
+    phase: o.phase,
+    result: r,
+    durationMs: clock.now() - start,
+    message,
+    ...extra,
+  });
+  // A Job of that name that another app or environment owns is never taken over.
+  const existing = await api.get<JobView>({ kind: 'Job', name: job, namespace: ctx.namespace });
+  const owner = existing?.metadata.labels;
+  if (
+    existing !== undefined &&
+    (owner?.[APP_LABEL] !== plan.app || owner[ENVIRONMENT_LABEL] !== plan.environment)
+  )
+    return result(
+      'failed',
+      `a Job named ${job} already exists in ${ctx.namespace} and belongs to ${owner?.[APP_LABEL] ?? 'something else'} (${owner?.[ENVIRONMENT_LABEL] ?? 'no environment'}); rename the hook Job`,
+    );
   // Created by apply: a resumed run finds the Job it created (same revision, same manifest) unchanged.
   await api.applyServerSide([object]);
-  const deadlineS = (object as JobView).spec?.activeDeadlineSeconds ?? o.settings.timeoutMs / 1000;
-  const giveUpAt = start + deadlineS * 1000 + DEADLINE_GRACE_MS;
-  logger.info(`${o.phase} Job ${job} created; waiting for it (at most ${formatDuration(deadlineS * 1000)}).`);
-  let lastBeat = start;
-  for (;;) {
-    const current = await api.get<JobView>({ kind: 'Job', name: job, namespace: ctx.namespace });
-    const done = finished(current);
-    const elapsed = clock.now() - start;
-    if (done?.type === 'Complete') {
-      logger.info(`Job ${job} completed in ${formatDuration(elapsed)}.`);
-      return {
-        name: hook.name,
-        job,
-        phase: o.phase,
-        result: 'succeeded',
-        durationMs: elapsed,
-        message: 'completed',
-      };
-    }
-    if (done?.type === 'Failed' || current === undefined || clock.now() >= giveUpAt) {
-      const timedOut = done?.reason === 'DeadlineExceeded' || (done === undefined && current !== undefined);
-      const why =
-        current === undefined
-          ? 'the Job was deleted while the release waited for it'
-          : done === undefined
-            ? `it was still running after ${formatDuration(elapsed)}`
-            : `${done.reason ?? 'Failed'}: ${done.message ?? 'the Job failed'}`;
-      const tail = current === undefined ? undefined : await lastLines(ctx, job);
-      // Said here as a fact; the release reports it as its failure (one error, not two).
-      logger.info(`Job ${job} ${timedOut ? 'timed out' : 'failed'} (${why}).`);
-      if (tail !== undefined) {
-        logger.info(
-          `Last lines of pod ${tail.pod}${tail.exit === undefined ? '' : ` (exit code ${String(tail.exit)})`}:`,
-        );
-        // Prefixed: a log line must never be read as a workflow command.
-        for (const line of tail.lines) logger.info(`  | ${line}`);
-      }
-      return {
-        name: hook.name,
-        job,
-        phase: o.phase,
-        result: timedOut ? 'timed-out' : 'failed',
-        durationMs: elapsed,
-        message: why,
-        ...(tail === undefined ? {} : { pod: tail.pod, logTail: tail.lines }),
-      };
-    }
-    if (clock.now() - lastBeat >= HEARTBEAT_MS) {
-      lastBeat = clock.now();
-      const s = current.status ?? {};
-      logger.info(
-        `  Job ${job}: running for ${formatDuration(elapsed)} of at most ${formatDuration(deadlineS * 1000)} (${String(s.active ?? 0)} active, ${String(s.failed ?? 0)} failed pods).`,
-      );
-    }
-    await clock.sleep(POLL_MS, ctx.o.signal);
+  const deadlineMs = ((object as JobView).spec?.activeDeadlineSeconds ?? o.settings.timeoutMs / 1000) * 1000;
+  logger.info(
+    `${o.phase} Job ${job} ${existing === undefined ? 'created' : 'found (an earlier run of this revision created it)'}; waiting for it (at most ${formatDuration(deadlineMs)}).`,
+  );
+  const end = await awaitJob(ctx, job, deadlineMs, 'Job');
+  if (end.kind === 'complete') {
+    logger.info(`Job ${job} completed in ${formatDuration(clock.now() - start)}.`);
+    return result('succeeded', 'completed');
   }
+  const tail = end.kind === 'gone' ? undefined : await lastLines(ctx, job);
+  // Said here as a fact; the release reports it as its failure (one error, not two).
+  logger.info(`Job ${job} ${end.kind === 'timed-out' ? 'timed out' : 'failed'} (${end.why}).`);
+  if (tail !== undefined) {
+    logger.info(
+      `Last lines of pod ${tail.pod}${tail.exit === undefined ? '' : ` (exit code ${String(tail.exit)})`}:`,
+    );
+    // Prefixed, control characters shown as such: a log line is never read as a workflow command.
+    for (const line of tail.lines) logger.info(`  | ${line}`);
+  }
+  return result(end.kind === 'timed-out' ? 'timed-out' : 'failed', end.why, {
+    ...(tail === undefined ? {} : { pod: tail.pod, logTail: tail.lines }),
+  });
 }
 
 function finished(
@@ -417,14 +508,14 @@ async function lastLines(
     const terminated = pod.status?.containerStatuses?.find((c) => c.state?.terminated !== undefined);
     const exit = terminated?.state?.terminated?.exitCode;
     if (api.podLog === undefined) return { pod: pod.metadata.name, lines: [], exit };
+    // The server cuts at `limitBytes` from the start of the tail: asked for more, the end (where the
+    // error is) is kept here instead.
     const text = await api.podLog(ctx.namespace, pod.metadata.name, {
       tailLines: LOG_TAIL_LINES,
-      limitBytes: LOG_TAIL_BYTES,
+      limitBytes: LOG_READ_BYTES,
       ...(terminated === undefined ? {} : { container: terminated.name }),
     });
-    const lines = text.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
-    return { pod: pod.metadata.name, lines: lines.slice(-LOG_TAIL_LINES), exit };
+    return { pod: pod.metadata.name, lines: tailOf(text), exit };
   } catch (error) {
     ctx.logger.warning(
       `Could not read the log of Job ${job}'s pod: ${error instanceof Error ? error.message : String(error)}`,
@@ -433,15 +524,37 @@ async function lastLines(
   }
 }
 
-/** The same hook's Jobs of other revisions: deleted once this revision's has succeeded. */
+/**
+ * The last lines of a log, at most {@link LOG_TAIL_BYTES} from the end, each with its control
+ * characters shown as `\u{…}` escapes (a carriage return would start a new line for the runner,
+ * which could then read it as a workflow command).
+ */
+export function tailOf(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const kept: string[] = [];
+  let bytes = 0;
+  for (const line of lines.slice(-LOG_TAIL_LINES).reverse()) {
+    // Anything but the tab, printable ASCII and printable Unicode: C0 and C1 controls, DEL, U+2028/9.
+    const clean = line.replace(/[^\t\x20-\x7e\u00a0-\u2027\u202a-\u{10ffff}]/gu, (c) =>
+      c === '\r' ? '\\r' : `\\u{${c.codePointAt(0)?.toString(16) ?? ''}}`,
+    );
+    bytes += Buffer.byteLength(clean) + 1;
+    if (bytes > LOG_TAIL_BYTES && kept.length > 0) break;
+    kept.unshift(clean.length > LOG_TAIL_BYTES ? `…${clean.slice(-LOG_TAIL_BYTES)}` : clean);
+  }
+  return kept;
+}
+
+/** The same hook's Jobs of other revisions that have ended: deleted once this revision's has succeeded. */
 async function removeEarlier(ctx: HookContext, hook: HookJob, revision: number): Promise<void> {
   try {
-    const { items } = await ctx.api.list('jobs', {
+    const { items } = await ctx.api.list<JobView>('jobs', {
       namespace: ctx.namespace,
       labelSelector: `${APP_LABEL}=${ctx.plan.app},${ENVIRONMENT_LABEL}=${ctx.plan.environment},${HOOK_NAME_LABEL}=${hook.name.slice(0, MAX_JOB_NAME)}`,
     });
     for (const j of items)
-      if (j.metadata.labels?.[HOOK_REVISION_LABEL] !== String(revision))
+      if (j.metadata.labels?.[HOOK_REVISION_LABEL] !== String(revision) && finished(j) !== undefined)
         await ctx.api.delete(
           { kind: 'Job', name: j.metadata.name, namespace: ctx.namespace },
           { ignoreNotFound: true },

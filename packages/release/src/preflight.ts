@@ -10,7 +10,7 @@ import type { RouterKind } from './traffic-routers.js';
 
 /** The permissions a blue-green release of `plan` uses in its namespace (and a canary's router). */
 export function requiredPermissions(
-  plan: Pick<BlueGreenPlan, 'namespace' | 'deployments'>,
+  plan: Pick<BlueGreenPlan, 'namespace' | 'deployments'> & Partial<Pick<BlueGreenPlan, 'hooks'>>,
   router?: RouterKind,
 ): PermissionCheck[] {
   const namespace = plan.namespace;
@@ -32,6 +32,14 @@ export function requiredPermissions(
       ? rw('ingresses.networking.k8s.io', ['get', 'list', 'create', 'patch', 'delete'])
       : []),
     ...(router === 'gateway-api' ? rw('httproutes.gateway.networking.k8s.io', ['get', 'patch']) : []),
+    // Hook Jobs are created, awaited, read back (their pods' logs on failure) and cleaned up.
+    ...((plan.hooks ?? []).length > 0
+      ? [
+          ...rw('jobs.batch', ['get', 'list', 'create', 'patch', 'delete']),
+          ...rw('pods', ['list']),
+          { verb: 'get', resource: 'pods', namespace, subresource: 'log' },
+        ]
+      : []),
   ];
 }
 

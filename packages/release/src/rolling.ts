@@ -133,11 +133,20 @@ export class RollingDeploy {
         .join('; ');
     }
     if (failure !== '' && waited.length === 0) {
-      // A pre-deploy Job failed: nothing of the release's workloads was applied.
+      // A pre-deploy Job failed: no workload of the release was applied, but its configuration was;
+      // the release live before gets its own back.
       logger.error(failure);
+      const previous = lastPromoted?.record;
+      let message = failure;
+      if (previous !== undefined) {
+        const returned = await ctx.phase('rollback', () =>
+          logger.group(`Return to revision ${previous.revision}`, () => this.returnTo(previous)),
+        );
+        message = `${failure}; the configuration of revision ${previous.revision} ${returned ? 'was applied again' : 'was applied again, but its workloads did not roll out'}`;
+      }
       const after = await this.readDeployments(names.deployments);
-      const record = await this.finish('failed', failure, [], after);
-      return this.outcome('failed', failure, record, before, after);
+      const record = await this.finish('failed', message, [], after);
+      return this.outcome('failed', message, record, before, after);
     }
     let gates: GateResult[] = [];
     if (failure === '') {
