@@ -2,7 +2,8 @@
  * `npm run demo`: the whole pipeline on this machine. Builds the example services with
  * action-build, scans them with action-scan, deploys them blue-green with action-deploy (a broken
  * release switches back by itself), rolls back with action-rollback, then releases by canary (a bad
- * canary is aborted by its Prometheus analysis): the four bundled actions
+ * canary is aborted by its Prometheus analysis) and from the payment Helm chart (a failed migration
+ * Job stops a release before it goes live): the four bundled actions
  * run as a runner runs them, against a registry and a Kubernetes API double on 127.0.0.1, or a real
  * registry and cluster (see docs/demo.md).
  */

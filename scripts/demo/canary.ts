@@ -88,8 +88,14 @@ export function badCanaryBehaviours(
   ];
 }
 
-/** What the chapter reads of a release record: its result, strategy and journal. */
-export type RecordView = Pick<ReleaseRecord, 'revision' | 'result' | 'strategy' | 'color' | 'journal'>;
+/**
+ * What the demo reads of a release record: its result, strategy and journal, and for a chart's
+ * release the chart it came from and the Jobs it ran.
+ */
+export type RecordView = Pick<
+  ReleaseRecord,
+  'revision' | 'result' | 'strategy' | 'color' | 'journal' | 'source' | 'jobs'
+>;
 
 /** The release record of `revision`, as the cluster holds it (a gzipped JSON Secret). */
 export async function readReleaseRecord(

@@ -18,6 +18,8 @@ export interface DemoCluster {
   readonly metricsTarget: string | undefined;
   /** Replaces the double's image behaviours; a real cluster has none. */
   setBehaviours(entries: readonly BehaviourEntry[]): Promise<void>;
+  /** The image behaviours set last (empty for a real cluster), to add an entry in front of them. */
+  behaviours(): readonly BehaviourEntry[];
   /** The invariant monitor's violations; undefined for a real cluster (nothing monitors it). */
   violations(): Promise<readonly Violation[] | undefined>;
   /** The traffic monitor's counts; undefined for a real cluster. */
@@ -36,6 +38,7 @@ export function externalCluster(kubeconfig: string): DemoCluster {
     gatewayUrl: undefined,
     metricsTarget: undefined,
     setBehaviours: () => Promise.resolve(),
+    behaviours: () => [],
     violations: () => Promise.resolve(undefined),
     traffic: () => Promise.resolve(undefined),
     close: () => Promise.resolve(),
@@ -95,6 +98,7 @@ export async function startStandaloneDouble(
     });
   });
   const url = ready.url;
+  let current = behaviours;
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else
@@ -116,7 +120,9 @@ export async function startStandaloneDouble(
         body: JSON.stringify(entries),
       });
       if (!res.ok) throw new Error(`kube-double refused the behaviours: ${res.status} ${await res.text()}`);
+      current = entries;
     },
+    behaviours: () => current,
     async violations() {
       const res = await fetch(`${url}/_double/violations`);
       if (!res.ok) throw new Error(`kube-double answered ${res.status} for its violations`);

@@ -30,12 +30,14 @@ export interface DemoOptions {
 }
 
 /** The text `--help` prints. */
-export const USAGE = `usage: npm run demo [-- --services gateway,auth] [--work-dir DIR]
+export const USAGE = `usage: npm run demo [-- --services gateway,payment] [--work-dir DIR]
 
 Runs the whole pipeline on this machine with the four bundled actions, as a runner runs them:
 builds the example services (v1), scans them, deploys v1 to dev, deploys v2 blue-green, deploys a
 broken v3 that switches back by itself, rolls back to revision 1, then releases v4 by canary
-(10 → 50 → 100 %, analysed by Prometheus) and a bad v5 whose canary is aborted at 10 %.
+(10 → 50 → 100 %, analysed by Prometheus) and a bad v5 whose canary is aborted at 10 %, and last
+releases the payment service from its Helm chart (v1 after its migration Job, then a v3 whose
+migration fails and never goes live). The canary needs gateway; the chart needs payment.
 
   --services a,b     only these services of examples/dreamscape (default: all seven)
   --work-dir DIR     where the workspace, summaries and results go (default: .tmp/demo)

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { timingsTable, type StepTiming } from './progress.js';
-import type { CanaryChapter, StoryResults } from './story.js';
+import { seconds, timingsTable, type StepTiming } from './progress.js';
+import type { CanaryChapter, ChartChapter, StoryResults } from './story.js';
 
 /** Where the demo left its report. */
 export interface DemoReport {
@@ -101,6 +101,10 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
     '',
     ...canaryLines(results.canary),
     '',
+    '## Helm chart',
+    '',
+    ...chartLines(results.chart),
+    '',
     '## Timings',
     '',
     timingsTable(facts.steps, facts.totalMs),
@@ -135,6 +139,7 @@ export function writeReport(workDir: string, results: StoryResults, facts: RunFa
         violations: results.violations,
         traffic: results.traffic,
         canary: results.canary,
+        chart: results.chart,
         steps: facts.steps,
         totalMs: facts.totalMs,
         summaries: results.summaries.map((s) => s.title),
@@ -170,4 +175,55 @@ function canaryLines(chapter: CanaryChapter | null): string[] {
       : `Canary Ingresses left: ${chapter.canaryIngresses.join(', ')}.`,
   );
   return lines;
+}
+
+/**
+ * The chart chapter: which chart was released where, then per release its outcome, the Job rows of
+ * the job summary action-deploy wrote (taken as they are) and a failed migration's last log lines.
+ */
+function chartLines(chapter: ChartChapter | null): string[] {
+  if (chapter === null)
+    return ['The chart chapter did not run (it needs the payment service, and the kube-double).'];
+  const lines = [
+    `The payment service's own chart, \`${chapter.chart}\` (\`${chapter.name || '?'}\` ${chapter.version || '?'}), rendered by helm and released by action-deploy as app \`${chapter.app}\` to \`${chapter.environment}\` in namespace \`${chapter.namespace}\`, apart from the overlay's release; its images pinned by digest with the payment builds. Its migration, a Helm \`pre-install,pre-upgrade\` hook Job, runs as a pre-deploy Job: before any pod of the new version exists.`,
+    '',
+  ];
+  for (const run of chapter.releases) {
+    const migration = run.jobs.find((j) => j.phase === 'pre-deploy');
+    const job =
+      migration === undefined
+        ? 'no pre-deploy Job ran'
+        : `pre-deploy Job \`${migration.job}\` ${migration.result} (${seconds(migration.durationMs)})`;
+    const outcome =
+      run.result === 'promoted'
+        ? `**${run.result}**, revision ${run.revision}: ${job}, then ${run.activeColor} went live.`
+        : `**${run.result}**, revision ${run.revision}: ${job}, so the candidate was never brought up and nothing switched; ${run.activeColor || 'the live color'} stayed live.`;
+    lines.push(
+      `### payment ${run.version}: ${run.step}`,
+      '',
+      `\`${run.image}\``,
+      '',
+      outcome,
+      '',
+      ...run.jobTable,
+      '',
+    );
+    const tail = migration?.result === 'succeeded' ? [] : (migration?.logTail ?? []);
+    if (tail.length > 0) lines.push('Last lines of its pod:', '', ...fenced(tail), '');
+  }
+  if (chapter.live !== null)
+    lines.push(
+      `At the end \`${chapter.namespace}\` runs \`${chapter.live.image}\` on ${chapter.live.color}${chapter.failedImageDeployments.length === 0 ? '; no Deployment runs the image whose migration failed' : `; Deployments running the image whose migration failed: ${chapter.failedImageDeployments.join(', ')}`}.`,
+    );
+  return lines;
+}
+
+/** Lines in a code fence longer than any run of backticks in them, so no line can end it. */
+function fenced(lines: readonly string[]): string[] {
+  const longest = Math.max(
+    2,
+    ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((r) => r.length))),
+  );
+  const fence = '`'.repeat(longest + 1);
+  return [`${fence}text`, ...lines, fence];
 }

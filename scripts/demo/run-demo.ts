@@ -7,7 +7,9 @@ import {
   buildahStorage,
   ensureBaseImage,
   KUBECTL_VERSION,
+  PINNED_HELM_VERSION,
   requireTool,
+  resolveHelm,
   resolveKubectl,
   startPrometheus,
   startRegistry,
@@ -95,6 +97,7 @@ export async function runDemo(
     violations: null,
     traffic: null,
     canary: null,
+    chart: null,
     summaries: [],
   };
   const setup: DemoSetup = {
@@ -167,7 +170,7 @@ async function setUpAndRun(
 ): Promise<void> {
   const { progress, setup, cleanups } = state;
   progress.plain(
-    'DreamScape Actions demo: build, scan, deploy blue-green, switch back, roll back, release by canary',
+    'DreamScape Actions demo: build, scan, deploy blue-green, switch back, roll back, release by canary, release a Helm chart',
   );
   progress.plain('');
   checkPrerequisites(repoRoot, options);
@@ -179,12 +182,22 @@ async function setUpAndRun(
       },
     );
   });
+  // action-deploy's `helm: pinned` (the chart chapter) requires exactly this helm on PATH.
+  const helm = await resolveHelm().catch((error: unknown) => {
+    throw new ActionError(
+      `The pinned helm ${PINNED_HELM_VERSION} is not available: ${(error as Error).message}`,
+      {
+        hint: 'Run `npm ci` at the repository root: it brings the pinned helm.',
+      },
+    );
+  });
   mkdirSync(options.workDir, { recursive: true });
   for (const stale of ['summary.md', 'results.json', 'sarif', 'cluster', 'bin', 'tool-cache', 'logs'])
     rmSync(join(options.workDir, stale), { recursive: true, force: true });
   const binDir = join(options.workDir, 'bin');
   mkdirSync(binDir);
   symlinkSync(kubectl, join(binDir, 'kubectl'));
+  symlinkSync(helm, join(binDir, 'helm'));
 
   // The registry: the one given, or a docker-registry on 127.0.0.1 for this run.
   let imagePrefix: string;
@@ -251,7 +264,7 @@ async function setUpAndRun(
   );
   progress.plain(`  overlay    ${workspace.overlay} (the dev overlay, images from ${imagePrefix})`);
   progress.plain(`  registry   ${setup.registry}`);
-  progress.plain(`  cluster    ${setup.cluster}, kubectl ${KUBECTL_VERSION}`);
+  progress.plain(`  cluster    ${setup.cluster}, kubectl ${KUBECTL_VERSION}, helm ${PINNED_HELM_VERSION}`);
   progress.plain(`  metrics    ${setup.prometheus}`);
   progress.plain(`  builder    ${buildahVersion}, vfs storage in ${storageDir}, chroot isolation`);
   progress.plain(
@@ -287,6 +300,7 @@ async function setUpAndRun(
     masker: state.masker,
     logDir: join(options.workDir, 'logs'),
     env: {
+      // The pinned kubectl and helm first.
       PATH: `${binDir}:${env.PATH ?? ''}`,
       KUBECONFIG: cluster.kubeconfig,
       ...storage.env,

@@ -19,7 +19,18 @@ import {
   smokeAnalysis,
 } from './canary.js';
 import type { DemoCluster } from './cluster.js';
-import type { Progress } from './progress.js';
+import {
+  CHART_APP,
+  CHART_NAMESPACE,
+  CHART_SERVICE,
+  chartInputs,
+  chartJobs,
+  failingMigrationBehaviour,
+  jobTable,
+  MIGRATION_ERROR,
+  type ChartJob,
+} from './helm-chart.js';
+import { seconds, type Progress } from './progress.js';
 import type { NoScanner, OfflineScanner } from './scanner.js';
 import { NOWHERE } from './scanner.js';
 import type { DemoWorkspace } from './workspace.js';
@@ -130,7 +141,45 @@ export interface StoryResults {
   traffic: DemoTraffic | null;
   /** The canary chapter (v4 promoted step by step, v5 aborted); null when it did not run. */
   canary: CanaryChapter | null;
+  /** The chart chapter (the payment chart: v1 promoted, v3 stopped by its migration); null when it did not run. */
+  chart: ChartChapter | null;
   readonly summaries: CollectedSummary[];
+}
+
+/** The payment service released from its Helm chart, apart from the overlay's release. */
+export interface ChartChapter {
+  /** The chart as action-deploy was given it: a folder of the workspace. */
+  readonly chart: string;
+  /** Its name and version, as the release records keep them. */
+  name: string;
+  version: string;
+  readonly app: string;
+  readonly environment: string;
+  readonly namespace: string;
+  readonly releases: ChartRun[];
+  /** The color the chart's Service selects at the end, and the image that color runs. */
+  live: { readonly color: string; readonly image: string } | null;
+  /** Deployments of the chart's namespace that run the digest whose migration failed (none should). */
+  failedImageDeployments: readonly string[];
+}
+
+/** One release of the chart, from its outputs, its record in the cluster and its job summary. */
+export interface ChartRun {
+  readonly version: 'v1' | 'v3';
+  /** The release's step title, as in `releases`. */
+  readonly step: string;
+  readonly result: string;
+  readonly revision: string;
+  /** The live color when the run ended. */
+  readonly activeColor: string;
+  /** The payment image pinned for it. */
+  readonly image: string;
+  /** The digest of the values and `set` entries the chart was rendered with. */
+  readonly valuesDigest: string;
+  /** The pre-deploy and post-deploy Jobs it ran, as its record keeps them. */
+  readonly jobs: readonly ChartJob[];
+  /** The Job table of the job summary action-deploy wrote. */
+  readonly jobTable: readonly string[];
 }
 
 /** v4 and v5 released by canary, and what they left. */
@@ -200,7 +249,8 @@ export class StoryError extends Error {
 /**
  * The story: build v1, scan it, deploy it to dev, build and deploy v2 blue-green, build and deploy a
  * broken v3 that switches back by itself, roll back to revision 1, release v4 by canary and a bad
- * v5 whose canary is aborted, then check what runs and what the invariant monitor saw. Fills
+ * v5 whose canary is aborted, release the payment chart (v1 promoted after its migration, v3
+ * stopped by its failing migration), then check what runs and what the invariant monitor saw. Fills
  * `results` as it goes, so a failure still leaves what happened.
  */
 export async function runStory(ctx: StoryContext, results: StoryResults): Promise<void> {
@@ -225,6 +275,7 @@ export async function runStory(ctx: StoryContext, results: StoryResults): Promis
   } finally {
     await stopTraffic(ctx, results, load);
   }
+  await releaseFromChart(ctx, results);
 
   await progress.step('invariant monitor', async () => {
     const violations = await ctx.cluster.violations();
@@ -442,6 +493,168 @@ async function canaryRun(
   return { outcome, run };
 }
 
+/**
+ * The chart chapter: the payment service's own Helm chart released as app `payment` into its own
+ * namespace, images pinned by digest with the payment builds of the story. v1: its migration, a
+ * Helm pre-install/pre-upgrade hook Job, runs before the candidate and the release is promoted.
+ * v3: its migration fails, so the release fails before any pod of v3 exists and v1 stays live.
+ */
+async function releaseFromChart(ctx: StoryContext, results: StoryResults): Promise<void> {
+  const { progress } = ctx;
+  if (!ctx.services.includes(CHART_SERVICE)) {
+    progress.line(
+      `  no Helm chart: the ${CHART_SERVICE} chart runs the ${CHART_SERVICE} image, and ${CHART_SERVICE} is not among the services`,
+    );
+    return;
+  }
+  if (ctx.cluster.kind !== 'kube-double') {
+    // The example image starts its server whatever its arguments: a migration Job of it never ends.
+    progress.line(
+      `  no Helm chart on a real cluster: the example ${CHART_SERVICE} image has no migration command, so the chart's migration Job would run until its deadline`,
+    );
+    return;
+  }
+  const v1 = results.builds.v1?.[CHART_SERVICE];
+  const v3 = results.builds.v3?.[CHART_SERVICE];
+  if (v1 === undefined || v3 === undefined)
+    throw new StoryError(`The chart chapter needs the ${CHART_SERVICE} builds of v1 and v3.`);
+  const chapter: ChartChapter = {
+    chart: ctx.workspace.chart,
+    name: '',
+    version: '',
+    app: CHART_APP,
+    environment: ENVIRONMENT,
+    namespace: CHART_NAMESPACE,
+    releases: [],
+    live: null,
+    failedImageDeployments: [],
+  };
+  results.chart = chapter;
+  // A chart does not create its namespace: the platform team does, once.
+  const created = await runKubectl(['create', 'namespace', CHART_NAMESPACE], {
+    kubeconfig: ctx.cluster.kubeconfig,
+  });
+  if (created.exitCode !== 0)
+    throw new StoryError(`kubectl create namespace ${CHART_NAMESPACE} failed: ${created.stderr}`);
+  progress.line(
+    `  helm chart: ${ctx.workspace.chart}, the ${CHART_SERVICE} service's own chart, as app ${CHART_APP} to ${ENVIRONMENT} in namespace ${CHART_NAMESPACE} (created with kubectl; the overlay's release is in ${NAMESPACE}), images pinned by digest`,
+  );
+
+  const first = await chartRun(ctx, results, chapter, 'v1', `deploy the ${CHART_SERVICE} chart, v1`, v1);
+  expectOutcome(first.outcome, { result: 'promoted', exitCode: 0 });
+  const migration = preDeployJob(first.run, 'v1');
+  if (migration.result !== 'succeeded')
+    throw new StoryError(
+      `v1 from the chart was promoted, but its pre-deploy Job ${migration.job} ${migration.result}: ${migration.message}`,
+    );
+  progress.line(
+    `  chart ${chapter.name} ${chapter.version}: pre-deploy Job ${migration.job} succeeded (${seconds(migration.durationMs)}) before the candidate came up; ${CHART_SERVICE} v1 live on ${first.run.activeColor}, revision ${first.run.revision}`,
+  );
+
+  await ctx.cluster.setBehaviours([failingMigrationBehaviour(v3), ...ctx.cluster.behaviours()]);
+  progress.line(
+    `  ${CHART_SERVICE} v3's migration fails: its Job pod prints '${MIGRATION_ERROR}' and exits 1`,
+  );
+  const second = await chartRun(
+    ctx,
+    results,
+    chapter,
+    'v3',
+    `deploy the ${CHART_SERVICE} chart, v3 whose migration fails`,
+    v3,
+  );
+  expectOutcome(second.outcome, { result: 'failed', exitCode: 1 });
+  const failed = preDeployJob(second.run, 'v3');
+  const lastLine = failed.logTail.at(-1) ?? '';
+  if (failed.result !== 'failed' || lastLine !== MIGRATION_ERROR)
+    throw new StoryError(
+      `v3 from the chart failed, but its pre-deploy Job ${failed.job} ${failed.result} with the last log line '${lastLine}', not failed with '${MIGRATION_ERROR}'.`,
+    );
+  if (second.run.activeColor !== first.run.activeColor)
+    throw new StoryError(
+      `After v3's failed migration ${second.run.activeColor || 'no color'} is live, not v1's ${first.run.activeColor}.`,
+    );
+  progress.line(`  pre-deploy Job ${failed.job} failed; the last line of its pod's log: ${lastLine}`);
+
+  await ctx.progress.step('check what runs from the chart', async () => {
+    const live = await liveImages(ctx, CHART_NAMESPACE, [CHART_SERVICE]);
+    const got = live.images[CHART_SERVICE];
+    chapter.live = got ?? null;
+    chapter.failedImageDeployments = live.deployments
+      .filter((d) => d.images.some((i) => i.endsWith(`@${v3.digest}`)))
+      .map((d) => d.name);
+    if (got?.image !== v1.image)
+      throw new StoryError(
+        `${CHART_SERVICE} in ${CHART_NAMESPACE} runs ${got?.image ?? 'nothing'} on ${got?.color ?? 'no color'}, not v1 (${v1.image}).`,
+      );
+    if (chapter.failedImageDeployments.length > 0)
+      throw new StoryError(
+        `v3's migration failed, yet ${chapter.failedImageDeployments.join(', ')} run v3's image.`,
+      );
+    progress.line(
+      `  ${CHART_SERVICE.padEnd(9)} ${got.color.padEnd(5)} ${shortImage(got.image)} (v1); no Deployment runs v3, nothing switched`,
+    );
+    return `${CHART_SERVICE} still runs v1 on ${got.color}, untouched by v3`;
+  });
+}
+
+/** Deploys the chart at `version`, then reads its record (chart, Jobs) and its job summary's Job table. */
+async function chartRun(
+  ctx: StoryContext,
+  results: StoryResults,
+  chapter: ChartChapter,
+  version: 'v1' | 'v3',
+  title: string,
+  record: BuildRecord,
+): Promise<{ outcome: ReleaseOutcome; run: ChartRun }> {
+  const outcome = await release(ctx, results, title, 'action-deploy', {
+    ...chartInputs(chapter.chart, ctx.imagePrefix, record),
+    environment: ENVIRONMENT,
+    app: CHART_APP,
+    'health-checks': healthChecks([CHART_SERVICE]),
+    'verify-window': '2s',
+    'rollout-timeout': '3m',
+    'lock-timeout': '1m',
+  });
+  const revision = Number(outcome.revision);
+  if (!Number.isInteger(revision) || revision < 1)
+    throw new StoryError(`${title}: action-deploy gave no revision.\n${outcome.errors.join('\n')}`);
+  const stored = await readReleaseRecord(
+    ctx.cluster.kubeconfig,
+    { namespace: CHART_NAMESPACE, app: CHART_APP, environment: ENVIRONMENT },
+    revision,
+  );
+  if (stored.source?.kind !== 'chart')
+    throw new StoryError(`${title}: its record names no chart as its source.`);
+  chapter.name = stored.source.name;
+  chapter.version = stored.source.version;
+  const summary = results.summaries.find((s) => s.title === `action-deploy: ${title}`)?.markdown ?? '';
+  const run: ChartRun = {
+    version,
+    step: title,
+    result: outcome.result,
+    revision: outcome.revision,
+    activeColor: outcome.activeColor,
+    image: record.image,
+    valuesDigest: stored.source.valuesDigest,
+    jobs: chartJobs(stored),
+    jobTable: jobTable(summary),
+  };
+  chapter.releases.push(run);
+  for (const row of run.jobTable.slice(2)) ctx.progress.line(`  ${row}`);
+  return { outcome, run };
+}
+
+/** The run's pre-deploy Job: the chart's migration. */
+function preDeployJob(run: ChartRun, version: string): ChartJob {
+  const job = run.jobs.find((j) => j.phase === 'pre-deploy');
+  if (job === undefined)
+    throw new StoryError(
+      `${version} from the chart ran no pre-deploy Job (its record lists ${run.jobs.map((j) => j.job).join(', ') || 'none'}): the chart's migration hook was not run.`,
+    );
+  return job;
+}
+
 /** Reads every Service's live color and image; each must be `version`'s. */
 async function checkWhatRuns(
   ctx: StoryContext,
@@ -451,7 +664,7 @@ async function checkWhatRuns(
 ): Promise<Record<string, { color: string; image: string }>> {
   let live: Record<string, { color: string; image: string }> = {};
   await ctx.progress.step(title, async () => {
-    live = await liveImages(ctx);
+    live = (await liveImages(ctx, NAMESPACE, ctx.services)).images;
     for (const service of ctx.services) {
       const want = records[service]?.image;
       const got = live[service];
@@ -752,23 +965,39 @@ function smokeCheck(service: string): string {
   ].join('\n');
 }
 
-/** Each Service's live color and the image the Deployment of that color runs. */
-async function liveImages(ctx: StoryContext): Promise<Record<string, { color: string; image: string }>> {
-  const got = await runKubectl(['get', 'services,deployments', '-n', NAMESPACE, '-o', 'json'], {
+/** What runs in a namespace: each Service's live color with that color's image, and every Deployment's images. */
+interface LiveState {
+  readonly images: Record<string, { color: string; image: string }>;
+  readonly deployments: readonly { readonly name: string; readonly images: readonly string[] }[];
+}
+
+/** Each of `services`' live color and the image the Deployment of that color runs, in `namespace`. */
+async function liveImages(
+  ctx: StoryContext,
+  namespace: string,
+  services: readonly string[],
+): Promise<LiveState> {
+  const got = await runKubectl(['get', 'services,deployments', '-n', namespace, '-o', 'json'], {
     kubeconfig: ctx.cluster.kubeconfig,
   });
   if (got.exitCode !== 0) throw new StoryError(`kubectl get services,deployments failed: ${got.stderr}`);
   const items = (JSON.parse(got.stdout) as { items: LiveObject[] }).items;
-  const live: Record<string, { color: string; image: string }> = {};
-  for (const service of ctx.services) {
+  const images: Record<string, { color: string; image: string }> = {};
+  for (const service of services) {
     const svc = items.find((o) => o.kind === 'Service' && o.metadata.name === service);
     const color = svc?.spec?.selector?.['dreamscape.io/color'] ?? '';
     const deployment = items.find(
       (o) => o.kind === 'Deployment' && o.metadata.name === `${service}-${color}`,
     );
-    live[service] = { color, image: deployment?.spec?.template?.spec?.containers?.[0]?.image ?? '' };
+    images[service] = { color, image: deployment?.spec?.template?.spec?.containers?.[0]?.image ?? '' };
   }
-  return live;
+  const deployments = items
+    .filter((o) => o.kind === 'Deployment')
+    .map((o) => ({
+      name: o.metadata.name,
+      images: (o.spec?.template?.spec?.containers ?? []).map((c) => c.image),
+    }));
+  return { images, deployments };
 }
 
 interface LiveObject {

@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { requireTool, writeStandInScanner } from '@dreamscape/testkit';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const SERVICES = ['gateway', 'auth'] as const;
+// gateway serves the Ingress the canary chapter splits; payment is the service of the chart chapter.
+const SERVICES = ['gateway', 'payment'] as const;
 const VERSIONS = ['v1', 'v2', 'v3', 'v4', 'v5'] as const;
 
 interface DemoRun {
@@ -140,12 +141,33 @@ interface Results {
     canaryIngresses: string[];
     live: Record<string, { color: string; image: string }>;
   } | null;
+  chart: {
+    chart: string;
+    name: string;
+    version: string;
+    app: string;
+    environment: string;
+    namespace: string;
+    releases: {
+      version: string;
+      step: string;
+      result: string;
+      revision: string;
+      activeColor: string;
+      image: string;
+      valuesDigest: string;
+      jobs: { job: string; phase: string; result: string; logTail: string[] }[];
+      jobTable: string[];
+    }[];
+    live: { color: string; image: string } | null;
+    failedImageDeployments: string[];
+  } | null;
   steps: { step: string; durationMs: number }[];
   summaries: string[];
 }
 
 describe('npm run demo', () => {
-  it('builds, scans, deploys v1 and v2 blue-green, watches a broken v3 switch back, rolls back to revision 1, promotes v4 by canary, aborts a bad v5 canary, and cleans up', async () => {
+  it('builds, scans, deploys v1 and v2 blue-green, watches a broken v3 switch back, rolls back to revision 1, promotes v4 by canary, aborts a bad v5 canary, releases the payment chart (its failing migration stops v3), and cleans up', async () => {
     requireTool('buildah');
     requireTool('docker-registry');
     requireTool('busybox');
@@ -194,8 +216,8 @@ describe('npm run demo', () => {
       }
 
       // The story, release by release.
-      const [v1, v2, v3, back, v4, v5] = results.releases;
-      expect(results.releases).toHaveLength(6);
+      const [v1, v2, v3, back, v4, v5, chart1, chart3] = results.releases;
+      expect(results.releases).toHaveLength(8);
       expect(v1).toMatchObject({ action: 'action-deploy', result: 'promoted', exitCode: 0, revision: '1' });
       expect(v2).toMatchObject({ action: 'action-deploy', result: 'promoted', exitCode: 0, revision: '2' });
       expect(v2?.activeColor).not.toBe(v1?.activeColor);
@@ -287,6 +309,63 @@ describe('npm run demo', () => {
           image: results.builds.v4[service]?.image,
         });
 
+      // The chart chapter: the payment chart released as its own app in its own namespace, its
+      // migration a pre-deploy Job. v1: the migration succeeded, then promoted. v3: the migration
+      // failed, so the release failed before any pod of v3 existed, v1 live and untouched.
+      const chartYaml = readFileSync(
+        join(repoRoot, 'examples', 'dreamscape', 'charts', 'payment', 'Chart.yaml'),
+        'utf8',
+      );
+      const chart = results.chart;
+      expect(chart).toMatchObject({
+        chart: 'charts/payment',
+        name: 'payment',
+        version: /^version: (\S+)$/m.exec(chartYaml)?.[1],
+        app: 'payment',
+        environment: 'dev',
+        namespace: 'payment-dev',
+        failedImageDeployments: [],
+      });
+      expect(chart1).toMatchObject({
+        action: 'action-deploy',
+        result: 'promoted',
+        exitCode: 0,
+        revision: '1',
+      });
+      expect(chart3).toMatchObject({ action: 'action-deploy', result: 'failed', exitCode: 1, revision: '2' });
+      expect(chart3?.activeColor).toBe(chart1?.activeColor);
+      expect(chart3?.errors.join('\n')).toMatch(/pre-deploy Job payment-migrate-r2 failed/);
+      const [r1, r3] = chart?.releases ?? [];
+      expect(chart?.releases).toHaveLength(2);
+      expect(r1).toMatchObject({
+        version: 'v1',
+        result: 'promoted',
+        revision: '1',
+        image: results.builds.v1.payment?.image,
+        jobs: [{ job: 'payment-migrate-r1', phase: 'pre-deploy', result: 'succeeded' }],
+      });
+      expect(r3).toMatchObject({
+        version: 'v3',
+        result: 'failed',
+        revision: '2',
+        image: results.builds.v3.payment?.image,
+        jobs: [{ job: 'payment-migrate-r2', phase: 'pre-deploy', result: 'failed' }],
+      });
+      expect(r3?.jobs[0]?.logTail.at(-1)).toBe(
+        'ERROR: column "currency" of relation "payments" does not exist',
+      );
+      expect(r1?.valuesDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(chart?.live).toEqual({ color: chart1?.activeColor, image: results.builds.v1.payment?.image });
+      expect(run.stdout).toMatch(
+        /deploy the payment chart, v1 \(action-deploy\): result promoted, revision 1, live color (blue|green)/,
+      );
+      expect(run.stdout).toMatch(/chart payment \d+\.\d+\.\d+: pre-deploy Job payment-migrate-r1 succeeded/);
+      expect(run.stdout).toContain('| `payment-migrate-r2` | pre-deploy | ❌ failed |');
+      expect(run.stdout).toContain(
+        'pre-deploy Job payment-migrate-r2 failed; the last line of its pod\'s log: ERROR: column "currency" of relation "payments" does not exist',
+      );
+      expect(run.stdout).toContain('no Deployment runs v3, nothing switched');
+
       // Users' requests flowed through the Ingress during v2, v3 and the rollback: both colors
       // answered them, and none reached an unready pod or a Service without endpoints.
       const traffic = results.traffic;
@@ -331,10 +410,12 @@ describe('npm run demo', () => {
         '## action-rollback: roll back to revision 1',
         '## action-deploy: deploy v4 by canary',
         '## action-deploy: deploy bad v5 by canary',
+        '## action-deploy: deploy the payment chart, v1',
+        '## action-deploy: deploy the payment chart, v3 whose migration fails',
       ])
         expect(summary).toContain(title);
       // The canary chapter, with the rows of each step as action-deploy's job summary has them.
-      const chapter = summary.slice(summary.indexOf('## Canary'), summary.indexOf('## Timings'));
+      const chapter = summary.slice(summary.indexOf('## Canary'), summary.indexOf('## Helm chart'));
       expect(chapter).toContain('### v4: deploy v4 by canary');
       expect(chapter).toMatch(/\| 10 % \| .* \| ✅ canary-errors: .* \| ➡️ next step \|/);
       expect(chapter).toMatch(/\| 50 % \| .* \| ➡️ next step \|/);
@@ -342,6 +423,20 @@ describe('npm run demo', () => {
       expect(chapter).toContain('### v5: deploy bad v5 by canary');
       expect(chapter).toMatch(/\| 10 % \| .* \| ❌ canary-errors: .*is above max 0\.05 \| ↩️ abort \|/);
       expect(chapter).toContain('No canary Ingress was left.');
+      // The Helm chart section, with the Job rows of action-deploy's summaries and the failed
+      // migration's last log lines.
+      const chartSection = summary.slice(summary.indexOf('## Helm chart'), summary.indexOf('## Timings'));
+      expect(chartSection).toContain('`charts/payment` (`payment` ');
+      expect(chartSection).toContain('### payment v1: deploy the payment chart, v1');
+      expect(chartSection).toMatch(/\| `payment-migrate-r1` \| pre-deploy \| ✅ succeeded \|/);
+      expect(chartSection).toContain('### payment v3: deploy the payment chart, v3 whose migration fails');
+      expect(chartSection).toMatch(/\| `payment-migrate-r2` \| pre-deploy \| ❌ failed \|/);
+      expect(chartSection).toContain('ERROR: column "currency" of relation "payments" does not exist');
+      expect(chartSection).toMatch(/no Deployment runs the image whose migration failed/);
+      expect(summary).toMatch(/\| Chart \| `payment` \S+ from `charts\/payment` /);
+      expect(summary).toMatch(
+        /\| deploy the payment chart, v3 whose migration fails \| `action-deploy` \| \*\*failed\*\* \| 2 \|/,
+      );
       expect(summary).toMatch(/\| deploy bad v5 by canary \| `action-deploy` \| \*\*rolled-back\*\* \| 6 \|/);
       expect(summary).toMatch(/\| deploy broken v3 \| `action-deploy` \| \*\*rolled-back\*\* \| 3 \|/);
       expect(summary).toMatch(
@@ -358,6 +453,9 @@ describe('npm run demo', () => {
           'roll back to revision 1 (action-rollback)',
           'deploy v4 by canary (action-deploy)',
           'deploy bad v5 by canary (action-deploy)',
+          'deploy the payment chart, v1 (action-deploy)',
+          'deploy the payment chart, v3 whose migration fails (action-deploy)',
+          'check what runs from the chart',
         ]),
       );
 
