@@ -238,3 +238,53 @@ function jobPods(job: string): number {
         job,
     ).length;
 }
+
+describe('pre-deploy Jobs of a rolling release', () => {
+  let rollingCluster: ExampleCluster;
+  beforeAll(async () => {
+    rollingCluster = await startCluster([
+      {
+        image: `*@${digest('migrate', 'v-bad')}`,
+        exitCode: 1,
+        duration: '300ms',
+        logs: ['ERROR: lock timeout'],
+      },
+      { image: '*', ready: '200ms', exitCode: 0, duration: '200ms' },
+    ]);
+  });
+  afterAll(async () => {
+    await rollingCluster.double.close();
+  });
+
+  function rolling(version: string, migrate = version): Promise<ActionRunResult> {
+    return deploy(rollingCluster, {
+      overlay: OVERLAY,
+      app: 'shop',
+      strategy: 'rolling',
+      images: images(version, migrate),
+      'verify-window': '300ms',
+    });
+  }
+
+  function deploymentImage(name: string): string {
+    const d = rollingCluster.double
+      .objects('deployments', NS)
+      .find((x) => (x.metadata as JsonObject).name === name);
+    const spec = ((d?.spec as JsonObject).template as JsonObject).spec as JsonObject;
+    return ((spec.containers as JsonObject[])[0]?.image as string | undefined) ?? '';
+  }
+
+  it('a failed migration changes no workload, and the previous release gets its configuration back', async () => {
+    const first = await rolling('v1');
+    expect(first.errors).toEqual([]);
+    expect(first.outputs.result).toBe('promoted');
+    const failed = await rolling('v2', 'v-bad');
+    expect(failed.outputs.result).toBe('failed');
+    expect(failed.errors.join('\n')).toMatch(
+      /pre-deploy Job migrate-r2 failed: .*; the configuration of revision 1 was applied again/,
+    );
+    expect(deploymentImage('web')).toContain(digest('web', 'v1'));
+    expect(deploymentImage('worker')).toContain(digest('worker', 'v1'));
+    expect(rollingCluster.double.violations()).toEqual([]);
+  }, 180_000);
+});
