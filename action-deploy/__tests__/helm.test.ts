@@ -319,7 +319,7 @@ describe('chart inputs refused before any write', () => {
     [
       'an image left without a digest',
       { chart: 'charts/payment', app: 'fresh', namespace: 'fresh' },
-      /not pinned/,
+      /The chart cannot be deployed blue-green: [^]*not pinned by digest/,
     ],
   ];
 

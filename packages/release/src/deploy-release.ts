@@ -189,7 +189,7 @@ export async function settleRelease(
   confine(source, settled.rendered, await clusterScopes(o.api, settled.rendered.objects));
   for (const f of settled.plan.findings.filter((x) => x.level === 'warning'))
     o.logger.warning(`${f.object}: ${f.message}`);
-  if (o.mode === 'deploy') assertNoLintErrors(settled.plan);
+  if (o.mode === 'deploy') assertNoLintErrors(settled.plan, settled.source.kind);
   return settled;
 }
 
@@ -233,7 +233,7 @@ export async function preflightRelease(o: {
   }
   const extra = await liveFindings(api, release.plan, state.namespaceExists);
   const plan: BlueGreenPlan = { ...release.plan, findings: [...release.plan.findings, ...extra] };
-  if (o.mode === 'deploy') assertNoLintErrors(plan);
+  if (o.mode === 'deploy') assertNoLintErrors(plan, release.source.kind);
   let namespaceExists = state.namespaceExists;
   if (!namespaceExists && o.mode === 'deploy') {
     // The one write before the dry run: objects in a namespace that does not exist cannot be
