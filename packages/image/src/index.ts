@@ -21,3 +21,4 @@ export * from './build-plan.js';
 export * from './registry-access.js';
 export * from './base-image-resolver.js';
 export * from './build-or-reuse.js';
+export * from './registry-referrers.js';

@@ -15,6 +15,7 @@ import {
   isImageManifest,
   isIndex,
   MANIFEST_ACCEPT,
+  MEDIA_TYPES,
   parsePlatform,
   selectManifest,
   type ImageConfig,
@@ -93,6 +94,13 @@ export interface ManifestResult {
   readonly mediaType: string;
   readonly body: Uint8Array;
   readonly manifest: ImageManifest | ImageIndex;
+}
+
+/** What {@link RegistryClient.storeManifest} stored. */
+export interface StoredManifest {
+  readonly digest: string;
+  /** The `OCI-Subject` header of the answer: the subject's digest, when the registry indexes referrers. */
+  readonly subject: string | undefined;
 }
 
 /** An image's config, reached through its manifest (and index). */
@@ -383,6 +391,105 @@ export class RegistryClient {
     return response.body;
   }
 
+  /** Whether the repository holds the blob (`HEAD /v2/<name>/blobs/<digest>`: 200 yes, 404 no). */
+  async hasBlob(name: ImageName, digest: string): Promise<boolean> {
+    validateDigest(digest);
+    const target = blobTarget(name, digest);
+    const response = await this.call(target, {
+      method: 'HEAD',
+      url: `${this.baseUrl(name.registry)}/v2/${name.repository}/blobs/${digest}`,
+    });
+    if (response.status === 404) return false;
+    this.expectOk(response, target, 'HEAD');
+    return true;
+  }
+
+  /**
+   * Uploads a blob in one piece, unless the repository already holds it: `HEAD` first, then
+   * `POST /v2/<name>/blobs/uploads/` and `PUT <location>?digest=<digest>` with the bytes (the
+   * monolithic upload of the distribution spec), authenticated for `pull,push`. Returns the digest.
+   */
+  async putBlob(name: ImageName, bytes: Uint8Array): Promise<string> {
+    const digest = sha256Digest(bytes);
+    if (await this.hasBlob(name, digest)) {
+      this.logger.debug(`${formatName(name)}@${digest} is already in the registry; not uploading it`);
+      return digest;
+    }
+    const target = blobTarget(name, digest);
+    const base = this.baseUrl(name.registry);
+    const started = await this.call(
+      target,
+      { method: 'POST', url: `${base}/v2/${name.repository}/blobs/uploads/` },
+      ['pull', 'push'],
+    );
+    const location = started.headers.location;
+    if (started.status !== 202 || location === undefined || location === '')
+      throw this.pushError(target, started, 'POST of a blob upload');
+    // Location may be relative, and may carry the registry's own state in its query.
+    const upload = new URL(location, `${base}/`);
+    upload.searchParams.set('digest', digest);
+    const done = await this.call(
+      target,
+      {
+        method: 'PUT',
+        url: upload.toString(),
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: bytes,
+      },
+      ['pull', 'push'],
+    );
+    if (done.status !== 201 && done.status !== 204) throw this.pushError(target, done, 'PUT of the blob');
+    const reported = done.headers['docker-content-digest'];
+    if (reported !== undefined && reported !== '' && reported !== digest)
+      throw this.mismatch(target, digest, reported);
+    return digest;
+  }
+
+  /**
+   * The referrers of a manifest through the OCI 1.1 referrers API
+   * (`GET /v2/<name>/referrers/<digest>`, optionally `?artifactType=`): an index of descriptors.
+   * Undefined when the registry does not offer the API (404, 405 or 501), so the caller can fall
+   * back to the referrers tag schema. `filtered` says whether the registry applied `artifactType`
+   * (`OCI-Filters-Applied`); a caller filters again either way.
+   */
+  async getReferrers(
+    name: ImageName,
+    digest: string,
+    artifactType?: string,
+  ): Promise<{ readonly index: ImageIndex; readonly filtered: boolean } | undefined> {
+    validateDigest(digest);
+    const target: Target = {
+      registry: name.registry,
+      repository: name.repository,
+      display: `${formatName(name)}@${digest}`,
+    };
+    const url = new URL(`${this.baseUrl(name.registry)}/v2/${name.repository}/referrers/${digest}`);
+    if (artifactType !== undefined) url.searchParams.set('artifactType', artifactType);
+    const response = await this.call(target, {
+      method: 'GET',
+      url: url.toString(),
+      headers: { Accept: MEDIA_TYPES.ociIndex },
+    });
+    if (response.status === 404 || response.status === 405 || response.status === 501) return undefined;
+    this.expectOk(response, target, 'GET of the referrers');
+    let json: unknown;
+    try {
+      json = JSON.parse(response.text());
+    } catch (error) {
+      throw new RegistryError(
+        `${target.display}: the referrers API answered with something not JSON.`,
+        target,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (!isIndex(MEDIA_TYPES.ociIndex, json) || !Array.isArray(json.manifests))
+      throw new RegistryError(`${target.display}: the referrers API did not answer with an index.`, target);
+    const filters = (response.headers['oci-filters-applied'] ?? '').split(',').map((f) => f.trim());
+    return { index: json, filtered: filters.includes('artifactType') };
+  }
+
   /**
    * Stores a manifest (or index) under a tag or digest: `PUT /v2/<name>/manifests/<reference>`,
    * authenticated for `pull,push`. The blobs it points at must already be in the same repository,
@@ -395,6 +502,19 @@ export class RegistryClient {
     body: Uint8Array,
     mediaType: string,
   ): Promise<string> {
+    return (await this.storeManifest(reference, body, mediaType)).digest;
+  }
+
+  /**
+   * {@link putManifest}, also returning the `OCI-Subject` header: a registry that sends it for a
+   * manifest with a `subject` indexes referrers itself (OCI 1.1); one that does not needs the
+   * referrers tag schema kept by the client.
+   */
+  async storeManifest(
+    reference: ImageReference | string,
+    body: Uint8Array,
+    mediaType: string,
+  ): Promise<StoredManifest> {
     const ref = toReference(reference);
     const target = targetOf(ref);
     const digest = sha256Digest(body);
@@ -434,7 +554,8 @@ export class RegistryClient {
           hint: 'The registry or a proxy rewrote the manifest; the tag does not point at the image it was meant to.',
         },
       );
-    return digest;
+    const subject = response.headers['oci-subject'];
+    return { digest, subject: subject === undefined || subject === '' ? undefined : subject };
   }
 
   private manifestUrl(ref: ImageReference): string {
@@ -597,6 +718,14 @@ export class RegistryClient {
     );
   }
 
+  private pushError(target: Target, response: HttpResponse, what: string): RegistryError {
+    return new RegistryError(
+      `${target.registry} answered ${describeStatus(response.status)} to the ${what} for ${target.display}${errorDetail(response)}.`,
+      { registry: target.registry, status: response.status, reference: target.display },
+      { hint: 'Check that the credentials may push to this repository.' },
+    );
+  }
+
   private mismatch(target: Target, expected: string, actual: string): RegistryError {
     return new RegistryError(
       `${target.display}: the registry returned content with digest ${actual} where ${expected} was asked for.`,
@@ -625,6 +754,10 @@ export function authHint(registry: string, service: string | undefined, withLogi
 
 function toReference(reference: ImageReference | string): ImageReference {
   return typeof reference === 'string' ? parseReference(reference) : reference;
+}
+
+function blobTarget(name: ImageName, digest: string): Target {
+  return { registry: name.registry, repository: name.repository, display: `${formatName(name)}@${digest}` };
 }
 
 function targetOf(ref: ImageReference): Target {

@@ -18,3 +18,5 @@ export * from './drivers.js';
 export * from './scanner-installer.js';
 export * from './scanner-checksums.js';
 export * from './scanner-run.js';
+export * from './verdict.js';
+export * from './verdict-referrers.js';

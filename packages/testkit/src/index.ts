@@ -19,3 +19,4 @@ export * from './stand-in-scanner.js';
 export * from './release-server.js';
 export * from './load-generator.js';
 export * from './prometheus.js';
+export * from './referrers-registry.js';
