@@ -24,6 +24,7 @@ describe('readInputs', () => {
       ignoreUnfixed: false,
       summary: true,
       failBuild: true,
+      attachVerdict: 'auto',
       category: 'image/ghcr.io/dreamscape/auth',
       sarifFile: '/runner/temp/dreamscape-scan/image-ghcr.io-dreamscape-auth/results.sarif',
       reportFile: '/runner/temp/dreamscape-scan/image-ghcr.io-dreamscape-auth/report.json',
@@ -55,6 +56,7 @@ describe('readInputs', () => {
         'github-token': 't',
         summary: 'false',
         'fail-build': 'no',
+        'attach-verdict': 'TRUE',
         'cache-dir': '.cache/grype',
         timeout: '30m',
       }),
@@ -75,6 +77,7 @@ describe('readInputs', () => {
       githubToken: 't',
       summary: false,
       failBuild: false,
+      attachVerdict: 'true',
       dbDir: join(workspace, '.cache/grype'),
       timeoutMs: 30 * 60_000,
     });
@@ -126,6 +129,10 @@ describe('readInputs', () => {
     [
       { 'ignore-unfixed': 'maybe' },
       'Input \'ignore-unfixed\' has an invalid value "maybe". Accepted: true or false.',
+    ],
+    [
+      { 'attach-verdict': 'yes' },
+      "Input 'attach-verdict' has an invalid value \"yes\". Accepted: 'auto', 'true', 'false'.",
     ],
     [{ dockerfile: 'missing/Dockerfile' }, 'Input \'dockerfile\' has an invalid value "missing/Dockerfile"'],
   ])('refuses %j', (extra, message) => {

@@ -10,6 +10,7 @@ import {
   type InputSource,
 } from '@dreamscape/core';
 import {
+  ATTACH_VERDICT_MODES,
   defaultCategory,
   parseScanTarget,
   resolveInsideWorkspace,
@@ -17,6 +18,7 @@ import {
   SCANNERS,
   SHA256_HEX,
   THRESHOLDS,
+  type AttachVerdictMode,
   type RegistryCredentials,
   type ScannerName,
   type ScanTarget,
@@ -48,6 +50,8 @@ export interface ScanInputs {
   readonly commentAuthor: string | undefined;
   readonly summary: boolean;
   readonly failBuild: boolean;
+  /** Whether the verdict is attached to the image in its registry (`attach-verdict`). */
+  readonly attachVerdict: AttachVerdictMode;
   readonly timeoutMs: number;
   readonly workspace: string;
   readonly tempDir: string;
@@ -168,6 +172,7 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     commentAuthor: authorText === '' ? undefined : authorText,
     summary: readBoolean(src, 'summary', true),
     failBuild: readBoolean(src, 'fail-build', true),
+    attachVerdict: readEnum(src, 'attach-verdict', ATTACH_VERDICT_MODES, 'auto'),
     timeoutMs: readDuration(src, 'timeout', 15 * 60_000, { minMs: 10_000, maxMs: 6 * 3_600_000 }),
     workspace,
     tempDir,

@@ -3,8 +3,12 @@ import { dirname } from 'node:path';
 import { ActionError, FetchHttpClient, ProcessCommandRunner, systemClock } from '@dreamscape/core';
 import { runAction, type ActionRuntime } from '@dreamscape/core/actions';
 import { GitHubClient, readGitHubContext, stickyMarker, upsertStickyComment } from '@dreamscape/github';
+import { RegistryClient, registryReferrers } from '@dreamscape/image';
 import {
+  attachScanVerdict,
   buildSarif,
+  buildVerdict,
+  describeVerdictAttachment,
   evaluatePolicy,
   loadWaivers,
   renderScanSummary,
@@ -86,9 +90,9 @@ async function scan(runtime: ActionRuntime): Promise<void> {
     return Promise.resolve(result);
   });
 
+  // Development builds report 'dev': the version we verified on the binary is the truthful one.
+  const scannerVersion = /^\d/.test(report.scannerVersion) ? report.scannerVersion : scanner.version;
   const sarif = await logger.group('Write SARIF and the report', () => {
-    // Development builds report 'dev': the version we verified on the binary is the truthful one.
-    const scannerVersion = /^\d/.test(report.scannerVersion) ? report.scannerVersion : scanner.version;
     const out = writeReports(inputs, policy, { ...report, scannerVersion });
     const truncated = out.sarif.truncated
       ? `; truncated to the ${out.sarif.results} most severe of ${out.sarif.totalResults} to stay within GitHub's limits`
@@ -111,6 +115,36 @@ async function scan(runtime: ActionRuntime): Promise<void> {
   runtime.setOutput('sarif-file', inputs.sarifFile);
   runtime.setOutput('report-file', inputs.reportFile);
 
+  // Before the step can fail on the verdict: a failing verdict travels with the image too.
+  const attachment = await logger.group(`Attach the verdict to ${inputs.target.reference}`, () =>
+    attachScanVerdict({
+      store: () =>
+        registryReferrers(
+          new RegistryClient({
+            http,
+            logger,
+            logins:
+              inputs.credentials === undefined
+                ? []
+                : [{ registry: inputs.target.registry, ...inputs.credentials }],
+          }),
+          { logger },
+        ),
+      verdict: buildVerdict({
+        image: inputs.target.reference,
+        report: { ...report, scannerVersion },
+        policy,
+        failOn: inputs.failBuild ? 'fail-build' : 'report-only',
+        clock: systemClock,
+      }),
+      mode: inputs.attachVerdict,
+      registry: inputs.target.registry,
+      logger,
+    }),
+  );
+  runtime.setOutput('verdict-attached', String(attachment.attached));
+  runtime.setOutput('verdict-digest', attachment.attached ? attachment.digest : '');
+
   const summaryOptions = {
     image: inputs.target.reference,
     scanner: inputs.scanner,
@@ -121,7 +155,9 @@ async function scan(runtime: ActionRuntime): Promise<void> {
   };
   if (inputs.summary) {
     const note = db.status === 'cached' ? `\n> ⚠️ ${db.message}\n` : '';
-    await runtime.appendSummary(`${renderScanSummary(summaryOptions)}${note}\n`);
+    await runtime.appendSummary(
+      `${renderScanSummary(summaryOptions)}${note}\n${describeVerdictAttachment(attachment)}\n`,
+    );
   }
   await comment(runtime, inputs, () => renderScanSummary({ ...summaryOptions, topFindings: 5 }));
 

@@ -20,3 +20,4 @@ export * from './scanner-checksums.js';
 export * from './scanner-run.js';
 export * from './verdict.js';
 export * from './verdict-referrers.js';
+export * from './verdict-attachment.js';

@@ -24,6 +24,8 @@ export type RegistryAuth =
       readonly service?: string;
       /** Anonymous requests may pull (a public image). Default false. */
       readonly anonymousPull?: boolean;
+      /** Users that may pull but not push (a token with `packages: read`). Default none. */
+      readonly pullOnly?: readonly string[];
     };
 
 /** Options for {@link startRegistry}. */
@@ -80,6 +82,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
       users: auth.users,
       ...(auth.service === undefined ? {} : { service: auth.service }),
       ...(auth.anonymousPull === undefined ? {} : { anonymousPull: auth.anonymousPull }),
+      ...(auth.pullOnly === undefined ? {} : { pullOnly: auth.pullOnly }),
     });
     authConfig.push(
       'auth:',

@@ -23,6 +23,11 @@ export interface TokenIssuerOptions {
   readonly issuer?: string;
   /** Grant `pull` to requests without credentials, as for a public GHCR image. Default false. */
   readonly anonymousPull?: boolean;
+  /**
+   * Users granted `pull` only, whatever they ask for: a workflow token with `packages: read`.
+   * Default none (every user gets what it asks for).
+   */
+  readonly pullOnly?: readonly string[];
   /** Token lifetime. Default 300 s. */
   readonly expiresInSeconds?: number;
 }
@@ -122,7 +127,9 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Run
       const name = rest.join(':');
       const granted =
         account !== undefined
-          ? actions
+          ? options.pullOnly?.includes(account) === true
+            ? actions.filter((a) => a === 'pull')
+            : actions
           : options.anonymousPull === true
             ? actions.filter((a) => a === 'pull')
             : [];
