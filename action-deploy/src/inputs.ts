@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import {
   InputError,
+  readBoolean,
   readDuration,
   readEnum,
   readList,
@@ -12,6 +13,7 @@ import {
 } from '@dreamscape/core';
 import { findOnPath, RENDERERS, type HelmChoice, type ImagePin, type Renderer } from '@dreamscape/kube';
 import { parseImagesInput } from '@dreamscape/image';
+import { SCAN_THRESHOLDS, SCANNERS, type ScanRequirement } from '@dreamscape/scan';
 import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
 
 /** A DNS label, as app and environment names become part of object names. */
@@ -48,6 +50,10 @@ export interface DeployInputs {
   readonly jobTimeoutMs: number;
   /** A failed post-deploy Job: `report` (the release stays live) or `switch-back`. */
   readonly postDeployFailure: 'report' | 'switch-back';
+  /** `require-scan`: what every image's verdict must be, and the registry the credentials go to. */
+  readonly scan: (ScanRequirement & { readonly registry: string }) | undefined;
+  /** `registry-username` / `registry-password`: for an `oci://` chart's registry and `scan-registry`. */
+  readonly registryCredentials: { readonly username: string; readonly password: string } | undefined;
   readonly images: readonly ImagePin[];
   readonly environment: string;
   readonly app: string;
@@ -94,7 +100,9 @@ export function readInputs(
       { reason: overlayInput === '' ? 'neither is given' : 'both are given' },
     );
   const overlay = overlayInput === '' ? '' : readOverlay(overlayInput, workspace);
-  const chart = chartInput === '' ? undefined : readChart(src, chartInput);
+  const scan = readBoolean(src, 'require-scan', false) ? readScanRequirement(src) : undefined;
+  const registryCredentials = readCredentials(src, chartInput.startsWith('oci://') || scan !== undefined);
+  const chart = chartInput === '' ? undefined : readChart(src, chartInput, registryCredentials);
   if (chart === undefined)
     for (const name of ['chart-version', 'values', 'set'])
       if (readString(src, name) !== '')
@@ -169,6 +177,8 @@ export function readInputs(
   return {
     overlay,
     chart,
+    scan,
+    registryCredentials,
     jobTimeoutMs: readDuration(src, 'job-timeout', 600_000, { minMs: 1000, maxMs: 6 * 3_600_000 }),
     postDeployFailure,
     images: parseImagesInput(readString(src, 'images')),
@@ -211,8 +221,27 @@ function readOverlay(value: string, workspace: string): string {
  * `chart` and what goes with it. Paths are checked (inside the workspace, links followed) and the
  * values parsed when the chart is rendered, before helm runs.
  */
-function readChart(src: InputSource, chart: string): ChartInputs {
+function readChart(
+  src: InputSource,
+  chart: string,
+  credentials: { readonly username: string; readonly password: string } | undefined,
+): ChartInputs {
   const helm = readEnum(src, 'helm', ['pinned', 'path'] as const, 'pinned');
+  return {
+    chart,
+    version: readString(src, 'chart-version') || undefined,
+    values: readList(src, 'values'),
+    set: readList(src, 'set', { commas: false }),
+    helm,
+    registry: chart.startsWith('oci://') ? credentials : undefined,
+  };
+}
+
+/** `registry-username` and `registry-password`: both or neither, and only where something uses them. */
+function readCredentials(
+  src: InputSource,
+  used: boolean,
+): { readonly username: string; readonly password: string } | undefined {
   const username = readString(src, 'registry-username');
   const password = readString(src, 'registry-password');
   if ((username === '') !== (password === ''))
@@ -221,17 +250,34 @@ function readChart(src: InputSource, chart: string): ChartInputs {
       '',
       'both registry-username and registry-password, or neither',
     );
-  if (username !== '' && !chart.startsWith('oci://'))
-    throw new InputError('registry-username', username, 'credentials only with an oci:// chart', {
-      reason: 'the chart is a local folder or archive',
-    });
+  if (username !== '' && !used)
+    throw new InputError(
+      'registry-username',
+      username,
+      'credentials only with an oci:// chart or with require-scan',
+      { reason: 'nothing would use them' },
+    );
+  return username === '' ? undefined : { username, password };
+}
+
+/** `require-scan`'s settings: `scan-max-age`, `scan-scanners`, `scan-threshold`, `scan-registry`. */
+function readScanRequirement(src: InputSource): ScanRequirement & { readonly registry: string } {
+  const scanners = readList(src, 'scan-scanners').map((s) => s.toLowerCase());
+  for (const s of scanners)
+    if (!(SCANNERS as readonly string[]).includes(s))
+      throw new InputError('scan-scanners', s, `scanners among ${SCANNERS.join(', ')}`);
+  const registry = readString(src, 'scan-registry', { default: 'ghcr.io' }).toLowerCase();
+  if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$/.test(registry))
+    throw new InputError(
+      'scan-registry',
+      registry,
+      'a registry host, such as ghcr.io or registry.example.com:5000',
+    );
   return {
-    chart,
-    version: readString(src, 'chart-version') || undefined,
-    values: readList(src, 'values'),
-    set: readList(src, 'set', { commas: false }),
-    helm,
-    registry: username === '' ? undefined : { username, password },
+    maxAgeMs: readDuration(src, 'scan-max-age', 7 * 24 * 3_600_000, { minMs: 60_000 }),
+    scanners: scanners.length === 0 ? [...SCANNERS] : scanners,
+    threshold: readEnum(src, 'scan-threshold', SCAN_THRESHOLDS, 'critical'),
+    registry,
   };
 }
 

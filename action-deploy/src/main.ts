@@ -1,6 +1,8 @@
 import { runAction, withResultOnFailure, type ActionRuntime } from '@dreamscape/core/actions';
 import { ActionError, FetchHttpClient, makeRunTempDir, ProcessCommandRunner } from '@dreamscape/core';
 import { runDeployments, trackDeployment } from '@dreamscape/github';
+import { RegistryClient, registryReferrers } from '@dreamscape/image';
+import { checkScanVerdicts, scanRefusal } from '@dreamscape/scan';
 import { hasKubeconfig, kubeconfigSource, runKubectl, withClusterSession } from '@dreamscape/kube';
 import {
   canaryRelease,
@@ -26,7 +28,7 @@ export async function run(): Promise<void> {
       const { logger } = rt;
       const inputs = readInputs(rt.inputs, rt.env);
       if (inputs.githubToken !== '') logger.setSecret(inputs.githubToken);
-      if (inputs.chart?.registry !== undefined) logger.setSecret(inputs.chart.registry.password);
+      if (inputs.registryCredentials !== undefined) logger.setSecret(inputs.registryCredentials.password);
       const tempDir = makeRunTempDir(rt.run, 'dreamscape-deploy-');
       try {
         await deploy(rt, inputs, tempDir.path);
@@ -76,6 +78,14 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
     const mode = inputs.mode === 'plan' ? 'plan' : 'deploy';
     const continuation = inputs.mode === 'promote' || inputs.mode === 'abort' ? inputs.mode : undefined;
     const release = await settleRelease(rendered, source, { ...tools, api, mode });
+    // Every image the release would run (pinned now, kept ones included), judged before any write.
+    if (inputs.scan !== undefined && mode === 'deploy' && continuation !== 'abort')
+      await logger.group('Scan verdicts', () =>
+        requireScan(inputs, inputs.scan as NonNullable<DeployInputs['scan']>, release.rendered.images, {
+          http,
+          logger,
+        }),
+      );
     const services = release.plan.services.map((s) => s.name);
     const checks = parseHealthChecks(inputs.healthChecks, services);
     // The canary's settings and its router's object in the overlay, refused before any write.
@@ -155,6 +165,36 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
     );
     await reportOutcome(rt, outcome, url, continuation);
   });
+}
+
+/** `require-scan`: every image's newest verdict read from its registry and judged; refuses with the list. */
+async function requireScan(
+  inputs: DeployInputs,
+  scan: NonNullable<DeployInputs['scan']>,
+  images: readonly string[],
+  o: { readonly http: FetchHttpClient; readonly logger: ActionRuntime['logger'] },
+): Promise<void> {
+  const client = new RegistryClient({
+    http: o.http,
+    logger: o.logger,
+    logins:
+      inputs.registryCredentials === undefined
+        ? []
+        : [{ registry: scan.registry, ...inputs.registryCredentials }],
+  });
+  const checks = await checkScanVerdicts(
+    images,
+    registryReferrers(client, { logger: o.logger }),
+    scan,
+    Date.now(),
+  );
+  for (const c of checks)
+    o.logger.info(
+      `${c.status === 'accepted' ? '✓' : '✗'} ${c.image}: ${c.status === 'accepted' ? '' : `${c.status}: `}${c.detail}`,
+    );
+  const refusal = scanRefusal(checks);
+  if (refusal !== undefined) throw refusal;
+  o.logger.info(`require-scan: all ${String(checks.length)} images have a passing verdict.`);
 }
 
 /** The release's outputs and summary; fails the step when it was not promoted (or paused, or aborted as asked). */

@@ -21,3 +21,4 @@ export * from './scanner-run.js';
 export * from './verdict.js';
 export * from './verdict-referrers.js';
 export * from './verdict-attachment.js';
+export * from './scan-requirement.js';

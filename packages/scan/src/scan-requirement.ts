@@ -1,0 +1,161 @@
+import { ActionError } from '@dreamscape/core';
+import { SEVERITIES } from './finding.js';
+import { THRESHOLDS, type Threshold } from './policy.js';
+import type { ScanVerdict } from './verdict.js';
+import { readNewestVerdict, type ReferrerStore } from './verdict-referrers.js';
+
+/**
+ * What a deploy with `require-scan` asks of every image it deploys (docs/adr/0012): a passing
+ * verdict, attached to its digest, no older than `maxAgeMs`, from an allowed scanner, made with a
+ * policy at least as strict as `threshold`.
+ */
+export interface ScanRequirement {
+  readonly maxAgeMs: number;
+  /** Scanners whose verdicts count (`trivy`, `grype`). */
+  readonly scanners: readonly string[];
+  /** The loosest threshold a verdict may have been made with (`critical` accepts critical, high, medium, low). */
+  readonly threshold: Exclude<Threshold, 'none'>;
+}
+
+/** Why an image was refused, or that it was accepted. */
+export type VerdictStatus = 'accepted' | 'missing' | 'failing' | 'too-old' | 'not-allowed' | 'unreadable';
+
+/** The judgement of one image. */
+export interface VerdictCheck {
+  readonly image: string;
+  readonly status: VerdictStatus;
+  /** In words: what was found and, when refused, how to fix it. */
+  readonly detail: string;
+  readonly verdict?: ScanVerdict;
+}
+
+/** How many verdicts are read at once. */
+const CONCURRENCY = 8;
+
+/** Strictness of a threshold: `none` fails on nothing, `critical` on the fewest findings, `low` on the most. */
+function strictness(t: Threshold): number {
+  return t === 'none' ? 0 : THRESHOLDS.indexOf(t) + 1;
+}
+
+/** `7d`, `8d 2h`, `7d 1s`: days to seconds, zero parts left out. */
+function ageText(ms: number): string {
+  let rest = Math.max(0, Math.floor(ms / 1000));
+  const parts: string[] = [];
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0) parts.push(`${String(n)}${unit}`);
+  }
+  return parts.length === 0 ? '0s' : parts.join(' ');
+}
+
+function counts(v: ScanVerdict): string {
+  const parts = SEVERITIES.filter((s) => v.counts.after[s] > 0).map(
+    (s) => `${String(v.counts.after[s])} ${s}`,
+  );
+  return parts.length === 0 ? 'no findings counted' : parts.join(', ');
+}
+
+/** Judges one verdict (or its absence) against the requirement at `now`. */
+export function judgeVerdict(
+  image: string,
+  verdict: ScanVerdict | undefined,
+  requirement: ScanRequirement,
+  now: number,
+): VerdictCheck {
+  if (verdict === undefined)
+    return {
+      image,
+      status: 'missing',
+      detail:
+        'no scan verdict is attached to this digest: scan it with action-scan (attach-verdict) before deploying',
+    };
+  const made = `${verdict.scanner.name} ${verdict.scanner.version}, threshold ${verdict.policy.threshold}, ${verdict.createdAt}`;
+  if (!requirement.scanners.includes(verdict.scanner.name))
+    return {
+      image,
+      status: 'not-allowed',
+      verdict,
+      detail: `its newest verdict comes from ${verdict.scanner.name}, and scan-scanners allows ${requirement.scanners.join(', ')} (${made})`,
+    };
+  if (strictness(verdict.policy.threshold) < strictness(requirement.threshold))
+    return {
+      image,
+      status: 'not-allowed',
+      verdict,
+      detail: `its newest verdict was made with threshold ${verdict.policy.threshold}, looser than the ${requirement.threshold} scan-threshold asks for (${made}): scan it again with severity-threshold ${requirement.threshold} or stricter`,
+    };
+  if (verdict.result !== 'pass')
+    return {
+      image,
+      status: 'failing',
+      verdict,
+      detail: `its newest verdict fails (${counts(verdict)}; ${made}): fix or waive the findings, rebuild and scan again`,
+    };
+  const age = now - Date.parse(verdict.createdAt);
+  if (!(age <= requirement.maxAgeMs))
+    return {
+      image,
+      status: 'too-old',
+      verdict,
+      detail: `its newest verdict is ${Number.isNaN(age) ? 'of an unknown age' : `${ageText(age)} old`}, more than scan-max-age ${ageText(requirement.maxAgeMs)} (${made}): scan it again`,
+    };
+  return { image, status: 'accepted', verdict, detail: `passed (${made})` };
+}
+
+/**
+ * Reads the newest verdict of every image (by digest) from the registry and judges it. A verdict
+ * that cannot be read is a refusal of its own (`unreadable`), never an acceptance.
+ */
+export async function checkScanVerdicts(
+  images: readonly string[],
+  store: ReferrerStore,
+  requirement: ScanRequirement,
+  now: number,
+): Promise<VerdictCheck[]> {
+  const checks: VerdictCheck[] = new Array<VerdictCheck>(images.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < images.length) {
+      const i = next++;
+      const image = images[i] as string;
+      if (!/@sha256:[0-9a-f]{64}$/.test(image)) {
+        checks[i] = { image, status: 'unreadable', detail: 'the image is not pinned by digest' };
+        continue;
+      }
+      try {
+        checks[i] = judgeVerdict(image, (await readNewestVerdict(store, image))?.verdict, requirement, now);
+      } catch (error) {
+        checks[i] = {
+          image,
+          status: 'unreadable',
+          detail: `its verdict could not be read: ${error instanceof Error ? error.message : String(error)}`,
+        };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, images.length) }, worker));
+  return checks;
+}
+
+/** The error that stops a deploy when an image is refused, listing every refusal; undefined when none is. */
+export function scanRefusal(checks: readonly VerdictCheck[]): ActionError | undefined {
+  const refused = checks.filter((c) => c.status !== 'accepted');
+  if (refused.length === 0) return undefined;
+  return new ActionError(
+    `require-scan refused ${String(refused.length)} of ${String(checks.length)} image${checks.length === 1 ? '' : 's'}; nothing was written:\n${refused
+      .map((c) => `- ${c.image}: ${c.status}: ${c.detail}`)
+      .join('\n')}`,
+    {
+      hint: 'Scan each refused image with action-scan (its verdict is attached to the digest), or set require-scan: false for this environment.',
+    },
+  );
+}
+
+/** The accepted values of `scan-threshold`. */
+export const SCAN_THRESHOLDS = THRESHOLDS.filter((t): t is Exclude<Threshold, 'none'> => t !== 'none');
