@@ -7,6 +7,7 @@ import {
   findSecretLeaks,
   pushTestImage,
   realWrites,
+  rollback,
   runKubectl,
   startCluster,
   startRegistry,
@@ -84,7 +85,7 @@ function verdict(ref: string, o: { result: 'pass' | 'fail'; ageMs: number; criti
   };
 }
 
-function release(ref: string, runId: string): Promise<ActionRunResult> {
+function release(ref: string, runId: string, requireScan = true): Promise<ActionRunResult> {
   return deploy(
     cluster,
     {
@@ -95,10 +96,14 @@ function release(ref: string, runId: string): Promise<ActionRunResult> {
       namespace: NS,
       images: `ghcr.io/dreamscape/payment=${ref}`,
       set: 'migration.enabled=false',
-      'require-scan': 'true',
-      'scan-registry': registry.host,
-      'registry-username': CI.username,
-      'registry-password': CI.password,
+      ...(requireScan
+        ? {
+            'require-scan': 'true',
+            'scan-registry': registry.host,
+            'registry-username': CI.username,
+            'registry-password': CI.password,
+          }
+        : {}),
       'verify-window': '300ms',
     },
     { runId },
@@ -156,4 +161,38 @@ describe('require-scan', () => {
     expect(r.stdout).toContain('require-scan: all 1 images have a passing verdict.');
     expect(findSecretLeaks(r, { password: CI.password })).toEqual([]);
   }, 120_000);
+
+  it('a rollback with require-scan refuses a target whose image has no verdict before any write, and takes it once scanned', async () => {
+    const unscanned = await image('unscanned');
+    const first = await release(unscanned, 'unscanned', false);
+    expect([first.outputs.result, first.errors]).toEqual(['promoted', []]);
+    const scanned = await image('scanned-again');
+    await attachVerdict(store(), verdict(scanned, { result: 'pass', ageMs: 60_000 }));
+    expect((await release(scanned, 'scanned-again')).outputs.result).toBe('promoted');
+
+    const back = (runId: string): Promise<ActionRunResult> =>
+      rollback(
+        cluster,
+        {
+          app: 'payment',
+          environment: 'prod',
+          'require-scan': 'true',
+          'registry-username': CI.username,
+          'registry-password': CI.password,
+        },
+        { runId },
+      );
+    const before = realWrites(cluster.double).length;
+    const refused = await back('rollback-refused');
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.errors.join('\n')).toMatch(/require-scan refused 1 of 1 image; nothing was written/);
+    expect(refused.errors.join('\n')).toContain(`${unscanned}: missing`);
+    expect(realWrites(cluster.double).length).toBe(before);
+
+    await attachVerdict(store(), verdict(unscanned, { result: 'pass', ageMs: 60_000 }));
+    const accepted = await back('rollback-accepted');
+    expect(accepted.errors).toEqual([]);
+    expect(accepted.outputs.result).toBe('rolled-back');
+    expect(findSecretLeaks(accepted, { password: CI.password })).toEqual([]);
+  }, 180_000);
 });

@@ -10,6 +10,7 @@ import {
   type InputSource,
 } from '@dreamscape/core';
 import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
+import { SCAN_THRESHOLDS, SCANNERS, type ScanRequirement } from '@dreamscape/scan';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const NAME_ACCEPTED =
@@ -36,6 +37,8 @@ export interface RollbackInputs {
   readonly verifyImages: boolean;
   readonly registryUsername: string;
   readonly registryPassword: string;
+  /** `require-scan`: the target's images must have passing verdicts, as a deploy's must. */
+  readonly scan: ScanRequirement | undefined;
   /** Cluster-scoped objects the target's recorded manifest may apply besides its own Namespace. */
   readonly allowClusterObjects: readonly AllowedClusterObject[];
 }
@@ -93,8 +96,25 @@ export function readInputs(
     githubToken: readString(src, 'github-token'),
     mode: readEnum(src, 'mode', ['rollback', 'plan'] as const, 'rollback'),
     verifyImages: readBoolean(src, 'verify-images', false),
+    scan: readBoolean(src, 'require-scan', false) ? readScanRequirement(src) : undefined,
     registryUsername: readString(src, 'registry-username'),
     registryPassword: readString(src, 'registry-password'),
     allowClusterObjects: parseAllowedClusterObjects(readString(src, 'allow-cluster-objects')),
+  };
+}
+
+/** `require-scan`'s settings: `scan-max-age`, `scan-scanners`, `scan-threshold`. */
+function readScanRequirement(src: InputSource): ScanRequirement {
+  const scanners = readString(src, 'scan-scanners')
+    .split(/[\s,]+/)
+    .filter((s) => s !== '')
+    .map((s) => s.toLowerCase());
+  for (const s of scanners)
+    if (!(SCANNERS as readonly string[]).includes(s))
+      throw new InputError('scan-scanners', s, `scanners among ${SCANNERS.join(', ')}`);
+  return {
+    maxAgeMs: readDuration(src, 'scan-max-age', 7 * 24 * 3_600_000, { minMs: 60_000 }),
+    scanners: scanners.length === 0 ? [...SCANNERS] : scanners,
+    threshold: readEnum(src, 'scan-threshold', SCAN_THRESHOLDS, 'critical'),
   };
 }

@@ -1,8 +1,9 @@
 import { runAction, withResultOnFailure, type ActionRuntime } from '@dreamscape/core/actions';
 import { ActionError, FetchHttpClient, makeRunTempDir, ProcessCommandRunner } from '@dreamscape/core';
 import { runDeployments, trackDeployment } from '@dreamscape/github';
-import { checkImagesExist, loginsForImages } from '@dreamscape/image';
+import { checkImagesExist, loginsForImages, RegistryClient, registryReferrers } from '@dreamscape/image';
 import { withClusterSession } from '@dreamscape/kube';
+import { checkScanVerdicts, scanRefusal } from '@dreamscape/scan';
 import {
   findRollbackScopes,
   FIELD_MANAGER,
@@ -46,7 +47,9 @@ export async function run(): Promise<void> {
               proxyBaseUrl,
               logger,
               run: rt.run,
-              ...(inputs.verifyImages ? { verifyTarget: verifyImages(inputs, logger) } : {}),
+              ...(inputs.verifyImages || inputs.scan !== undefined
+                ? { verifyTarget: verifyTarget(inputs, logger, http) }
+                : {}),
               track: tracked(rt, inputs, http),
             };
             const results: AppRollbackResult[] = [];
@@ -82,22 +85,35 @@ export async function run(): Promise<void> {
   );
 }
 
-/** Every image of the target must still be in its registry (`verify-images`). */
-function verifyImages(
+/**
+ * Before anything is written: every image of the target must still be in its registry
+ * (`verify-images`), and have a passing, recent verdict (`require-scan`).
+ */
+function verifyTarget(
   inputs: RollbackInputs,
   logger: ActionRuntime['logger'],
+  http: FetchHttpClient,
 ): RollbackContext['verifyTarget'] {
   return async (target) => {
-    const images = Object.values(target.images);
-    await checkImagesExist({
-      images,
-      logger,
-      logins: loginsForImages(images, {
-        username: inputs.registryUsername,
-        password: inputs.registryPassword,
-      }),
-      revision: target.revision,
+    const images = [...new Set(Object.values(target.images))];
+    const logins = loginsForImages(images, {
+      username: inputs.registryUsername,
+      password: inputs.registryPassword,
     });
+    if (inputs.verifyImages) await checkImagesExist({ images, logger, logins, revision: target.revision });
+    if (inputs.scan === undefined) return;
+    const checks = await checkScanVerdicts(
+      images,
+      registryReferrers(new RegistryClient({ http, logger, logins }), { logger }),
+      inputs.scan,
+      Date.now(),
+    );
+    for (const c of checks)
+      logger.info(
+        `${c.status === 'accepted' ? '✓' : '✗'} ${c.image}: ${c.status === 'accepted' ? '' : `${c.status}: `}${c.detail}`,
+      );
+    const refusal = scanRefusal(checks);
+    if (refusal !== undefined) throw refusal;
   };
 }
 
