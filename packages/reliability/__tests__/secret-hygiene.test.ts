@@ -222,6 +222,10 @@ describe('secret hygiene: known credentials never appear in logs, outputs, summa
           'github-token': GITHUB_TOKEN,
           'registry-username': USER,
           'registry-password': SCAN_PASSWORD,
+          // The image is in no registry this machine reaches (the stand-in scanner only replays a
+          // report): its verdict has nowhere to go. Attaching is checked against a real registry in
+          // action-scan/__tests__/verdict.test.ts, credentials included.
+          'attach-verdict': 'false',
         },
         env: {
           PATH: `${scanner.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
