@@ -13,7 +13,7 @@ import {
 } from '@dreamscape/core';
 import { findOnPath, RENDERERS, type HelmChoice, type ImagePin, type Renderer } from '@dreamscape/kube';
 import { parseImagesInput } from '@dreamscape/image';
-import { SCAN_THRESHOLDS, SCANNERS, type ScanRequirement } from '@dreamscape/scan';
+import { readScanRequirement, type ScanRequirement } from '@dreamscape/scan';
 import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
 
 /** A DNS label, as app and environment names become part of object names. */
@@ -100,7 +100,7 @@ export function readInputs(
       { reason: overlayInput === '' ? 'neither is given' : 'both are given' },
     );
   const overlay = overlayInput === '' ? '' : readOverlay(overlayInput, workspace);
-  const scan = readBoolean(src, 'require-scan', false) ? readScanRequirement(src) : undefined;
+  const scan = readBoolean(src, 'require-scan', false) ? readScanSettings(src) : undefined;
   const registryCredentials = readCredentials(src, chartInput.startsWith('oci://') || scan !== undefined);
   const chart = chartInput === '' ? undefined : readChart(src, chartInput, registryCredentials);
   if (chart === undefined)
@@ -260,12 +260,8 @@ function readCredentials(
   return username === '' ? undefined : { username, password };
 }
 
-/** `require-scan`'s settings: `scan-max-age`, `scan-scanners`, `scan-threshold`, `scan-registry`. */
-function readScanRequirement(src: InputSource): ScanRequirement & { readonly registry: string } {
-  const scanners = readList(src, 'scan-scanners').map((s) => s.toLowerCase());
-  for (const s of scanners)
-    if (!(SCANNERS as readonly string[]).includes(s))
-      throw new InputError('scan-scanners', s, `scanners among ${SCANNERS.join(', ')}`);
+/** `require-scan`'s settings, and `scan-registry`, where the credentials go when verdicts are read. */
+function readScanSettings(src: InputSource): ScanRequirement & { readonly registry: string } {
   const registry = readString(src, 'scan-registry', { default: 'ghcr.io' }).toLowerCase();
   if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$/.test(registry))
     throw new InputError(
@@ -273,12 +269,7 @@ function readScanRequirement(src: InputSource): ScanRequirement & { readonly reg
       registry,
       'a registry host, such as ghcr.io or registry.example.com:5000',
     );
-  return {
-    maxAgeMs: readDuration(src, 'scan-max-age', 7 * 24 * 3_600_000, { minMs: 60_000 }),
-    scanners: scanners.length === 0 ? [...SCANNERS] : scanners,
-    threshold: readEnum(src, 'scan-threshold', SCAN_THRESHOLDS, 'critical'),
-    registry,
-  };
+  return { ...readScanRequirement(src), registry };
 }
 
 const MODE_ACCEPTED =

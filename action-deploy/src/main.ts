@@ -2,7 +2,7 @@ import { runAction, withResultOnFailure, type ActionRuntime } from '@dreamscape/
 import { ActionError, FetchHttpClient, makeRunTempDir, ProcessCommandRunner } from '@dreamscape/core';
 import { runDeployments, trackDeployment } from '@dreamscape/github';
 import { RegistryClient, registryReferrers } from '@dreamscape/image';
-import { checkScanVerdicts, scanRefusal } from '@dreamscape/scan';
+import { requireScannedImages } from '@dreamscape/scan';
 import { hasKubeconfig, kubeconfigSource, runKubectl, withClusterSession } from '@dreamscape/kube';
 import {
   canaryRelease,
@@ -79,12 +79,10 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
     const continuation = inputs.mode === 'promote' || inputs.mode === 'abort' ? inputs.mode : undefined;
     const release = await settleRelease(rendered, source, { ...tools, api, mode });
     // Every image the release would run (pinned now, kept ones included), judged before any write.
-    if (inputs.scan !== undefined && mode === 'deploy' && continuation !== 'abort')
+    const scan = inputs.scan;
+    if (scan !== undefined && mode === 'deploy' && continuation !== 'abort')
       await logger.group('Scan verdicts', () =>
-        requireScan(inputs, inputs.scan as NonNullable<DeployInputs['scan']>, release.rendered.images, {
-          http,
-          logger,
-        }),
+        requireScan(inputs, scan, release.rendered.images, { http, logger }),
       );
     const services = release.plan.services.map((s) => s.name);
     const checks = parseHealthChecks(inputs.healthChecks, services);
@@ -182,19 +180,10 @@ async function requireScan(
         ? []
         : [{ registry: scan.registry, ...inputs.registryCredentials }],
   });
-  const checks = await checkScanVerdicts(
-    images,
-    registryReferrers(client, { logger: o.logger }),
-    scan,
-    Date.now(),
-  );
-  for (const c of checks)
-    o.logger.info(
-      `${c.status === 'accepted' ? '✓' : '✗'} ${c.image}: ${c.status === 'accepted' ? '' : `${c.status}: `}${c.detail}`,
-    );
-  const refusal = scanRefusal(checks);
-  if (refusal !== undefined) throw refusal;
-  o.logger.info(`require-scan: all ${String(checks.length)} images have a passing verdict.`);
+  await requireScannedImages(images, registryReferrers(client, { logger: o.logger }), scan, {
+    now: Date.now(),
+    logger: o.logger,
+  });
 }
 
 /** The release's outputs and summary; fails the step when it was not promoted (or paused, or aborted as asked). */

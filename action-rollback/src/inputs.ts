@@ -10,7 +10,7 @@ import {
   type InputSource,
 } from '@dreamscape/core';
 import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
-import { SCAN_THRESHOLDS, SCANNERS, type ScanRequirement } from '@dreamscape/scan';
+import { readScanRequirement, type ScanRequirement } from '@dreamscape/scan';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const NAME_ACCEPTED =
@@ -100,21 +100,5 @@ export function readInputs(
     registryUsername: readString(src, 'registry-username'),
     registryPassword: readString(src, 'registry-password'),
     allowClusterObjects: parseAllowedClusterObjects(readString(src, 'allow-cluster-objects')),
-  };
-}
-
-/** `require-scan`'s settings: `scan-max-age`, `scan-scanners`, `scan-threshold`. */
-function readScanRequirement(src: InputSource): ScanRequirement {
-  const scanners = readString(src, 'scan-scanners')
-    .split(/[\s,]+/)
-    .filter((s) => s !== '')
-    .map((s) => s.toLowerCase());
-  for (const s of scanners)
-    if (!(SCANNERS as readonly string[]).includes(s))
-      throw new InputError('scan-scanners', s, `scanners among ${SCANNERS.join(', ')}`);
-  return {
-    maxAgeMs: readDuration(src, 'scan-max-age', 7 * 24 * 3_600_000, { minMs: 60_000 }),
-    scanners: scanners.length === 0 ? [...SCANNERS] : scanners,
-    threshold: readEnum(src, 'scan-threshold', SCAN_THRESHOLDS, 'critical'),
   };
 }

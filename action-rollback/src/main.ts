@@ -3,7 +3,7 @@ import { ActionError, FetchHttpClient, makeRunTempDir, ProcessCommandRunner } fr
 import { runDeployments, trackDeployment } from '@dreamscape/github';
 import { checkImagesExist, loginsForImages, RegistryClient, registryReferrers } from '@dreamscape/image';
 import { withClusterSession } from '@dreamscape/kube';
-import { checkScanVerdicts, scanRefusal } from '@dreamscape/scan';
+import { requireScannedImages } from '@dreamscape/scan';
 import {
   findRollbackScopes,
   FIELD_MANAGER,
@@ -102,18 +102,12 @@ function verifyTarget(
     });
     if (inputs.verifyImages) await checkImagesExist({ images, logger, logins, revision: target.revision });
     if (inputs.scan === undefined) return;
-    const checks = await checkScanVerdicts(
+    await requireScannedImages(
       images,
       registryReferrers(new RegistryClient({ http, logger, logins }), { logger }),
       inputs.scan,
-      Date.now(),
+      { now: Date.now(), logger },
     );
-    for (const c of checks)
-      logger.info(
-        `${c.status === 'accepted' ? '✓' : '✗'} ${c.image}: ${c.status === 'accepted' ? '' : `${c.status}: `}${c.detail}`,
-      );
-    const refusal = scanRefusal(checks);
-    if (refusal !== undefined) throw refusal;
   };
 }
 

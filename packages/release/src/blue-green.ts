@@ -36,13 +36,7 @@ import {
   waitCandidate,
 } from './workload-rollout.js';
 import { workloadContainers } from './workload-classes.js';
-import {
-  DEFAULT_HOOK_SETTINGS,
-  reportRunningHookJobs,
-  runHookJobs,
-  type HookJobRun,
-  type HookPhase,
-} from './hook-jobs.js';
+import { reportRunningHookJobs, runHookPhase, type HookJobRun, type HookPhase } from './hook-jobs.js';
 
 /** What a blue-green deploy needs. */
 export interface BlueGreenOptions extends ReleaseOptions {
@@ -673,34 +667,19 @@ export class BlueGreenDeploy {
     return undefined;
   }
 
-  /**
-   * The hook Jobs of a phase, for a deploy (a rollback runs none: a migration is not undone by
-   * running it again). Returns what failed, or undefined.
-   */
+  /** The hook Jobs of a phase (a rollback runs none); returns what failed, or undefined. */
   private async runHooks(phase: HookPhase): Promise<string | undefined> {
     const { ctx } = this;
-    const hooks = ctx.plan.hooks.filter((h) => h.phase === phase);
-    if (hooks.length === 0) return undefined;
     const record = ctx.journal.record;
-    if (ctx.kind.kind === 'rollback' || record === undefined) {
-      ctx.logger.notice(
-        `The ${phase} Jobs of this manifest (${hooks.map((h) => h.name).join(', ')}) are not run by a rollback.`,
-      );
-      return undefined;
-    }
-    const run = (): ReturnType<typeof runHookJobs> =>
-      runHookJobs(ctx, hooks, {
-        phase,
-        revision: record.revision,
-        settings: ctx.o.hooks ?? DEFAULT_HOOK_SETTINGS,
-        installed: this.installed,
-      });
-    // Pre-deploy Jobs run inside the apply's group (the log has no nested groups).
-    const ran = await ctx.phase(phase, () =>
-      phase === 'pre-deploy' ? run() : ctx.logger.group('Post-deploy Jobs', run),
-    );
+    if (record === undefined) return undefined;
+    const ran = await runHookPhase(ctx, phase, {
+      revision: record.revision,
+      installed: this.installed,
+      // Pre-deploy Jobs run inside the apply's group.
+      grouped: phase === 'post-deploy',
+    });
     this.hookRuns.push(...ran.runs);
-    if (ran.problem === undefined) await this.journal(`${phase}-jobs`);
+    if (ran.runs.length > 0 && ran.problem === undefined) await this.journal(`${phase}-jobs`);
     return ran.problem;
   }
 

@@ -279,6 +279,40 @@ type HookContext = Pick<ReleaseContext, 'api' | 'logger' | 'clock' | 'namespace'
 };
 
 /**
+ * A phase's hook Jobs as a strategy runs them: none by a rollback (a migration is not undone by
+ * running it again; a notice names them), else {@link runHookJobs} timed as the phase, in a log
+ * group of its own unless the caller is inside one (the log has no nested groups). Returns the runs
+ * and what failed.
+ */
+export async function runHookPhase(
+  ctx: HookContext &
+    Pick<ReleaseContext, 'kind' | 'phase'> & { readonly o: Pick<ReleaseContext['o'], 'hooks'> },
+  phase: HookPhase,
+  o: { readonly revision: number; readonly installed: boolean; readonly grouped: boolean },
+): Promise<{ readonly runs: HookJobRun[]; readonly problem: string | undefined }> {
+  const hooks = ctx.plan.hooks.filter((h) => h.phase === phase);
+  if (hooks.length === 0) return { runs: [], problem: undefined };
+  if (ctx.kind.kind === 'rollback') {
+    ctx.logger.notice(
+      `The ${phase} Jobs of this manifest (${hooks.map((h) => h.name).join(', ')}) are not run by a rollback.`,
+    );
+    return { runs: [], problem: undefined };
+  }
+  const run = (): ReturnType<typeof runHookJobs> =>
+    runHookJobs(ctx, hooks, {
+      phase,
+      revision: o.revision,
+      settings: ctx.o.hooks ?? DEFAULT_HOOK_SETTINGS,
+      installed: o.installed,
+    });
+  return ctx.phase(phase, () =>
+    o.grouped
+      ? ctx.logger.group(`${phase === 'pre-deploy' ? 'Pre-deploy' : 'Post-deploy'} Jobs`, run)
+      : run(),
+  );
+}
+
+/**
  * Runs the hook Jobs of one phase, in order of weight, each to its end: created (a resumed run
  * finds the one it created and waits for it again), awaited with a progress line every 15 s, and,
  * when it fails, the last lines of its pod's log read. Stops at the first failure. After a success
@@ -365,14 +399,16 @@ async function awaitJob(ctx: HookContext, job: string, deadlineMs: number, what:
   }
 }
 
-/** The hook Jobs of this app and environment from other revisions that have not ended. */
-async function runningEarlier(ctx: HookContext, revision: number): Promise<JobView[]> {
+/** The hook Jobs of this app and environment (from revisions other than `revision`) that have not ended. */
+async function runningEarlier(ctx: HookContext, revision?: number): Promise<JobView[]> {
   const { items } = await ctx.api.list<JobView>('jobs', {
     namespace: ctx.namespace,
     labelSelector: `${APP_LABEL}=${ctx.plan.app},${ENVIRONMENT_LABEL}=${ctx.plan.environment},${HOOK_LABEL}`,
   });
   return items.filter(
-    (j) => j.metadata.labels?.[HOOK_REVISION_LABEL] !== String(revision) && finished(j) === undefined,
+    (j) =>
+      (revision === undefined || j.metadata.labels?.[HOOK_REVISION_LABEL] !== String(revision)) &&
+      finished(j) === undefined,
   );
 }
 
@@ -404,7 +440,7 @@ async function awaitEarlierJobs(
  */
 export async function reportRunningHookJobs(ctx: HookContext): Promise<void> {
   try {
-    for (const j of await runningEarlier(ctx, -1))
+    for (const j of await runningEarlier(ctx))
       ctx.logger.notice(
         `Job ${j.metadata.name} is still running; it is left to end by its own deadline, and the next release waits for it.`,
       );

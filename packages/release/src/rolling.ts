@@ -14,13 +14,7 @@ import { CLUSTER_SCOPED_KINDS, containersOf, releaseLabels, type BlueGreenPlan }
 import { ReleaseContext, type ReleaseOptions } from './release-context.js';
 import { rolloutTargets } from './workload-rollout.js';
 import { isWorkload, workloadContainers } from './workload-classes.js';
-import {
-  DEFAULT_HOOK_SETTINGS,
-  runHookJobs,
-  splitHooks,
-  type HookJobRun,
-  type HookPhase,
-} from './hook-jobs.js';
+import { runHookPhase, splitHooks, type HookJobRun, type HookPhase } from './hook-jobs.js';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
@@ -192,25 +186,7 @@ export class RollingDeploy {
     revision: number,
     installed: boolean,
   ): Promise<string | undefined> {
-    const { ctx } = this;
-    const hooks = ctx.plan.hooks.filter((h) => h.phase === phase);
-    if (hooks.length === 0) return undefined;
-    if (ctx.kind.kind === 'rollback') {
-      ctx.logger.notice(
-        `The ${phase} Jobs of this manifest (${hooks.map((h) => h.name).join(', ')}) are not run by a rollback.`,
-      );
-      return undefined;
-    }
-    const ran = await ctx.phase(phase, () =>
-      ctx.logger.group(`${phase === 'pre-deploy' ? 'Pre-deploy' : 'Post-deploy'} Jobs`, () =>
-        runHookJobs(ctx, hooks, {
-          phase,
-          revision,
-          settings: ctx.o.hooks ?? DEFAULT_HOOK_SETTINGS,
-          installed,
-        }),
-      ),
-    );
+    const ran = await runHookPhase(this.ctx, phase, { revision, installed, grouped: true });
     this.hookRuns.push(...ran.runs);
     return ran.problem;
   }

@@ -1,8 +1,17 @@
-import { ActionError } from '@dreamscape/core';
+import {
+  ActionError,
+  InputError,
+  readDuration,
+  readEnum,
+  readList,
+  type InputSource,
+  type Logger,
+} from '@dreamscape/core';
 import { SEVERITIES } from './finding.js';
 import { THRESHOLDS, type Threshold } from './policy.js';
 import type { ScanVerdict } from './verdict.js';
 import { readNewestVerdict, type ReferrerStore } from './verdict-referrers.js';
+import { SCANNERS } from './scan-report.js';
 
 /**
  * What a deploy with `require-scan` asks of every image it deploys (docs/adr/0012): a passing
@@ -159,3 +168,36 @@ export function scanRefusal(checks: readonly VerdictCheck[]): ActionError | unde
 
 /** The accepted values of `scan-threshold`. */
 export const SCAN_THRESHOLDS = THRESHOLDS.filter((t): t is Exclude<Threshold, 'none'> => t !== 'none');
+
+/** `scan-max-age`, `scan-scanners` and `scan-threshold`, as action-deploy and action-rollback take them. */
+export function readScanRequirement(src: InputSource): ScanRequirement {
+  const scanners = readList(src, 'scan-scanners').map((s) => s.toLowerCase());
+  for (const s of scanners)
+    if (!(SCANNERS as readonly string[]).includes(s))
+      throw new InputError('scan-scanners', s, `scanners among ${SCANNERS.join(', ')}`);
+  return {
+    maxAgeMs: readDuration(src, 'scan-max-age', 7 * 24 * 3_600_000, { minMs: 60_000 }),
+    scanners: scanners.length === 0 ? [...SCANNERS] : scanners,
+    threshold: readEnum(src, 'scan-threshold', SCAN_THRESHOLDS, 'critical'),
+  };
+}
+
+/**
+ * `require-scan`: every image's newest verdict read and judged, each judgement logged; throws the
+ * refusal listing every image refused.
+ */
+export async function requireScannedImages(
+  images: readonly string[],
+  store: ReferrerStore,
+  requirement: ScanRequirement,
+  o: { readonly now: number; readonly logger: Logger },
+): Promise<void> {
+  const checks = await checkScanVerdicts(images, store, requirement, o.now);
+  for (const c of checks)
+    o.logger.info(
+      `${c.status === 'accepted' ? '✓' : '✗'} ${c.image}: ${c.status === 'accepted' ? '' : `${c.status}: `}${c.detail}`,
+    );
+  const refusal = scanRefusal(checks);
+  if (refusal !== undefined) throw refusal;
+  o.logger.info(`require-scan: all ${String(checks.length)} images have a passing verdict.`);
+}
