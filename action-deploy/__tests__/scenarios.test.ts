@@ -143,6 +143,34 @@ describe('action-deploy when the candidate is not good', () => {
     expect(smokeProbes).toHaveLength(1);
   }, 120_000);
 
+  it('the answer to the release record create is cut mid-body (the write landed): the release still promotes, the record stored once', async () => {
+    cluster.double.clearLogs();
+    cluster.double.setFaults([
+      {
+        verbs: ['create'],
+        resources: ['secrets'],
+        namespaces: ['dreamscape-dev'],
+        dropAnswer: true,
+        limit: 1,
+      },
+    ]);
+    const r = await deploy(cluster, { images: buildRecords('v2'), 'health-checks': healthChecks() });
+    const fired = cluster.double.faultCounts();
+    cluster.double.setFaults([]);
+    expect(r.errors).toEqual([]);
+    expect(r.outputs.result).toBe('promoted');
+    // The release record's create lost its answer.
+    expect(fired).toEqual([1]);
+    allOn('green');
+    expect(releaseRecords(cluster.double).map((rec) => [rec.revision, rec.result])).toEqual([
+      [2, 'promoted'],
+      [1, 'promoted'],
+    ]);
+    const created = cluster.double.writes().filter((w) => w.verb === 'create' && w.kind === 'Secret');
+    // Sent twice, stored once: the second create was refused as AlreadyExists and read back.
+    expect(created.map((w) => w.status)).toEqual([201, 409]);
+  }, 120_000);
+
   it('a fault on the third Service patch: the Services already switched are switched back', async () => {
     // The fault is armed the moment the pre-switch gates have passed, so it hits the switch itself
     // (the apply before it is a PATCH too): inside the write of that journal entry (the double's

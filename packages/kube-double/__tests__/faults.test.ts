@@ -92,6 +92,31 @@ describe('fault injection seen by kubectl', () => {
     expect(double.faultCounts()[0]).toBeGreaterThanOrEqual(1);
   });
 
+  it('serves a write, then cuts its answer mid-body: the client errs, the object exists', async () => {
+    double.setFaults([{ verbs: ['create'], resources: ['configmaps'], dropAnswer: true, limit: 1 }]);
+    const body = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cut-answer' },
+      data: { big: 'x'.repeat(50_000) },
+    });
+    const res = await fetch(`${double.url}/api/v1/namespaces/default/configmaps`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body,
+    });
+    // The status and headers arrive; the body never completes.
+    expect(res.status).toBe(201);
+    await expect(res.arrayBuffer()).rejects.toThrow();
+    expect(double.faultCounts()).toEqual([1]);
+    const live = ok(await k(['get', 'configmap', 'cut-answer', '-o', 'jsonpath={.data.big}']));
+    expect(live).toHaveLength(50_000);
+    // Watches are never cut this way; reads are cut like writes.
+    double.setFaults([{ verbs: ['get'], resources: ['configmaps'], dropAnswer: true }]);
+    const stderr = failed(await k(['get', 'configmap', 'cut-answer', '-o', 'json']));
+    expect(stderr).toMatch(/unexpected EOF|connection reset|EOF/);
+  });
+
   it('reaches non-resource paths only when a rule names them, and never /_double/', async () => {
     double.setFaults([{ error: 500 }, { paths: ['/_double/*'], error: 500 }]);
     ok(await k(['version']));
@@ -126,7 +151,10 @@ describe('FaultInjector', () => {
     const injector = new FaultInjector();
     expect(() => {
       injector.set([{ error: 500, hang: true }]);
-    }).toThrow('choose one of error, conflict, dropWatch, hang');
+    }).toThrow('choose one of error, conflict, dropWatch, dropAnswer, hang');
+    expect(() => {
+      injector.set([{ dropAnswer: true, conflict: true }]);
+    }).toThrow('choose one of error, conflict, dropWatch, dropAnswer, hang');
     expect(() => {
       injector.set([{ rate: 2, error: 500 }]);
     }).toThrow('rate');

@@ -7,8 +7,8 @@ import { SeededRandom } from './seeded-random.js';
 
 /**
  * One fault rule. The filters (all optional) narrow which requests it applies to; `rate` is the share
- * of those that fail; the effect is one of `error`, `conflict`, `dropWatch`, `hang`, optionally with
- * `latency` (or `latency` alone).
+ * of those that fail; the effect is one of `error`, `conflict`, `dropWatch`, `dropAnswer`, `hang`,
+ * optionally with `latency` (or `latency` alone).
  */
 export interface FaultRule {
   /** get, list, watch, create, update, patch, delete, deletecollection, proxy. Default: all. */
@@ -34,6 +34,12 @@ export interface FaultRule {
   readonly dropWatch?: string | number;
   /** Never answer; the client times out. */
   readonly hang?: boolean;
+  /**
+   * Serve the request in full (a write lands), then cut the connection halfway through the answer's
+   * body, as a load balancer or a restarting server may: the client cannot know whether it landed.
+   * Not for watches.
+   */
+  readonly dropAnswer?: boolean;
   /** Wait this long before answering (duration); combines with the other effects. */
   readonly latency?: string | number;
 }
@@ -44,6 +50,8 @@ export interface FaultDecision {
   readonly error?: ApiError;
   readonly dropWatchAfterMs?: number;
   readonly hang: boolean;
+  /** Serve, then cut the answer mid-body. */
+  readonly dropAnswer: boolean;
   /** Indexes of the rules that fired. */
   readonly rules: readonly number[];
 }
@@ -111,6 +119,7 @@ export function parseFaultRules(document: unknown): FaultRule[] {
       'conflict',
       'dropWatch',
       'hang',
+      'dropAnswer',
       'latency',
     ];
     for (const k of Object.keys(raw))
@@ -140,10 +149,14 @@ export function parseFaultRules(document: unknown): FaultRule[] {
       raw.conflict === true,
       raw.dropWatch !== undefined,
       raw.hang === true,
+      raw.dropAnswer === true,
     ].filter(Boolean).length;
-    if (effects > 1) throw new Error(`faults: ${where}: choose one of error, conflict, dropWatch, hang`);
+    if (effects > 1)
+      throw new Error(`faults: ${where}: choose one of error, conflict, dropWatch, dropAnswer, hang`);
     if (effects === 0 && raw.latency === undefined)
-      throw new Error(`faults: ${where}: no effect (error, conflict, dropWatch, hang or latency)`);
+      throw new Error(
+        `faults: ${where}: no effect (error, conflict, dropWatch, dropAnswer, hang or latency)`,
+      );
     const dropWatch = raw.dropWatch;
     const latency = raw.latency;
     if (dropWatch !== undefined && typeof dropWatch !== 'string' && typeof dropWatch !== 'number')
@@ -165,6 +178,7 @@ export function parseFaultRules(document: unknown): FaultRule[] {
       ...(raw.conflict === true ? { conflict: true } : {}),
       ...optional('dropWatch', dropWatch),
       ...(raw.hang === true ? { hang: true } : {}),
+      ...(raw.dropAnswer === true ? { dropAnswer: true } : {}),
       ...optional('latency', latency),
     };
     return rule;
@@ -195,7 +209,7 @@ function statusOf(status: number, reason: string | undefined, message: string | 
 /**
  * Decides, deterministically from a seed, which requests fail and how. Rules are tried in order;
  * every matching rule draws one number from the seeded source; latency adds up, and the first
- * error, conflict, dropped watch or hang wins.
+ * error, conflict, dropped watch, dropped answer or hang wins.
  */
 export class FaultInjector {
   private rules: readonly FaultRule[] = [];
@@ -232,6 +246,7 @@ export class FaultInjector {
     let error: ApiError | undefined;
     let dropWatchAfterMs: number | undefined;
     let hang = false;
+    let dropAnswer = false;
     const rules: number[] = [];
     this.rules.forEach((rule, i) => {
       if (!this.matches(rule, target)) return;
@@ -239,12 +254,13 @@ export class FaultInjector {
       if (rule.after !== undefined && (this.seen[i] ?? 0) <= rule.after) return;
       if (rule.limit !== undefined && (this.fired[i] ?? 0) >= rule.limit) return;
       if (this.random.next() >= (rule.rate ?? 1)) return;
-      const terminal = error !== undefined || dropWatchAfterMs !== undefined || hang;
+      const terminal = error !== undefined || dropWatchAfterMs !== undefined || hang || dropAnswer;
       const hasTerminal =
         rule.error !== undefined ||
         rule.conflict === true ||
         rule.dropWatch !== undefined ||
-        rule.hang === true;
+        rule.hang === true ||
+        rule.dropAnswer === true;
       if (terminal && hasTerminal) return;
       this.fired[i] = (this.fired[i] ?? 0) + 1;
       rules.push(i);
@@ -257,10 +273,12 @@ export class FaultInjector {
       } else if (rule.dropWatch !== undefined) {
         dropWatchAfterMs = durationMs(rule.dropWatch, `rule ${i}.dropWatch`);
       } else if (rule.hang === true) hang = true;
+      else if (rule.dropAnswer === true) dropAnswer = true;
     });
     return {
       latencyMs,
       hang,
+      dropAnswer,
       rules,
       ...(error === undefined ? {} : { error }),
       ...(dropWatchAfterMs === undefined ? {} : { dropWatchAfterMs }),
@@ -275,6 +293,7 @@ export class FaultInjector {
     if (rule.verbs !== undefined && !rule.verbs.includes(target.verb)) return false;
     if (rule.conflict === true && !WRITE_VERBS.has(target.verb)) return false;
     if (rule.dropWatch !== undefined && target.verb !== 'watch') return false;
+    if (rule.dropAnswer === true && target.verb === 'watch') return false;
     if (rule.resources !== undefined && target.resource !== undefined) {
       const name =
         target.subresource === undefined

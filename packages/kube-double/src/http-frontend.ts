@@ -304,6 +304,7 @@ async function handle(
     if (res.destroyed) return;
   }
   if (decision.hang) return;
+  if (decision.dropAnswer) cutAnswerMidBody(res);
   if (decision.error !== undefined) {
     if (req.readable) await readBody(req).catch(() => '');
     sendError(res, decision.error);
@@ -315,6 +316,26 @@ async function handle(
     return;
   }
   await serveResource(deps, req, res, url, method, parsed, target.verb, decision.dropWatchAfterMs);
+}
+
+/**
+ * Makes `res` send its status, headers and the first half of its body, then drop the connection:
+ * the request was served (a write landed) but the client never reads a whole answer.
+ */
+function cutAnswerMidBody(res: ServerResponse): void {
+  const end = (chunk?: unknown): ServerResponse => {
+    const body =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk)
+        : chunk instanceof Uint8Array
+          ? Buffer.from(chunk)
+          : Buffer.alloc(0);
+    res.write(body.subarray(0, Math.floor(body.length / 2)), () => {
+      res.destroy();
+    });
+    return res;
+  };
+  res.end = end as ServerResponse['end'];
 }
 
 function serveNonResource(

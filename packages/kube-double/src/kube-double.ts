@@ -259,7 +259,9 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
       },
     }),
   );
-  server.keepAliveTimeout = 30_000;
+  // Idle connections are kept longer than a Go client (kubectl proxy) keeps them (90 s), so the
+  // client closes them first and a request never races the server's close of an idle connection.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {

@@ -304,6 +304,45 @@ describe('Kubectl against the API double', () => {
     });
   });
 
+  it('a create whose answer is cut mid-body is sent again and taken as landed; one that is not ours stays AlreadyExists', async () => {
+    const cm: ConfigMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'record-7', namespace: 'cas', labels: { app: 'shop' } },
+      data: { record: 'r'.repeat(40_000) },
+    };
+    double.setFaults([
+      { verbs: ['create'], resources: ['configmaps'], namespaces: ['cas'], dropAnswer: true, limit: 1 },
+    ]);
+    double.clearLogs();
+    const created = await api.create<ConfigMap>(cm);
+    expect(double.faultCounts()).toEqual([1]);
+    expect(created.data).toEqual(cm.data);
+    expect(created.metadata.labels).toEqual({ app: 'shop' });
+    // Sent twice, stored once: the second POST was refused as AlreadyExists.
+    const posts = double.requests().filter((r) => r.method === 'POST' && r.path.includes('/configmaps'));
+    expect(posts.map((r) => r.status)).toEqual([201, 409]);
+
+    // Another writer's object of that name, with other content: the lost answer is not taken as ours.
+    await api.create<ConfigMap>({
+      ...cm,
+      metadata: { ...cm.metadata, name: 'record-8' },
+      data: { record: 'theirs' },
+    });
+    double.setFaults([
+      { verbs: ['create'], resources: ['configmaps'], namespaces: ['cas'], dropAnswer: true, limit: 1 },
+    ]);
+    await expect(
+      api.create<ConfigMap>({ ...cm, metadata: { ...cm.metadata, name: 'record-8' } }),
+    ).rejects.toMatchObject({ reason: 'AlreadyExists' });
+    // Without a lost answer, nothing is sent twice.
+    double.setFaults([]);
+    double.clearLogs();
+    await expect(api.create<ConfigMap>(cm)).rejects.toMatchObject({ reason: 'AlreadyExists' });
+    expect(double.requests().filter((r) => r.method === 'POST').length).toBe(1);
+    double.setFaults([]);
+  });
+
   it('waits for several deployments in parallel with one watch per namespace', async () => {
     const k = driver();
     await api.applyServerSide([

@@ -1,6 +1,9 @@
 import {
   ActionError,
+  HttpTransportError,
   RetryingHttpClient,
+  backoffDelay,
+  systemClock,
   type Clock,
   type HttpClient,
   type HttpResponse,
@@ -44,12 +47,16 @@ export interface ProxyApiOptions {
    * Retries of requests that are safe to repeat (GET, merge and strategic PATCH, DELETE) on 429,
    * 5xx and transport failures (access reviews too: they store nothing), and of every request on
    * 429 (turned away before it was processed).
-   * Default 4 attempts from 200 ms. POST and PUT are otherwise never retried: they are creates and
-   * compare-and-swaps whose callers handle `AlreadyExists` and `Conflict`.
+   * Default 4 attempts from 200 ms. PUT is otherwise never retried: it is a compare-and-swap whose
+   * callers handle `Conflict`. A create (POST) whose answer was lost on the way (a transport failure)
+   * is sent again; an `AlreadyExists` then is read back and counts as created when the live object
+   * holds what was sent and names this field manager (see {@link ProxyApi.create}).
    */
   readonly retry?: RetryPolicy;
   readonly clock?: Clock;
 }
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialDelayMs: 200, maxDelayMs: 2000 };
 
 const PATCH_TYPES = {
   merge: 'application/merge-patch+json',
@@ -84,7 +91,7 @@ export class ProxyApi {
           return options.http.request(request);
         },
       },
-      policy: options.retry ?? { attempts: 4, initialDelayMs: 200, maxDelayMs: 2000 },
+      policy: options.retry ?? DEFAULT_RETRY,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       retryableStatus: (res) => res.status === 429 || res.status >= 500,
       // 429 means the server turned the request away unprocessed (priority and fairness): safe to
@@ -215,15 +222,47 @@ export class ProxyApi {
     };
   }
 
-  /** Creates an object (`AlreadyExists` when it is there). */
+  /**
+   * Creates an object (`AlreadyExists` when it is there). A create whose answer is lost (the
+   * connection dropped after the request went out) may have landed: it is sent again, and if the
+   * server then says `AlreadyExists`, the live object is read back. It is taken as this create's
+   * when it holds everything that was sent (labels, annotations and every other field) and this
+   * field manager wrote it; otherwise the `AlreadyExists` stands. An object without a fixed name
+   * (`generateName`) is never sent twice.
+   */
   async create<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T> {
     const info = await this.resourceOf(object.kind, object.apiVersion);
     const path = `${collectionPath(info, object.metadata.namespace)}?fieldManager=${encodeURIComponent(this.fieldManager)}`;
-    return this.json<T>(
-      'POST',
-      path,
-      await this.call('POST', path, JSON.stringify(object), 'application/json'),
-    );
+    const body = JSON.stringify(object);
+    const policy = this.o.retry ?? DEFAULT_RETRY;
+    const name = object.metadata.name;
+    let lost: HttpTransportError | undefined;
+    for (let attempt = 1; ; attempt++) {
+      let res: HttpResponse;
+      try {
+        res = await this.call('POST', path, body, 'application/json');
+      } catch (error) {
+        if (!(error instanceof HttpTransportError) || name === '' || attempt >= policy.attempts) throw error;
+        lost = error;
+        const delay = backoffDelay(policy, attempt);
+        this.o.logger.debug(`POST ${path}: the answer was lost (${error.message}); sent again in ${delay}ms`);
+        await (this.o.clock ?? systemClock).sleep(delay);
+        continue;
+      }
+      if (lost !== undefined && res.status === 409) {
+        const live = await this.get<T>({
+          kind: object.kind,
+          apiVersion: object.apiVersion,
+          name,
+          ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
+        });
+        if (live !== undefined && createdAsSent(object, live, this.fieldManager)) {
+          this.o.logger.debug(`POST ${path}: the create whose answer was lost had landed`);
+          return live;
+        }
+      }
+      return this.json<T>('POST', path, res);
+    }
   }
 
   /** PUT; with `metadata.resourceVersion` a compare-and-swap that fails with `Conflict`. */
@@ -427,6 +466,39 @@ export class ProxyApi {
     }
     throw new KubeApiError(method, path, res.status, reason, statusMessage(res));
   }
+}
+
+/**
+ * Whether `live` is what a create of `sent` by `manager` would have stored: every field sent (but
+ * `metadata`, which the server fills in) is there with the value sent, labels and annotations
+ * included, and `manager` is among the object's field managers.
+ */
+export function createdAsSent(sent: KubeObject, live: KubeObject, manager: string): boolean {
+  const managers = (live.metadata as { managedFields?: { manager?: string }[] }).managedFields ?? [];
+  if (!managers.some((m) => m.manager === manager)) return false;
+  const meta = (o: KubeObject, key: 'labels' | 'annotations'): unknown => o.metadata[key] ?? {};
+  if (!contains(meta(live, 'labels'), meta(sent, 'labels'))) return false;
+  if (!contains(meta(live, 'annotations'), meta(sent, 'annotations'))) return false;
+  for (const [key, value] of Object.entries(sent as unknown as Record<string, unknown>)) {
+    if (key === 'metadata' || key === 'status') continue;
+    if (!contains((live as unknown as Record<string, unknown>)[key], value)) return false;
+  }
+  return true;
+}
+
+/** `whole` holds `part`: objects key by key, arrays item by item, anything else equal. */
+function contains(whole: unknown, part: unknown): boolean {
+  if (Array.isArray(part))
+    return (
+      Array.isArray(whole) && whole.length === part.length && part.every((p, i) => contains(whole[i], p))
+    );
+  if (typeof part === 'object' && part !== null) {
+    const entries = Object.entries(part);
+    if (typeof whole !== 'object' || whole === null || Array.isArray(whole))
+      return whole === undefined && entries.length === 0;
+    return entries.every(([k, v]) => contains((whole as Record<string, unknown>)[k], v));
+  }
+  return whole === part;
 }
 
 function statusMessage(res: HttpResponse): string {
