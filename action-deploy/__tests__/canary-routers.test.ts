@@ -120,14 +120,32 @@ function journaled(step: string): number {
   return Date.parse(entry?.at ?? '');
 }
 
-const canaryDeploy = (version: string, canary: string): Promise<ActionRunResult> =>
-  deploy(cluster, {
+/**
+ * Waits until Prometheus has no answer from `color` in its last 10 s: the analysis queries judge
+ * a color over that window, and the color a canary runs in may have answered for the previous
+ * canary moments ago. Each release is judged on its own answers, however slow the machine.
+ */
+async function quietOn(color: string): Promise<void> {
+  const query = `sum(rate(http_requests_total{namespace="${NS}",color="${color}"}[10s]))`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const rate = await prometheus.scalar(query);
+    if (rate === undefined || rate === 0) return;
+    if (Date.now() > deadline) throw new Error(`${color} still answers (${String(rate)}/s): ${query}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+const canaryDeploy = async (version: string, canary: string): Promise<ActionRunResult> => {
+  await quietOn(serviceColors(cluster.double).gateway === 'blue' ? 'green' : 'blue');
+  return deploy(cluster, {
     overlay: OVERLAY,
     images: buildRecords(version, SERVICES),
     'health-checks': healthChecks(SERVICES),
     strategy: 'canary',
     canary,
   });
+};
 
 beforeAll(async () => {
   cluster = await startCluster(BEHAVIOURS);

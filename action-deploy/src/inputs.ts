@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
+  defaultAppName,
   InputError,
+  readKubeconfig,
+  RELEASE_NAME,
+  RELEASE_NAME_ACCEPTED,
   readBoolean,
   readDuration,
   readEnum,
@@ -16,10 +20,8 @@ import { parseImagesInput } from '@dreamscape/image';
 import { readScanRequirement, type ScanRequirement } from '@dreamscape/scan';
 import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
 
-/** A DNS label, as app and environment names become part of object names. */
-const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
-const NAME_ACCEPTED =
-  'a lowercase name of letters, digits and dashes (at most 40 characters), such as staging';
+const NAME = RELEASE_NAME;
+const NAME_ACCEPTED = RELEASE_NAME_ACCEPTED;
 const CANARY_ACCEPTED =
   'a YAML mapping with `router` and `steps` (and optional `pause`, `analysis`, `failure-limit`, `header`, `ingress`, `route`), given only with strategy canary';
 const RENDERER_ACCEPTED =
@@ -112,12 +114,7 @@ export function readInputs(
 
   const environment = readString(src, 'environment', { required: true });
   if (!NAME.test(environment)) throw new InputError('environment', environment, NAME_ACCEPTED);
-  const repoName =
-    (env.GITHUB_REPOSITORY ?? '')
-      .split('/')[1]
-      ?.toLowerCase()
-      .replace(/[^a-z0-9-]/g, '-') ?? '';
-  const app = readString(src, 'app', { default: repoName });
+  const app = readString(src, 'app', { default: defaultAppName(env) });
   if (!NAME.test(app)) throw new InputError('app', app, NAME_ACCEPTED);
   const namespace = readString(src, 'namespace') || undefined;
   if (chart !== undefined && namespace === undefined)
@@ -132,17 +129,7 @@ export function readInputs(
       'a Kubernetes namespace name (lowercase letters, digits, dashes)',
     );
 
-  const kubeconfigInput = readString(src, 'kubeconfig');
-  let kubeconfig: string | undefined;
-  if (kubeconfigInput !== '') {
-    kubeconfig = isAbsolute(kubeconfigInput) ? kubeconfigInput : resolve(workspace, kubeconfigInput);
-    if (!existsSync(kubeconfig))
-      throw new InputError('kubeconfig', kubeconfigInput, 'the path of a kubeconfig file', {
-        reason: `${kubeconfig} does not exist`,
-      });
-  } else if (env.KUBECONFIG !== undefined && env.KUBECONFIG !== '') {
-    kubeconfig = env.KUBECONFIG;
-  }
+  const kubeconfig = readKubeconfig(src, env, workspace);
 
   const healthChecksText = readString(src, 'health-checks');
   const strategy = readEnum(src, 'strategy', ['blue-green', 'canary', 'rolling'] as const, 'blue-green');

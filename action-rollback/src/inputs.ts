@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import {
+  defaultAppName,
   InputError,
+  readKubeconfig,
+  RELEASE_NAME,
+  RELEASE_NAME_ACCEPTED,
   readBoolean,
   readDuration,
   readEnum,
@@ -12,9 +14,8 @@ import {
 import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
 import { readScanRequirement, type ScanRequirement } from '@dreamscape/scan';
 
-const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
-const NAME_ACCEPTED =
-  'a lowercase name of letters, digits and dashes (at most 40 characters), such as staging';
+const NAME = RELEASE_NAME;
+const NAME_ACCEPTED = RELEASE_NAME_ACCEPTED;
 
 /** Everything action-rollback was asked to do, validated once. */
 export interface RollbackInputs {
@@ -50,12 +51,7 @@ export function readInputs(
 ): RollbackInputs {
   const environment = readString(src, 'environment', { required: true });
   if (!NAME.test(environment)) throw new InputError('environment', environment, NAME_ACCEPTED);
-  const repoName =
-    (env.GITHUB_REPOSITORY ?? '')
-      .split('/')[1]
-      ?.toLowerCase()
-      .replace(/[^a-z0-9-]/g, '-') ?? '';
-  const app = readString(src, 'app', { default: repoName });
+  const app = readString(src, 'app', { default: defaultAppName(env) });
   if (app !== 'all' && !NAME.test(app)) throw new InputError('app', app, `${NAME_ACCEPTED}, or 'all'`);
   const toText = readString(src, 'to', { default: 'previous' });
   let to: 'previous' | number;
@@ -70,15 +66,7 @@ export function readInputs(
       'a Kubernetes namespace name (lowercase letters, digits, dashes)',
     );
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-  const kubeconfigInput = readString(src, 'kubeconfig');
-  let kubeconfig: string | undefined;
-  if (kubeconfigInput !== '') {
-    kubeconfig = isAbsolute(kubeconfigInput) ? kubeconfigInput : resolve(workspace, kubeconfigInput);
-    if (!existsSync(kubeconfig))
-      throw new InputError('kubeconfig', kubeconfigInput, 'the path of a kubeconfig file', {
-        reason: `${kubeconfig} does not exist`,
-      });
-  } else if (env.KUBECONFIG !== undefined && env.KUBECONFIG !== '') kubeconfig = env.KUBECONFIG;
+  const kubeconfig = readKubeconfig(src, env, workspace);
   const reason = readString(src, 'reason');
   if (reason.length > 500) throw new InputError('reason', reason, 'at most 500 characters');
   return {

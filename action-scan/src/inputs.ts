@@ -1,8 +1,12 @@
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
+  defaultAppName,
   InputError,
   readBoolean,
+  readKubeconfig,
+  RELEASE_NAME,
+  RELEASE_NAME_ACCEPTED,
   readDuration,
   readEnum,
   readOutputPath,
@@ -11,6 +15,7 @@ import {
 } from '@dreamscape/core';
 import {
   ATTACH_VERDICT_MODES,
+  FAIL_ON,
   defaultCategory,
   parseScanTarget,
   resolveInsideWorkspace,
@@ -19,6 +24,7 @@ import {
   SHA256_HEX,
   THRESHOLDS,
   type AttachVerdictMode,
+  type FailOn,
   type RegistryCredentials,
   type ScannerName,
   type ScanTarget,
@@ -52,12 +58,32 @@ export interface ScanInputs {
   readonly failBuild: boolean;
   /** Whether the verdict is attached to the image in its registry (`attach-verdict`). */
   readonly attachVerdict: AttachVerdictMode;
+  /** Which findings fail the verdict (`fail-on`). */
+  readonly failOn: FailOn;
+  /** What runs now, to compare with: an image by digest, or an environment's release history. */
+  readonly baseline: BaselineInput | undefined;
   readonly timeoutMs: number;
   readonly workspace: string;
   readonly tempDir: string;
   readonly toolCacheDir: string;
   readonly dbDir: string;
 }
+
+/** Where the image that runs now is found. */
+export type BaselineInput =
+  | { readonly kind: 'image'; readonly image: ScanTarget }
+  | {
+      readonly kind: 'environment';
+      readonly environment: string;
+      readonly namespace: string;
+      readonly app: string;
+      /** Path of the kubeconfig; undefined: kubectl's default. */
+      readonly kubeconfig: string | undefined;
+    };
+
+const NAMESPACE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const BASELINE_ACCEPTED =
+  "the image running now, by digest, in 'baseline-image', or the environment it runs in, in 'baseline-environment' (with 'baseline-namespace')";
 
 const VERSION = /^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/;
 const CATEGORY = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
@@ -152,6 +178,12 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
       "a GitHub login, such as 'github-actions[bot]', 'my-app[bot]' or 'octocat'",
     );
   const cacheText = readString(src, 'cache-dir');
+  const failOn = readEnum(src, 'fail-on', FAIL_ON, 'threshold');
+  const baseline = readBaseline(src, env, workspace);
+  if (failOn === 'new' && baseline === undefined)
+    throw new InputError('baseline-environment', '', BASELINE_ACCEPTED, {
+      reason: "fail-on 'new' judges findings against what runs now, and neither input names it",
+    });
 
   return {
     target,
@@ -173,6 +205,8 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     summary: readBoolean(src, 'summary', true),
     failBuild: readBoolean(src, 'fail-build', true),
     attachVerdict: readEnum(src, 'attach-verdict', ATTACH_VERDICT_MODES, 'auto'),
+    failOn,
+    baseline,
     timeoutMs: readDuration(src, 'timeout', 15 * 60_000, { minMs: 10_000, maxMs: 6 * 3_600_000 }),
     workspace,
     tempDir,
@@ -181,5 +215,50 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
       cacheText === ''
         ? join(toolCacheDir, 'dreamscape-scan', `${scanner}-db`)
         : readOutputPath('cache-dir', cacheText, roots),
+  };
+}
+
+/** `baseline-image`, or `baseline-environment` with `baseline-namespace`, `baseline-app` and `kubeconfig`. */
+function readBaseline(
+  src: InputSource,
+  env: Readonly<Record<string, string | undefined>>,
+  workspace: string,
+): BaselineInput | undefined {
+  const imageText = readString(src, 'baseline-image');
+  const environment = readString(src, 'baseline-environment');
+  const namespace = readString(src, 'baseline-namespace');
+  const appText = readString(src, 'baseline-app');
+  if (imageText !== '' && environment !== '')
+    throw new InputError('baseline-image', imageText, BASELINE_ACCEPTED, {
+      reason: 'baseline-environment is given too; name the baseline one way',
+    });
+  if (imageText !== '') return { kind: 'image', image: parseScanTarget(imageText, 'baseline-image') };
+  if (environment === '') {
+    for (const [name, value] of [
+      ['baseline-namespace', namespace],
+      ['baseline-app', appText],
+    ] as const)
+      if (value !== '')
+        throw new InputError(name, value, 'a value only with baseline-environment', {
+          reason: 'no baseline-environment is given',
+        });
+    return undefined;
+  }
+  if (!RELEASE_NAME.test(environment))
+    throw new InputError('baseline-environment', environment, RELEASE_NAME_ACCEPTED);
+  if (!NAMESPACE.test(namespace))
+    throw new InputError(
+      'baseline-namespace',
+      namespace,
+      "the namespace of baseline-environment's release history (the namespace action-deploy released into)",
+    );
+  const app = appText === '' ? defaultAppName(env) : appText;
+  if (!RELEASE_NAME.test(app)) throw new InputError('baseline-app', app, RELEASE_NAME_ACCEPTED);
+  return {
+    kind: 'environment',
+    environment,
+    namespace,
+    app,
+    kubeconfig: readKubeconfig(src, env, workspace),
   };
 }

@@ -18,11 +18,14 @@ import {
   scanOutputs,
   updateDatabase,
   writeNormalizedReport,
+  type Baseline,
   type PolicyResult,
+  type ReferrerStore,
   type SarifOutput,
   type ScanReport,
   type Waiver,
 } from '@dreamscape/scan';
+import { resolveBaseline } from './baseline.js';
 import { readInputs, type ScanInputs } from './inputs.js';
 
 /** action-scan: scan an image pinned by digest, apply the policy, write SARIF, summary and outputs. */
@@ -76,12 +79,43 @@ async function scan(runtime: ActionRuntime): Promise<void> {
     }),
   );
 
+  // One store for the baseline's verdict and for attaching this one; credentials go to the scanned
+  // image's registry only.
+  // image's registry only. Made when first needed: a scan that reads and attaches nothing makes none.
+  let referrers: ReferrerStore | undefined;
+  const store = (): ReferrerStore =>
+    (referrers ??= registryReferrers(
+      new RegistryClient({
+        http,
+        logger,
+        logins:
+          inputs.credentials === undefined
+            ? []
+            : [{ registry: inputs.target.registry, ...inputs.credentials }],
+      }),
+      { logger },
+    ));
+  const baselineInput = inputs.baseline;
+  const baseline: Baseline | undefined =
+    baselineInput === undefined
+      ? undefined
+      : await logger.group('Find what runs now', () =>
+          resolveBaseline(baselineInput, inputs.target, {
+            store: store(),
+            http,
+            logger,
+            tempDir: inputs.tempDir,
+          }),
+        );
+
   const policy = await logger.group('Apply the policy', () => {
     const result = evaluatePolicy(report.findings, {
       threshold: inputs.threshold,
       ignoreUnfixed: inputs.ignoreUnfixed,
       waivers,
       now: systemClock.now(),
+      failOn: inputs.failOn,
+      ...(baseline === undefined ? {} : { baseline }),
     });
     logger.info(`Verdict: ${result.verdict}.`);
     for (const reason of result.reasons) logger.info(reason);
@@ -114,22 +148,19 @@ async function scan(runtime: ActionRuntime): Promise<void> {
   runtime.setOutput('waived', outputs.waived);
   runtime.setOutput('sarif-file', inputs.sarifFile);
   runtime.setOutput('report-file', inputs.reportFile);
+  const compared = policy.baseline?.status === 'found' ? policy.baseline : undefined;
+  runtime.setOutput('baseline-image', compared?.image ?? '');
+  runtime.setOutput('new-findings', compared === undefined ? '' : String(compared.new));
+  runtime.setOutput('known-findings', compared === undefined ? '' : String(compared.known));
+  runtime.setOutput(
+    'fixed-findings',
+    compared === undefined ? '' : String(new Set(compared.fixed.map((f) => f.id)).size),
+  );
 
   // Before the step can fail on the verdict: a failing verdict travels with the image too.
   const attachment = await logger.group(`Attach the verdict to ${inputs.target.reference}`, () =>
     attachScanVerdict({
-      store: () =>
-        registryReferrers(
-          new RegistryClient({
-            http,
-            logger,
-            logins:
-              inputs.credentials === undefined
-                ? []
-                : [{ registry: inputs.target.registry, ...inputs.credentials }],
-          }),
-          { logger },
-        ),
+      store,
       verdict: buildVerdict({
         image: inputs.target.reference,
         report: { ...report, scannerVersion },

@@ -21,7 +21,7 @@ import { parseDemoOptions, USAGE, type DemoOptions } from './options.js';
 import { terminateDescendants } from './process-tree.js';
 import { Progress, seconds } from './progress.js';
 import { writeReport, type DemoSetup } from './report.js';
-import { findOfflineScanner } from './scanner.js';
+import { findOfflineScanner, recordedScanner } from './scanner.js';
 import { runStory, StoryError, type StoryResults } from './story.js';
 import { prepareWorkspace } from './workspace.js';
 
@@ -91,7 +91,7 @@ export async function runDemo(
   masker.add(options.registry?.password);
   const results: StoryResults = {
     builds: {},
-    scans: { scanner: 'none', skipped: undefined, images: [] },
+    scans: { scanner: 'none', images: [] },
     releases: [],
     live: {},
     violations: null,
@@ -255,8 +255,12 @@ async function setUpAndRun(
   const buildahVersion = execFileSync('buildah', ['--version'], { encoding: 'utf8' }).trim();
 
   const workspace = prepareWorkspace(repoRoot, options.workDir, imagePrefix, options.services);
-  const scanner = await findOfflineScanner(env);
-  state.results.scans.scanner = scanner.name === 'none' ? 'none' : `${scanner.name} ${scanner.version}`;
+  const offline = await findOfflineScanner(env);
+  // No scanner here: the recorded report goes through action-scan's whole path all the same.
+  const scanner =
+    offline.name === 'none' ? recordedScanner(options.workDir, `${binDir}:${env.PATH ?? ''}`) : offline;
+  state.results.scans.scanner =
+    scanner.recorded === undefined ? `${scanner.name} ${scanner.version}` : `recorded ${scanner.recorded}`;
 
   progress.plain(`  services   ${options.services.join(', ')}`);
   progress.plain(
@@ -268,7 +272,7 @@ async function setUpAndRun(
   progress.plain(`  metrics    ${setup.prometheus}`);
   progress.plain(`  builder    ${buildahVersion}, vfs storage in ${storageDir}, chroot isolation`);
   progress.plain(
-    `  scanner    ${scanner.name === 'none' ? `none (${scanner.reason})` : `${scanner.name} ${scanner.version}, database in ${scanner.dbDir}, offline`}`,
+    `  scanner    ${offline.name === 'none' ? `none can run offline here (${offline.reason}): action-scan replays the recorded Trivy report ${scanner.recorded ?? ''}` : `${scanner.name} ${scanner.version}, database in ${scanner.dbDir}, offline`}`,
   );
   if (options.ignoredKubeconfig !== undefined)
     progress.plain(

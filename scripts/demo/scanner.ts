@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { SCANNER_DRIVERS, type ScannerDriver } from '@dreamscape/scan';
+import { writeStandInScanner } from '@dreamscape/testkit';
 
 const run = promisify(execFile);
 
@@ -18,6 +20,36 @@ export interface OfflineScanner {
    * loopback port, so a scanner that tries fails at once, locally, and the cached database is used.
    */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Set when no scanner can run here: a stand-in `trivy` on PATH replays this recorded report for
+   * every image, so action-scan runs its whole path (policy, SARIF, summary, the verdict attached).
+   */
+  readonly recorded?: string;
+}
+
+/** The recorded Trivy report the demo replays when no scanner can run offline. */
+export const RECORDED_REPORT = 'trivy-image-alpine-310.json';
+
+/**
+ * A stand-in Trivy of the pinned version that replays {@link RECORDED_REPORT}, with a database
+ * directory it says is there: action-scan then runs exactly as with a real scanner.
+ */
+export function recordedScanner(dir: string, path: string): OfflineScanner {
+  const driver = SCANNER_DRIVERS.trivy;
+  const standIn = writeStandInScanner(
+    { name: 'trivy', version: driver.pinnedVersion, report: RECORDED_REPORT },
+    join(dir, 'recorded-trivy'),
+  );
+  const dbDir = join(dir, 'recorded-trivy', 'cache');
+  mkdirSync(join(dbDir, 'db'), { recursive: true });
+  writeFileSync(join(dbDir, 'db', 'trivy.db'), 'recorded');
+  return {
+    name: 'trivy',
+    version: driver.pinnedVersion,
+    dbDir,
+    env: { PATH: `${standIn.binDir}:${path}`, TRIVY_DB_REPOSITORY: `${NOWHERE}/trivy-db` },
+    recorded: RECORDED_REPORT,
+  };
 }
 
 /** Why no scan runs. */

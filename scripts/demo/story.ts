@@ -31,7 +31,7 @@ import {
   type ChartJob,
 } from './helm-chart.js';
 import { seconds, type Progress } from './progress.js';
-import type { NoScanner, OfflineScanner } from './scanner.js';
+import type { OfflineScanner } from './scanner.js';
 import { NOWHERE } from './scanner.js';
 import type { DemoWorkspace } from './workspace.js';
 
@@ -89,7 +89,7 @@ export interface StoryContext {
   readonly credentials: { readonly username: string; readonly password: string } | undefined;
   /** BASE_IMAGE build-arg. */
   readonly baseImage: string;
-  readonly scanner: OfflineScanner | NoScanner;
+  readonly scanner: OfflineScanner;
   readonly workDir: string;
   /** The Prometheus scraping the double's data plane, once it has scraped it; undefined on a real cluster. */
   readonly prometheus: Promise<RunningPrometheus> | undefined;
@@ -126,12 +126,14 @@ export interface ScanOutcome {
   readonly verdict: string;
   readonly total: string;
   readonly counts: string;
+  /** Whether its verdict was attached to the image in the registry. */
+  readonly attached: boolean;
 }
 
 /** Everything the story produced, written to results.json. */
 export interface StoryResults {
   readonly builds: Partial<Record<Version, Record<string, BuildRecord>>>;
-  readonly scans: { scanner: string; skipped: string | undefined; readonly images: ScanOutcome[] };
+  readonly scans: { scanner: string; readonly images: ScanOutcome[] };
   readonly releases: ReleaseOutcome[];
   /** Per service, the color its Service selects and the image that color runs, at the end. */
   readonly live: Record<string, { readonly color: string; readonly image: string }>;
@@ -258,14 +260,11 @@ export async function runStory(ctx: StoryContext, results: StoryResults): Promis
   await ctx.cluster.setBehaviours(HEALTHY_BEHAVIOURS);
 
   const v1 = await build(ctx, results, 'v1');
-  await scan(ctx, results, v1);
-  const first = await release(
-    ctx,
-    results,
-    'deploy v1 to dev',
-    'action-deploy',
-    deployInputs(ctx, v1, healthChecks(ctx.services)),
-  );
+  const scanned = await scan(ctx, results, v1);
+  const first = await release(ctx, results, 'deploy v1 to dev', 'action-deploy', {
+    ...deployInputs(ctx, v1, healthChecks(ctx.services)),
+    ...(scanned ? requireScan(ctx) : {}),
+  });
   expectOutcome(first, { result: 'promoted', exitCode: 0 });
   progress.line(`  v1 is live on ${first.activeColor}, revision ${first.revision}`);
   const load = startTraffic(ctx);
@@ -782,23 +781,17 @@ async function build(
   return records;
 }
 
-/** Scans the v1 images with action-scan, when a scanner can run offline; says why not otherwise. */
+/**
+ * Scans the v1 images with action-scan (the offline scanner, or the recorded report), each verdict
+ * attached to its image in the registry. True when every verdict passed and was attached: the v1
+ * deploy then requires them.
+ */
 async function scan(
   ctx: StoryContext,
   results: StoryResults,
   v1: Readonly<Record<string, BuildRecord>>,
-): Promise<void> {
+): Promise<boolean> {
   const scanner = ctx.scanner;
-  if (scanner.name === 'none') {
-    const reason = `no scanner can run offline here (${scanner.reason}); action-scan would download one, and the demo never goes to the network`;
-    results.scans.skipped = reason;
-    ctx.progress.line(`▷ scan v1 (action-scan): skipped: ${reason}`);
-    results.summaries.push({
-      title: 'action-scan: skipped',
-      markdown: `> Not run: ${reason}. Install Trivy or Grype and fetch its database once to include the scans.\n`,
-    });
-    return;
-  }
   const sarifDir = join(ctx.workDir, 'sarif');
   mkdirSync(sarifDir, { recursive: true });
   // action-scan writes its database and SARIF only inside the workspace, RUNNER_TEMP or (the
@@ -809,7 +802,11 @@ async function scan(
   mkdirSync(join(toolCache, 'dreamscape-scan'), { recursive: true });
   rmSync(dbLink, { recursive: true, force: true });
   symlinkSync(scanner.dbDir, dbLink);
-  await ctx.progress.step(`scan v1 (action-scan, ${scanner.name} ${scanner.version}, offline)`, async () => {
+  const how =
+    scanner.recorded === undefined
+      ? `${scanner.name} ${scanner.version}, offline`
+      : `the recorded Trivy report ${scanner.recorded}`;
+  await ctx.progress.step(`scan v1 (action-scan, ${how})`, async () => {
     await eachLimited(ctx.services, ctx.concurrency, async (service) => {
       const record = v1[service];
       if (record === undefined) throw new StoryError(`No v1 build of ${service} to scan.`);
@@ -847,15 +844,34 @@ async function scan(
         verdict: run.outputs.verdict ?? '?',
         total: run.outputs.total ?? '?',
         counts: run.outputs.counts ?? '',
+        attached: run.outputs['verdict-attached'] === 'true',
       };
       results.scans.images.push(outcome);
       ctx.progress.line(
-        `  ${service.padEnd(9)} verdict ${outcome.verdict}, ${outcome.total} vulnerabilities${outcome.verdict === 'fail' ? ' (a pipeline with fail-build would stop here)' : ''}`,
+        `  ${service.padEnd(9)} verdict ${outcome.verdict}, ${outcome.total} vulnerabilities${outcome.attached ? ', attached to the image' : ''}${outcome.verdict === 'fail' ? ' (a pipeline with fail-build would stop here)' : ''}`,
       );
     });
     const failed = results.scans.images.filter((s) => s.verdict === 'fail').length;
     return `${ctx.services.length} image(s) scanned, ${failed} at or above high`;
   });
+  const passed = results.scans.images.every((s) => s.verdict === 'pass' && s.attached);
+  ctx.progress.line(
+    passed
+      ? '  the v1 deploy requires these verdicts (require-scan): each image must have a passing one, at most 7 days old'
+      : '  the v1 deploy does not require verdicts: not every image has a passing one attached',
+  );
+  return passed;
+}
+
+/** action-deploy's `require-scan`, reading the verdicts from the demo's registry. */
+function requireScan(ctx: StoryContext): Record<string, string> {
+  return {
+    'require-scan': 'true',
+    'scan-registry': ctx.imagePrefix.split('/')[0] ?? '',
+    ...(ctx.credentials === undefined
+      ? {}
+      : { 'registry-username': ctx.credentials.username, 'registry-password': ctx.credentials.password }),
+  };
 }
 
 /** Runs action-deploy or action-rollback and records its outcome. */

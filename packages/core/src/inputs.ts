@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { checkDuration, durationAccepted, type DurationBounds } from './duration.js';
 import {
@@ -176,4 +178,37 @@ export function parseYamlText(
   limits: DocumentLimits = INPUT_DOCUMENT_LIMITS,
 ): unknown {
   return parseYamlDocument(text, source, limits);
+}
+
+/** A DNS label, as app and environment names become part of object names. */
+export const RELEASE_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+export const RELEASE_NAME_ACCEPTED =
+  'a lowercase name of letters, digits and dashes (at most 40 characters), such as staging';
+
+/** The default app name: the repository's name (`GITHUB_REPOSITORY`), lower-cased, dashes for the rest. */
+export function defaultAppName(env: Readonly<Record<string, string | undefined>>): string {
+  return (
+    (env.GITHUB_REPOSITORY ?? '')
+      .split('/')[1]
+      ?.toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-') ?? ''
+  );
+}
+
+/**
+ * The kubeconfig to use: the `name` input (a path, relative to the workspace; it must exist), else
+ * `KUBECONFIG`, else undefined (kubectl's default).
+ */
+export function readKubeconfig(
+  src: InputSource,
+  env: Readonly<Record<string, string | undefined>>,
+  workspace: string,
+  name = 'kubeconfig',
+): string | undefined {
+  const text = readString(src, name);
+  if (text === '') return env.KUBECONFIG !== undefined && env.KUBECONFIG !== '' ? env.KUBECONFIG : undefined;
+  const path = isAbsolute(text) ? text : resolve(workspace, text);
+  if (!existsSync(path))
+    throw new InputError(name, text, 'the path of a kubeconfig file', { reason: `${path} does not exist` });
+  return path;
 }

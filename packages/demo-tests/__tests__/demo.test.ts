@@ -1,19 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requireTool, writeStandInScanner } from '@dreamscape/testkit';
+import { requireTool } from '@dreamscape/testkit';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 // gateway serves the Ingress the canary chapter splits; payment is the service of the chart chapter.
@@ -112,7 +103,7 @@ interface Results {
     (typeof VERSIONS)[number],
     Record<string, { image: string; digest: string; tags: string[] }>
   >;
-  scans: { scanner: string; skipped: string | null; images: { service: string; verdict: string }[] };
+  scans: { scanner: string; images: { service: string; verdict: string; attached: boolean }[] };
   live: Record<string, { color: string; image: string }>;
   violations: unknown[] | null;
   traffic: {
@@ -174,20 +165,14 @@ describe('npm run demo', () => {
     requireTool('prometheus');
     const dir = mkdtempSync(join(tmpdir(), 'ds-demo-test-'));
     try {
-      // Trivy cannot run here: a stand-in answers like it, with its database "already downloaded".
-      const trivy = writeStandInScanner(
-        { name: 'trivy', version: '0.74.0', report: 'trivy-image-alpine-310.json' },
-        join(dir, 'trivy'),
-      );
-      const trivyCache = join(dir, 'trivy-cache');
-      mkdirSync(join(trivyCache, 'db'), { recursive: true });
-      writeFileSync(join(trivyCache, 'db', 'trivy.db'), 'db');
+      // No Trivy or Grype can run here (none is on this PATH): the demo replays a recorded report.
       const strayKubeconfig = join(dir, 'somebody-elses-kubeconfig');
       const workDir = join(dir, 'work');
 
       const run = await runDemo(['--services', SERVICES.join(','), '--work-dir', workDir], {
-        PATH: `${trivy.binDir}:${process.env.PATH ?? ''}`,
-        TRIVY_CACHE_DIR: trivyCache,
+        PATH: process.env.PATH ?? '',
+        TRIVY_CACHE_DIR: join(dir, 'no-trivy-cache'),
+        GRYPE_DB_CACHE_DIR: join(dir, 'no-grype-cache'),
         KUBECONFIG: strayKubeconfig,
         DEMO_KUBECONFIG: undefined,
         DEMO_REGISTRY: undefined,
@@ -380,11 +365,28 @@ describe('npm run demo', () => {
       expect(report).toMatch(/\| Requests sent \| \d+ \|/);
       expect(report).toContain('| Requests to unready pods (invariant monitor) | 0 |');
 
-      // The scan ran offline on each v1 image: the stand-in saw the digests and no download location
-      // outside this machine.
-      expect(results.scans.scanner).toBe('trivy 0.74.0');
-      expect(results.scans.images.map((s) => s.service).sort()).toEqual([...SERVICES].sort());
-      for (const s of results.scans.images) expect(['pass', 'fail']).toContain(s.verdict);
+      // No scanner here: each v1 image went through action-scan with the recorded report, said in one
+      // line; the stand-in saw the digests and no download location outside this machine. Every
+      // verdict passed and was attached to its image, and the v1 deploy required them.
+      expect(run.stdout).toMatch(
+        /scanner {4}none can run offline here \(.*\): action-scan replays the recorded Trivy report trivy-image-alpine-310\.json/,
+      );
+      expect(results.scans.scanner).toBe('recorded trivy-image-alpine-310.json');
+      expect(results.scans.images.map((s) => [s.service, s.verdict, s.attached]).sort()).toEqual(
+        [...SERVICES].sort().map((s) => [s, 'pass', true]),
+      );
+      expect(run.stdout).toContain('the v1 deploy requires these verdicts (require-scan)');
+      const logs = readdirSync(join(workDir, 'logs'))
+        .map((f) => readFileSync(join(workDir, 'logs', f), 'utf8'))
+        .join('\n');
+      expect(logs).toContain(`require-scan: all ${String(SERVICES.length)} images have a passing verdict.`);
+      const trivy = {
+        calls: () =>
+          readFileSync(join(workDir, 'recorded-trivy', 'calls.jsonl'), 'utf8')
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => JSON.parse(l) as { args: string[]; env: Record<string, string> }),
+      };
       const scans = trivy
         .calls()
         .filter((c) => c.args[0] === 'image' && !c.args.includes('--download-db-only'));

@@ -108,6 +108,14 @@ function check(fields: Record<string, unknown>): HealthCheck {
   return checks([{ name: 'c', ...fields }])[0]!;
 }
 
+/** A Prometheus answer: an instant vector of one series with `value`. */
+function oneSeries(value: string): string {
+  return JSON.stringify({
+    status: 'success',
+    data: { resultType: 'vector', result: [{ metric: {}, value: [1, value] }] },
+  });
+}
+
 function prom(fields: Record<string, unknown>): PrometheusCheck {
   return check({ prometheus: 'http://prom.test', query: 'up', ...fields }) as PrometheusCheck;
 }
@@ -233,10 +241,11 @@ describe('prometheusVerdict', () => {
     });
   });
 
-  it('fails on NaN (a ratio over no traffic) instead of passing it', () => {
+  it('never passes NaN (a ratio over no traffic): it is no data, judged by the window', () => {
     expect(prometheusVerdict(prom({ max: 0.05 }), 200, vector('NaN'))).toEqual({
       ok: false,
-      detail: 'the query value is NaN',
+      inconclusive: true,
+      detail: 'the query value is NaN (no data in its window)',
     });
     expect(prometheusVerdict(prom({ min: 0 }), 200, scalar('NaN')).ok).toBe(false);
   });
@@ -456,6 +465,38 @@ describe('runGate', () => {
       attempts: 11,
       durationMs: 10_000,
     });
+  });
+
+  it('a Prometheus check with no data yet waits while its window is open, then judges the data', async () => {
+    const nan = { status: 200, body: oneSeries('NaN') };
+    const slow = new ScriptedHttp().answer('prom.test', nan, nan, { status: 200, body: oneSeries('0.12') });
+    const failed = await gate([prom({ max: 0.07 })], slow, { phase: 'post-switch', windowMs: 20_000 });
+    expect(failed.results[0]).toMatchObject({
+      passed: false,
+      attempts: 3,
+      failures: 1,
+      lastDetail: 'value 0.12 is above max 0.07',
+    });
+    expect(failed.logger.entries.filter((e) => e.message.includes('waiting for data'))).toHaveLength(1);
+    const fine = new ScriptedHttp().answer('prom.test', nan, { status: 200, body: oneSeries('0.03') });
+    const passed = await gate([prom({ max: 0.07 })], fine, { phase: 'post-switch', windowMs: 5_000 });
+    expect(passed.results[0]).toMatchObject({ passed: true, failures: 0 });
+  });
+
+  it('no data through the whole window is a failure; without a window, at once', async () => {
+    const nan = { status: 200, body: oneSeries('NaN') };
+    const windowed = await gate([prom({ max: 0.07 })], new ScriptedHttp().answer('prom.test', nan), {
+      phase: 'post-switch',
+      windowMs: 5_000,
+    });
+    expect(windowed.results[0]).toMatchObject({
+      passed: false,
+      failures: 1,
+      lastDetail: 'the query value is NaN (no data in its window)',
+    });
+    expect(windowed.results[0]?.durationMs).toBeGreaterThanOrEqual(5_000);
+    const at = await gate([prom({ max: 0.07 })], new ScriptedHttp().answer('prom.test', nan));
+    expect(at.results[0]).toMatchObject({ passed: false, attempts: 1, failures: 1 });
   });
 
   it('fails a check whose failure comes late in the window, after it had its successes', async () => {

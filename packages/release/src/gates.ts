@@ -25,6 +25,12 @@ export interface ProbeResult {
   readonly ok: boolean;
   readonly detail: string;
   readonly latencyMs: number;
+  /**
+   * Neither a pass nor a failure: the query has no data yet (NaN, as a ratio or a quantile over a
+   * window without requests is). While a check's window is open it waits for data; once the window
+   * has closed, or without one, it is a failure.
+   */
+  readonly inconclusive?: true;
 }
 
 /** How a check fared in one phase. */
@@ -177,6 +183,7 @@ async function runCheck(
   let failures = 0;
   let lastDetail = 'not probed';
   let stopped = false;
+  let waitingSaid = false;
   const result = (passed: boolean): GateResult => ({
     check: check.name,
     phase,
@@ -203,7 +210,13 @@ async function runCheck(
       return result(false);
     }
     lastDetail = r.detail;
-    if (r.ok) {
+    const waiting = r.inconclusive === true && windowEnd !== undefined && clock.now() < windowEnd;
+    if (waiting) {
+      // No data yet (a canary step just started): not judged, and no success either.
+      if (!waitingSaid) logger.info(`  ${check.name} (${phase}) … ${r.detail}: waiting for data`);
+      waitingSaid = true;
+      streak = 0;
+    } else if (r.ok) {
       successes++;
       streak++;
     } else {
@@ -273,7 +286,7 @@ export function prometheusVerdict(
   check: PrometheusCheck,
   status: number,
   body: string,
-): { ok: boolean; detail: string } {
+): { ok: boolean; detail: string; inconclusive?: true } {
   if (status !== 200) return { ok: false, detail: `Prometheus answered HTTP ${status}: ${snippet(body)}` };
   let value: number;
   try {
@@ -300,7 +313,8 @@ export function prometheusVerdict(
   } catch {
     return { ok: false, detail: `Prometheus answered something that is not JSON: ${snippet(body)}` };
   }
-  if (Number.isNaN(value)) return { ok: false, detail: 'the query value is NaN' };
+  if (Number.isNaN(value))
+    return { ok: false, inconclusive: true, detail: 'the query value is NaN (no data in its window)' };
   if (check.max !== undefined && value > check.max)
     return { ok: false, detail: `value ${value} is above max ${check.max}` };
   if (check.min !== undefined && value < check.min)

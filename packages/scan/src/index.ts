@@ -7,6 +7,7 @@ export * from './deduplicate.js';
 export * from './json-stream.js';
 export * from './waivers.js';
 export * from './policy.js';
+export * from './baseline.js';
 export * from './sarif.js';
 export * from './summary-markdown.js';
 export * from './scan-outputs.js';

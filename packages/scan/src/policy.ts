@@ -1,3 +1,4 @@
+import { compareWithBaseline, type Baseline, type BaselineFinding, type BaselineState } from './baseline.js';
 import { atOrAbove, countBySeverity, type Finding, type Severity } from './finding.js';
 import type { Waiver } from './waivers.js';
 
@@ -9,6 +10,8 @@ export type Threshold = (typeof THRESHOLDS)[number];
 export type FindingStatus =
   /** At or above the threshold, not waived: fails the verdict. */
   | 'blocking'
+  /** At or above the threshold, but the image running now has it already (`fail-on: new`): reported, does not fail. */
+  | 'known'
   /** Below the threshold: reported, does not fail. */
   | 'allowed'
   /** Covered by a waiver that has not expired. */
@@ -23,7 +26,30 @@ export interface PolicyOptions {
   readonly waivers: readonly Waiver[];
   /** Milliseconds since the epoch, to decide which waivers have expired. */
   readonly now: number;
+  /** `threshold` (default): every finding at or above the threshold fails; `new`: only those the baseline lacks. */
+  readonly failOn?: FailOn;
+  /** What runs now, for `fail-on: new`; findings are marked new or known whenever it is found. */
+  readonly baseline?: Baseline;
 }
+
+/** Which findings fail the verdict: every one at or above the threshold, or only the new ones. */
+export const FAIL_ON = ['threshold', 'new'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+/** The baseline as the policy used it: new, known and fixed findings, or why there was none. */
+export type BaselineReport =
+  | {
+      readonly status: 'found';
+      readonly image: string;
+      readonly source: string;
+      readonly verdictCreatedAt: string;
+      /** Findings (de-duplicated vulnerabilities) the running image does not have, and those it has. */
+      readonly new: number;
+      readonly known: number;
+      /** What the running image has and this one no longer does. */
+      readonly fixed: readonly BaselineFinding[];
+    }
+  | { readonly status: 'none'; readonly reason: string };
 
 /** One finding with the policy's decision. */
 export interface EvaluatedFinding {
@@ -33,6 +59,8 @@ export interface EvaluatedFinding {
   readonly waivers: readonly Waiver[];
   /** Expired waivers that would have covered it. */
   readonly expiredWaivers: readonly Waiver[];
+  /** Against the baseline, when one was found. */
+  readonly baseline?: BaselineState;
 }
 
 /** A waiver and the findings it matched. */
@@ -48,6 +76,9 @@ export interface PolicyResult {
   readonly reasons: readonly string[];
   readonly threshold: Threshold;
   readonly ignoreUnfixed: boolean;
+  readonly failOn: FailOn;
+  /** Set when a baseline was asked for (found or not). */
+  readonly baseline?: BaselineReport;
   /** Every finding, in the report's order (most severe first). */
   readonly evaluated: readonly EvaluatedFinding[];
   /** Per severity: every finding (`before`), and those not waived nor ignored (`after`). */
@@ -68,6 +99,10 @@ export interface PolicyResult {
  * the threshold remains after `ignore-unfixed` and the active waivers. A finding is waived when
  * every package it affects is covered by an active waiver for its id (or an alias). An expired
  * waiver waives nothing and is listed, with what it would have covered.
+ *
+ * With `failOn: 'new'` and a baseline found, a finding the running image already has (see
+ * {@link compareWithBaseline}) is `known` instead of `blocking`: reported, never failing. Without a
+ * baseline, every finding is judged, and the reasons say why.
  */
 export function evaluatePolicy(findings: readonly Finding[], options: PolicyOptions): PolicyResult {
   const byId = new Map<string, Waiver[]>();
@@ -84,10 +119,14 @@ export function evaluatePolicy(findings: readonly Finding[], options: PolicyOpti
     else if (!list.includes(id)) list.push(id);
   };
 
+  const failOn = options.failOn ?? 'threshold';
+  const found = options.baseline?.status === 'found' ? options.baseline : undefined;
+  const comparison = found === undefined ? undefined : compareWithBaseline(findings, found.findings);
   const evaluated: EvaluatedFinding[] = [];
   const after: Finding[] = [];
   let blocking = 0;
-  for (const finding of findings) {
+  for (const [index, finding] of findings.entries()) {
+    const state = comparison?.states[index];
     const candidates = byId.size === 0 ? [] : waiversFor(finding, byId);
     const active = candidates.filter((w) => w.expiresAt > options.now);
     const expired = candidates.filter((w) => w.expiresAt <= options.now);
@@ -102,12 +141,32 @@ export function evaluatePolicy(findings: readonly Finding[], options: PolicyOpti
       after.push(finding);
       status =
         options.threshold !== 'none' && atOrAbove(finding.severity, options.threshold)
-          ? 'blocking'
+          ? failOn === 'new' && state === 'known'
+            ? 'known'
+            : 'blocking'
           : 'allowed';
       if (status === 'blocking') blocking++;
     }
-    evaluated.push({ finding, status, waivers: covering ?? [], expiredWaivers: expired });
+    evaluated.push({
+      finding,
+      status,
+      waivers: covering ?? [],
+      expiredWaivers: expired,
+      ...(state === undefined ? {} : { baseline: state }),
+    });
   }
+  let baseline: BaselineReport | undefined;
+  if (options.baseline?.status === 'none') baseline = options.baseline;
+  else if (found !== undefined && comparison !== undefined)
+    baseline = {
+      status: 'found',
+      image: found.image,
+      source: found.source,
+      verdictCreatedAt: found.verdictCreatedAt,
+      new: comparison.states.filter((x) => x === 'new').length,
+      known: comparison.states.filter((x) => x === 'known').length,
+      fixed: comparison.fixed,
+    };
 
   const now = options.now;
   const applied: WaiverUse[] = [];
@@ -124,6 +183,8 @@ export function evaluatePolicy(findings: readonly Finding[], options: PolicyOpti
     verdict: blocking > 0 ? ('fail' as const) : ('pass' as const),
     threshold: options.threshold,
     ignoreUnfixed: options.ignoreUnfixed,
+    failOn,
+    ...(baseline === undefined ? {} : { baseline }),
     evaluated,
     counts: { before: countBySeverity(findings), after: countBySeverity(after) },
     blocking,
@@ -156,6 +217,10 @@ function covers(finding: Finding, active: readonly Waiver[]): Waiver[] | undefin
 function explain(result: Omit<PolicyResult, 'reasons'>): string[] {
   const reasons: string[] = [];
   const scope = `after ${result.ignoreUnfixed ? 'ignore-unfixed and ' : ''}waivers`;
+  const b = result.baseline;
+  const onlyNew = result.failOn === 'new' && b?.status === 'found';
+  if (result.failOn === 'new' && b?.status === 'none')
+    reasons.push(`No baseline to compare with (${b.reason}): every finding is judged.`);
   if (result.threshold === 'none') {
     reasons.push("The severity threshold is 'none': findings are reported and never fail the verdict.");
   } else if (result.blocking > 0) {
@@ -167,10 +232,28 @@ function explain(result: Omit<PolicyResult, 'reasons'>): string[] {
       );
     const more = blocking.length > shown.length ? ` and ${blocking.length - shown.length} more` : '';
     reasons.push(
-      `${plural(result.blocking, 'finding')} at or above '${result.threshold}' ${scope}: ${shown.join('; ')}${more}.`,
+      onlyNew
+        ? `${plural(result.blocking, 'new finding')} at or above '${result.threshold}' ${scope} that ${b.source} does not have: ${shown.join('; ')}${more}.`
+        : `${plural(result.blocking, 'finding')} at or above '${result.threshold}' ${scope}: ${shown.join('; ')}${more}.`,
     );
   } else {
-    reasons.push(`No finding at or above '${result.threshold}' ${scope}.`);
+    reasons.push(
+      onlyNew
+        ? `No new finding at or above '${result.threshold}' ${scope} against ${b.source}.`
+        : `No finding at or above '${result.threshold}' ${scope}.`,
+    );
+  }
+  const known = result.evaluated.filter((e) => e.status === 'known').length;
+  if (known > 0 && b?.status === 'found')
+    reasons.push(
+      `${plural(known, 'finding')} at or above '${result.threshold}' already in ${b.source} (known): reported, not failing.`,
+    );
+  if (b?.status === 'found' && b.fixed.length > 0) {
+    const ids = [...new Set(b.fixed.map((f) => f.id))];
+    const shown = ids.slice(0, 5).join(', ');
+    reasons.push(
+      `${plural(ids.length, 'vulnerability', 'vulnerabilities')} of ${b.source} fixed: ${shown}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''}.`,
+    );
   }
   const waived = result.evaluated.filter((e) => e.status === 'waived').length;
   if (waived > 0)
@@ -188,6 +271,6 @@ function explain(result: Omit<PolicyResult, 'reasons'>): string[] {
   return reasons;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
 }

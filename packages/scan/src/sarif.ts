@@ -279,6 +279,8 @@ function result(
     },
     locations: location.json,
     partialFingerprints: { 'dreamscapeFinding/v1': fingerprint },
+    // Against the image running in the target environment (`fail-on: new`): SARIF's own words.
+    ...(e.baseline === undefined ? {} : { baselineState: e.baseline === 'known' ? 'unchanged' : 'new' }),
     properties: {
       package: pkg.name,
       installedVersion: pkg.version,

@@ -26,6 +26,7 @@ const LABEL: Readonly<Record<Severity, string>> = {
 
 const STATUS: Readonly<Record<FindingStatus, string>> = {
   blocking: '⛔ blocking',
+  known: 'known (runs now)',
   allowed: 'below threshold',
   waived: 'waived',
   'ignored-unfixed': 'no fix, ignored',
@@ -60,13 +61,16 @@ export function renderScanSummary(options: ScanSummaryOptions): string {
   }
   lines.push(`| **Total** | **${before}** | **${after}** |`, '');
 
+  lines.push(...baselineSection(p, options.topFindings ?? 10));
+
+  const compared = p.baseline?.status === 'found';
   const top = p.evaluated.slice(0, options.topFindings ?? 10);
   if (top.length > 0) {
     lines.push(
       `#### Top findings${p.evaluated.length > top.length ? ` (${top.length} of ${p.evaluated.length})` : ''}`,
       '',
-      '| ID | Severity | Package | Installed | Fixed in | Policy |',
-      '| --- | --- | --- | --- | --- | --- |',
+      `| ID | Severity | Package | Installed | Fixed in | Policy |${compared ? ' Runs now |' : ''}`,
+      `| --- | --- | --- | --- | --- | --- |${compared ? ' --- |' : ''}`,
     );
     for (const e of top) {
       const f = e.finding;
@@ -74,7 +78,7 @@ export function renderScanSummary(options: ScanSummaryOptions): string {
       const others = f.packages.length > 1 ? ` (+${f.packages.length - 1} more)` : '';
       const id = f.primaryUrl === undefined ? cell(f.id) : `[${cell(f.id)}](${f.primaryUrl})`;
       lines.push(
-        `| ${id} | ${LABEL[f.severity]} | ${cell(pkg?.name ?? '')}${others} | ${cell(pkg?.version ?? '')} | ${cell(fixedIn(pkg?.fixedVersions ?? [], f.fixState))} | ${STATUS[e.status]} |`,
+        `| ${id} | ${LABEL[f.severity]} | ${cell(pkg?.name ?? '')}${others} | ${cell(pkg?.version ?? '')} | ${cell(fixedIn(pkg?.fixedVersions ?? [], f.fixState))} | ${STATUS[e.status]} |${compared ? ` ${e.baseline === 'known' ? 'yes (known)' : '**no (new)**'} |` : ''}`,
       );
     }
     lines.push('');
@@ -99,6 +103,41 @@ export function renderScanSummary(options: ScanSummaryOptions): string {
       '',
     );
   return lines.join('\n');
+}
+
+/**
+ * New, fixed and known findings against the image running in the target environment, or why there
+ * was nothing to compare with. Empty when no baseline was asked for.
+ */
+function baselineSection(p: PolicyResult, limit: number): string[] {
+  const b = p.baseline;
+  if (b === undefined) return [];
+  if (b.status === 'none')
+    return [`> No baseline to compare with: ${cell(b.reason)}. Every finding was judged.`, ''];
+  const lines = [
+    `#### Against what runs now: ${cell(b.source)}`,
+    '',
+    `\`${cell(b.image)}\`, scanned ${b.verdictCreatedAt.slice(0, 10)}.${p.failOn === 'new' ? ' Only new findings can fail this scan (`fail-on: new`).' : ''}`,
+    '',
+    '| New | Fixed | Known |',
+    '| ---: | ---: | ---: |',
+    `| ${b.new} | ${new Set(b.fixed.map((f) => f.id)).size} | ${b.known} |`,
+    '',
+  ];
+  if (b.fixed.length > 0) {
+    const shown = b.fixed.slice(0, limit);
+    lines.push(
+      `**Fixed**${b.fixed.length > shown.length ? ` (${shown.length} of ${b.fixed.length})` : ''}`,
+      '',
+      '| ID | Severity | Package | Was installed |',
+      '| --- | --- | --- | --- |',
+      ...shown.map(
+        (f) => `| ${cell(f.id)} | ${LABEL[f.severity]} | ${cell(f.package)} | ${cell(f.installedVersion)} |`,
+      ),
+      '',
+    );
+  }
+  return lines;
 }
 
 function waiverTable(title: string, uses: readonly WaiverUse[]): string[] {

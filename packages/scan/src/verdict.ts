@@ -1,6 +1,15 @@
 import { ActionError, type Clock } from '@dreamscape/core';
 import { SEVERITIES, type Severity } from './finding.js';
-import { THRESHOLDS, type FindingStatus, type PolicyResult, type Threshold } from './policy.js';
+import type { BaselineFinding } from './baseline.js';
+import {
+  FAIL_ON,
+  THRESHOLDS,
+  type BaselineReport,
+  type FailOn,
+  type FindingStatus,
+  type PolicyResult,
+  type Threshold,
+} from './policy.js';
 import { SCANNERS, type ScanReport, type ScannerName } from './scan-report.js';
 
 /**
@@ -16,7 +25,14 @@ export const VERDICT_ARTIFACT_TYPE = 'application/vnd.dreamscape.scan-verdict.v1
 /** The largest verdict document read: a scan with tens of thousands of findings stays below it. */
 export const VERDICT_MAX_BYTES = 4 * 1024 * 1024;
 
-const FINDING_STATUSES: readonly FindingStatus[] = ['blocking', 'allowed', 'waived', 'ignored-unfixed'];
+const FINDING_STATUSES: readonly FindingStatus[] = [
+  'blocking',
+  'known',
+  'allowed',
+  'waived',
+  'ignored-unfixed',
+];
+const BASELINE_STATES = ['new', 'known'] as const;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /** One vulnerability in one package, with the policy's decision. */
@@ -28,6 +44,8 @@ export interface VerdictFinding {
   readonly fixedVersion?: string;
   readonly severity: Severity;
   readonly status: FindingStatus;
+  /** Against the image running in the target environment, when there was one to compare with. */
+  readonly baseline?: 'new' | 'known';
 }
 
 /** A waiver that covered at least one finding. */
@@ -62,7 +80,11 @@ export interface ScanVerdict {
     readonly ignoreUnfixed: boolean;
     /** How the verdict was enforced by the scan step, e.g. `fail-build` or `report-only`. */
     readonly failOn: string;
+    /** Which findings fail it: `threshold` (every one at or above it) or `new`. Absent: `threshold`. */
+    readonly gate?: FailOn;
   };
+  /** With `gate: new`: what runs now and what changed against it, or why nothing was compared. */
+  readonly baseline?: BaselineReport;
   /** Per severity: every finding (`before`), and those neither waived nor ignored (`after`). */
   readonly counts: {
     readonly before: Readonly<Record<Severity, number>>;
@@ -129,6 +151,7 @@ export function buildVerdict(o: BuildVerdictOptions): ScanVerdict {
         ...(p.fixedVersions.length === 0 ? {} : { fixedVersion: p.fixedVersions.join(', ') }),
         severity: e.finding.severity,
         status: e.status,
+        ...(e.baseline === undefined ? {} : { baseline: e.baseline }),
       });
   const waivers: VerdictWaiver[] = o.policy.waivers.applied.map(({ waiver: w, findings: ids }) => ({
     id: w.id,
@@ -146,7 +169,13 @@ export function buildVerdict(o: BuildVerdictOptions): ScanVerdict {
     schema: VERDICT_SCHEMA,
     image: o.image,
     result: o.policy.verdict,
-    policy: { threshold: o.policy.threshold, ignoreUnfixed: o.policy.ignoreUnfixed, failOn: o.failOn },
+    policy: {
+      threshold: o.policy.threshold,
+      ignoreUnfixed: o.policy.ignoreUnfixed,
+      failOn: o.failOn,
+      ...(o.policy.failOn === 'threshold' ? {} : { gate: o.policy.failOn }),
+    },
+    ...(o.policy.baseline === undefined ? {} : { baseline: o.policy.baseline }),
     counts: { before: { ...o.policy.counts.before }, after: { ...o.policy.counts.after } },
     findings,
     waivers,
@@ -192,7 +221,18 @@ export function parseVerdict(bytes: Uint8Array | string, source: string): ScanVe
     );
   only(
     top,
-    ['schema', 'image', 'result', 'policy', 'counts', 'findings', 'waivers', 'scanner', 'createdAt'],
+    [
+      'schema',
+      'image',
+      'result',
+      'policy',
+      'baseline',
+      'counts',
+      'findings',
+      'waivers',
+      'scanner',
+      'createdAt',
+    ],
     'the document',
     fail,
   );
@@ -201,12 +241,14 @@ export function parseVerdict(bytes: Uint8Array | string, source: string): ScanVe
   const result = oneOf(top, 'result', ['pass', 'fail'] as const, 'the document', fail);
 
   const p = record(top.policy, "'policy'", fail);
-  only(p, ['threshold', 'ignoreUnfixed', 'failOn'], "'policy'", fail);
+  only(p, ['threshold', 'ignoreUnfixed', 'failOn', 'gate'], "'policy'", fail);
   const policy = {
     threshold: oneOf(p, 'threshold', THRESHOLDS, "'policy'", fail),
     ignoreUnfixed: bool(p, 'ignoreUnfixed', "'policy'", fail),
     failOn: text(p, 'failOn', "'policy'", fail),
+    ...(p.gate === undefined ? {} : { gate: oneOf(p, 'gate', FAIL_ON, "'policy'", fail) }),
   };
+  const baseline = top.baseline === undefined ? undefined : parseBaseline(top.baseline, fail);
 
   const c = record(top.counts, "'counts'", fail);
   only(c, ['before', 'after'], "'counts'", fail);
@@ -219,7 +261,12 @@ export function parseVerdict(bytes: Uint8Array | string, source: string): ScanVe
   const findings = top.findings.map((entry: unknown, i): VerdictFinding => {
     const where = `finding ${i + 1}`;
     const f = record(entry, where, fail);
-    only(f, ['id', 'package', 'installedVersion', 'fixedVersion', 'severity', 'status'], where, fail);
+    only(
+      f,
+      ['id', 'package', 'installedVersion', 'fixedVersion', 'severity', 'status', 'baseline'],
+      where,
+      fail,
+    );
     const fixed = f.fixedVersion === undefined ? undefined : text(f, 'fixedVersion', where, fail);
     return {
       id: text(f, 'id', where, fail),
@@ -228,6 +275,7 @@ export function parseVerdict(bytes: Uint8Array | string, source: string): ScanVe
       ...(fixed === undefined ? {} : { fixedVersion: fixed }),
       severity: oneOf(f, 'severity', SEVERITIES, where, fail),
       status: oneOf(f, 'status', FINDING_STATUSES, where, fail),
+      ...(f.baseline === undefined ? {} : { baseline: oneOf(f, 'baseline', BASELINE_STATES, where, fail) }),
     };
   });
 
@@ -276,12 +324,55 @@ export function parseVerdict(bytes: Uint8Array | string, source: string): ScanVe
     image,
     result,
     policy,
+    ...(baseline === undefined ? {} : { baseline }),
     counts,
     findings,
     waivers,
     scanner,
     createdAt: timestamp(top, 'createdAt', 'the document', fail),
   };
+}
+
+/** The `baseline` of a verdict: what was compared with, or why nothing was. */
+function parseBaseline(value: unknown, fail: Fail): BaselineReport {
+  const b = record(value, "'baseline'", fail);
+  const status = oneOf(b, 'status', ['found', 'none'] as const, "'baseline'", fail);
+  if (status === 'none') {
+    only(b, ['status', 'reason'], "'baseline'", fail);
+    return { status, reason: text(b, 'reason', "'baseline'", fail) };
+  }
+  only(b, ['status', 'image', 'source', 'verdictCreatedAt', 'new', 'known', 'fixed'], "'baseline'", fail);
+  const image = text(b, 'image', "'baseline'", fail);
+  if (!isDigestReference(image))
+    throw fail(`'baseline.image' (${JSON.stringify(image)}) is not named by digest.`);
+  if (!Array.isArray(b.fixed)) throw fail("'baseline.fixed' is not a list.");
+  const fixed = b.fixed.map((entry: unknown, i): BaselineFinding => {
+    const where = `fixed finding ${i + 1}`;
+    const f = record(entry, where, fail);
+    only(f, ['id', 'package', 'installedVersion', 'severity'], where, fail);
+    return {
+      id: text(f, 'id', where, fail),
+      package: text(f, 'package', where, fail),
+      installedVersion: text(f, 'installedVersion', where, fail, true),
+      severity: oneOf(f, 'severity', SEVERITIES, where, fail),
+    };
+  });
+  return {
+    status,
+    image,
+    source: text(b, 'source', "'baseline'", fail),
+    verdictCreatedAt: timestamp(b, 'verdictCreatedAt', "'baseline'", fail),
+    new: count(b, 'new', "'baseline'", fail),
+    known: count(b, 'known', "'baseline'", fail),
+    fixed,
+  };
+}
+
+function count(value: Record<string, unknown>, key: string, where: string, fail: Fail): number {
+  const n = value[key];
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+    throw fail(`${where}: '${key}' is not a count.`);
+  return n;
 }
 
 /** `registry/repository@sha256:<64 hex>` */
@@ -349,11 +440,6 @@ function severityCounts(value: unknown, where: string, fail: Fail): Record<Sever
   const v = record(value, where, fail);
   only(v, SEVERITIES, where, fail);
   const counts = {} as Record<Severity, number>;
-  for (const s of SEVERITIES) {
-    const n = v[s];
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
-      throw fail(`${where}: '${s}' is not a count.`);
-    counts[s] = n;
-  }
+  for (const s of SEVERITIES) counts[s] = count(v, s, where, fail);
   return counts;
 }
