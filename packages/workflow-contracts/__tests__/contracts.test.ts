@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  checkCallerPermissions,
   checkCalls,
   checkOutputReferences,
   checkPermissions,
@@ -311,6 +312,97 @@ jobs:
       '.github/workflows/other.yml',
     );
     expect(messages(checkPermissions(none.file))).toEqual(["job 'a' does not state its permissions"]);
+  });
+});
+
+describe('checkCallerPermissions', () => {
+  it('wants a caller to grant exactly what the called workflow asks for, no less and no more', () => {
+    const { file, files } = sample(`
+on: push
+permissions: {}
+jobs:
+  short:
+    uses: dreamscape/actions/.github/workflows/deploy.yml@v1
+    permissions: { contents: read, deployments: write }
+    with: { environment: staging }
+  wide:
+    uses: dreamscape/actions/.github/workflows/deploy.yml@v1
+    permissions: { contents: read, deployments: write, packages: write, issues: write }
+    with: { environment: prod }
+  exact:
+    uses: dreamscape/actions/.github/workflows/deploy.yml@v1
+    permissions: { contents: read, deployments: write, packages: read }
+    with: { environment: prod }
+`);
+    expect(messages(checkCallerPermissions(file, { root, files }))).toEqual([
+      "job 'short' grants packages: none, but a job of .github/workflows/deploy.yml asks for packages: read; GitHub refuses the run",
+      "job 'wide' grants issues: write, but no job of .github/workflows/deploy.yml asks for more than issues: none",
+      "job 'wide' grants packages: write, but no job of .github/workflows/deploy.yml asks for more than packages: read",
+    ]);
+  });
+});
+
+/**
+ * What each job that runs steps may do with its token, and why. Jobs that call a reusable workflow
+ * grant exactly what its jobs ask for (checkCallerPermissions, part of every file's contracts).
+ */
+const LEAST_PERMISSIONS: Readonly<
+  Record<string, Readonly<Record<string, Readonly<Record<string, string>>>>>
+> = {
+  '.github/workflows/build-scan.yml': {
+    changes: { contents: 'read' }, // checkout and compare commits
+    // checkout; push the image and attach its scan verdict to it; the scan's pull-request comment
+    build: { contents: 'read', packages: 'write', 'pull-requests': 'write' },
+    records: {}, // artifacts of the same run need no permission
+    sarif: { actions: 'read', contents: 'read', 'security-events': 'write' }, // upload to code scanning
+  },
+  '.github/workflows/deploy.yml': {
+    check: { contents: 'read' }, // resolve and compare the commit
+    // checkout; the GitHub deployment; read the images' scan verdicts from ghcr.io (require-scan)
+    deploy: { contents: 'read', deployments: 'write', packages: 'read' },
+  },
+  '.github/workflows/pr-checks.yml': {
+    plan: { contents: 'read', 'pull-requests': 'write' }, // checkout; the plan comment
+  },
+  '.github/workflows/rollback.yml': {
+    parameters: {}, // checks the parameters only
+    rollback: { deployments: 'write' }, // the GitHub deployment of the rollback
+  },
+  'workflows/dreamscape-pipeline.yml': {
+    promotion: { actions: 'read', contents: 'read' }, // read the promoted run and its artifact
+  },
+};
+
+describe('least permissions', () => {
+  const product = workflows.filter(isProductWorkflow);
+
+  it('every job that runs steps asks for exactly what it uses', () => {
+    const stated = Object.fromEntries(
+      product
+        .map(
+          (w) =>
+            [
+              w.path,
+              Object.fromEntries(
+                Object.entries(w.doc.jobs ?? {})
+                  .filter(([, j]) => j.uses === undefined)
+                  .map(([id, j]) => [id, j.permissions]),
+              ),
+            ] as const,
+        )
+        .filter(([, jobs]) => Object.keys(jobs).length > 0),
+    );
+    expect(stated).toEqual(LEAST_PERMISSIONS);
+  });
+
+  it('every job that calls a reusable workflow grants exactly what that workflow asks for', () => {
+    const callers = product.flatMap((w) =>
+      Object.entries(w.doc.jobs ?? {})
+        .filter(([, j]) => j.uses !== undefined)
+        .map(([id]) => `${w.path}: ${id}`),
+    );
+    expect(callers.length).toBeGreaterThanOrEqual(8);
+    expect(product.flatMap((w) => messages(checkCallerPermissions(w, context)))).toEqual([]);
   });
 });
 

@@ -5,12 +5,15 @@ import {
   checkRunnerSources,
   checkShellTextInputs,
   environmentJobs,
+  evaluateString,
+  isProductWorkflow,
   needsOf,
   triggers,
   type Step,
   type WorkflowFile,
 } from '../src/index.js';
-import { root, withExtra, workflows } from './support.js';
+import { inputsFrom, readBoolean } from '@dreamscape/core';
+import { actionDeployInputs, GITHUB, root, withExtra, workflows } from './support.js';
 
 const context = { root, files: workflows };
 const file = (path: string): WorkflowFile => {
@@ -200,5 +203,138 @@ describe('the manual deploy starter (the dispatch path)', () => {
       .map((l) => l.trim());
     expect(inputs['runs-on']?.type).toBe('choice');
     for (const option of inputs['runs-on']?.options as string[]) expect(allowed).toContain(option);
+  });
+});
+
+describe('scan verdicts: attached by build-scan.yml, required by deploy.yml in staging and production', () => {
+  const buildScan = file('.github/workflows/build-scan.yml');
+  const jobsRunning = (action: string): string[] =>
+    workflows.filter(isProductWorkflow).flatMap((w) =>
+      Object.entries(w.doc.jobs ?? {})
+        .filter(([, j]) => (j.steps ?? []).some((s) => s.uses === `dreamscape/actions/${action}@v1`))
+        .map(([id]) => `${w.path}: ${id}`),
+    );
+  const images = 'auth=ghcr.io/dreamscape/auth@sha256:' + 'b'.repeat(64);
+
+  it('the one job that runs action-scan asks for packages: write and attaches the verdict of every image it pushes', () => {
+    expect(jobsRunning('action-scan')).toEqual(['.github/workflows/build-scan.yml: build']);
+    const build = buildScan.doc.jobs?.build;
+    expect(build?.permissions).toMatchObject({ packages: 'write' });
+    const scan = (build?.steps ?? []).find((s) => s.id === 'scan') as Step;
+    const scanInputs = (pushed: string, secrets: Record<string, string> = {}) =>
+      Object.fromEntries(
+        ['attach-verdict', 'registry-username', 'registry-password'].map((name) => [
+          name,
+          evaluateString(scan.with?.[name], {
+            steps: { target: { outputs: { pushed } } },
+            secrets,
+            github: GITHUB,
+          }),
+        ]),
+      );
+    // Pushed: attached with the credentials that pushed it, or the step fails.
+    expect(scanInputs('true')).toEqual({
+      'attach-verdict': 'true',
+      'registry-username': GITHUB.actor,
+      'registry-password': GITHUB.token,
+    });
+    expect(scanInputs('true', { REGISTRY_USERNAME: 'robot', REGISTRY_PASSWORD: 'pw' })).toEqual({
+      'attach-verdict': 'true',
+      'registry-username': 'robot',
+      'registry-password': 'pw',
+    });
+    // The job's own registry (pull requests): it disappears with the job, no credentials, nothing attached.
+    expect(scanInputs('false')).toEqual({
+      'attach-verdict': 'false',
+      'registry-username': '',
+      'registry-password': '',
+    });
+  });
+
+  it('no other job that runs steps asks for packages: write; the deploy job reads packages only', () => {
+    const writers = workflows.filter(isProductWorkflow).flatMap((w) =>
+      Object.entries(w.doc.jobs ?? {})
+        .filter(
+          ([, j]) => j.uses === undefined && JSON.stringify(j.permissions).includes('"packages":"write"'),
+        )
+        .map(([id]) => `${w.path}: ${id}`),
+    );
+    expect(writers).toEqual(['.github/workflows/build-scan.yml: build']);
+    expect(deploy.doc.jobs?.deploy?.permissions).toMatchObject({ packages: 'read' });
+    expect(deploy.doc.jobs?.check?.permissions).toEqual({ contents: 'read' });
+  });
+
+  it.each(['staging', 'prod', 'production'])(
+    'a deploy to %s requires passing, recent verdicts, read with the workflow token from ghcr.io',
+    (environment) => {
+      expect(actionDeployInputs({ environment, images })).toMatchObject({
+        environment,
+        images,
+        'require-scan': 'true',
+        'scan-max-age': '7d',
+        'scan-registry': 'ghcr.io',
+        'registry-username': GITHUB.actor,
+        'registry-password': GITHUB.token,
+      });
+    },
+  );
+
+  it.each(['dev', 'preview-42', 'qa'])(
+    'a deploy to %s does not, and passes no registry credentials (action-deploy refuses unused ones)',
+    (environment) => {
+      expect(actionDeployInputs({ environment, images })).toMatchObject({
+        'require-scan': 'false',
+        'registry-username': '',
+        'registry-password': '',
+      });
+    },
+  );
+
+  it('the caller decides otherwise with require-scan true or false', () => {
+    for (const value of ['true', 'TRUE'])
+      expect(actionDeployInputs({ environment: 'dev', 'require-scan': value })).toMatchObject({
+        'require-scan': 'true',
+        'registry-password': GITHUB.token,
+      });
+    expect(actionDeployInputs({ environment: 'prod', 'require-scan': 'false' })).toMatchObject({
+      'require-scan': 'false',
+      'registry-password': '',
+    });
+  });
+
+  it.each(['yes', 'on', 'no', ''])(
+    'require-scan %j, neither auto, true nor false, reaches action-deploy as a value it refuses',
+    (value) => {
+      const deployed = actionDeployInputs({ environment: 'prod', 'require-scan': value });
+      expect(deployed['registry-password']).toBe('');
+      // action-deploy reads require-scan with readBoolean, which would take yes and on as true.
+      expect(() => readBoolean(inputsFrom(deployed), 'require-scan', false)).toThrow(
+        `Input 'require-scan' has an invalid value ${JSON.stringify(`${value} (not auto, true or false)`.trim())}`,
+      );
+    },
+  );
+
+  it('reads verdicts from another registry with the credentials the caller passes', () => {
+    expect(
+      actionDeployInputs(
+        { environment: 'staging', 'scan-registry': 'registry.example.com', 'scan-max-age': '2d' },
+        { secrets: { REGISTRY_USERNAME: 'robot', REGISTRY_PASSWORD: 'pw' } },
+      ),
+    ).toMatchObject({
+      'require-scan': 'true',
+      'scan-registry': 'registry.example.com',
+      'scan-max-age': '2d',
+      'registry-username': 'robot',
+      'registry-password': 'pw',
+    });
+  });
+
+  it('the rollbacks never wait on verdicts: neither the one after failed smoke tests nor rollback.yml', () => {
+    const rollbackSteps = workflows
+      .filter(isProductWorkflow)
+      .flatMap((w) => Object.values(w.doc.jobs ?? {}).flatMap((j) => j.steps ?? []))
+      .filter((s) => s.uses === 'dreamscape/actions/action-rollback@v1');
+    expect(rollbackSteps.length).toBe(2);
+    for (const step of rollbackSteps) expect(Object.keys(step.with ?? {})).not.toContain('require-scan');
   });
 });

@@ -357,6 +357,59 @@ export function checkPermissions(file: WorkflowFile): Violation[] {
   return out;
 }
 
+const LEVELS = ['none', 'read', 'write'] as const;
+type Level = (typeof LEVELS)[number];
+
+/** A job's `permissions:` as scope → level; undefined when not stated as a mapping. */
+function grants(job: Job): Map<string, Level> | undefined {
+  const p = job.permissions;
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return undefined;
+  const out = new Map<string, Level>();
+  for (const [scope, level] of Object.entries(p as Record<string, unknown>))
+    if ((LEVELS as readonly unknown[]).includes(level)) out.set(scope, level as Level);
+  return out;
+}
+
+/**
+ * A job that calls one of our reusable workflows grants exactly what the called workflow's jobs
+ * ask for, taken together (the highest level per scope). Less, and GitHub refuses the whole run
+ * before any job starts, whatever `if:` says; more is a permission no job uses.
+ */
+export function checkCallerPermissions(file: WorkflowFile, context: ContractContext): Violation[] {
+  const out: Violation[] = [];
+  for (const [jobId, job] of Object.entries(file.doc.jobs ?? {})) {
+    if (job.uses === undefined) continue;
+    const ref = parseUses(job.uses);
+    if (ref.kind !== 'our-workflow') continue;
+    const callee = context.files.find((f) => f.path === ref.path);
+    const given = grants(job);
+    if (callee === undefined || given === undefined) continue;
+    const asked = new Map<string, Level>();
+    let known = true;
+    for (const calleeJob of Object.values(callee.doc.jobs ?? {})) {
+      const g = grants(calleeJob);
+      if (g === undefined) known = false;
+      for (const [scope, level] of g ?? [])
+        if (LEVELS.indexOf(level) > LEVELS.indexOf(asked.get(scope) ?? 'none')) asked.set(scope, level);
+    }
+    if (!known) continue;
+    for (const scope of [...new Set([...asked.keys(), ...given.keys()])].sort()) {
+      const want = asked.get(scope) ?? 'none';
+      const have = given.get(scope) ?? 'none';
+      if (want === have) continue;
+      out.push({
+        file: file.path,
+        where: `jobs.${jobId}`,
+        message:
+          LEVELS.indexOf(have) < LEVELS.indexOf(want)
+            ? `job '${jobId}' grants ${scope}: ${have}, but a job of ${callee.path} asks for ${scope}: ${want}; GitHub refuses the run`
+            : `job '${jobId}' grants ${scope}: ${have}, but no job of ${callee.path} asks for more than ${scope}: ${want}`,
+      });
+    }
+  }
+  return out;
+}
+
 /** A reusable workflow reads only the secrets it declares (or the workflow token). */
 export function checkSecrets(file: WorkflowFile): Violation[] {
   const call = triggers(file.doc).workflow_call as { secrets?: Record<string, unknown> } | null | undefined;
@@ -386,6 +439,7 @@ export function checkWorkflow(file: WorkflowFile, context: ContractContext): Vio
     ...checkRunScripts(file),
     ...checkPins(file),
     ...checkPermissions(file),
+    ...checkCallerPermissions(file, context),
     ...checkSecrets(file),
     ...checkShellTextInputs(file),
     ...checkExecutedText(file),

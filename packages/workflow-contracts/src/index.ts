@@ -4,3 +4,4 @@ export * from './callee-interface.js';
 export * from './contracts.js';
 export * from './readme-excerpts.js';
 export * from './deploy-gates.js';
+export * from './workflow-expressions.js';
