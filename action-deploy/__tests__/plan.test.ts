@@ -6,6 +6,7 @@ import { MemoryLogger } from '@dreamscape/core';
 import { commentBody, stickyMarker } from '@dreamscape/github';
 import { parseManifests, type Kubectl } from '@dreamscape/kube';
 import { planBlueGreen, type BlueGreenPlan, type LiveColors } from '@dreamscape/release';
+import { judgeVerdict, SEVERITIES, type ScanRequirement, type ScanVerdict } from '@dreamscape/scan';
 import {
   buildRecords,
   deploy,
@@ -21,6 +22,7 @@ import {
   readableDiff,
   renderOfflinePlan,
   renderPlan,
+  type PlannedScan,
 } from '../src/plan-report.js';
 
 let cluster: ExampleCluster;
@@ -351,5 +353,113 @@ spec:
       /\n\n… [\d,]+ more findings \([\d,]+ characters\) cut to stay within GitHub's 65,536-character comment limit\.\n/,
     );
     expect(markdown).toContain('No cluster credentials were given');
+  });
+});
+
+describe('the plan report with require-scan', () => {
+  const NOW = Date.parse('2026-12-07T12:00:00Z');
+  const REQUIREMENT: ScanRequirement = {
+    maxAgeMs: 7 * 24 * 3_600_000,
+    scanners: ['trivy', 'grype'],
+    threshold: 'critical',
+  };
+  const WEB = `ghcr.io/acme/web@sha256:${'a'.repeat(64)}`;
+  const API = `ghcr.io/acme/api@sha256:${'b'.repeat(64)}`;
+
+  function passing(image: string): ScanVerdict {
+    const zero = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as ScanVerdict['counts']['after'];
+    return {
+      schema: 1,
+      image,
+      result: 'pass',
+      policy: { threshold: 'high', ignoreUnfixed: false, failOn: 'fail-build' },
+      counts: { before: zero, after: zero },
+      findings: [],
+      waivers: [],
+      scanner: { name: 'trivy', version: '0.74.0' },
+      createdAt: new Date(NOW - 3 * 3_600_000).toISOString(),
+    };
+  }
+
+  function scanned(missing: boolean): PlannedScan {
+    return {
+      checks: [
+        judgeVerdict(WEB, passing(WEB), REQUIREMENT, NOW),
+        judgeVerdict(API, missing ? undefined : passing(API), REQUIREMENT, NOW),
+      ],
+      requirement: REQUIREMENT,
+      now: NOW,
+    };
+  }
+
+  it('says what a deploy would refuse, lists every image, and counts no refusal as a plan error', async () => {
+    const report = await renderPlan({
+      plan: shopPlan(),
+      kubectl: fakeKubectl(''),
+      namespaceExists: true,
+      colors: COLORS,
+      logger: new MemoryLogger(),
+      scan: scanned(true),
+    });
+    expect(report).toMatchObject({ errors: 0, scanRefusals: 1 });
+    const lines = report.markdown.split('\n');
+    expect(lines.slice(0, 5)).toEqual([
+      '### 📝 Deploy plan: shop → production (`shop`)',
+      '',
+      '**A deploy would refuse 1 of 2 images for their scan verdicts (require-scan; see Scan verdicts below).**',
+      '',
+      'The manifests are ready: live color **blue**, the release goes to **green**.',
+    ]);
+    expect(report.markdown).toContain(
+      [
+        '#### 🔍 Scan verdicts',
+        '',
+        "**A deploy would refuse 1 of 2 images.** Each image's newest verdict is judged as a deploy judges it: passing, at most 7d old, from trivy or grype, made with threshold critical or stricter.",
+        '',
+        '| Image | Status | Verdict age | Scanner | Threshold | Refusal and fix |',
+        '|---|---|---|---|---|---|',
+        `| \`${WEB}\` | ✅ passing | 3h | trivy 0.74.0 | high |  |`,
+        `| \`${API}\` | ❌ missing | — | — | — | no scan verdict is attached to this digest: scan it with action-scan (attach-verdict) before deploying |`,
+        '',
+        'Scan each refused image with action-scan (its verdict is attached to the digest), or set require-scan: false for this environment.',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says a deploy would accept them all when none is refused, and nothing without require-scan', async () => {
+    const accepted = await renderPlan({
+      plan: shopPlan(),
+      kubectl: fakeKubectl(''),
+      namespaceExists: true,
+      colors: COLORS,
+      logger: new MemoryLogger(),
+      scan: scanned(false),
+    });
+    expect(accepted.scanRefusals).toBe(0);
+    expect(accepted.markdown).toContain(
+      'Ready to deploy: live color **blue**, the release goes to **green**.',
+    );
+    expect(accepted.markdown).toContain('A deploy would accept all 2 images: passing, at most 7d old');
+    expect(accepted.markdown).not.toContain('would refuse');
+    expect(accepted.markdown).not.toContain('Scan each refused image');
+
+    const off = await renderPlan({
+      plan: shopPlan(),
+      kubectl: fakeKubectl(''),
+      namespaceExists: true,
+      colors: COLORS,
+      logger: new MemoryLogger(),
+    });
+    expect(off.scanRefusals).toBe(0);
+    expect(off.markdown).not.toMatch(/scan/i);
+  });
+
+  it('is in the plan without a cluster too', () => {
+    const report = renderOfflinePlan(shopPlan(), RUNNER_TEMP, undefined, scanned(true));
+    expect(report).toMatchObject({ errors: 0, scanRefusals: 1 });
+    expect(report.markdown).toContain('**A deploy would refuse 1 of 2 images for their scan verdicts');
+    expect(report.markdown).toContain(`| \`${API}\` | ❌ missing |`);
+    expect(report.markdown).toContain('No cluster credentials were given');
   });
 });

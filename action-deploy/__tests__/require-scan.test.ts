@@ -1,14 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FetchHttpClient, MemoryLogger } from '@dreamscape/core';
 import { RegistryClient, registryReferrers } from '@dreamscape/image';
 import { attachVerdict, SEVERITIES, type ScanVerdict } from '@dreamscape/scan';
 import {
   deploy,
   findSecretLeaks,
+  freePort,
   pushTestImage,
   realWrites,
   rollback,
   runKubectl,
+  SERVICES,
   startCluster,
   startRegistry,
   type ActionRunResult,
@@ -49,13 +54,13 @@ function store(): ReturnType<typeof registryReferrers> {
   return registryReferrers(client);
 }
 
-/** A fresh image of the payment service, pushed to the test registry, by digest. */
-async function image(name: string): Promise<string> {
-  const pushed = await pushTestImage(registry, 'dreamscape/payment', name, {
+/** A fresh image of a service (the payment service unless named), pushed to the test registry, by digest. */
+async function image(name: string, repository = 'dreamscape/payment'): Promise<string> {
+  const pushed = await pushTestImage(registry, repository, name, {
     credentials: CI,
     content: `${name}\n`,
   });
-  return `${registry.host}/dreamscape/payment@${pushed.digest}`;
+  return `${registry.host}/${repository}@${pushed.digest}`;
 }
 
 function verdict(ref: string, o: { result: 'pass' | 'fail'; ageMs: number; critical?: number }): ScanVerdict {
@@ -195,4 +200,137 @@ describe('require-scan', () => {
     expect(accepted.outputs.result).toBe('rolled-back');
     expect(findSecretLeaks(accepted, { password: CI.password })).toEqual([]);
   }, 180_000);
+
+  describe('in plan mode', () => {
+    /** The example app's seven services, each image in the test registry, by digest. */
+    let pins: Record<(typeof SERVICES)[number], string>;
+    const PASSING = ['gateway', 'auth', 'user', 'panorama'] as const;
+
+    beforeAll(async () => {
+      pins = Object.fromEntries(
+        await Promise.all(SERVICES.map(async (s) => [s, await image(`plan-${s}`, `dreamscape/${s}`)])),
+      ) as typeof pins;
+      for (const s of PASSING)
+        await attachVerdict(store(), verdict(pins[s], { result: 'pass', ageMs: 60_000 }));
+      // voyage has none.
+      await attachVerdict(store(), verdict(pins.payment, { result: 'fail', ageMs: DAY, critical: 1 }));
+      await attachVerdict(store(), verdict(pins.ai, { result: 'pass', ageMs: 8 * DAY }));
+    }, 60_000);
+
+    /** A plan of the example overlay (dev) with every image pinned as `images` says. */
+    function plan(
+      images: Record<string, string>,
+      runId: string,
+      o: { requireScan?: boolean; offline?: boolean } = {},
+    ): Promise<ActionRunResult> {
+      return deploy(
+        cluster,
+        {
+          images: Object.entries(images)
+            .map(([s, ref]) => `ghcr.io/dreamscape/${s}=${ref}`)
+            .join('\n'),
+          mode: 'plan',
+          ...(o.requireScan === false
+            ? {}
+            : {
+                'require-scan': 'true',
+                'scan-registry': registry.host,
+                'registry-username': CI.username,
+                'registry-password': CI.password,
+              }),
+        },
+        {
+          runId,
+          ...(o.offline === true
+            ? { env: { KUBECONFIG: undefined, HOME: mkdtempSync(join(tmpdir(), 'ds-home-')) } }
+            : {}),
+        },
+      );
+    }
+
+    /** The plan's row for an image: `| `ref` | status | age | scanner | threshold | fix |`, its cells trimmed. */
+    function row(markdown: string, ref: string): string[] {
+      const line = markdown.split('\n').find((l) => l.startsWith(`| \`${ref}\` |`));
+      expect(line).toBeDefined();
+      return (line ?? '')
+        .slice(1, -1)
+        .split(' | ')
+        .map((c) => c.trim());
+    }
+
+    it('lists each image with what a deploy would decide, fails on none of them and writes nothing', async () => {
+      cluster.double.clearLogs();
+      const r = await plan(pins, 'plan-online');
+      expect(r.errors).toEqual([]);
+      expect(r.exitCode).toBe(0);
+      expect(r.outputs).toMatchObject({ result: 'planned', 'plan-errors': '0' });
+      const markdown = r.outputs.plan ?? '';
+      expect(markdown).toContain(
+        '**A deploy would refuse 3 of 7 images for their scan verdicts (require-scan; see Scan verdicts below).**',
+      );
+      expect(markdown).toContain('#### 🔍 Scan verdicts');
+      expect(markdown).toContain(
+        "Each image's newest verdict is judged as a deploy judges it: passing, at most 7d old, from trivy or grype, made with threshold critical or stricter.",
+      );
+      for (const s of PASSING) {
+        const [, status, age, scanner, threshold, fix] = row(markdown, pins[s]);
+        expect([status, scanner, threshold, fix]).toEqual(['✅ passing', 'trivy 0.74.0', 'high', '']);
+        expect(age).toMatch(/^\d+m( \d+s)?$/);
+      }
+      expect(row(markdown, pins.voyage).slice(1)).toEqual([
+        '❌ missing',
+        '—',
+        '—',
+        '—',
+        'no scan verdict is attached to this digest: scan it with action-scan (attach-verdict) before deploying',
+      ]);
+      const failing = row(markdown, pins.payment);
+      expect(failing.slice(1, 5)).toEqual(['❌ failing', failing[2], 'trivy 0.74.0', 'high']);
+      expect(failing[2]).toMatch(/^1d( \d+[ms])*$/);
+      expect(failing[5]).toMatch(
+        /^its newest verdict fails \(1 critical; trivy 0\.74\.0, threshold high, \S+\): fix or waive the findings, rebuild and scan again$/,
+      );
+      const old = row(markdown, pins.ai);
+      expect(old.slice(1, 5)).toEqual(['❌ too-old', old[2], 'trivy 0.74.0', 'high']);
+      expect(old[2]).toMatch(/^8d( \d+[ms])*$/);
+      expect(old[5]).toMatch(
+        /^its newest verdict is 8d( \S+)* old, more than scan-max-age 7d \(.*\): scan it again$/,
+      );
+      expect(markdown).toContain(
+        'Scan each refused image with action-scan (its verdict is attached to the digest), or set require-scan: false for this environment.',
+      );
+      expect(r.summary).toContain(markdown);
+      expect(r.stdout).toContain(
+        '::warning::require-scan: a deploy would refuse 3 images of this release (see Scan verdicts in the plan).',
+      );
+      expect(realWrites(cluster.double)).toEqual([]);
+      expect(findSecretLeaks(r, { password: CI.password })).toEqual([]);
+
+      // The same plan without require-scan reads no verdict and says nothing of them.
+      const off = await plan(pins, 'plan-off', { requireScan: false });
+      expect(off.errors).toEqual([]);
+      expect(off.outputs.plan).not.toContain('Scan verdicts');
+      expect(off.stdout).not.toContain('Scan verdicts');
+    }, 180_000);
+
+    it('without cluster credentials judges the pinned images too, and shows an unreachable registry as unreadable', async () => {
+      const closed = `127.0.0.1:${String(await freePort())}`;
+      const unreachable = `${closed}/dreamscape/ai@sha256:${'0'.repeat(64)}`;
+      const r = await plan({ ...pins, ai: unreachable }, 'plan-offline', { offline: true });
+      expect(r.errors).toEqual([]);
+      expect(r.exitCode).toBe(0);
+      expect(r.outputs).toMatchObject({ result: 'planned', 'plan-errors': '0' });
+      const markdown = r.outputs.plan ?? '';
+      expect(markdown).toContain('No cluster credentials were given');
+      expect(r.stdout).not.toContain('kubectl proxy');
+      expect(markdown).toContain('**A deploy would refuse 3 of 7 images');
+      expect(row(markdown, pins.gateway)[1]).toBe('✅ passing');
+      expect(row(markdown, pins.voyage)[1]).toBe('❌ missing');
+      expect(row(markdown, pins.payment)[1]).toBe('❌ failing');
+      const [, status, age, scanner, threshold, fix] = row(markdown, unreachable);
+      expect([status, age, scanner, threshold]).toEqual(['❌ unreadable', '—', '—', '—']);
+      expect(fix).toMatch(/^its verdict could not be read: .*127\.0\.0\.1:\d+/);
+      expect(findSecretLeaks(r, { password: CI.password })).toEqual([]);
+    }, 180_000);
+  });
 });

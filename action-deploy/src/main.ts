@@ -2,7 +2,7 @@ import { runAction, withResultOnFailure, type ActionRuntime } from '@dreamscape/
 import { ActionError, FetchHttpClient, makeRunTempDir, ProcessCommandRunner } from '@dreamscape/core';
 import { runDeployments, trackDeployment } from '@dreamscape/github';
 import { RegistryClient, registryReferrers } from '@dreamscape/image';
-import { requireScannedImages } from '@dreamscape/scan';
+import { judgeScannedImages, requireScannedImages, type ReferrerStore } from '@dreamscape/scan';
 import { hasKubeconfig, kubeconfigSource, runKubectl, withClusterSession } from '@dreamscape/kube';
 import {
   canaryRelease,
@@ -19,7 +19,7 @@ import {
   type ReleaseOutcome,
 } from '@dreamscape/release';
 import { readInputs, type DeployInputs } from './inputs.js';
-import { renderOfflinePlan, renderPlan, type PlanReport } from './plan-report.js';
+import { renderOfflinePlan, renderPlan, type PlannedScan, type PlanReport } from './plan-report.js';
 
 /** Renders, checks and deploys; reports outputs, the job summary and the GitHub deployment. */
 export async function run(): Promise<void> {
@@ -67,8 +67,10 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
   });
 
   if (inputs.mode === 'plan' && !hasKubeconfig(inputs.kubeconfig)) {
-    // No cluster credentials (a pull request from a fork, say): the plan is what the files say.
-    await reportPlan(rt, renderOfflinePlan(rendered.plan, rt.env.RUNNER_TEMP, rendered.source));
+    // No cluster credentials (a pull request from a fork, say): the plan is what the files say, and
+    // the verdicts of the images they pin, since reading those needs the registry, not the cluster.
+    const scanned = await planScan(inputs, rendered.rendered.images, { http, logger });
+    await reportPlan(rt, renderOfflinePlan(rendered.plan, rt.env.RUNNER_TEMP, rendered.source, scanned));
     return;
   }
 
@@ -82,8 +84,13 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
     const scan = inputs.scan;
     if (scan !== undefined && mode === 'deploy' && continuation !== 'abort')
       await logger.group('Scan verdicts', () =>
-        requireScan(inputs, scan, release.rendered.images, { http, logger }),
+        requireScannedImages(release.rendered.images, verdictStore(inputs, scan, { http, logger }), scan, {
+          now: Date.now(),
+          logger,
+        }),
       );
+    const scanned =
+      mode === 'plan' ? await planScan(inputs, release.rendered.images, { http, logger }) : undefined;
     const services = release.plan.services.map((s) => s.name);
     const checks = parseHealthChecks(inputs.healthChecks, services);
     // The canary's settings and its router's object in the overlay, refused before any write.
@@ -106,7 +113,14 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
 
     if (inputs.mode === 'plan') {
       const report = await logger.group('Plan', () =>
-        renderPlan({ ...checked, kubectl, logger, runnerTemp: rt.env.RUNNER_TEMP, source: release.source }),
+        renderPlan({
+          ...checked,
+          kubectl,
+          logger,
+          runnerTemp: rt.env.RUNNER_TEMP,
+          source: release.source,
+          scan: scanned,
+        }),
       );
       await reportPlan(rt, report);
       return;
@@ -165,13 +179,12 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
   });
 }
 
-/** `require-scan`: every image's newest verdict read from its registry and judged; refuses with the list. */
-async function requireScan(
+/** Where verdicts are read: the images' registries, with the credentials sent to `scan-registry` alone. */
+function verdictStore(
   inputs: DeployInputs,
   scan: NonNullable<DeployInputs['scan']>,
-  images: readonly string[],
   o: { readonly http: FetchHttpClient; readonly logger: ActionRuntime['logger'] },
-): Promise<void> {
+): ReferrerStore {
   const client = new RegistryClient({
     http: o.http,
     logger: o.logger,
@@ -180,9 +193,24 @@ async function requireScan(
         ? []
         : [{ registry: scan.registry, ...inputs.registryCredentials }],
   });
-  await requireScannedImages(images, registryReferrers(client, { logger: o.logger }), scan, {
-    now: Date.now(),
-    logger: o.logger,
+  return registryReferrers(client, { logger: o.logger });
+}
+
+/** Plan mode with `require-scan`: every image judged as a deploy would judge it, for the report; nothing refused. */
+async function planScan(
+  inputs: DeployInputs,
+  images: readonly string[],
+  o: { readonly http: FetchHttpClient; readonly logger: ActionRuntime['logger'] },
+): Promise<PlannedScan | undefined> {
+  const scan = inputs.scan;
+  if (scan === undefined) return undefined;
+  return o.logger.group('Scan verdicts', async () => {
+    const now = Date.now();
+    const checks = await judgeScannedImages(images, verdictStore(inputs, scan, o), scan, {
+      now,
+      logger: o.logger,
+    });
+    return { checks, requirement: scan, now };
   });
 }
 
@@ -222,6 +250,10 @@ async function reportPlan(rt: ActionRuntime, report: PlanReport): Promise<void> 
   rt.setOutput('plan', report.markdown);
   rt.setOutput('plan-errors', String(report.errors));
   await rt.appendSummary(report.markdown);
+  if (report.scanRefusals > 0)
+    rt.logger.warning(
+      `require-scan: a deploy would refuse ${String(report.scanRefusals)} image${report.scanRefusals === 1 ? '' : 's'} of this release (see Scan verdicts in the plan).`,
+    );
   rt.logger.info('Plan mode: nothing was written.');
   if (report.errors > 0)
     throw new ActionError(

@@ -3,6 +3,13 @@ import type { Logger } from '@dreamscape/core';
 import { MAX_COMMENT_LENGTH } from '@dreamscape/github';
 import type { Kubectl } from '@dreamscape/kube';
 import {
+  ageText,
+  SCAN_REFUSAL_HINT,
+  verdictTable,
+  type ScanRequirement,
+  type VerdictCheck,
+} from '@dreamscape/scan';
+import {
   containersOf,
   releaseObjects,
   shortImage,
@@ -20,6 +27,16 @@ export interface PlanReport {
   readonly changed: boolean;
   /** Problems that would stop a deploy. */
   readonly errors: number;
+  /** Images whose scan verdict a deploy would refuse (`require-scan`); never counted in `errors`. */
+  readonly scanRefusals: number;
+}
+
+/** What `require-scan` finds for the plan: every image the release would run, judged as a deploy judges it. */
+export interface PlannedScan {
+  readonly checks: readonly VerdictCheck[];
+  readonly requirement: ScanRequirement;
+  /** When the verdicts were judged; their ages are shown as of then. */
+  readonly now: number;
 }
 
 /**
@@ -47,6 +64,8 @@ export async function renderPlan(o: {
   runnerTemp?: string | undefined;
   /** What was rendered (a chart is named with its version and values digest). */
   source?: ReleaseSource | undefined;
+  /** With `require-scan`: the images' verdicts, judged. */
+  scan?: PlannedScan | undefined;
 }): Promise<PlanReport> {
   const { plan, kubectl, logger, colors } = o;
   const paths = machinePaths(o.runnerTemp ?? process.env.RUNNER_TEMP);
@@ -68,6 +87,7 @@ export async function renderPlan(o: {
     logged: true,
     unchecked: o.unchecked ?? 0,
     source: o.source,
+    scan: o.scan,
     note: o.namespaceExists
       ? undefined
       : `Namespace \`${plan.namespace}\` does not exist yet: the overlay creates it, so there is nothing to diff against${(o.unchecked ?? 0) > 0 ? `, and the server-side dry run could not check the ${countOf(o.unchecked ?? 0, 'object')} that go into it` : ''}.`,
@@ -79,14 +99,19 @@ export async function renderPlan(o: {
   return report;
 }
 
-/** The report without a cluster: what the files say (render, lint, the colored objects), no diff. */
+/**
+ * The report without a cluster: what the files say (render, lint, the colored objects), no diff;
+ * with `require-scan`, the verdicts of the images the files pin (the registry needs no cluster).
+ */
 export function renderOfflinePlan(
   plan: BlueGreenPlan,
   runnerTemp = process.env.RUNNER_TEMP,
   source?: ReleaseSource,
+  scan?: PlannedScan,
 ): PlanReport {
   return planMarkdown(plan, {
     source,
+    scan,
     colors: undefined,
     diff: undefined,
     changed: true,
@@ -263,6 +288,7 @@ function planMarkdown(
     /** Objects the API server could not check: the plan is then not "ready". */
     unchecked?: number;
     source?: ReleaseSource | undefined;
+    scan?: PlannedScan | undefined;
   },
 ): { report: PlanReport; full: string } {
   const candidate: Color = o.colors?.candidate ?? 'blue';
@@ -307,7 +333,16 @@ function planMarkdown(
       withoutDiff <= MAX_PLAN_LENGTH ? fitting(sections, MAX_PLAN_LENGTH - withoutDiff) : 0;
     markdown = compose(shownFindings, shownSections, 'actual');
   }
-  return { report: { markdown, candidate, changed: o.changed, errors: errors.length }, full };
+  return {
+    report: {
+      markdown,
+      candidate,
+      changed: o.changed,
+      errors: errors.length,
+      scanRefusals: refusalsOf(o.scan),
+    },
+    full,
+  };
 }
 
 function findingRow(f: LintFinding, paths: MachinePaths): string {
@@ -339,6 +374,7 @@ function markdownOf(
     fence: string;
     unchecked?: number;
     source?: ReleaseSource | undefined;
+    scan?: PlannedScan | undefined;
   },
 ): string {
   const where =
@@ -347,18 +383,26 @@ function markdownOf(
       : o.colors.active === undefined
         ? 'first deploy'
         : `live color **${o.colors.active}**`;
+  const refusals = refusalsOf(o.scan);
   const lines: string[] = [
     `### 📝 Deploy plan: ${plan.app} → ${plan.environment} (\`${plan.namespace}\`)`,
     '',
+  ];
+  if (o.scan !== undefined && refusals > 0)
+    lines.push(
+      `**${refusalText(refusals, o.scan.checks.length)} for their scan verdicts (require-scan; see Scan verdicts below).**`,
+      '',
+    );
+  lines.push(
     o.errors > 0
       ? `**${o.errors} problem${o.errors === 1 ? '' : 's'} would stop this deploy.**`
       : o.colors === undefined
         ? 'No problem found in the manifests.'
         : (o.unchecked ?? 0) > 0
           ? `Not fully validated: ${countOf(o.unchecked ?? 0, 'object')} could not be checked by the API server until namespace \`${plan.namespace}\` exists. A deploy creates it first and checks every object before it writes anything else; ${where}, the release goes to **${o.candidate}**.`
-          : `Ready to deploy: ${where}, the release goes to **${o.candidate}**.`,
+          : `${refusals > 0 ? 'The manifests are ready' : 'Ready to deploy'}: ${where}, the release goes to **${o.candidate}**.`,
     '',
-  ];
+  );
   if (o.source?.kind === 'chart')
     lines.push(
       `Chart \`${o.source.name}\` ${o.source.version} from \`${o.source.reference}\`, values \`${o.source.valuesDigest.slice(0, 19)}\`, rendered with \`helm template\`.`,
@@ -398,6 +442,7 @@ function markdownOf(
     for (const w of notColored) lines.push(`| ${w.kind}/${w.name} | ${w.reason} |`);
     lines.push('');
   }
+  if (o.scan !== undefined) lines.push(...scanSection(o.scan));
   if (o.diff !== undefined) {
     const size =
       o.changed && o.diff.sections.length > 0
@@ -421,4 +466,40 @@ function markdownOf(
   }
   if (o.note !== undefined) lines.push(o.note, '');
   return lines.join('\n');
+}
+
+function refusalsOf(scan: PlannedScan | undefined): number {
+  return scan?.checks.filter((c) => c.status !== 'accepted').length ?? 0;
+}
+
+/** `A deploy would refuse 2 of 7 images`. */
+function refusalText(refused: number, all: number): string {
+  return `A deploy would refuse ${String(refused)} of ${countOf(all, 'image')}`;
+}
+
+/** `passing, at most 7d old, from trivy or grype, made with threshold critical or stricter`. */
+function requirementText(r: ScanRequirement): string {
+  return `passing, at most ${ageText(r.maxAgeMs)} old, from ${r.scanners.join(' or ')}, made with threshold ${r.threshold} or stricter`;
+}
+
+/**
+ * The plan's "Scan verdicts" section: every image judged as a deploy judges it, what a deploy would
+ * refuse and how to fix it. A plan reports refusals; it never fails on them.
+ */
+function scanSection(scan: PlannedScan): string[] {
+  const refused = refusalsOf(scan);
+  const all = scan.checks.length;
+  const lines = ['#### 🔍 Scan verdicts', ''];
+  if (all === 0) return [...lines, 'The release runs no image: require-scan has nothing to judge.', ''];
+  lines.push(
+    `${
+      refused === 0
+        ? `A deploy would accept all ${countOf(all, 'image')}`
+        : `**${refusalText(refused, all)}.** Each image's newest verdict is judged as a deploy judges it`
+    }: ${requirementText(scan.requirement)}.`,
+    '',
+  );
+  lines.push(...verdictTable(scan.checks, scan.now), '');
+  if (refused > 0) lines.push(SCAN_REFUSAL_HINT, '');
+  return lines;
 }

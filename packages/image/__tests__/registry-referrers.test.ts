@@ -145,6 +145,29 @@ describe.each([
     expect(await readInSecondProcess(imageByDigest, childEnv())).toEqual({ none: true });
   });
 
+  it('asks a registry without the referrers API once per client, then reads the tag schema only', async () => {
+    const urls: string[] = [];
+    const inner = ca === undefined ? new FetchHttpClient() : httpsClient(ca);
+    const client = new RegistryClient({
+      http: {
+        request: (r) => {
+          urls.push(r.url);
+          return inner.request(r);
+        },
+      },
+      logger: new MemoryLogger(),
+      scheme: tls ? 'https' : 'http',
+      retry: { attempts: 1 },
+      logins: [{ registry: registry.host, ...credentials }],
+    });
+    for (let i = 0; i < 3; i++)
+      await readNewestReferrer(client, subjectName(), { artifactType: VERDICT_TYPE, maxBytes: MAX_BYTES });
+    expect(urls.filter((u) => u.includes('/referrers/'))).toHaveLength(1);
+    expect(
+      urls.filter((u) => u.includes(`/manifests/sha256-${image.digest.slice(7)}`)).length,
+    ).toBeGreaterThanOrEqual(3);
+  });
+
   it('attaches a verdict that a second process reads back by digest', async () => {
     const verdict = sampleVerdict(imageByDigest, '2025-03-01T10:00:00.000Z');
     const attached = await attach(newClient(), verdict);

@@ -172,6 +172,8 @@ export class RegistryClient {
   private readonly cache: AuthorizationCache;
   /** The Bearer `service` each registry announced, for hints. */
   private readonly services = new Map<string, string>();
+  /** Registries that answered that they have no referrers API. */
+  private readonly noReferrersApi = new Set<string>();
 
   constructor(options: RegistryClientOptions) {
     this.logger = options.logger;
@@ -458,6 +460,9 @@ export class RegistryClient {
     artifactType?: string,
   ): Promise<{ readonly index: ImageIndex; readonly filtered: boolean } | undefined> {
     validateDigest(digest);
+    // A registry with the API answers 200 (an empty index when there are none); without it, 404: it
+    // is asked once per client, not once per image.
+    if (this.noReferrersApi.has(name.registry)) return undefined;
     const target: Target = {
       registry: name.registry,
       repository: name.repository,
@@ -470,7 +475,13 @@ export class RegistryClient {
       url: url.toString(),
       headers: { Accept: MEDIA_TYPES.ociIndex },
     });
-    if (response.status === 404 || response.status === 405 || response.status === 501) return undefined;
+    if (response.status === 404 || response.status === 405 || response.status === 501) {
+      // A 404 with the registry's error document (an unknown repository, say) is about this image;
+      // the route itself missing (no API) is about the registry.
+      if (response.status !== 404 || !hasRegistryErrors(response.text()))
+        this.noReferrersApi.add(name.registry);
+      return undefined;
+    }
     this.expectOk(response, target, 'GET of the referrers');
     let json: unknown;
     try {
@@ -807,4 +818,14 @@ function errorDetail(response: HttpResponse): string {
   const first = firstError(response);
   if (first === undefined) return '';
   return `: ${[first.code, first.message].filter((p) => p !== '').join(' ')}`;
+}
+
+/** Whether a body is a registry's error document (`{"errors": [{"code": ...}]}`). */
+function hasRegistryErrors(body: string): boolean {
+  try {
+    const doc = JSON.parse(body) as { errors?: unknown };
+    return Array.isArray(doc.errors) && doc.errors.length > 0;
+  } catch {
+    return false;
+  }
 }

@@ -23,3 +23,4 @@ export * from './verdict.js';
 export * from './verdict-referrers.js';
 export * from './verdict-attachment.js';
 export * from './scan-requirement.js';
+export * from './verdict-table.js';

@@ -47,7 +47,7 @@ function strictness(t: Threshold): number {
 }
 
 /** `7d`, `8d 2h`, `7d 1s`: days to seconds, zero parts left out. */
-function ageText(ms: number): string {
+export function ageText(ms: number): string {
   let rest = Math.max(0, Math.floor(ms / 1000));
   const parts: string[] = [];
   for (const [unit, size] of [
@@ -152,6 +152,10 @@ export async function checkScanVerdicts(
   return checks;
 }
 
+/** What to do about refused images, as the refusal's hint says it. */
+export const SCAN_REFUSAL_HINT =
+  'Scan each refused image with action-scan (its verdict is attached to the digest), or set require-scan: false for this environment.';
+
 /** The error that stops a deploy when an image is refused, listing every refusal; undefined when none is. */
 export function scanRefusal(checks: readonly VerdictCheck[]): ActionError | undefined {
   const refused = checks.filter((c) => c.status !== 'accepted');
@@ -160,9 +164,7 @@ export function scanRefusal(checks: readonly VerdictCheck[]): ActionError | unde
     `require-scan refused ${String(refused.length)} of ${String(checks.length)} image${checks.length === 1 ? '' : 's'}; nothing was written:\n${refused
       .map((c) => `- ${c.image}: ${c.status}: ${c.detail}`)
       .join('\n')}`,
-    {
-      hint: 'Scan each refused image with action-scan (its verdict is attached to the digest), or set require-scan: false for this environment.',
-    },
+    { hint: SCAN_REFUSAL_HINT },
   );
 }
 
@@ -183,6 +185,24 @@ export function readScanRequirement(src: InputSource): ScanRequirement {
 }
 
 /**
+ * Every image's newest verdict read and judged, each judgement logged: what `require-scan` finds,
+ * without refusing anything (plan mode reports it; {@link requireScannedImages} refuses on it).
+ */
+export async function judgeScannedImages(
+  images: readonly string[],
+  store: ReferrerStore,
+  requirement: ScanRequirement,
+  o: { readonly now: number; readonly logger: Logger },
+): Promise<VerdictCheck[]> {
+  const checks = await checkScanVerdicts(images, store, requirement, o.now);
+  for (const c of checks)
+    o.logger.info(
+      `${c.status === 'accepted' ? '✓' : '✗'} ${c.image}: ${c.status === 'accepted' ? '' : `${c.status}: `}${c.detail}`,
+    );
+  return checks;
+}
+
+/**
  * `require-scan`: every image's newest verdict read and judged, each judgement logged; throws the
  * refusal listing every image refused.
  */
@@ -192,11 +212,7 @@ export async function requireScannedImages(
   requirement: ScanRequirement,
   o: { readonly now: number; readonly logger: Logger },
 ): Promise<void> {
-  const checks = await checkScanVerdicts(images, store, requirement, o.now);
-  for (const c of checks)
-    o.logger.info(
-      `${c.status === 'accepted' ? '✓' : '✗'} ${c.image}: ${c.status === 'accepted' ? '' : `${c.status}: `}${c.detail}`,
-    );
+  const checks = await judgeScannedImages(images, store, requirement, o);
   const refusal = scanRefusal(checks);
   if (refusal !== undefined) throw refusal;
   o.logger.info(`require-scan: all ${String(checks.length)} images have a passing verdict.`);
