@@ -31,6 +31,7 @@ const TARGETS: Readonly<Record<string, { readonly max: number } | { readonly min
   'rollback.fast_s': { max: 1 },
   'scan.seconds': { max: 3 },
   'scan.peak_mb': { max: 500 },
+  'verdicts.added_s': { max: 0.5 },
 };
 
 interface Result {
@@ -92,7 +93,7 @@ const rows: string[] = [];
 for (const r of results) {
   for (const [key, value] of Object.entries(r.figures)) {
     const target = TARGETS[`${r.name}.${key}`];
-    const kind = /ratio|growth|per_service|findings|deploys|steps|violations/.test(key)
+    const kind = /ratio|growth|per_service|findings|deploys|steps|violations|images/.test(key)
       ? 'ratio/count'
       : 'absolute (machine-dependent)';
     const verdict =
