@@ -165,7 +165,12 @@ describe('action-scan attaches its verdict to the scanned image (dist/index.js)'
       result: 'pass',
       policy: { threshold: 'none', ignoreUnfixed: false, failOn: 'fail-build' },
       counts: { before: DEBIAN_COUNTS, after: DEBIAN_COUNTS },
-      scanner: { name: 'trivy', version: '0.74.0' },
+      // The database Trivy recorded beside itself (db/metadata.json) when it downloaded it.
+      scanner: {
+        name: 'trivy',
+        version: '0.74.0',
+        database: { version: '2', updatedAt: '2026-12-07T00:22:16.563Z' },
+      },
     });
     expect(read.verdict?.findings.map((f) => [f.id, f.status])).toEqual([
       ['CVE-2019-18224', 'allowed'],

@@ -166,6 +166,7 @@ async function scan(runtime: ActionRuntime): Promise<void> {
         report: { ...report, scannerVersion },
         policy,
         failOn: inputs.failBuild ? 'fail-build' : 'report-only',
+        database: driver.databaseInfo?.(inputs.dbDir),
         clock: systemClock,
       }),
       mode: inputs.attachVerdict,

@@ -31,6 +31,13 @@ export interface ScanCommandOptions {
   readonly timeoutMs: number;
 }
 
+/** Which vulnerability database a scan used: it goes into the verdict. */
+export interface DatabaseInfo {
+  readonly version?: string;
+  /** When the database was built (ISO 8601, UTC). */
+  readonly updatedAt?: string;
+}
+
 /** Everything that differs between Trivy and Grype, behind one shape. */
 export interface ScannerDriver {
   readonly name: ScannerName;
@@ -49,6 +56,8 @@ export interface ScannerDriver {
   updateDbCommand(binary: string, dbDir: string): CommandSpec;
   /** Whether `dbDir` already holds a database (usable when a refresh fails). */
   hasDb(dbDir: string): boolean;
+  /** The database's version and build time, when the scanner records them where they can be read. */
+  databaseInfo?(dbDir: string): DatabaseInfo | undefined;
   /** Scans an image, writing the JSON report to `reportFile`. */
   scanCommand(binary: string, options: ScanCommandOptions): CommandSpec;
 }

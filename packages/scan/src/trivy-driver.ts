@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseVersionOutput, type ScannerDriver } from './scanner-driver.js';
+import { parseVersionOutput, type DatabaseInfo, type ScannerDriver } from './scanner-driver.js';
 
 /**
  * Trivy. Pinned to a release we have read the release layout of (goreleaser: `trivy_<v>_Linux-64bit.tar.gz`
@@ -29,6 +29,9 @@ export const trivyDriver: ScannerDriver = {
   },
   hasDb(dbDir) {
     return existsSync(join(dbDir, 'db', 'trivy.db'));
+  },
+  databaseInfo(dbDir) {
+    return trivyDatabaseInfo(dbDir);
   },
   scanCommand(binary, o) {
     return {
@@ -62,3 +65,26 @@ export const trivyDriver: ScannerDriver = {
     };
   },
 };
+
+/**
+ * Trivy writes `db/metadata.json` beside its database: `{"Version": 2, "UpdatedAt": "...", ...}`.
+ * Anything missing, unreadable or oddly shaped gives nothing rather than a guess.
+ */
+export function trivyDatabaseInfo(dbDir: string): DatabaseInfo | undefined {
+  let doc: unknown;
+  try {
+    const text = readFileSync(join(dbDir, 'db', 'metadata.json'), 'utf8');
+    if (text.length > 64 * 1024) return undefined;
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const { Version: version, UpdatedAt: updatedAt } = doc as { Version?: unknown; UpdatedAt?: unknown };
+  const when = typeof updatedAt === 'string' ? Date.parse(updatedAt) : Number.NaN;
+  const info = {
+    ...(typeof version === 'number' && Number.isSafeInteger(version) ? { version: String(version) } : {}),
+    ...(Number.isNaN(when) ? {} : { updatedAt: new Date(when).toISOString() }),
+  };
+  return Object.keys(info).length === 0 ? undefined : info;
+}

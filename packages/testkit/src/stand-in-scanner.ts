@@ -130,6 +130,8 @@ if (isDbUpdate) {
     const dir = path.join(flag('--cache-dir'), 'db');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'trivy.db'), 'db');
+    // As Trivy records the database it downloaded.
+    fs.writeFileSync(path.join(dir, 'metadata.json'), JSON.stringify({ Version: 2, NextUpdate: '2026-12-08T00:22:16.563012418Z', UpdatedAt: '2026-12-07T00:22:16.563012418Z', DownloadedAt: '2026-12-07T06:14:32.123456789Z' }));
   } else {
     const dir = path.join(process.env.GRYPE_DB_CACHE_DIR, '6');
     fs.mkdirSync(dir, { recursive: true });
