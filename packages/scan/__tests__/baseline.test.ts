@@ -143,7 +143,7 @@ describe('fail-on new, with the recorded reports', () => {
     expect(judge(java.findings, byAlias, 'medium').evaluated[0]?.baseline).toBe('known');
     // The same vulnerability in another package is new there.
     const elsewhere: Baseline = {
-      ...(byAlias),
+      ...byAlias,
       findings: [{ id: 'CVE-2014-3577', package: 'httpcore', installedVersion: '4.1', severity: 'medium' }],
     };
     const moved = judge(java.findings, elsewhere, 'medium');
