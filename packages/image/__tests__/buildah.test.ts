@@ -367,6 +367,49 @@ describe('BuildahBuilder with real buildah and a real registry', () => {
     expect(await registryDigest(registry, 'dreamscape/gateway', '1.4.0')).toBe(firstDigest);
   }, 180_000);
 
+  it('a cache registry that is down never fails the build: it is built without exporting, said in a warning', async () => {
+    // Nothing listens on this port: buildah's cache push is refused.
+    const dead = `127.0.0.1:${String(await freePort())}/dreamscape/cache`;
+    const before = logger.entries.length;
+    const result = await builder({ insecureRegistries: [registry.host, dead.split('/')[0] ?? ''] }).build(
+      gatewayRequest({
+        cacheTo: [`type=registry,ref=${dead}`],
+        tags: [`${registry.host}/dreamscape/gateway:cache-down`],
+      }),
+    );
+    expect(result.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await registryDigest(registry, 'dreamscape/gateway', 'cache-down')).toBe(result.digest);
+    const warnings = logger.entries
+      .slice(before)
+      .filter((e) => e.level === 'warning')
+      .map((e) => e.message);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^The build with --cache-to ${dead.replace(/\./g, '\\.')} failed \\(.+\\) and succeeded without it: the cache was not exported\\.`,
+        ),
+      ),
+    ]);
+  }, 180_000);
+
+  it('a step that fails still fails the build, with its own error, cache export or not', async () => {
+    const dead = `127.0.0.1:${String(await freePort())}/dreamscape/cache`;
+    const error = await builder()
+      .build(
+        gatewayRequest({
+          cacheTo: [dead],
+          buildArgs: [
+            ['BASE_IMAGE', 'localhost/dreamscape/no-such-base:never'],
+            ['VERSION', '1.4.0-test'],
+          ],
+          tags: [`${registry.host}/dreamscape/gateway:broken`],
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ActionError);
+    expect((error as ActionError).message).toMatch(/no-such-base/);
+  }, 180_000);
+
   it('builds another target without pushing and reports the local image', async () => {
     const result = await builder().build(
       gatewayRequest({ target: 'deps', push: false, tags: ['localhost/dreamscape/gateway-deps:test'] }),

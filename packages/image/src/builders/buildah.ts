@@ -1,6 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ActionError, systemClock, type RetryPolicy } from '@dreamscape/core';
+import { ActionError, CommandError, systemClock, type RetryPolicy } from '@dreamscape/core';
 import { parseReference } from '../reference.js';
 import { preflightBuild } from './build-preflight.js';
 import { materializeSecrets } from './build-secrets.js';
@@ -199,15 +199,39 @@ export class BuildahBuilder implements Builder {
       const progress = (line: string): void => {
         this.deps.logger.info(line);
       };
-      await this.deps.runner.run({
-        tool: this.buildah,
-        args,
-        env: this.deps.env,
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-        onStdoutLine: progress,
-        onStderrLine: progress,
-        maxStdoutBytes: 1024 * 1024,
-      });
+      const bud = (argv: readonly string[]): Promise<unknown> =>
+        this.deps.runner.run({
+          tool: this.buildah,
+          args: argv,
+          env: this.deps.env,
+          ...(request.signal === undefined ? {} : { signal: request.signal }),
+          onStdoutLine: progress,
+          onStderrLine: progress,
+          maxStdoutBytes: 1024 * 1024,
+        });
+      const caches = registryCaches(request.cacheTo);
+      try {
+        await bud(args);
+      } catch (error) {
+        // buildah pushes its cache during the build and stops (125) when that push fails, while a
+        // cache export must never fail a build. Whatever failed, the build runs once more without
+        // exporting: the local layer cache makes it quick, and a step that really fails fails again
+        // with its own error.
+        if (caches.length === 0 || !(error instanceof CommandError) || request.signal?.aborted === true)
+          throw error;
+        if (manifest !== undefined)
+          await this.run(['manifest', 'rm', manifest], { okExitCodes: [0, 1, 125] });
+        await bud(
+          buildahBuildArgs(
+            { ...request, cacheTo: [] },
+            { secretSpecs: secrets.specs, iidFile, manifest },
+            { ...this.options, isolation: this.isolation },
+          ),
+        );
+        this.deps.logger.warning(
+          `The build with --cache-to ${caches.join(', ')} failed (${lastLine(error.stderrTail)}) and succeeded without it: the cache was not exported. A cache export never fails a build.`,
+        );
+      }
       const imageId = manifest === undefined ? (await readFile(iidFile, 'utf8')).trim() : '';
       let platforms = request.platforms;
       let localDigest: string;
@@ -382,6 +406,11 @@ export class BuildahBuilder implements Builder {
     });
     return result.stdout;
   }
+}
+
+/** The last line of a command's error output, where buildah says what stopped it. */
+function lastLine(text: string): string {
+  return (text.trim().split('\n').at(-1) ?? '').slice(0, 300);
 }
 
 /** The repositories of registry cache specs (`type=registry,ref=R` or a bare `R`); others are dropped. */
