@@ -10,6 +10,7 @@ import {
   buildVerdict,
   describeVerdictAttachment,
   evaluatePolicy,
+  fixedVulnerabilities,
   loadWaivers,
   renderScanSummary,
   resolveScanner,
@@ -154,7 +155,7 @@ async function scan(runtime: ActionRuntime): Promise<void> {
   runtime.setOutput('known-findings', compared === undefined ? '' : String(compared.known));
   runtime.setOutput(
     'fixed-findings',
-    compared === undefined ? '' : String(new Set(compared.fixed.map((f) => f.id)).size),
+    compared === undefined ? '' : String(fixedVulnerabilities(compared.fixed).length),
   );
 
   // Before the step can fail on the verdict: a failing verdict travels with the image too.

@@ -478,7 +478,7 @@ export class RegistryClient {
     if (response.status === 404 || response.status === 405 || response.status === 501) {
       // A 404 with the registry's error document (an unknown repository, say) is about this image;
       // the route itself missing (no API) is about the registry.
-      if (response.status !== 404 || !hasRegistryErrors(response.text()))
+      if (response.status !== 404 || firstError(response) === undefined)
         this.noReferrersApi.add(name.registry);
       return undefined;
     }
@@ -818,14 +818,4 @@ function errorDetail(response: HttpResponse): string {
   const first = firstError(response);
   if (first === undefined) return '';
   return `: ${[first.code, first.message].filter((p) => p !== '').join(' ')}`;
-}
-
-/** Whether a body is a registry's error document (`{"errors": [{"code": ...}]}`). */
-function hasRegistryErrors(body: string): boolean {
-  try {
-    const doc = JSON.parse(body) as { errors?: unknown };
-    return Array.isArray(doc.errors) && doc.errors.length > 0;
-  } catch {
-    return false;
-  }
 }

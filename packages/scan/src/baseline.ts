@@ -60,19 +60,26 @@ export function compareWithBaseline(
     }
     return known ? 'known' : 'new';
   });
-  const fixed = baseline
-    .filter((b) => !seen.has(key(b.id, b.package)))
-    .sort(
+  // One vulnerability listed twice for a package (two installed copies) is fixed once.
+  const fixed = new Map<string, BaselineFinding>();
+  for (const b of baseline) {
+    const k = key(b.id, b.package);
+    if (!seen.has(k) && !fixed.has(k)) fixed.set(k, b);
+  }
+  return {
+    states,
+    fixed: [...fixed.values()].sort(
       (a, b) =>
         SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
         (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) ||
         (a.package < b.package ? -1 : a.package > b.package ? 1 : 0),
-    );
-  // One vulnerability listed twice for a package (two installed copies) is fixed once.
-  const unique = fixed.filter(
-    (b, i) => i === 0 || key(b.id, b.package) !== key(fixed[i - 1]?.id ?? '', fixed[i - 1]?.package ?? ''),
-  );
-  return { states, fixed: unique };
+    ),
+  };
+}
+
+/** The distinct vulnerabilities among fixed findings (one per id, whatever the packages), in order. */
+export function fixedVulnerabilities(fixed: readonly BaselineFinding[]): string[] {
+  return [...new Set(fixed.map((f) => f.id))];
 }
 
 /**

@@ -1,4 +1,10 @@
-import { compareWithBaseline, type Baseline, type BaselineFinding, type BaselineState } from './baseline.js';
+import {
+  compareWithBaseline,
+  fixedVulnerabilities,
+  type Baseline,
+  type BaselineFinding,
+  type BaselineState,
+} from './baseline.js';
 import { atOrAbove, countBySeverity, type Finding, type Severity } from './finding.js';
 import type { Waiver } from './waivers.js';
 
@@ -249,7 +255,7 @@ function explain(result: Omit<PolicyResult, 'reasons'>): string[] {
       `${plural(known, 'finding')} at or above '${result.threshold}' already in ${b.source} (known): reported, not failing.`,
     );
   if (b?.status === 'found' && b.fixed.length > 0) {
-    const ids = [...new Set(b.fixed.map((f) => f.id))];
+    const ids = fixedVulnerabilities(b.fixed);
     const shown = ids.slice(0, 5).join(', ');
     reasons.push(
       `${plural(ids.length, 'vulnerability', 'vulnerabilities')} of ${b.source} fixed: ${shown}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''}.`,

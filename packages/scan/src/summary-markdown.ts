@@ -1,4 +1,5 @@
 import { SEVERITIES, type Severity } from './finding.js';
+import { fixedVulnerabilities } from './baseline.js';
 import type { FindingStatus, PolicyResult, WaiverUse } from './policy.js';
 import type { ScannerName } from './scan-report.js';
 
@@ -121,7 +122,7 @@ function baselineSection(p: PolicyResult, limit: number): string[] {
     '',
     '| New | Fixed | Known |',
     '| ---: | ---: | ---: |',
-    `| ${b.new} | ${new Set(b.fixed.map((f) => f.id)).size} | ${b.known} |`,
+    `| ${b.new} | ${fixedVulnerabilities(b.fixed).length} | ${b.known} |`,
     '',
   ];
   if (b.fixed.length > 0) {
