@@ -133,11 +133,14 @@ describe('fail-on new, with the recorded reports', () => {
     const kept = judge(java.findings, baselineOf(java, 'medium'), 'medium');
     expect(kept.verdict).toBe('pass');
     expect(kept.evaluated.map((e) => e.status)).toEqual(['known']);
-    // The running image's verdict names the vulnerability by its alias only: still known.
+    // The running image's verdict names the vulnerability by its alias only (the GHSA, where this
+    // scan prefers the CVE): still known.
+    expect(java.findings[0]?.id).toBe('CVE-2014-3577');
+    expect(java.findings[0]?.aliases).toContain('GHSA-cfh5-3ghh-wfjx');
     const byAlias: Baseline = {
       ...(baselineOf(java, 'medium') as Extract<Baseline, { status: 'found' }>),
       findings: [
-        { id: 'CVE-2014-3577', package: 'httpclient', installedVersion: '4.1.1', severity: 'medium' },
+        { id: 'GHSA-cfh5-3ghh-wfjx', package: 'httpclient', installedVersion: '4.1.1', severity: 'medium' },
       ],
     };
     expect(judge(java.findings, byAlias, 'medium').evaluated[0]?.baseline).toBe('known');
