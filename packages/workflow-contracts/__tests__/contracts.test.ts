@@ -9,6 +9,8 @@ import {
   checkSecrets,
   checkWorkflow,
   isProductWorkflow,
+  namesOurAction,
+  parseUses,
   type WorkflowFile,
 } from '../src/index.js';
 import { root, withExtra, workflows } from './support.js';
@@ -44,7 +46,7 @@ describe('the workflows of this repository', () => {
     const deploy = workflows.find((w) => w.path === '.github/workflows/deploy.yml');
     const steps = Object.values(deploy?.doc.jobs ?? {}).flatMap((j) => j.steps ?? []);
     const step = (action: string): Record<string, unknown> | undefined =>
-      steps.find((s) => s.uses?.startsWith(`dreamscape/actions/${action}@`) === true)?.with;
+      steps.find((s) => namesOurAction(s.uses, action))?.with;
     expect(step('action-deploy')).toMatchObject({
       'allow-cluster-objects': '${{ inputs.allow-cluster-objects }}',
       'allow-remote-hosts': '${{ inputs.allow-remote-hosts }}',
@@ -62,7 +64,10 @@ describe('the workflows of this repository', () => {
     const calls = product.flatMap((w) =>
       Object.values(w.doc.jobs ?? {}).flatMap((j) => [j.uses, ...(j.steps ?? []).map((s) => s.uses)]),
     );
-    const ours = calls.filter((u): u is string => u?.startsWith('dreamscape/actions/') === true);
+    const ours = calls.flatMap((u) => {
+      const ref = u === undefined ? undefined : parseUses(u);
+      return ref?.kind === 'our-action' ? [ref.dir] : ref?.kind === 'our-workflow' ? [ref.path] : [];
+    });
     for (const name of [
       'action-build',
       'action-scan',
@@ -74,7 +79,7 @@ describe('the workflows of this repository', () => {
       '.github/workflows/pr-checks.yml',
       '.github/workflows/rollback.yml',
     ])
-      expect(ours.some((u) => u.startsWith(`dreamscape/actions/${name}@`))).toBe(true);
+      expect(ours).toContain(name);
   });
 });
 
@@ -128,6 +133,44 @@ jobs:
       "the secret 'NPM_TOKEN' is not declared by .github/workflows/build-scan.yml",
       "the required input 'environment' of .github/workflows/deploy.yml is not given",
       'dreamscape/actions/action-nothing@v1 names nothing in this repository',
+    ]);
+  });
+});
+
+describe('references to our actions and workflows', () => {
+  const body = `
+on: workflow_call
+permissions: {}
+jobs:
+  build:
+    uses: dreamscape/actions/.github/workflows/build-scan.yml@v1
+    permissions: {}
+  scan:
+    uses: $/.github/workflows/build-scan.yml
+    permissions: {}
+  deploy:
+    runs-on: ubuntu-latest
+    permissions: {}
+    steps:
+      - uses: dreamscape/actions/action-deploy@v1
+        with: { overlay: k8s/overlays/dev, environment: dev }
+      - uses: $/action-deploy
+        with: { overlay: k8s/overlays/dev, environment: dev }
+`;
+
+  it("in this repository's workflows are written $/, so a caller pinning a workflow by commit runs that commit's actions", () => {
+    const { file, files } = sample(body, '.github/workflows/sample.yml');
+    expect(messages(checkCalls(file, { root, files }))).toEqual([
+      "dreamscape/actions/.github/workflows/build-scan.yml@v1 should be $/.github/workflows/build-scan.yml: this repository's workflows run our actions of their own commit",
+      "dreamscape/actions/action-deploy@v1 should be $/action-deploy: this repository's workflows run our actions of their own commit",
+    ]);
+  });
+
+  it("in a consumer's workflow are written dreamscape/actions/...@v1: there $/ names the consumer's repository", () => {
+    const { file, files } = sample(body, 'workflows/sample.yml');
+    expect(messages(checkCalls(file, { root, files }))).toEqual([
+      '$/.github/workflows/build-scan.yml would resolve in the repository that runs this workflow; use dreamscape/actions/.github/workflows/build-scan.yml@v1',
+      '$/action-deploy would resolve in the repository that runs this workflow; use dreamscape/actions/action-deploy@v1',
     ]);
   });
 });

@@ -7,6 +7,7 @@ import {
   environmentJobs,
   evaluateString,
   isProductWorkflow,
+  namesOurAction,
   needsOf,
   triggers,
   type Step,
@@ -211,7 +212,7 @@ describe('scan verdicts: attached by build-scan.yml, required by deploy.yml in s
   const jobsRunning = (action: string): string[] =>
     workflows.filter(isProductWorkflow).flatMap((w) =>
       Object.entries(w.doc.jobs ?? {})
-        .filter(([, j]) => (j.steps ?? []).some((s) => s.uses === `dreamscape/actions/${action}@v1`))
+        .filter(([, j]) => (j.steps ?? []).some((s) => namesOurAction(s.uses, action)))
         .map(([id]) => `${w.path}: ${id}`),
     );
   const images = 'auth=ghcr.io/dreamscape/auth@sha256:' + 'b'.repeat(64);
@@ -333,7 +334,7 @@ describe('scan verdicts: attached by build-scan.yml, required by deploy.yml in s
     const rollbackSteps = workflows
       .filter(isProductWorkflow)
       .flatMap((w) => Object.values(w.doc.jobs ?? {}).flatMap((j) => j.steps ?? []))
-      .filter((s) => s.uses === 'dreamscape/actions/action-rollback@v1');
+      .filter((s) => namesOurAction(s.uses, 'action-rollback'));
     expect(rollbackSteps.length).toBe(2);
     for (const step of rollbackSteps) expect(Object.keys(step.with ?? {})).not.toContain('require-scan');
   });

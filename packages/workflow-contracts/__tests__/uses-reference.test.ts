@@ -3,10 +3,19 @@ import { parseUses } from '../src/index.js';
 
 describe('parseUses', () => {
   it.each([
-    ['dreamscape/actions/action-build@v1', { kind: 'our-action', dir: 'action-build', ref: 'v1' }],
+    [
+      'dreamscape/actions/action-build@v1',
+      { kind: 'our-action', dir: 'action-build', ref: 'v1', self: false },
+    ],
     [
       'dreamscape/actions/.github/workflows/deploy.yml@v1',
-      { kind: 'our-workflow', path: '.github/workflows/deploy.yml', ref: 'v1' },
+      { kind: 'our-workflow', path: '.github/workflows/deploy.yml', ref: 'v1', self: false },
+    ],
+    ['$/action-build', { kind: 'our-action', dir: 'action-build', ref: '', self: true }],
+    ['$/./action-scan/', { kind: 'our-action', dir: 'action-scan', ref: '', self: true }],
+    [
+      '$/.github/workflows/build-scan.yml',
+      { kind: 'our-workflow', path: '.github/workflows/build-scan.yml', ref: '', self: true },
     ],
     ['./action-scan', { kind: 'local', path: 'action-scan' }],
     ['docker://alpine@sha256:abc', { kind: 'docker', image: 'alpine@sha256:abc' }],

@@ -1,6 +1,6 @@
 import { actionInterface, workflowInterface, type CalleeInterface } from './callee-interface.js';
 import { checkExecutedText, checkShellTextInputs } from './deploy-gates.js';
-import { OUR_REF, parseUses } from './uses-reference.js';
+import { OUR_REF, parseUses, SELF_PREFIX, type UsesReference } from './uses-reference.js';
 import { needsOf, triggers, type Job, type Step, type WorkflowFile } from './workflow-file.js';
 
 /** One broken rule, located well enough to fix it. */
@@ -22,6 +22,29 @@ export interface ContractContext {
 /** A product workflow: reusable (`workflow_call`) or a starter workflow a consumer copies. */
 export function isProductWorkflow(file: WorkflowFile): boolean {
   return file.path.startsWith('workflows/') || 'workflow_call' in triggers(file.doc);
+}
+
+/**
+ * A workflow of this repository (`.github/workflows/`), which names our actions and reusable
+ * workflows by `$/` (the running commit); any other (a starter workflow, a README example) lives in
+ * a consumer's repository and names them by `dreamscape/actions/...@v1`.
+ */
+export function isOurRepositoryWorkflow(file: WorkflowFile): boolean {
+  return file.path.startsWith('.github/workflows/');
+}
+
+/** How `ref` should be written in `file`, or undefined when it is written so. */
+function referenceProblem(file: WorkflowFile, uses: string, ref: UsesReference): string | undefined {
+  if (ref.kind !== 'our-action' && ref.kind !== 'our-workflow') return undefined;
+  const target = ref.kind === 'our-action' ? ref.dir : ref.path;
+  if (isOurRepositoryWorkflow(file)) {
+    if (ref.self) return undefined;
+    return `${uses} should be ${SELF_PREFIX}${target}: this repository's workflows run our actions of their own commit`;
+  }
+  if (ref.self)
+    return `${uses} would resolve in the repository that runs this workflow; use dreamscape/actions/${target}@${OUR_REF}`;
+  if (ref.ref !== OUR_REF) return `${uses} should use @${OUR_REF}, like every reference to ours`;
+  return undefined;
 }
 
 /** Resolves `uses:` of our actions and reusable workflows to their interfaces. */
@@ -48,7 +71,8 @@ const EXPRESSION = /\$\{\{/;
  * Every `with:` key given to one of our actions or reusable workflows is declared there, every
  * required input without a default is given, literal values suit typed workflow inputs, secrets
  * passed to a reusable workflow are declared there and required ones are passed; and every
- * reference to ours uses {@link OUR_REF}.
+ * reference to ours is written as its file's place asks: `$/` in this repository's workflows,
+ * `@`{@link OUR_REF} elsewhere.
  */
 export function checkCalls(file: WorkflowFile, context: ContractContext): Violation[] {
   const resolve = calleeResolver(context);
@@ -64,8 +88,8 @@ export function checkCalls(file: WorkflowFile, context: ContractContext): Violat
       const ref = parseUses(call.uses);
       if (ref.kind !== 'our-action' && ref.kind !== 'our-workflow') continue;
       const at = { file: file.path, where: call.where };
-      if (ref.ref !== OUR_REF)
-        out.push({ ...at, message: `${call.uses} should use @${OUR_REF}, like every reference to ours` });
+      const problem = referenceProblem(file, call.uses, ref);
+      if (problem !== undefined) out.push({ ...at, message: problem });
       const callee = resolve(call.uses);
       if (callee === undefined) {
         out.push({ ...at, message: `${call.uses} names nothing in this repository` });
@@ -284,7 +308,7 @@ export function checkPins(file: WorkflowFile): Violation[] {
       out.push({
         file: file.path,
         where,
-        message: `${uses} would resolve in the repository that runs this workflow; use dreamscape/actions/...@${OUR_REF}`,
+        message: `${uses} would resolve in the repository that runs this workflow; use ${isOurRepositoryWorkflow(file) ? `${SELF_PREFIX}...` : `dreamscape/actions/...@${OUR_REF}`}`,
       });
     if (ref.kind === 'docker' && !PINNED_IMAGE.test(ref.image))
       out.push({ file: file.path, where, message: `${uses} is not pinned by digest` });
