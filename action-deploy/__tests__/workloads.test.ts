@@ -183,6 +183,11 @@ describe('a first deploy into a namespace the overlay creates', () => {
     expect(r.outputs.result).toBe('planned');
     expect(r.outputs.plan).toMatch(/Not fully validated: \d+ objects could not be checked by the API server/);
     expect(r.outputs.plan).not.toContain('Ready to deploy');
+    // Listed as not checked, and counted, like what a plan without credentials cannot check.
+    expect(r.outputs['not-checked']).toBe('1');
+    expect(r.outputs.plan).toMatch(
+      /\n\| the server-side dry run of \d+ objects in namespace fresh \| namespace fresh does not exist yet: a deploy creates it, then checks them before it writes anything else \|\n/,
+    );
     expect(realWrites(cluster.double).filter((w) => w.namespace === 'fresh' || w.name === 'fresh')).toEqual(
       [],
     );

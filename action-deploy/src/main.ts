@@ -11,6 +11,7 @@ import {
   ingressUrl,
   parseHealthChecks,
   planForContinuation,
+  planWithoutCluster,
   preflightRelease,
   releaseJson,
   renderRelease,
@@ -67,10 +68,15 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
   });
 
   if (inputs.mode === 'plan' && !hasKubeconfig(inputs.kubeconfig)) {
-    // No cluster credentials (a pull request from a fork, say): the plan is what the files say, and
-    // the verdicts of the images they pin, since reading those needs the registry, not the cluster.
-    const scanned = await planScan(inputs, rendered.rendered.images, { http, logger });
-    await reportPlan(rt, renderOfflinePlan(rendered.plan, rt.env.RUNNER_TEMP, rendered.source, scanned));
+    // No cluster credentials (a pull request's check): the plan is what the files say, and the
+    // verdicts of the images pinned by digest, since reading those needs the registry, not the
+    // cluster. What needs a digest or the cluster is reported as not checked.
+    const offline = planWithoutCluster(rendered, { requireScan: inputs.scan !== undefined });
+    const scanned = await planScan(inputs, offline.pinned, { http, logger });
+    await reportPlan(
+      rt,
+      renderOfflinePlan(offline, { runnerTemp: rt.env.RUNNER_TEMP, source: rendered.source, scan: scanned }),
+    );
     return;
   }
 
@@ -249,7 +255,17 @@ async function reportPlan(rt: ActionRuntime, report: PlanReport): Promise<void> 
   rt.setOutput('result', 'planned');
   rt.setOutput('plan', report.markdown);
   rt.setOutput('plan-errors', String(report.errors));
+  rt.setOutput('not-checked', String(report.notChecked.length));
   await rt.appendSummary(report.markdown);
+  if (report.notChecked.length > 0) {
+    for (const n of report.notChecked)
+      rt.logger.info(
+        `Not checked: ${n.check === 'digest' ? 'digest of ' : n.check === 'scan-verdict' ? 'scan verdict of ' : ''}${n.subject}: ${n.reason}.`,
+      );
+    rt.logger.notice(
+      `The plan could not make ${String(report.notChecked.length)} check${report.notChecked.length === 1 ? '' : 's'}: left to a deploy, not failed (see Not checked in the plan).`,
+    );
+  }
   if (report.scanRefusals > 0)
     rt.logger.warning(
       `require-scan: a deploy would refuse ${String(report.scanRefusals)} image${report.scanRefusals === 1 ? '' : 's'} of this release (see Scan verdicts in the plan).`,

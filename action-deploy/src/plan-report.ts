@@ -11,12 +11,15 @@ import {
 } from '@dreamscape/scan';
 import {
   containersOf,
+  notCheckedByDryRun,
   releaseObjects,
   shortImage,
   type BlueGreenPlan,
   type Color,
   type LintFinding,
   type LiveColors,
+  type NotChecked,
+  type PlanWithoutCluster,
   type ReleaseSource,
 } from '@dreamscape/release';
 
@@ -29,6 +32,8 @@ export interface PlanReport {
   readonly errors: number;
   /** Images whose scan verdict a deploy would refuse (`require-scan`); never counted in `errors`. */
   readonly scanRefusals: number;
+  /** Checks the plan could not make (listed in its Not checked section); never counted in `errors`. */
+  readonly notChecked: readonly NotChecked[];
 }
 
 /** What `require-scan` finds for the plan: every image the release would run, judged as a deploy judges it. */
@@ -45,6 +50,9 @@ export interface PlannedScan {
  * it. (A job summary takes 1 MiB per step, so a plan that fits a comment fits there too.)
  */
 export const MAX_PLAN_LENGTH = MAX_COMMENT_LENGTH - 1_024;
+
+/** Rows of the Not checked section shown in the plan; the log lists them all. */
+export const MAX_NOT_CHECKED_ROWS = 50;
 
 /**
  * The dry-run report against the cluster: lint findings, which color the release would go to, what
@@ -88,6 +96,7 @@ export async function renderPlan(o: {
     unchecked: o.unchecked ?? 0,
     source: o.source,
     scan: o.scan,
+    notChecked: (o.unchecked ?? 0) > 0 ? [notCheckedByDryRun(plan.namespace, o.unchecked ?? 0)] : [],
     note: o.namespaceExists
       ? undefined
       : `Namespace \`${plan.namespace}\` does not exist yet: the overlay creates it, so there is nothing to diff against${(o.unchecked ?? 0) > 0 ? `, and the server-side dry run could not check the ${countOf(o.unchecked ?? 0, 'object')} that go into it` : ''}.`,
@@ -101,21 +110,26 @@ export async function renderPlan(o: {
 
 /**
  * The report without a cluster: what the files say (render, lint, the colored objects), no diff;
- * with `require-scan`, the verdicts of the images the files pin (the registry needs no cluster).
+ * with `require-scan`, the verdicts of the images pinned by digest (the registry needs no cluster);
+ * and a Not checked section listing what is left to a deploy, and why.
  */
 export function renderOfflinePlan(
-  plan: BlueGreenPlan,
-  runnerTemp = process.env.RUNNER_TEMP,
-  source?: ReleaseSource,
-  scan?: PlannedScan,
+  offline: PlanWithoutCluster,
+  o: {
+    /** The runner's temporary directory, never shown in the plan. Default `RUNNER_TEMP`. */
+    readonly runnerTemp?: string | undefined;
+    readonly source?: ReleaseSource | undefined;
+    readonly scan?: PlannedScan | undefined;
+  } = {},
 ): PlanReport {
-  return planMarkdown(plan, {
-    source,
-    scan,
+  return planMarkdown(offline.plan, {
+    source: o.source,
+    scan: o.scan,
+    notChecked: offline.notChecked,
     colors: undefined,
     diff: undefined,
     changed: true,
-    paths: machinePaths(runnerTemp),
+    paths: machinePaths(o.runnerTemp ?? process.env.RUNNER_TEMP),
     logged: false,
     note: 'No cluster credentials were given: this plan shows what the files say. Live colors, the server-side dry run and the diff need a kubeconfig.',
   }).report;
@@ -289,6 +303,7 @@ function planMarkdown(
     unchecked?: number;
     source?: ReleaseSource | undefined;
     scan?: PlannedScan | undefined;
+    notChecked: readonly NotChecked[];
   },
 ): { report: PlanReport; full: string } {
   const candidate: Color = o.colors?.candidate ?? 'blue';
@@ -340,6 +355,7 @@ function planMarkdown(
       changed: o.changed,
       errors: errors.length,
       scanRefusals: refusalsOf(o.scan),
+      notChecked: o.notChecked,
     },
     full,
   };
@@ -375,6 +391,7 @@ function markdownOf(
     unchecked?: number;
     source?: ReleaseSource | undefined;
     scan?: PlannedScan | undefined;
+    notChecked: readonly NotChecked[];
   },
 ): string {
   const where =
@@ -397,7 +414,9 @@ function markdownOf(
     o.errors > 0
       ? `**${o.errors} problem${o.errors === 1 ? '' : 's'} would stop this deploy.**`
       : o.colors === undefined
-        ? 'No problem found in the manifests.'
+        ? o.notChecked.length > 0
+          ? `No problem found in what could be checked here; ${countOf(o.notChecked.length, 'check')} ${o.notChecked.length === 1 ? 'is' : 'are'} left to a deploy (see Not checked below).`
+          : 'No problem found in the manifests.'
         : (o.unchecked ?? 0) > 0
           ? `Not fully validated: ${countOf(o.unchecked ?? 0, 'object')} could not be checked by the API server until namespace \`${plan.namespace}\` exists. A deploy creates it first and checks every object before it writes anything else; ${where}, the release goes to **${o.candidate}**.`
           : `${refusals > 0 ? 'The manifests are ready' : 'Ready to deploy'}: ${where}, the release goes to **${o.candidate}**.`,
@@ -421,6 +440,7 @@ function markdownOf(
     lines.push('| | Object | Finding |', '|---|---|---|', ...o.findingRows, '');
     if (o.findingsNote !== undefined) lines.push(o.findingsNote, '');
   }
+  if (o.notChecked.length > 0) lines.push(...notCheckedSection(o.notChecked));
   lines.push('| Service | Now | After the switch | Images |', '|---|---|---|---|');
   for (const s of plan.services) {
     const d = plan.deployments.find((x) => x.name === s.deployment);
@@ -442,7 +462,8 @@ function markdownOf(
     for (const w of notColored) lines.push(`| ${w.kind}/${w.name} | ${w.reason} |`);
     lines.push('');
   }
-  if (o.scan !== undefined) lines.push(...scanSection(o.scan));
+  if (o.scan !== undefined)
+    lines.push(...scanSection(o.scan, o.notChecked.filter((n) => n.check === 'scan-verdict').length));
   if (o.diff !== undefined) {
     const size =
       o.changed && o.diff.sections.length > 0
@@ -468,6 +489,50 @@ function markdownOf(
   return lines.join('\n');
 }
 
+/** Text from the manifests as one table cell in code: no pipe, backtick or line break can leave it. */
+function codeCell(text: string): string {
+  return `\`${text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/`/g, "'")
+    .replace(/\|/g, '\\|')}\``;
+}
+
+/** The first cell of a Not checked row: what was not checked. */
+function notCheckedSubject(n: NotChecked): string {
+  switch (n.check) {
+    case 'digest':
+      return `digest of ${codeCell(n.subject)}${n.objects.length === 0 ? '' : ` (${n.objects.join(', ').replace(/\|/g, '\\|')})`}`;
+    case 'scan-verdict':
+      return `scan verdict of ${codeCell(n.subject)}`;
+    default:
+      return n.subject.replace(/\|/g, '\\|');
+  }
+}
+
+/**
+ * The plan's "Not checked" section: each check the plan could not make and why. A deploy makes
+ * them before it writes anything, so they are reported, never counted as problems.
+ */
+function notCheckedSection(notChecked: readonly NotChecked[]): string[] {
+  const shown = notChecked.slice(0, MAX_NOT_CHECKED_ROWS);
+  const lines = [
+    '#### ⏭️ Not checked',
+    '',
+    'A deploy makes each of these checks before it writes anything, and refuses what fails.',
+    '',
+    '| Not checked | Why |',
+    '|---|---|',
+    ...shown.map((n) => `| ${notCheckedSubject(n)} | ${n.reason.replace(/\|/g, '\\|')} |`),
+    '',
+  ];
+  if (notChecked.length > shown.length)
+    lines.push(
+      `… ${countOf(notChecked.length - shown.length, 'more check')} not made; the job log lists them all.`,
+      '',
+    );
+  return lines;
+}
+
 function refusalsOf(scan: PlannedScan | undefined): number {
   return scan?.checks.filter((c) => c.status !== 'accepted').length ?? 0;
 }
@@ -484,22 +549,31 @@ function requirementText(r: ScanRequirement): string {
 
 /**
  * The plan's "Scan verdicts" section: every image judged as a deploy judges it, what a deploy would
- * refuse and how to fix it. A plan reports refusals; it never fails on them.
+ * refuse and how to fix it; `unread` images had no digest to read a verdict by (a plan without the
+ * cluster), and are listed under Not checked. A plan reports refusals; it never fails on them.
  */
-function scanSection(scan: PlannedScan): string[] {
+function scanSection(scan: PlannedScan, unread: number): string[] {
   const refused = refusalsOf(scan);
   const all = scan.checks.length;
   const lines = ['#### 🔍 Scan verdicts', ''];
-  if (all === 0) return [...lines, 'The release runs no image: require-scan has nothing to judge.', ''];
+  const elsewhere =
+    unread === 0
+      ? undefined
+      : `The verdicts of ${countOf(unread, 'image')} given no digest were not read (a verdict is attached to a digest): see Not checked.`;
+  if (all === 0)
+    return [...lines, elsewhere ?? 'The release runs no image: require-scan has nothing to judge.', ''];
   lines.push(
     `${
       refused === 0
-        ? `A deploy would accept all ${countOf(all, 'image')}`
+        ? unread === 0
+          ? `A deploy would accept all ${countOf(all, 'image')}`
+          : `A deploy would accept the ${countOf(all, 'image')} pinned by digest`
         : `**${refusalText(refused, all)}.** Each image's newest verdict is judged as a deploy judges it`
     }: ${requirementText(scan.requirement)}.`,
     '',
   );
   lines.push(...verdictTable(scan.checks, scan.now), '');
   if (refused > 0) lines.push(SCAN_REFUSAL_HINT, '');
+  if (elsewhere !== undefined) lines.push(elsewhere, '');
   return lines;
 }

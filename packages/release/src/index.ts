@@ -1,6 +1,7 @@
 export * from './colors.js';
 export * from './cluster-api.js';
 export * from './plan.js';
+export * from './plan-without-cluster.js';
 export * from './health-checks.js';
 export * from './gates.js';
 export * from './history.js';

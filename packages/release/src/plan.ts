@@ -61,6 +61,11 @@ export interface LintFinding {
   /** `Kind/name` of the object concerned. */
   readonly object: string;
   readonly message: string;
+  /**
+   * Set when the problem is a container image not pinned by digest: a deploy pins it from `images`
+   * or from what the environment runs, which a plan without the cluster cannot know.
+   */
+  readonly unpinned?: { readonly container: string; readonly image: string };
 }
 
 /** A workload and the class it is released in, with why (shown in the plan and the summary). */
@@ -135,6 +140,14 @@ export function planBlueGreen(objects: readonly KubeObject[], options: PlanOptio
   const warn = (object: KubeObject, message: string): void => {
     findings.push({ level: 'warning', object: `${object.kind}/${object.metadata.name}`, message });
   };
+  const unpinned = (object: KubeObject, container: string, image: string): void => {
+    findings.push({
+      level: 'error',
+      object: `${object.kind}/${object.metadata.name}`,
+      message: unpinnedMessage(container, image),
+      unpinned: { container, image },
+    });
+  };
 
   const namespace = resolveNamespace(objects, options.namespace);
   // Hook Jobs run around the switch and Helm's test hooks never: neither is part of what is switched.
@@ -157,7 +170,7 @@ export function planBlueGreen(objects: readonly KubeObject[], options: PlanOptio
   const workloads = withNs.filter(isWorkload);
   for (const w of workloads) {
     if (w.kind === 'Deployment') lintDeployment(w as Deployment, error, warn);
-    else lintImages(w, error);
+    lintImages(w, error, unpinned);
     const marker = w.metadata.annotations?.[RELEASE_ANNOTATION];
     if (marker !== undefined && !(RELEASE_ANNOTATION_VALUES as readonly string[]).includes(marker))
       error(
@@ -460,17 +473,30 @@ function resolveNamespace(objects: readonly KubeObject[], override: string | und
 }
 
 /** Every image of a workload pinned by digest, whatever its kind. */
-function lintImages(w: KubeObject, error: (o: KubeObject, m: string) => void): void {
+function lintImages(
+  w: KubeObject,
+  error: (o: KubeObject, m: string) => void,
+  unpinned: (o: KubeObject, container: string, image: string) => void,
+): void {
   for (const c of workloadContainers(w)) {
     const image = c.image ?? '';
     if (image === '') error(w, `container '${c.name}' has no image`);
-    else if (!DIGEST_REF.test(image)) error(w, unpinnedMessage(c.name, image));
+    else if (!DIGEST_REF.test(image)) unpinned(w, c.name, image);
   }
 }
 
-function unpinnedMessage(container: string, image: string): string {
+/**
+ * Whether an image reference names no build at all: no digest and the `latest` tag, or no tag
+ * (which pulls `latest`). Whatever a deploy would pin, the manifest itself says nothing.
+ */
+export function namesLatest(image: string): boolean {
+  if (DIGEST_REF.test(image)) return false;
   const tag = /:([^/@]+)$/.exec(image)?.[1];
-  return `container '${container}' runs ${image}, which is not pinned by digest${tag === 'latest' || tag === undefined ? " (a 'latest' tag moves under you)" : ''}; pass its digest in 'images'`;
+  return tag === 'latest' || tag === undefined;
+}
+
+function unpinnedMessage(container: string, image: string): string {
+  return `container '${container}' runs ${image}, which is not pinned by digest${namesLatest(image) ? " (a 'latest' tag moves under you)" : ''}; pass its digest in 'images'`;
 }
 
 function lintDeployment(
@@ -489,13 +515,7 @@ function lintDeployment(
       d,
       `its selector ${formatLabels(matchLabels)} does not match its pod labels ${formatLabels(labels)}`,
     );
-  const containers = containersOf(d);
   if ((d.spec?.template?.spec?.containers ?? []).length === 0) error(d, 'has no containers');
-  for (const c of containers) {
-    const image = c.image ?? '';
-    if (image === '') error(d, `container '${c.name}' has no image`);
-    else if (!DIGEST_REF.test(image)) error(d, unpinnedMessage(c.name, image));
-  }
   for (const c of d.spec?.template?.spec?.containers ?? []) {
     if (c.readinessProbe === undefined)
       warn(d, `container '${c.name}' has no readinessProbe: it counts as Ready as soon as it starts`);
