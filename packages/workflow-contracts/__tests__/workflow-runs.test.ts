@@ -250,7 +250,9 @@ async function run(
       call.action.startsWith('dreamscape/actions/')
         ? { outcome: 'failure', error: `no stand-in for ${call.action}` }
         : {},
-    tools: { curl: {} },
+    // curl for the smoke tests; docker for a step that sets up buildx. Neither may push or log in
+    // (checked below): images leave a job through action-build only.
+    tools: { curl: {}, docker: {} },
     workDir: mkdtempSync(join(work, 'run-')),
     ...(o.runId === undefined ? {} : { runId: o.runId }),
   });
@@ -405,6 +407,14 @@ describe('every starter workflow, for every kind of event', () => {
       ),
     );
     expect(forbidden).toEqual([]);
+    const pushes = executed.flatMap((r) =>
+      allSteps(r).flatMap(({ job, step }) =>
+        step.toolCalls
+          .filter((c) => c.tool === 'docker' && c.argv.some((a) => a === 'push' || a === 'login'))
+          .map((c) => `${job.path}: docker ${c.argv.join(' ')}`),
+      ),
+    );
+    expect(pushes).toEqual([]);
     expect(existsSync(marker)).toBe(false);
   });
 
@@ -443,26 +453,24 @@ describe('every starter workflow, for every kind of event', () => {
     }
     // pr-checks forces push 'false' on build-scan, whatever the event.
     expect(allJobs(pipeline).find((j) => j.path === 'checks/build-scan')?.inputs?.push).toBe('false');
-    // The plan runs without the plan kubeconfig: a fork gets no secret.
-    const plans = allJobs(pipeline).filter((j) => j.id === 'plan');
-    expect(plans.map((j) => j.matrix?.environment)).toEqual(['dev', 'staging', 'prod']);
-    for (const plan of plans) expect(plan.steps.find((st) => st.id === 'kubeconfig')?.outputs.path).toBe('');
+    // Every overlay is planned without cluster credentials: a fork gets no secret.
+    const plans = calls(pipeline, 'action-deploy').filter((c) => c.with.mode === 'plan');
+    expect(plans.map((c) => c.with.environment)).toEqual(['dev', 'staging', 'prod']);
+    for (const plan of plans) expect(plan.with.kubeconfig).toBe('');
   });
 
   it('a pull request from a branch plans with the read-only kubeconfig, with the token as granted, and still pushes nothing', () => {
     const r = at('pull request from a branch', 'pipeline');
-    const plans = allJobs(r).filter((j) => j.id === 'plan');
-    expect(plans).toHaveLength(3);
+    const plans = calls(r, 'action-deploy').filter((c) => c.with.mode === 'plan');
+    expect(plans.map((c) => c.with.environment)).toEqual(['dev', 'staging', 'prod']);
     for (const plan of plans) {
-      expect(plan.secrets.KUBECONFIG).toBe(SECRETS.PLAN_KUBECONFIG);
-      expect(writeScopes(plan.permissions)).toEqual(['pull-requests']);
-      const kubeconfig = plan.steps.find((st) => st.id === 'kubeconfig')?.outputs.path ?? '';
-      expect(
-        calls(r, 'action-deploy').find(
-          (c) => c.job === plan.path && c.matrix?.environment === plan.matrix?.environment,
-        )?.with.kubeconfig,
-      ).toBe(kubeconfig);
-      expect(kubeconfig).not.toBe('');
+      const job = allJobs(r).find(
+        (j) => j.path === plan.job && j.matrix?.environment === plan.with.environment,
+      );
+      expect(job?.secrets.KUBECONFIG).toBe(SECRETS.PLAN_KUBECONFIG);
+      expect(writeScopes(job?.permissions ?? NO_PERMISSIONS)).toEqual(['pull-requests']);
+      // The read-only kubeconfig, in a file of the job's temp folder (gone with the job).
+      expect(plan.with.kubeconfig).toMatch(/^\/.+/);
     }
     const build = allJobs(r).filter((j) => j.path === 'checks/build-scan/build');
     expect(build.map((j) => writeScopes(j.permissions))).toEqual([
