@@ -11,6 +11,7 @@ declare -A want=(
   [openssl]=openssl
   [htpasswd]=apache2-utils
   [prometheus]=prometheus
+  [jq]=jq
 )
 
 missing=()

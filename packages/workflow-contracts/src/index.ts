@@ -5,3 +5,4 @@ export * from './contracts.js';
 export * from './readme-excerpts.js';
 export * from './deploy-gates.js';
 export * from './workflow-expressions.js';
+export * from './executor/index.js';
