@@ -471,6 +471,11 @@ describe('classifyBuildxFailure', () => {
       `ERROR: failed to build: failed to solve: failed to push ${ref}: failed to authorize: failed to fetch oauth token: unexpected status from GET request to https://ghcr.io/token: 403 Forbidden`,
       '403 Forbidden',
     ],
+    [
+      'a refusal that also speaks of a timeout (an expired token)',
+      `ERROR: failed to build: failed to solve: failed to push ${ref}: unexpected status from PUT request to https://ghcr.io/v2/dreamscape/gateway/manifests/1.4.0: 401 Unauthorized: token timed out`,
+      '401 Unauthorized',
+    ],
   ])('never retries a refused push: %s', (_name, stderr, words) => {
     const failure = classifyBuildxFailure(stderr);
     expect(failure).toMatchObject({ push: true, transient: false });
@@ -793,6 +798,15 @@ describe('BuildxBuilder with a stand-in docker that answers as docker and buildx
     expect(create?.buildkitdConfig).toBe(
       '[registry."127.0.0.1:5000"]\n  http = true\n\n[registry."registry.internal:5443"]\n  insecure = true\n',
     );
+    // buildx before 0.13 called the flag --config.
+    const older = setUp({
+      currentDriver: 'docker',
+      buildxVersion: 'github.com/docker/buildx v0.12.1 30feaa1',
+    });
+    await older.builder.build(wanted);
+    const oldCreate = older.docker.calls().find((c) => c.args[1] === 'create');
+    expect(oldCreate?.args[8]).toBe('--config');
+    expect(oldCreate?.buildkitdConfig).toBe(create?.buildkitdConfig);
     // Other settings, another builder: one made for a registry is not taken for another.
     expect(ownBuilderSpec({ ...wanted, insecureRegistries: [], plainHttpRegistries: [] }).name).not.toBe(
       name,

@@ -365,7 +365,8 @@ export class BuildxBuilder implements Builder {
         // buildx keeps the file's content with the builder: the copy here can go afterwards.
         const file = join(dir, 'buildkitd.toml');
         await writeFile(file, spec.config);
-        args.push('--buildkitd-config', file);
+        // `--buildkitd-config` since buildx 0.13; before it, the same flag was called `--config`.
+        args.push((await this.buildxBefore(0, 13)) ? '--config' : '--buildkitd-config', file);
       }
       args.push('--bootstrap');
       const progress = (line: string): void => {
@@ -381,6 +382,14 @@ export class BuildxBuilder implements Builder {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** Whether `docker buildx version` names a version older than `major.minor` (unknown: no). */
+  private async buildxBefore(major: number, minor: number): Promise<boolean> {
+    const found = /\bv(\d+)\.(\d+)\./.exec(await this.version());
+    if (found === null) return false;
+    const [have, haveMinor] = [Number(found[1]), Number(found[2])];
+    return have < major || (have === major && haveMinor < minor);
   }
 
   /**
