@@ -450,6 +450,7 @@ describe('classifyBuildxFailure', () => {
       reason: 'unexpected status: 502 Bad Gateway',
       push: true,
       transient: true,
+      refused: false,
     });
     expect(
       classifyBuildxFailure(
@@ -478,7 +479,7 @@ describe('classifyBuildxFailure', () => {
     ],
   ])('never retries a refused push: %s', (_name, stderr, words) => {
     const failure = classifyBuildxFailure(stderr);
-    expect(failure).toMatchObject({ push: true, transient: false });
+    expect(failure).toMatchObject({ push: true, transient: false, refused: true });
     expect(failure.reason).toContain(words);
   });
 
@@ -487,6 +488,7 @@ describe('classifyBuildxFailure', () => {
       reason: 'process "/bin/sh -c npm ci --omit=dev" did not complete successfully: exit code: 1',
       push: false,
       transient: false,
+      refused: false,
     });
     expect(
       classifyBuildxFailure(
@@ -671,6 +673,16 @@ describe('BuildxBuilder with a stand-in docker that answers as docker and buildx
     expect(docker.builds()).toHaveLength(1);
     expect(warnings(logger)).toEqual([]);
     expect(clock.slept).toEqual([]);
+  });
+
+  it('does not push again after a failure it does not know, and does not call it a refusal', async () => {
+    const stderr = `ERROR: failed to build: failed to solve: failed to push ${ref}: failed commit on ref "manifest-sha256:6d1f": unexpected commit digest sha256:0a9b, expected sha256:6d1f: failed precondition`;
+    const { docker, builder } = setUp({ builds: [{ outcome: 'fail', stderr }, { outcome: 'ok' }] });
+    const error = await builder.build(request({ context, dockerfile })).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      `The push of ${ref} failed: failed to push ${ref}: failed commit on ref "manifest-sha256:6d1f": unexpected commit digest sha256:0a9b, expected sha256:6d1f: failed precondition. Not retried: it does not look like the passing failure of a registry or a network.`,
+    );
+    expect(docker.builds()).toHaveLength(1);
   });
 
   it('does not build again when a step of the Dockerfile fails', async () => {

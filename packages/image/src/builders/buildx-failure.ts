@@ -10,6 +10,8 @@ export interface BuildxFailure {
    * repository), a certificate problem, or anything the Dockerfile did.
    */
   readonly transient: boolean;
+  /** A push the registry refused: 4xx, `denied`, `unauthorized`, an unknown repository, a certificate. */
+  readonly refused: boolean;
 }
 
 /** The summary line buildx ends a failed build with (`ERROR: ...`; `error: ...` before buildx 0.10). */
@@ -34,5 +36,6 @@ export function classifyBuildxFailure(stderr: string): BuildxFailure {
   const summary = lines.findLast((l) => SUMMARY.test(l)) ?? lines.at(-1) ?? '';
   const reason = summary.replace(SUMMARY, '').replace(PREFIXES, '');
   const push = /\bfailed to push\b/.test(reason) || LEGACY_PUSH.test(reason);
-  return { reason, push, transient: push && !REFUSED.test(reason) && PASSING.test(reason) };
+  const refused = push && REFUSED.test(reason);
+  return { reason, push, transient: push && !refused && PASSING.test(reason), refused };
 }

@@ -295,6 +295,11 @@ export class BuildxBuilder implements Builder {
           `The push of ${request.tags.join(', ')} failed ${attempts} time${attempts === 1 ? '' : 's'}; the last time: ${failure.reason}.`,
           { hint: 'The registry kept failing; try again later or check its status page.', cause: error },
         );
+      if (!failure.refused)
+        throw new ActionError(
+          `The push of ${request.tags.join(', ')} failed: ${failure.reason}. Not retried: it does not look like the passing failure of a registry or a network.`,
+          { cause: error },
+        );
       throw new ActionError(
         `The registry refused the push of ${request.tags.join(', ')}: ${failure.reason}. Not retried: another attempt would get the same answer.`,
         {
