@@ -1,6 +1,7 @@
 // Prints the newest scan verdict attached to an image, read from its registry:
 //   node --import ./scripts/ts-register.mjs scripts/read-verdict.ts <registry/repository@sha256:...>
-// Credentials come from DS_USERNAME and DS_PASSWORD, the scheme from DS_SCHEME (http or https; an
+// Credentials come from DS_USERNAME and DS_PASSWORD, the scheme from DS_SCHEME (http or https;
+// without it, https first and plain http only for a loopback registry that does not speak TLS; an
 // https registry with its own CA is trusted through NODE_EXTRA_CA_CERTS). Prints
 // `{"referrer":...,"verdict":...}`, or `{"none":true}` when the image has no verdict.
 import { FetchHttpClient, MemoryLogger } from '@dreamscape/core';

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FetchHttpClient } from '@dreamscape/core';
 import {
   buildahStorage,
   ensureBaseImage,
@@ -424,4 +425,71 @@ describe("action-build push: auto on events that do not build the repository's o
     },
     240_000,
   );
+});
+
+describe('action-build and a registry on this machine that speaks TLS (a self-hosted mirror)', () => {
+  let registry: RunningRegistry;
+  let workspace: string;
+  beforeAll(async () => {
+    registry = await startRegistry({ tls: true, auth: { mode: 'htpasswd', users: { [USER]: PASSWORD } } });
+    workspace = mkdtempSync(join(tmpdir(), 'ds-build-tls-'));
+    writeFileSync(join(workspace, 'Dockerfile'), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nLABEL stage=tls\n');
+  });
+  afterAll(async () => {
+    await registry.close();
+  });
+
+  const inputs = (extra: Record<string, string> = {}): Record<string, string> => ({
+    image: `${registry.host}/dreamscape/mirror`,
+    context: '.',
+    'build-args': `BASE_IMAGE=${baseImage}`,
+    tags: 'type=raw,value=tls',
+    builder: 'buildah',
+    push: 'true',
+    username: USER,
+    password: PASSWORD,
+    ...extra,
+  });
+
+  it('pushes over https when insecure-registries lists it, though its certificate cannot be checked', async () => {
+    const result = await runActionBundle(actionDir, {
+      inputs: inputs({ 'insecure-registries': registry.host }),
+      env: { ...githubEnv(), GITHUB_WORKSPACE: workspace },
+      event: { name: 'push', payload: pushEvent },
+      cwd: workspace,
+      timeoutMs: 180_000,
+    });
+    expect(result.errors).toEqual([]);
+    expect(result.exitCode).toBe(0);
+    // Read back over https, this time checking the certificate against the registry's CA.
+    const held = await new FetchHttpClient({ ca: readFileSync(registry.caCertPath ?? '', 'utf8') }).request({
+      method: 'HEAD',
+      url: `${registry.url}/v2/dreamscape/mirror/manifests/tls`,
+      headers: {
+        Accept: MANIFEST_ACCEPT,
+        Authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`,
+      },
+    });
+    expect(held.status).toBe(200);
+    expect(result.outputs.digest).toBe(held.headers['docker-content-digest']);
+    assertNoLeak(result, [PASSWORD]);
+  }, 240_000);
+
+  it('without it, stops before building, says the certificate is not trusted and how to trust it, and never tries http', async () => {
+    const result = await runActionBundle(actionDir, {
+      inputs: inputs(),
+      env: { ...githubEnv(), GITHUB_WORKSPACE: workspace },
+      event: { name: 'push', payload: pushEvent },
+      cwd: workspace,
+    });
+    expect(result.exitCode).toBe(1);
+    const errors = result.errors.join('\n');
+    expect(errors).toContain(
+      `Registry ${registry.host} could not be reached after 1 attempt (GET https://${registry.host}/v2/)`,
+    );
+    expect(errors).toContain('unable to verify the first certificate');
+    expect(result.stdout).toContain('NODE_EXTRA_CA_CERTS');
+    expect(result.stdout).not.toContain(`http://${registry.host}`);
+    expect(result.stdout).not.toMatch(/STEP \d/);
+  }, 60_000);
 });

@@ -39,6 +39,8 @@ describe('action-build inputs', () => {
     expect(i.dockerfile).toBe(join(ws, 'svc', 'Dockerfile'));
     expect(i.push).toBe(true);
     expect(i.builder).toBe('auto');
+    expect(i.buildxBuilder).toBe('auto');
+    expect(i.insecureRegistries).toEqual([]);
     expect(i.provenance).toBe(false);
     expect(i.sbom).toBe(false);
     expect(i.username).toBe('octocat');
@@ -137,6 +139,22 @@ describe('action-build inputs', () => {
     expect(e.message).toContain("Input 'secrets'");
     expect(e.message).not.toContain('hunter2secret');
     expect(errorOf(() => read({ context: 'svc', secrets: 'a=1\na=2' })).message).toContain('duplicate id');
+  });
+
+  it('reads buildx-builder and insecure-registries, naming them when a value is wrong', () => {
+    const i = read({
+      context: 'svc',
+      'buildx-builder': 'current',
+      'insecure-registries': 'Registry.Internal:5000\n127.0.0.1:5443',
+    });
+    expect(i.buildxBuilder).toBe('current');
+    expect(i.insecureRegistries).toEqual(['registry.internal:5000', '127.0.0.1:5443']);
+    expect(errorOf(() => read({ context: 'svc', 'buildx-builder': 'docker-container' })).message).toBe(
+      "Input 'buildx-builder' has an invalid value \"docker-container\". Accepted: 'auto', 'current'.",
+    );
+    const bad = errorOf(() => read({ context: 'svc', 'insecure-registries': 'https://registry.internal' }));
+    expect(bad.input).toBe('insecure-registries');
+    expect(bad.message).toContain('give the host without http:// or https://');
   });
 
   it('names the input and what is accepted for bad values', () => {

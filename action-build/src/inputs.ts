@@ -12,9 +12,12 @@ import {
   type OutputRoots,
 } from '@dreamscape/core';
 import {
+  BUILDX_BUILDER_CHOICES,
   decidePush,
   LATEST_POLICIES,
+  readInsecureRegistries,
   type BuildSecret,
+  type BuildxBuilderChoice,
   type LatestPolicy,
   type PushDecision,
 } from '@dreamscape/image';
@@ -39,6 +42,8 @@ export interface BuildInputs {
   /** Why {@link push} is what it is (`push: auto` depends on the event). */
   readonly pushDecision: PushDecision;
   readonly builder: (typeof BUILDER_CHOICES)[number];
+  /** `buildx-builder`: whether buildx may create a docker-container builder when the current one falls short. */
+  readonly buildxBuilder: BuildxBuilderChoice;
   readonly platforms: readonly string[];
   readonly cacheFrom: readonly string[];
   readonly cacheTo: readonly string[];
@@ -46,6 +51,8 @@ export interface BuildInputs {
   readonly registry: string | undefined;
   readonly username: string;
   readonly password: string;
+  /** `insecure-registries`: hosts reached without checking their certificate, or over plain http. */
+  readonly insecureRegistries: readonly string[];
   readonly provenance: boolean | string;
   readonly sbom: boolean;
   /** Reuse an image built from identical inputs instead of rebuilding (ADR 0002). */
@@ -121,12 +128,14 @@ export function readInputs(src: InputSource, env: Readonly<Record<string, string
     push: pushDecision.push,
     pushDecision,
     builder: readEnum(src, 'builder', BUILDER_CHOICES, 'auto'),
+    buildxBuilder: readEnum(src, 'buildx-builder', BUILDX_BUILDER_CHOICES, 'auto'),
     platforms,
     cacheFrom: readCaches(src, 'cache-from', 'src', roots),
     cacheTo: readCaches(src, 'cache-to', 'dest', roots),
     registry: readString(src, 'registry') || undefined,
     username: readString(src, 'username', { default: env.GITHUB_ACTOR ?? '' }),
     password: readString(src, 'password'),
+    insecureRegistries: readInsecureRegistries(src),
     provenance,
     sbom: readBoolean(src, 'sbom', false),
     reuse: readBoolean(src, 'reuse', true),

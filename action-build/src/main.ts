@@ -27,7 +27,12 @@ export async function run(): Promise<void> {
 
     const context = readGitHubContext(rt.env);
     const plan = planImageBuild(inputs, context, logger);
-    const registry = new RegistryClient({ http: new FetchHttpClient(), logger, logins: plan.logins });
+    const registry = new RegistryClient({
+      http: new FetchHttpClient(),
+      logger,
+      logins: plan.logins,
+      insecureRegistries: plan.insecureRegistries,
+    });
     await verifyPushAccess({ client: registry, plan, logger });
 
     const temp = makeRunTempDir(rt.run, 'dreamscape-build-');
@@ -39,12 +44,10 @@ export async function run(): Promise<void> {
         runner,
         logger,
         tempDir,
+        buildx: { builder: inputs.buildxBuilder },
         // The login lands in the run's temp directory, removed at the end, not in buildah's
         // per-user file, which outlives the job (and, on a self-hosted runner, the next jobs).
-        buildah: {
-          insecureRegistries: plan.insecureRegistries,
-          authFile: join(tempDir, 'registry-auth.json'),
-        },
+        buildah: { authFile: join(tempDir, 'registry-auth.json') },
       });
       const builderVersion = await builder.version();
       const { record, sizeBytes } = await buildOrReuse({

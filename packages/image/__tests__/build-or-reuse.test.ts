@@ -14,6 +14,7 @@ import {
   type BuildResult,
   type BuildSource,
   type ImageBuildPlan,
+  type LoginOptions,
   type RegistryCredentials,
 } from '../src/index.js';
 import { FakeRunner } from './builders-fake-runner.js';
@@ -28,6 +29,7 @@ class PushingBuilder implements Builder {
   readonly name = 'buildx' as const;
   readonly requests: BuildRequest[] = [];
   readonly logins: RegistryCredentials[] = [];
+  readonly loginOptions: (LoginOptions | undefined)[] = [];
 
   constructor(
     private readonly registry: RunningRegistry,
@@ -38,8 +40,9 @@ class PushingBuilder implements Builder {
     return Promise.resolve('pushing-builder 1.0');
   }
 
-  login(credentials: RegistryCredentials): Promise<void> {
+  login(credentials: RegistryCredentials, options?: LoginOptions): Promise<void> {
     this.logins.push(credentials);
+    this.loginOptions.push(options);
     return Promise.resolve();
   }
 
@@ -109,7 +112,7 @@ describe('buildOrReuse against docker-registry', () => {
     labels: { 'org.opencontainers.image.title': repository.split('/').pop() ?? repository },
     push,
     registry: registry.host,
-    insecureRegistries: [registry.host],
+    insecureRegistries: [],
     logins: [],
   });
   const client = (logger: MemoryLogger): RegistryClient =>
@@ -233,6 +236,29 @@ describe('buildOrReuse against docker-registry', () => {
         `^The registry holds sha256:[0-9a-f]{64} for ${registry.host}/dreamscape/raced:one, but buildx reported ${reported}\\.$`,
       ),
     );
+  });
+
+  it('tells the builder to reach a loopback registry without TLS over plain http, as the registry client found', async () => {
+    const logger = new MemoryLogger();
+    const builder = new PushingBuilder(registry);
+    await buildOrReuse({
+      source,
+      plan: {
+        ...plan('dreamscape/plain', ['one']),
+        logins: [{ registry: registry.host, username: 'ci-bot', password: 'pa55-word' }],
+      },
+      reuse: false,
+      revision: 'abc123',
+      builder,
+      runner: new FakeRunner(),
+      registry: client(logger),
+      logger,
+    });
+    expect(builder.requests[0]).toMatchObject({
+      insecureRegistries: [registry.host],
+      plainHttpRegistries: [registry.host],
+    });
+    expect(builder.loginOptions).toEqual([{ insecure: true }]);
   });
 
   it('without a push: builds under a local name, asks the registry nothing and logs in nowhere', async () => {

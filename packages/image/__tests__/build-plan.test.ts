@@ -75,8 +75,8 @@ describe('planImageBuild', () => {
     });
     expect(plan.push).toBe(true);
     expect(plan.registry).toBe('127.0.0.1:5000');
-    // A loopback registry speaks plain HTTP, so the builder must be told.
-    expect(plan.insecureRegistries).toEqual(['127.0.0.1:5000']);
+    // Nothing is assumed about a loopback registry: the registry client asks it (https first).
+    expect(plan.insecureRegistries).toEqual([]);
     expect(plan.logins).toEqual([{ registry: '127.0.0.1:5000', username: 'ci-bot', password: 'pa55-word' }]);
   });
 
@@ -92,6 +92,15 @@ describe('planImageBuild', () => {
     expect(logger.text()).toContain("lowercased to 'ghcr.io/octo-org/app'");
     expect(plan.insecureRegistries).toEqual([]);
     expect(plan.logins.map((l) => l.registry)).toEqual(['ghcr.io']);
+  });
+
+  it('carries the registries the user listed as insecure, and nothing else', () => {
+    const plan = planImageBuild(
+      request({ image: 'registry.internal:5000/team/api', insecureRegistries: ['registry.internal:5000'] }),
+      PUSH_TO_MAIN,
+      new MemoryLogger(),
+    );
+    expect(plan.insecureRegistries).toEqual(['registry.internal:5000']);
   });
 
   it('uses the default tag rules and anonymous access when none are given', () => {

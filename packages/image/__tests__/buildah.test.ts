@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { ActionError, InputError, MemoryLogger, ProcessCommandRunner } from '@dreamscape/core';
+import {
+  ActionError,
+  FetchHttpClient,
+  InputError,
+  MemoryLogger,
+  ProcessCommandRunner,
+} from '@dreamscape/core';
 import {
   ensureBaseImage,
   freePort,
@@ -23,6 +29,9 @@ import {
   type BuildahOptions,
 } from '../src/builders/buildah.js';
 import type { BuildRequest } from '../src/builders/builder.js';
+import { buildOrReuse } from '../src/build-or-reuse.js';
+import { parseReference } from '../src/reference.js';
+import { RegistryClient } from '../src/registry-client.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const gateway = join(repoRoot, 'examples', 'dreamscape', 'services', 'gateway');
@@ -496,6 +505,63 @@ describe('BuildahBuilder with real buildah and a real registry', () => {
       (m) => `${m.platform.os}/${m.platform.architecture}`,
     );
     expect(platforms.sort()).toEqual(['linux/amd64', 'linux/arm64']);
+  }, 180_000);
+
+  it('pushes to loopback registries as the registry client reached them: TLS with its CA checked, TLS listed as insecure, plain http', async () => {
+    const [tls, plain] = await Promise.all([startRegistry({ tls: true }), startRegistry()]);
+    try {
+      const ca = readFileSync(tls.caCertPath ?? '', 'utf8');
+      // The CA where buildah looks for one (--cert-dir), and where the registry client is given it.
+      const certDir = mkdtempSync(join(work, 'certs-'));
+      writeFileSync(join(certDir, 'ca.crt'), ca);
+      const pushTo = async (target: RunningRegistry, client: RegistryClient): Promise<string[]> => {
+        const before = logger.entries.length;
+        const result = await buildOrReuse({
+          source: gatewayRequest(),
+          plan: {
+            name: parseReference(`${target.host}/dreamscape/gateway`, { defaultTag: false }),
+            tags: [`${target.host}/dreamscape/gateway:1.4.0`],
+            labels: gatewayRequest().labels,
+            push: true,
+            registry: target.host,
+            insecureRegistries: [],
+            logins: [],
+          },
+          reuse: false,
+          revision: '3f9c2ab',
+          // Nothing listed up front: what the builder is told comes from the registry client.
+          builder: builder({ insecureRegistries: [], certDir }),
+          runner,
+          registry: client,
+          logger,
+        });
+        // buildOrReuse has read every tag back through the client: the registry holds this digest.
+        expect(result.record.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+        return logger.entries
+          .slice(before)
+          .map((e) => e.message)
+          .filter((m) => m.startsWith('$ buildah') && m.includes(' push '));
+      };
+
+      const checked = await pushTo(tls, new RegistryClient({ http: new FetchHttpClient({ ca }), logger }));
+      expect(checked).toHaveLength(1);
+      expect(checked[0]).toContain(`--cert-dir ${certDir}`);
+      expect(checked[0]).not.toContain('--tls-verify=false');
+
+      const unchecked = await pushTo(
+        tls,
+        new RegistryClient({ http: new FetchHttpClient(), logger, insecureRegistries: [tls.host] }),
+      );
+      expect(unchecked).toHaveLength(1);
+      expect(unchecked[0]).toContain('--tls-verify=false');
+
+      const overHttp = await pushTo(plain, new RegistryClient({ http: new FetchHttpClient(), logger }));
+      expect(overHttp).toHaveLength(1);
+      expect(overHttp[0]).toContain('--tls-verify=false');
+      expect(await registryDigest(plain, 'dreamscape/gateway', '1.4.0')).toMatch(/^sha256:/);
+    } finally {
+      await Promise.all([tls.close(), plain.close()]);
+    }
   }, 180_000);
 
   it('logs in with the password on stdin and pushes to a registry that requires it', async () => {

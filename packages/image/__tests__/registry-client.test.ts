@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { createHash } from 'node:crypto';
 import {
   FetchHttpClient,
+  HttpTransportError,
   MemoryLogger,
   type Clock,
   type HttpClient,
-  type HttpResponse,
+  type HttpRequest,
 } from '@dreamscape/core';
 import {
   freePort,
@@ -23,7 +23,11 @@ import {
   RegistryClient,
   RegistryError,
   RegistryUnavailableError,
-  defaultRegistryScheme,
+  attachArtifact,
+  isLoopbackRegistry,
+  listReferrers,
+  readInsecureRegistries,
+  subjectOf,
   type RegistryClientOptions,
 } from '../src/index.js';
 
@@ -406,7 +410,8 @@ describe('RegistryClient retries', () => {
     );
     expect(error.message).toMatch(
       new RegExp(
-        `^Registry 127\\.0\\.0\\.1:${port} could not be reached after 3 attempts \\(HEAD http://127\\.0\\.0\\.1:${port}/v2/dreamscape/voyage/manifests/1\\.0\\): .*ECONNREFUSED`,
+        // Loopback: https is tried first, and a refused connection is no reason to try plain http.
+        `^Registry 127\\.0\\.0\\.1:${port} could not be reached after 3 attempts \\(GET https://127\\.0\\.0\\.1:${port}/v2/\\): .*ECONNREFUSED`,
       ),
     );
     expect(error.attempts).toBe(3);
@@ -414,6 +419,8 @@ describe('RegistryClient retries', () => {
     expect(logger.text()).toContain('retrying in 200ms (attempt 2 of 3)');
   });
 
+  // The stub speaks plain http and answers from a script: its clients are told so, so that no
+  // https attempt takes a scripted answer.
   describe('against a stub HTTP server', () => {
     let server: Server;
     let host: string;
@@ -472,6 +479,7 @@ describe('RegistryClient retries', () => {
       const logger = new RawLogger();
       const registryClient = new RegistryClient({
         http: new FetchHttpClient(),
+        scheme: 'http',
         logger,
         clock,
         retry: { attempts: 5, initialDelayMs: 100 },
@@ -492,6 +500,7 @@ describe('RegistryClient retries', () => {
       const clock = fastClock();
       const registryClient = new RegistryClient({
         http: new FetchHttpClient(),
+        scheme: 'http',
         logger: new RawLogger(),
         clock,
         retry: { attempts: 3, initialDelayMs: 100 },
@@ -505,6 +514,7 @@ describe('RegistryClient retries', () => {
       const error = await failure(
         new RegistryClient({
           http: new FetchHttpClient(),
+          scheme: 'http',
           logger: new RawLogger(),
           clock: fastClock(),
           retry: { attempts: 3, initialDelayMs: 10 },
@@ -519,7 +529,9 @@ describe('RegistryClient retries', () => {
     it('does not retry a 404', async () => {
       seen.length = 0;
       script = [status(404), status(200)];
-      const error = await failure(client({ logger: new RawLogger() }).digestOf(`${host}/app:gone`));
+      const error = await failure(
+        client({ logger: new RawLogger(), scheme: 'http' }).digestOf(`${host}/app:gone`),
+      );
       expect(error).toBeInstanceOf(ImageNotFoundError);
       expect(seen).toHaveLength(1);
       script = [];
@@ -531,14 +543,18 @@ describe('RegistryClient retries', () => {
         status(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }),
         status(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, manifest),
       ];
-      expect(await client({ logger: new RawLogger() }).digestOf(`${host}/app:1.0`)).toBe(manifestDigest);
+      expect(await client({ logger: new RawLogger(), scheme: 'http' }).digestOf(`${host}/app:1.0`)).toBe(
+        manifestDigest,
+      );
       expect(seen).toEqual(['HEAD /v2/app/manifests/1.0', 'GET /v2/app/manifests/1.0']);
     });
 
     it('refuses content that does not match the digest asked for', async () => {
       script = [status(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, manifest)];
       const wanted = `sha256:${'b'.repeat(64)}`;
-      const error = await failure(client({ logger: new RawLogger() }).getManifest(`${host}/app@${wanted}`));
+      const error = await failure(
+        client({ logger: new RawLogger(), scheme: 'http' }).getManifest(`${host}/app@${wanted}`),
+      );
       expect(error).toBeInstanceOf(RegistryError);
       expect(error.message).toBe(
         `${host}/app@${wanted}: the registry returned content with digest ${manifestDigest} where ${wanted} was asked for.`,
@@ -553,7 +569,7 @@ describe('RegistryClient retries', () => {
           res.writeHead(200, { 'Docker-Content-Digest': manifestDigest }).end();
         },
       ];
-      await client({ logger: new RawLogger() }).digestOf(`${host}/app:1.0`);
+      await client({ logger: new RawLogger(), scheme: 'http' }).digestOf(`${host}/app:1.0`);
       expect(accept.split(', ')).toEqual([
         'application/vnd.oci.image.index.v1+json',
         'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -564,63 +580,269 @@ describe('RegistryClient retries', () => {
   });
 });
 
-describe('registry schemes', () => {
-  it('uses plain http for loopback registries and https for others', () => {
-    expect(defaultRegistryScheme('127.0.0.1:5000')).toBe('http');
-    expect(defaultRegistryScheme('localhost:5000')).toBe('http');
-    expect(defaultRegistryScheme('[::1]:5000')).toBe('http');
-    expect(defaultRegistryScheme('ghcr.io')).toBe('https');
-    expect(defaultRegistryScheme('registry.example.com:5000')).toBe('https');
-    const registryClient = new RegistryClient({ http: new FetchHttpClient(), logger: new MemoryLogger() });
-    expect(registryClient.baseUrl('docker.io')).toBe('https://registry-1.docker.io');
+describe('registry schemes: https first, plain http only as a loopback or insecure fallback', () => {
+  const credentials = { username: 'alice', password: PASSWORD };
+  let tls: RunningRegistry;
+  let plain: RunningRegistry;
+  let ca: string;
+
+  beforeAll(async () => {
+    [tls, plain] = await Promise.all([
+      startRegistry({ tls: true, auth: { mode: 'htpasswd', users: USERS } }),
+      startRegistry({ auth: { mode: 'htpasswd', users: USERS } }),
+    ]);
+    ca = readFileSync(tls.caCertPath ?? '', 'utf8');
+  });
+  afterAll(async () => {
+    await Promise.all([tls.close(), plain.close()]);
   });
 
-  it('talks https to a loopback registry when told to', async () => {
-    const registry = await startRegistry({ tls: true });
-    try {
-      const ca = readFileSync(registry.caCertPath!);
-      const https = new RegistryClient({
-        http: httpsClient(ca),
-        logger: new MemoryLogger(),
-        scheme: 'https',
-      });
-      const ping = await https.ping(registry.host);
-      expect(ping.url).toBe(`https://${registry.host}/v2/`);
-      expect(ping.status).toBe(200);
-      expect(ping.apiVersion).toBe('registry/2.0');
-      const plain = new RegistryClient({ http: new FetchHttpClient(), logger: new MemoryLogger() });
-      const error = await failure(plain.ping(registry.host));
-      expect(error).toBeInstanceOf(RegistryError);
-      expect(error.message).toContain(`answered 400 Bad Request to GET http://${registry.host}/v2/`);
-    } finally {
-      await registry.close();
-    }
+  /** A FetchHttpClient (trusting `ca` when given) that records every request line and its headers. */
+  function recording(options: { ca?: string } = {}): HttpClient & { readonly sent: HttpRequest[] } {
+    const inner = new FetchHttpClient(options.ca === undefined ? {} : { ca: options.ca });
+    const sent: HttpRequest[] = [];
+    return {
+      sent,
+      request: (req) => {
+        sent.push(req);
+        return inner.request(req);
+      },
+    };
+  }
+
+  /**
+   * Pushes a one-layer image and a verdict-like referrer through `client` alone, then reads all of
+   * it back: what action-build, action-scan and action-deploy ask of a registry.
+   */
+  async function roundTrip(client: RegistryClient, registry: RunningRegistry): Promise<void> {
+    const name = { registry: registry.host, repository: 'dreamscape/voyage' };
+    const layer = new Uint8Array(Buffer.from(`layer for ${registry.url}\n`));
+    const config = new Uint8Array(
+      Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: LABELS } })),
+    );
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: await client.putBlob(name, config),
+          size: config.length,
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.oci.image.layer.v1.tar',
+            digest: await client.putBlob(name, layer),
+            size: layer.length,
+          },
+        ],
+      }),
+    );
+    const digest = await client.putManifest(
+      `${registry.host}/dreamscape/voyage:2.0.0`,
+      manifest,
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    expect(await client.digestOf(`${registry.host}/dreamscape/voyage:2.0.0`)).toBe(digest);
+    expect(await client.getLabels(`${registry.host}/dreamscape/voyage@${digest}`)).toEqual(LABELS);
+    const subject = await subjectOf(client, name, digest);
+    const attached = await attachArtifact(client, subject, {
+      artifactType: 'application/vnd.dreamscape.scan-verdict.v1+json',
+      payload: new Uint8Array(Buffer.from('{"result":"pass"}')),
+      payloadMediaType: 'application/vnd.dreamscape.scan-verdict.v1+json',
+    });
+    const listed = await listReferrers(client, { ...name, digest });
+    expect(listed.referrers.map((r) => r.digest)).toEqual([attached.descriptor.digest]);
+  }
+
+  it('pushes, pulls and lists referrers over https on a loopback registry with its own CA, never trying http', async () => {
+    const http = recording({ ca });
+    const client = new RegistryClient({
+      http,
+      logger: new RawLogger(),
+      clock: fastClock(),
+      logins: [{ registry: tls.host, ...credentials }],
+    });
+    await client.verifyLogin(tls.host);
+    await roundTrip(client, tls);
+    expect(await client.transport(tls.host)).toEqual({
+      registry: tls.host,
+      scheme: 'https',
+      verifyTls: true,
+    });
+    expect(http.sent.filter((r) => !r.url.startsWith(`https://${tls.host}/`))).toEqual([]);
+    // Nothing about the certificate is relaxed: the CA is trusted, not the check skipped.
+    expect(http.sent.some((r) => r.verifyTls === false)).toBe(false);
+  });
+
+  it('falls back to plain http for a loopback registry without TLS, deciding once per client', async () => {
+    const http = recording();
+    const logger = new RawLogger();
+    const client = new RegistryClient({
+      http,
+      logger,
+      clock: fastClock(),
+      logins: [{ registry: plain.host, ...credentials }],
+    });
+    await client.verifyLogin(plain.host);
+    await roundTrip(client, plain);
+    const https = http.sent.filter((r) => r.url.startsWith('https:'));
+    expect(https.map((r) => `${r.method} ${r.url}`)).toEqual([`GET https://${plain.host}/v2/`]);
+    expect(https[0]?.headers?.Authorization).toBeUndefined();
+    expect(http.sent.length).toBeGreaterThan(10);
+    expect(await client.transport(plain.host)).toEqual({
+      registry: plain.host,
+      scheme: 'http',
+      verifyTls: true,
+    });
+    expect(logger.text()).toContain(
+      `${plain.host} does not speak TLS (ERR_SSL_WRONG_VERSION_NUMBER): reaching it over plain http, as a registry on this machine allows.`,
+    );
+    expectNoCredentialsIn(logger, plain);
+  });
+
+  it('refuses a loopback registry whose certificate it cannot verify, without trying http, and says how to trust it', async () => {
+    const http = recording();
+    const client = new RegistryClient({ http, logger: new RawLogger(), clock: fastClock() });
+    const error = await failureOf(client.ping(tls.host), RegistryUnavailableError);
+    expect(error.message).toContain(
+      `Registry ${tls.host} could not be reached after 1 attempt (GET https://${tls.host}/v2/)`,
+    );
+    expect(error.hint).toContain('NODE_EXTRA_CA_CERTS');
+    expect(error.hint).toContain(`/etc/containers/certs.d/${tls.host}/ca.crt`);
+    expect(error.hint).toContain('insecure-registries');
+    expect(http.sent.map((r) => r.url)).toEqual([`https://${tls.host}/v2/`]);
+  });
+
+  it('reaches a registry listed as insecure over https without checking its certificate', async () => {
+    const http = recording();
+    const client = new RegistryClient({
+      http,
+      logger: new RawLogger(),
+      clock: fastClock(),
+      insecureRegistries: [tls.host],
+      logins: [{ registry: tls.host, ...credentials }],
+    });
+    await client.verifyLogin(tls.host);
+    const ping = await client.ping(tls.host);
+    expect(ping.url).toBe(`https://${tls.host}/v2/`);
+    expect(await client.transport(tls.host)).toEqual({
+      registry: tls.host,
+      scheme: 'https',
+      verifyTls: false,
+    });
+    expect(http.sent.every((r) => r.url.startsWith('https:') && r.verifyTls === false)).toBe(true);
+  });
+
+  it('never falls back to plain http for a registry off this machine, even one that does not speak TLS', async () => {
+    // No traffic leaves the machine: the transport stands in for a server that answers TLS with plain http.
+    const sent: string[] = [];
+    const notTls: HttpClient = {
+      request: (req) => {
+        sent.push(`${req.method} ${req.url}`);
+        return Promise.reject(
+          new HttpTransportError(
+            req.url,
+            'ERR_SSL_WRONG_VERSION_NUMBER',
+            `${req.method} ${req.url} failed: ssl3_get_record:wrong version number`,
+          ),
+        );
+      },
+    };
+    const client = new RegistryClient({ http: notTls, logger: new RawLogger(), clock: fastClock() });
+    await failureOf(client.ping('registry.nowhere.invalid:5000'), RegistryUnavailableError);
+    await failureOf(client.digestOf('registry.nowhere.invalid:5000/team/api:1.0'), RegistryUnavailableError);
+    expect(sent).toEqual([
+      'GET https://registry.nowhere.invalid:5000/v2/',
+      'HEAD https://registry.nowhere.invalid:5000/v2/team/api/manifests/1.0',
+    ]);
+    expect(await client.transport('registry.nowhere.invalid:5000')).toEqual({
+      registry: 'registry.nowhere.invalid:5000',
+      scheme: 'https',
+      verifyTls: true,
+    });
+  });
+
+  it('falls back for a registry off this machine listed as insecure, but never sends it credentials over plain http', async () => {
+    const sent: HttpRequest[] = [];
+    const plainOnly: HttpClient = {
+      request: (req) => {
+        sent.push(req);
+        if (req.url.startsWith('https:'))
+          return Promise.reject(
+            new HttpTransportError(
+              req.url,
+              'ERR_SSL_WRONG_VERSION_NUMBER',
+              `${req.method} ${req.url} failed: wrong version number`,
+            ),
+          );
+        const body = new Uint8Array();
+        return Promise.resolve({
+          status: 401,
+          headers: { 'www-authenticate': 'Basic realm="registry"' },
+          body,
+          text: () => '',
+        });
+      },
+    };
+    const logger = new RawLogger();
+    const client = new RegistryClient({
+      http: plainOnly,
+      logger,
+      clock: fastClock(),
+      insecureRegistries: ['registry.internal:5000'],
+      logins: [{ registry: 'registry.internal:5000', ...credentials }],
+    });
+    const error = await failureOf(client.verifyLogin('registry.internal:5000'), RegistryAuthError);
+    expect(error.message).toBe(
+      'Not sending credentials for registry.internal:5000 over plain http (GET http://registry.internal:5000/v2/): a registry off this machine gets them over https only.',
+    );
+    expect(sent.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET https://registry.internal:5000/v2/',
+      'GET http://registry.internal:5000/v2/',
+      'GET http://registry.internal:5000/v2/',
+    ]);
+    expect(sent.some((r) => r.headers?.Authorization !== undefined)).toBe(false);
+    expect(logger.text()).toContain('reaching it over plain http, as insecure-registries allows.');
+    expectNoCredentialsIn(logger, plain);
+  });
+
+  it('gives the API of Docker Hub at its own host', async () => {
+    const client = new RegistryClient({ http: new FetchHttpClient(), logger: new MemoryLogger() });
+    expect(await client.baseUrl('docker.io')).toBe('https://registry-1.docker.io');
   });
 });
 
-/** An HttpClient over node:https that trusts one CA (Node's fetch cannot be given a CA at run time). */
-function httpsClient(ca: Buffer): HttpClient {
-  return {
-    request: (req) =>
-      new Promise<HttpResponse>((resolve, reject) => {
-        const r = httpsRequest(req.url, { method: req.method, headers: req.headers, ca }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const body = new Uint8Array(Buffer.concat(chunks));
-            const headers: Record<string, string> = {};
-            for (const [k, v] of Object.entries(res.headers))
-              if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-            resolve({
-              status: res.statusCode ?? 0,
-              headers,
-              body,
-              text: () => Buffer.from(body).toString('utf8'),
-            });
-          });
-        });
-        r.on('error', reject);
-        r.end(req.body);
-      }),
-  };
-}
+describe('registry transport rules', () => {
+  it('knows loopback registries, with or without a port', () => {
+    for (const r of ['127.0.0.1:5000', '127.8.9.10', 'localhost:5000', 'LOCALHOST', '[::1]:5000'])
+      expect([r, isLoopbackRegistry(r)]).toEqual([r, true]);
+    for (const r of [
+      'ghcr.io',
+      'registry.example.com:5000',
+      '10.0.0.5:5000',
+      'localhost.example.com',
+      '127.0.0.1.nip.io',
+    ])
+      expect([r, isLoopbackRegistry(r)]).toEqual([r, false]);
+  });
+
+  it('reads insecure-registries as hosts, refusing schemes, paths and CIDR ranges by name', () => {
+    const read = (value: string) =>
+      readInsecureRegistries((name) => (name === 'insecure-registries' ? value : ''));
+    expect(read('')).toEqual([]);
+    expect(read('Registry.Internal:5000, 10.0.0.5:5000\n')).toEqual([
+      'registry.internal:5000',
+      '10.0.0.5:5000',
+    ]);
+    expect(read('registry.internal:5000\n[::1]:5443\nregistry.internal:5000')).toEqual([
+      'registry.internal:5000',
+      '[::1]:5443',
+    ]);
+    expect(() => read('http://registry.internal:5000')).toThrow(
+      'Input \'insecure-registries\' has an invalid value "http://registry.internal:5000": give the host without http:// or https://. Accepted: registry hosts with an optional port, such as registry.internal:5000 or 10.0.0.5:5000.',
+    );
+    expect(() => read('10.0.0.0/8')).toThrow('no path and no CIDR range, only a host');
+    expect(() => read('bad_host!')).toThrow('Input \'insecure-registries\' has an invalid value "bad_host!"');
+  });
+});

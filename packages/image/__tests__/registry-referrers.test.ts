@@ -93,7 +93,8 @@ describe.each([
   const childEnv = (): Record<string, string> => ({
     DS_USERNAME: credentials.username,
     DS_PASSWORD: credentials.password,
-    DS_SCHEME: tls ? 'https' : 'http',
+    // No DS_SCHEME: the reader finds https (its CA trusted through NODE_EXTRA_CA_CERTS) or, for the
+    // loopback registry without TLS, falls back to plain http by itself.
     ...(registry.caCertPath === undefined ? {} : { NODE_EXTRA_CA_CERTS: registry.caCertPath }),
   });
 

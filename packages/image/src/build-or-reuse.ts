@@ -6,7 +6,7 @@ import type { BuildRecord } from './build-record.js';
 import type { Builder, BuildRequest } from './builders/builder.js';
 import { findReusableImage, tagManifest, type ReusableImage } from './image-reuse.js';
 import type { ImageManifest } from './manifest.js';
-import { formatName } from './reference.js';
+import { formatName, parseReference } from './reference.js';
 import type { RegistryClient } from './registry-client.js';
 
 /** What is built: the builder's request without the names, labels and push the plan decides. */
@@ -146,8 +146,10 @@ async function build(
   fingerprint: BuildFingerprint | undefined,
 ): Promise<Built> {
   const { source, plan, builder, logger } = options;
+  const access = plan.push ? await builderAccess(options.registry, plan) : undefined;
   const login = plan.logins[0];
-  if (plan.push && login !== undefined) await builder.login(login);
+  if (plan.push && login !== undefined)
+    await builder.login(login, { insecure: access?.insecureRegistries.includes(login.registry) ?? false });
   return logger.group(`Build ${formatName(plan.name)} with ${builder.name}`, () =>
     builder.build({
       context: source.context,
@@ -164,9 +166,31 @@ async function build(
       push: plan.push,
       provenance: source.provenance,
       sbom: source.sbom,
-      insecureRegistries: plan.insecureRegistries,
+      insecureRegistries: access?.insecureRegistries ?? plan.insecureRegistries,
+      plainHttpRegistries: access?.plainHttpRegistries ?? [],
     }),
   );
+}
+
+/**
+ * The registries the builder pushes to (the tags' and the login's), reached as the registry client
+ * reached them: over plain http when it fell back to it (a loopback registry without TLS), or
+ * without checking the certificate when the user listed it as insecure. Anything else the builder
+ * reaches over https with its certificate checked, as it does by default.
+ */
+async function builderAccess(
+  registry: RegistryClient,
+  plan: ImageBuildPlan,
+): Promise<{ insecureRegistries: string[]; plainHttpRegistries: string[] }> {
+  const registries = [...new Set([plan.registry, ...plan.tags.map((t) => parseReference(t).registry)])];
+  const insecureRegistries: string[] = [];
+  const plainHttpRegistries: string[] = [];
+  for (const name of registries) {
+    const transport = await registry.transport(name);
+    if (transport.scheme === 'http') plainHttpRegistries.push(name);
+    if (transport.scheme === 'http' || !transport.verifyTls) insecureRegistries.push(name);
+  }
+  return { insecureRegistries, plainHttpRegistries };
 }
 
 /**

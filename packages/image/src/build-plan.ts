@@ -3,7 +3,6 @@ import { isGhcr, normalizeGhcrReference } from './ghcr.js';
 import type { GitHubContext } from './github-context.js';
 import { ociLabels } from './labels.js';
 import type { ImageReference } from './reference.js';
-import { defaultRegistryScheme } from './registry-client.js';
 import type { RegistryLogin } from './registry-auth.js';
 import { computeTags, DEFAULT_TAG_RULES, imageTags, parseTagRules, type LatestPolicy } from './tags.js';
 
@@ -23,6 +22,8 @@ export interface ImageBuildRequest {
   readonly username: string;
   /** Empty for anonymous access. */
   readonly password: string;
+  /** Registries (`host[:port]`) reached without checking their certificate, or over plain http (`insecure-registries`). */
+  readonly insecureRegistries?: readonly string[];
 }
 
 /** The names, tags, labels and registry access of a build, decided before anything runs. */
@@ -35,7 +36,12 @@ export interface ImageBuildPlan {
   readonly push: boolean;
   /** The registry logged in to. */
   readonly registry: string;
-  /** Registries the builder must reach over plain HTTP (loopback registries). */
+  /**
+   * Registries the user listed as insecure: reached over https without checking the certificate,
+   * or over plain http when they do not speak TLS. A loopback registry needs no listing to fall
+   * back to plain http; which registries the builder must reach insecurely is known once the
+   * registry client has asked them (`buildOrReuse`).
+   */
   readonly insecureRegistries: readonly string[];
   /** Empty for anonymous access; otherwise the one login for {@link registry}. */
   readonly logins: readonly RegistryLogin[];
@@ -91,7 +97,7 @@ export function planImageBuild(
     labels,
     push: request.push,
     registry,
-    insecureRegistries: defaultRegistryScheme(registry) === 'http' ? [registry] : [],
+    insecureRegistries: request.insecureRegistries ?? [],
     logins:
       request.password === '' ? [] : [{ registry, username: request.username, password: request.password }],
   };

@@ -10,6 +10,7 @@ export * from './manifest.js';
 export * from './registry-auth.js';
 export * from './registry-errors.js';
 export * from './registry-client.js';
+export * from './registry-transport.js';
 export * from './build-context-hash.js';
 export * from './dockerfile-base-images.js';
 export * from './build-fingerprint.js';

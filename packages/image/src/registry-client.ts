@@ -6,7 +6,9 @@ import {
   type HttpClient,
   type HttpRequest,
   type HttpResponse,
+  type HttpTransportError,
   type Logger,
+  type RetriedExchange,
   type RetryPolicy,
 } from '@dreamscape/core';
 import { GHCR_HOST } from './ghcr.js';
@@ -37,6 +39,13 @@ import {
   RegistryUnavailableError,
 } from './registry-errors.js';
 import {
+  isListedInsecure,
+  isLoopbackRegistry,
+  mayFallBackToHttp,
+  type RegistryScheme,
+  type RegistryTransport,
+} from './registry-transport.js';
+import {
   DOCKER_HUB,
   formatName,
   formatReference,
@@ -46,9 +55,6 @@ import {
   type ImageName,
   type ImageReference,
 } from './reference.js';
-
-/** How the client reaches a registry. */
-export type RegistryScheme = 'http' | 'https';
 
 /** Options for {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -61,10 +67,17 @@ export interface RegistryClientOptions {
   /** Retries of 429, 5xx and connection failures. Default 4 attempts, 0.5 s doubling to 8 s. */
   readonly retry?: RetryPolicy;
   /**
-   * `http` or `https`, for all registries or per registry. Default: {@link defaultRegistryScheme}
-   * (plain http for loopback registries such as `127.0.0.1:5000`, https otherwise).
+   * `http` or `https`, for all registries or per registry, decided by the caller. Default: https,
+   * and plain http only for a loopback registry or one in {@link insecureRegistries} that gets no
+   * TLS answer (asked once per registry; see `registry-transport.ts`).
    */
   readonly scheme?: RegistryScheme | ((registry: string) => RegistryScheme);
+  /**
+   * Registries (`host[:port]`) reached over https without checking their certificate, or over
+   * plain http when they do not speak TLS; credentials go to them over https only, unless they
+   * are on this machine.
+   */
+  readonly insecureRegistries?: readonly string[];
   /** Per-request timeout. Default 30 s. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -123,18 +136,13 @@ export interface ConfigOptions {
 }
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialDelayMs: 500, maxDelayMs: 8000 };
+/** TLS answered with a certificate that is not trusted. */
+const UNTRUSTED_CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO|ALTNAME/;
 /** Transport failures that will not get better by trying again. */
-const PERMANENT_TRANSPORT = /^(ENOTFOUND|ERR_INVALID_URL)$|CERT|TLS|SSL/;
-
-/** Plain http for loopback registries (`127.0.0.1:5000`, `localhost:5000`, `[::1]:5000`), https otherwise. */
-export function defaultRegistryScheme(registry: string): RegistryScheme {
-  const host = registry.startsWith('[')
-    ? registry.slice(0, registry.indexOf(']') + 1)
-    : (registry.split(':')[0] ?? '');
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
-    ? 'http'
-    : 'https';
-}
+const PERMANENT_TRANSPORT = /^(ENOTFOUND|ERR_INVALID_URL)$|TLS|SSL/;
+/** An https attempt that something answered, but not with TLS: a plain http server. */
+const NOT_TLS =
+  /^(ERR_SSL_WRONG_VERSION_NUMBER|ERR_SSL_PACKET_LENGTH_TOO_LONG|ERR_SSL_HTTP_REQUEST|EPROTO|ECONNRESET|UND_ERR_SOCKET)$/;
 
 /** The host serving a registry's API (Docker Hub's differs from its name). */
 export function registryApiHost(registry: string): string {
@@ -167,7 +175,10 @@ export class RegistryClient {
   private readonly clock: Clock;
   private readonly logins: readonly RegistryLogin[];
   private readonly retry: RetryPolicy;
-  private readonly scheme: (registry: string) => RegistryScheme;
+  private readonly fixedScheme: ((registry: string) => RegistryScheme) | undefined;
+  private readonly insecure: readonly string[];
+  /** The scheme each registry that may need plain http answered to, asked once. */
+  private readonly schemes = new Map<string, Promise<RegistryScheme>>();
   private readonly timeoutMs: number;
   private readonly cache: AuthorizationCache;
   /** The Bearer `service` each registry announced, for hints. */
@@ -185,8 +196,9 @@ export class RegistryClient {
     }
     this.retry = options.retry ?? DEFAULT_RETRY;
     const scheme = options.scheme;
-    this.scheme =
-      scheme === undefined ? defaultRegistryScheme : typeof scheme === 'function' ? scheme : () => scheme;
+    this.fixedScheme =
+      scheme === undefined ? undefined : typeof scheme === 'function' ? scheme : () => scheme;
+    this.insecure = options.insecureRegistries ?? [];
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.http = new RetryingHttpClient({
       http: options.http,
@@ -197,7 +209,8 @@ export class RegistryClient {
       retryableStatus: (response) =>
         response.status === 429 ||
         (response.status >= 500 && response.status !== 501 && response.status !== 505),
-      retryableTransport: (error) => !PERMANENT_TRANSPORT.test(error.code),
+      retryableTransport: (error) =>
+        !PERMANENT_TRANSPORT.test(error.code) && !UNTRUSTED_CERTIFICATE.test(error.code),
       // Rate limits (GHCR, Docker Hub) say when to come back; a minute at most.
       retryAfter: { maxMs: 60_000 },
       onResponse: (request, response) => {
@@ -208,8 +221,20 @@ export class RegistryClient {
   }
 
   /** `https://ghcr.io` or `http://127.0.0.1:5000`: where the API of `registry` is. */
-  baseUrl(registry: string): string {
-    return `${this.scheme(registry)}://${registryApiHost(registry)}`;
+  async baseUrl(registry: string): Promise<string> {
+    return `${await this.schemeOf(registry)}://${registryApiHost(registry)}`;
+  }
+
+  /**
+   * How this client reaches `registry` (https, or the plain http it fell back to, and whether the
+   * certificate is checked), so that a builder pushing there can be told the same.
+   */
+  async transport(registry: string): Promise<RegistryTransport> {
+    return {
+      registry,
+      scheme: await this.schemeOf(registry),
+      verifyTls: !isListedInsecure(registry, this.insecure),
+    };
   }
 
   /**
@@ -217,7 +242,7 @@ export class RegistryClient {
    * challenge it sends. Unreachable after the retries → {@link RegistryUnavailableError}.
    */
   async ping(registry: string): Promise<PingResult> {
-    const url = `${this.baseUrl(registry)}/v2/`;
+    const url = `${await this.baseUrl(registry)}/v2/`;
     const response = await this.send(registry, { method: 'GET', url }, registry);
     if (response.status !== 200 && response.status !== 401)
       throw new RegistryError(
@@ -240,7 +265,7 @@ export class RegistryClient {
    */
   async verifyLogin(registry: string): Promise<void> {
     const target: Target = { registry, repository: undefined, display: registry };
-    const response = await this.call(target, { method: 'GET', url: `${this.baseUrl(registry)}/v2/` });
+    const response = await this.call(target, { method: 'GET', url: `${await this.baseUrl(registry)}/v2/` });
     this.expectOk(response, target, 'GET');
   }
 
@@ -254,7 +279,7 @@ export class RegistryClient {
     const target = targetOf(ref);
     const response = await this.call(target, {
       method: 'HEAD',
-      url: this.manifestUrl(ref),
+      url: await this.manifestUrl(ref),
       headers: { Accept: MANIFEST_ACCEPT },
     });
     this.expectOk(response, target, 'HEAD', ref);
@@ -284,7 +309,7 @@ export class RegistryClient {
     const target = targetOf(ref);
     const response = await this.call(target, {
       method: 'GET',
-      url: this.manifestUrl(ref),
+      url: await this.manifestUrl(ref),
       headers: { Accept: MANIFEST_ACCEPT },
     });
     this.expectOk(response, target, 'GET', ref);
@@ -385,7 +410,7 @@ export class RegistryClient {
     };
     const response = await this.call(target, {
       method: 'GET',
-      url: `${this.baseUrl(name.registry)}/v2/${name.repository}/blobs/${digest}`,
+      url: `${await this.baseUrl(name.registry)}/v2/${name.repository}/blobs/${digest}`,
     });
     this.expectOk(response, target, 'GET');
     const computed = sha256Digest(response.body);
@@ -399,7 +424,7 @@ export class RegistryClient {
     const target = blobTarget(name, digest);
     const response = await this.call(target, {
       method: 'HEAD',
-      url: `${this.baseUrl(name.registry)}/v2/${name.repository}/blobs/${digest}`,
+      url: `${await this.baseUrl(name.registry)}/v2/${name.repository}/blobs/${digest}`,
     });
     if (response.status === 404) return false;
     this.expectOk(response, target, 'HEAD');
@@ -418,7 +443,7 @@ export class RegistryClient {
       return digest;
     }
     const target = blobTarget(name, digest);
-    const base = this.baseUrl(name.registry);
+    const base = await this.baseUrl(name.registry);
     const started = await this.call(
       target,
       { method: 'POST', url: `${base}/v2/${name.repository}/blobs/uploads/` },
@@ -468,7 +493,7 @@ export class RegistryClient {
       repository: name.repository,
       display: `${formatName(name)}@${digest}`,
     };
-    const url = new URL(`${this.baseUrl(name.registry)}/v2/${name.repository}/referrers/${digest}`);
+    const url = new URL(`${await this.baseUrl(name.registry)}/v2/${name.repository}/referrers/${digest}`);
     if (artifactType !== undefined) url.searchParams.set('artifactType', artifactType);
     const response = await this.call(target, {
       method: 'GET',
@@ -536,7 +561,7 @@ export class RegistryClient {
       );
     const response = await this.call(
       target,
-      { method: 'PUT', url: this.manifestUrl(ref), headers: { 'Content-Type': mediaType }, body },
+      { method: 'PUT', url: await this.manifestUrl(ref), headers: { 'Content-Type': mediaType }, body },
       ['pull', 'push'],
     );
     if (response.status < 200 || response.status >= 300) {
@@ -569,8 +594,8 @@ export class RegistryClient {
     return { digest, subject: subject === undefined || subject === '' ? undefined : subject };
   }
 
-  private manifestUrl(ref: ImageReference): string {
-    return `${this.baseUrl(ref.registry)}/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`;
+  private async manifestUrl(ref: ImageReference): Promise<string> {
+    return `${await this.baseUrl(ref.registry)}/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`;
   }
 
   private loginFor(registry: string): RegistryLogin | undefined {
@@ -648,9 +673,91 @@ export class RegistryClient {
     throw this.authError(target, response);
   }
 
+  /**
+   * The scheme of `registry`: the caller's, or https, or, for a registry that may fall back (a
+   * loopback one, or one listed as insecure), whatever `GET /v2/` answered to, asked once per
+   * registry. A registry that could not be reached at all is asked again next time.
+   */
+  private schemeOf(registry: string): Promise<RegistryScheme> {
+    if (this.fixedScheme !== undefined) return Promise.resolve(this.fixedScheme(registry));
+    if (!mayFallBackToHttp(registry, this.insecure)) return Promise.resolve('https');
+    const key = registry.toLowerCase();
+    const known = this.schemes.get(key);
+    if (known !== undefined) return known;
+    const probe = this.probeScheme(registry);
+    this.schemes.set(key, probe);
+    probe.catch(() => {
+      if (this.schemes.get(key) === probe) this.schemes.delete(key);
+    });
+    return probe;
+  }
+
+  /**
+   * https first; plain http only when something answered the TLS handshake with something that is
+   * not TLS (a plain http registry). A certificate that is not trusted, a refused connection or a
+   * name that does not resolve never falls back: plain http would not be the answer to any of them.
+   */
+  private async probeScheme(registry: string): Promise<RegistryScheme> {
+    const secure: HttpRequest = { method: 'GET', url: `https://${registryApiHost(registry)}/v2/` };
+    const first = await this.exchange(registry, secure);
+    if (first.exchange.kind === 'response') return 'https';
+    const error = first.exchange.error;
+    if (UNTRUSTED_CERTIFICATE.test(error.code))
+      throw this.unavailable(registry, first.request, first.exchange, registry, {
+        hint: `${registry} speaks TLS with a certificate this runner does not trust. Trust its CA (for the actions, NODE_EXTRA_CA_CERTS=/path/ca.crt in the step's env; for buildah /etc/containers/certs.d/${registry}/ca.crt; for Docker /etc/docker/certs.d/${registry}/ca.crt), or list it in insecure-registries to skip the certificate check.`,
+      });
+    if (
+      !NOT_TLS.test(error.code) &&
+      !/wrong version number|packet length too long|http request/i.test(error.message)
+    )
+      throw this.unavailable(registry, first.request, first.exchange, registry);
+    const plain: HttpRequest = { method: 'GET', url: `http://${registryApiHost(registry)}/v2/` };
+    const second = await this.exchange(registry, plain);
+    if (second.exchange.kind === 'transport')
+      throw this.unavailable(registry, second.request, second.exchange, registry, {
+        also: `over https: ${describeTransport(first.request, error)}`,
+      });
+    this.logger.info(
+      `${registry} does not speak TLS (${error.code}): reaching it over plain http, as ${isLoopbackRegistry(registry) ? 'a registry on this machine' : 'insecure-registries'} allows.`,
+    );
+    return 'http';
+  }
+
   /** A request with retries on 429/5xx and connection failures. */
   private async send(registry: string, request: HttpRequest, display: string): Promise<HttpResponse> {
-    const full: HttpRequest = { ...request, timeoutMs: request.timeoutMs ?? this.timeoutMs };
+    const { request: full, exchange } = await this.exchange(registry, request);
+    if (exchange.kind === 'response' && !exchange.gaveUp) return exchange.response;
+    throw this.unavailable(registry, full, exchange, display);
+  }
+
+  /**
+   * One request through the retries, as it goes on the wire: with the client's timeout, the
+   * certificate check off only for a registry listed as insecure (and only towards that registry),
+   * and never with credentials over plain http to a host off this machine.
+   */
+  private async exchange(
+    registry: string,
+    request: HttpRequest,
+  ): Promise<{ readonly request: HttpRequest; readonly exchange: RetriedExchange }> {
+    const url = new URL(request.url);
+    const full: HttpRequest = {
+      ...request,
+      timeoutMs: request.timeoutMs ?? this.timeoutMs,
+      ...(url.protocol === 'https:' &&
+      url.host === registryApiHost(registry).toLowerCase() &&
+      isListedInsecure(registry, this.insecure)
+        ? { verifyTls: false }
+        : {}),
+    };
+    const credentials = Object.keys(request.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
+    if (credentials && url.protocol === 'http:' && !isLoopbackRegistry(url.host))
+      throw new RegistryAuthError(
+        `Not sending credentials for ${registry} over plain http (${request.method} ${url.origin}${url.pathname}): a registry off this machine gets them over https only.`,
+        { registry },
+        {
+          hint: `Serve ${registry} over https (with a certificate that cannot be checked, list it in insecure-registries), or give no credentials for it.`,
+        },
+      );
     const exchange = await this.http.send(full, {
       onRetry: (sent, cause, attempt, delayMs) => {
         const what =
@@ -662,25 +769,35 @@ export class RegistryClient {
         );
       },
     });
+    return { request: full, exchange };
+  }
+
+  /** The error for an exchange that ended without a usable answer. */
+  private unavailable(
+    registry: string,
+    full: HttpRequest,
+    exchange: RetriedExchange,
+    display: string,
+    extra: { readonly hint?: string; readonly also?: string } = {},
+  ): RegistryUnavailableError {
     const tries = `${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'}`;
     if (exchange.kind === 'response') {
-      if (!exchange.gaveUp) return exchange.response;
       const response = exchange.response;
-      throw new RegistryUnavailableError(
+      return new RegistryUnavailableError(
         `${registry} answered ${describeStatus(response.status)} to ${full.method} ${full.url} after ${tries}${errorDetail(response)}.`,
         { registry, status: response.status, reference: display, attempts: exchange.attempts },
         { hint: 'The registry is failing or rate-limiting; try again later or check its status page.' },
       );
     }
-    const error = exchange.error;
-    const detail = error.message.replace(`${full.method} ${full.url} failed: `, '');
-    const reason = detail.includes(error.code) ? detail : `${detail} (${error.code})`;
-    throw new RegistryUnavailableError(
-      `Registry ${registry} could not be reached after ${tries} (${full.method} ${full.url}): ${reason}.`,
+    const also = extra.also === undefined ? '' : `; ${extra.also}`;
+    return new RegistryUnavailableError(
+      `Registry ${registry} could not be reached after ${tries} (${full.method} ${full.url}): ${describeTransport(full, exchange.error)}${also}.`,
       { registry, reference: display, attempts: exchange.attempts },
       {
-        hint: `Check the registry address and that it is running. Loopback registries are reached over http and others over https unless the scheme is set.`,
-        cause: error,
+        hint:
+          extra.hint ??
+          'Check the registry address and that it is running. Registries are reached over https; plain http is tried only for a registry on this machine or one listed in insecure-registries, when it does not speak TLS.',
+        cause: exchange.error,
       },
     );
   }
@@ -812,6 +929,12 @@ function firstError(response: HttpResponse): { code: string; message: string } |
   } catch {
     return undefined;
   }
+}
+
+/** What went wrong with a request that got no answer, with the system's code. */
+function describeTransport(request: HttpRequest, error: HttpTransportError): string {
+  const detail = error.message.replace(`${request.method} ${request.url} failed: `, '');
+  return detail.includes(error.code) ? detail : `${detail} (${error.code})`;
 }
 
 function errorDetail(response: HttpResponse): string {

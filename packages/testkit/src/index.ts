@@ -20,3 +20,4 @@ export * from './release-server.js';
 export * from './load-generator.js';
 export * from './prometheus.js';
 export * from './referrers-registry.js';
+export * from './stand-in-docker.js';

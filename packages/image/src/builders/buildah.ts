@@ -5,7 +5,14 @@ import { parseReference } from '../reference.js';
 import { preflightBuild } from './build-preflight.js';
 import { materializeSecrets } from './build-secrets.js';
 import { isTransientFailure } from './buildx.js';
-import type { Builder, BuilderDeps, BuildRequest, BuildResult, RegistryCredentials } from './builder.js';
+import type {
+  Builder,
+  BuilderDeps,
+  BuildRequest,
+  BuildResult,
+  LoginOptions,
+  RegistryCredentials,
+} from './builder.js';
 
 /** buildah's process isolations. */
 export const BUILDAH_ISOLATIONS = ['chroot', 'oci', 'rootless'] as const;
@@ -40,8 +47,17 @@ export interface BuildahOptions extends BuildahStorage {
   readonly format?: 'oci' | 'docker';
   /** `--authfile` for login and push. Default buildah's (`REGISTRY_AUTH_FILE`, else its per-user file). */
   readonly authFile?: string;
-  /** Registries reached over plain HTTP or with an unverified certificate, for login and push. */
+  /**
+   * Registries reached over plain HTTP or with an unverified certificate, for login and push
+   * (`--tls-verify=false`). A build request adds the ones the registry client found.
+   */
   readonly insecureRegistries?: readonly string[];
+  /**
+   * `--cert-dir` for login and push: a folder of `*.crt` CA certificates to trust (a registry whose
+   * certificate a private CA signed). Default buildah's: `/etc/containers/certs.d/<host>/`, then
+   * `/etc/docker/certs.d/<host>/`.
+   */
+  readonly certDir?: string;
   /** Retries of each push (idempotent: same content, same digest). Default 3 attempts from 2 s. */
   readonly pushRetry?: RetryPolicy;
   /** Retries of `buildah login`. Default 3 attempts from 1 s. */
@@ -120,11 +136,15 @@ export function buildahBuildArgs(
 /** The argv of `buildah push` (or `buildah manifest push --all`) for one tag. */
 export function buildahPushArgs(
   push: BuildahPushSpec,
-  options: BuildahStorage & { readonly authFile?: string | undefined } = {},
+  options: BuildahStorage & {
+    readonly authFile?: string | undefined;
+    readonly certDir?: string | undefined;
+  } = {},
 ): string[] {
   const args = [...buildahGlobalArgs(options), ...(push.manifest ? ['manifest', 'push', '--all'] : ['push'])];
   args.push('--digestfile', push.digestFile);
   if (push.insecure) args.push('--tls-verify=false');
+  else if (options.certDir !== undefined) args.push('--cert-dir', options.certDir);
   if (options.authFile !== undefined) args.push('--authfile', options.authFile);
   args.push(push.source, `docker://${push.destination}`);
   return args;
@@ -155,11 +175,12 @@ export class BuildahBuilder implements Builder {
     return result.trim();
   }
 
-  async login(credentials: RegistryCredentials): Promise<void> {
+  async login(credentials: RegistryCredentials, options: LoginOptions = {}): Promise<void> {
     this.deps.logger.setSecret(credentials.password);
     const args = ['login', '--username', credentials.username, '--password-stdin'];
     if (this.options.authFile !== undefined) args.push('--authfile', this.options.authFile);
-    if (this.isInsecure(credentials.registry)) args.push('--tls-verify=false');
+    if (options.insecure === true || this.isInsecure(credentials.registry)) args.push('--tls-verify=false');
+    else if (this.options.certDir !== undefined) args.push('--cert-dir', this.options.certDir);
     await this.deps.runner.run({
       tool: this.buildah,
       args: [...args, credentials.registry],

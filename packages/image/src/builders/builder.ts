@@ -36,8 +36,13 @@ export interface BuildRequest {
   /** buildx provenance attestation: false (default: no `unknown/unknown` clutter in GHCR), true, or a mode such as `mode=max`. */
   readonly provenance: boolean | string;
   readonly sbom: boolean;
-  /** Registries that speak plain HTTP or use a certificate we do not verify (tests, local registries). */
+  /**
+   * Registries reached over plain http or without checking their certificate: what the registry
+   * client found (a loopback registry without TLS) or the user listed as insecure.
+   */
   readonly insecureRegistries?: readonly string[];
+  /** Of {@link insecureRegistries}, those reached over plain http (the others: https, certificate unchecked). */
+  readonly plainHttpRegistries?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
@@ -57,13 +62,19 @@ export interface BuildResult {
   readonly durationMs: number;
 }
 
+/** How a builder logs in to a registry. */
+export interface LoginOptions {
+  /** The registry is reached over plain http or without checking its certificate. Default false. */
+  readonly insecure?: boolean;
+}
+
 /** A container image builder. */
 export interface Builder {
   readonly name: BuilderName;
   /** The builder's own version line, for logs and the summary. */
   version(): Promise<string>;
   /** Logs in to a registry with the password on stdin. */
-  login(credentials: RegistryCredentials): Promise<void>;
+  login(credentials: RegistryCredentials, options?: LoginOptions): Promise<void>;
   build(request: BuildRequest): Promise<BuildResult>;
 }
 

@@ -1,19 +1,40 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ActionError, systemClock, type CommandError, type RetryPolicy } from '@dreamscape/core';
+import { ActionError, CommandError, systemClock, withRetry, type RetryPolicy } from '@dreamscape/core';
 import { parseReference } from '../reference.js';
+import { isLoopbackRegistry } from '../registry-transport.js';
 import { preflightBuild } from './build-preflight.js';
 import { materializeSecrets } from './build-secrets.js';
 import type { Builder, BuilderDeps, BuildRequest, BuildResult, RegistryCredentials } from './builder.js';
+import { classifyBuildxFailure } from './buildx-failure.js';
+import { driverNeeds, ownBuilderSpec, parseBuildxInspect, type BuildxInstance } from './buildx-instance.js';
+
+/**
+ * What the `buildx-builder` input accepts: `auto` builds with the current builder when its driver
+ * can do what the build asks, else with a docker-container builder this action creates; `current`
+ * never creates one and fails before building when the current builder's driver falls short.
+ */
+export const BUILDX_BUILDER_CHOICES = ['auto', 'current'] as const;
+export type BuildxBuilderChoice = (typeof BUILDX_BUILDER_CHOICES)[number];
 
 /** How the buildx driver runs. */
 export interface BuildxOptions {
   /** The docker CLI. Default `docker` on PATH. */
   readonly docker?: string;
-  /** A buildx builder instance (`docker buildx --builder NAME`), e.g. one made by setup-buildx-action. */
+  /**
+   * A buildx builder instance (`docker buildx --builder NAME`), e.g. one made by
+   * setup-buildx-action. When it is named, it is used or the build fails: it is never replaced.
+   */
   readonly builderInstance?: string;
+  /** Whether a docker-container builder may be created when the current one cannot build the request. Default `auto`. */
+  readonly builder?: BuildxBuilderChoice;
   /** Retries of `docker login`. Default 3 attempts from 1 s. */
   readonly loginRetry?: RetryPolicy;
+  /**
+   * Attempts of a `buildx build --push` whose push fails on the way (5xx, 429, a dropped
+   * connection, a timeout). Default 3 attempts, 5 s then 10 s apart. A refusal is never retried.
+   */
+  readonly pushRetry?: RetryPolicy;
 }
 
 /** The paths and values a build's argv refers to, decided by the driver. */
@@ -24,6 +45,9 @@ export interface BuildxArgvFiles {
 }
 
 const DEFAULT_LOGIN_RETRY: RetryPolicy = { attempts: 3, initialDelayMs: 1000 };
+const DEFAULT_PUSH_RETRY: RetryPolicy = { attempts: 3, initialDelayMs: 5000 };
+const CREATE_HINT =
+  'Set `buildx-builder: auto` to let this action create a docker-container builder, add docker/setup-buildx-action before this step, turn on the containerd image store of the Docker daemon, or leave those inputs out.';
 
 /**
  * The argv (after `docker`) of `docker buildx build` for a request. Pure, so the mapping from
@@ -119,7 +143,16 @@ export function parseBuildxMetadata(text: string, source = 'metadata file'): Bui
   };
 }
 
-/** Builds with `docker buildx build` (GitHub-hosted runners, anywhere a Docker daemon answers). */
+/**
+ * Builds with `docker buildx build` (GitHub-hosted runners, anywhere a Docker daemon answers).
+ *
+ * Before building, the builder is chosen: the current one (or {@link BuildxOptions.builderInstance})
+ * when its driver can do what the request asks; otherwise, with `builder: auto`, a docker-container
+ * builder of this action's own (created once, bootstrapped, and reused by later builds with the
+ * same settings; the current builder is left as it was). A push that fails on the way is retried by
+ * running the same `buildx build --push` again: BuildKit's cache holds every step, so the second
+ * run only exports and pushes, and only the blobs the registry does not have yet.
+ */
 export class BuildxBuilder implements Builder {
   readonly name = 'buildx' as const;
   private readonly deps: BuilderDeps;
@@ -162,26 +195,20 @@ export class BuildxBuilder implements Builder {
       this.deps.logger.warning(
         `Not pushing a ${request.platforms.length}-platform build: the result stays in the build cache only (the docker image store holds one platform per tag).`,
       );
+    const instance = await this.chooseBuilder(request);
     const secrets = await materializeSecrets(request.secrets, this.deps);
     const workDir = await mkdtemp(join(this.deps.tempDir, 'buildx-'));
     const metadataFile = join(workDir, 'metadata.json');
     try {
-      const args = buildxBuildArgs(request, { metadataFile, secretSpecs: secrets.specs }, this.options);
+      const args = buildxBuildArgs(
+        request,
+        { metadataFile, secretSpecs: secrets.specs },
+        instance === undefined ? {} : { builderInstance: instance },
+      );
       this.deps.logger.info(
         `Building stage '${stage.name ?? `#${stage.index}`}' of ${request.dockerfile} with docker buildx${request.push ? ` and pushing ${request.tags.join(', ')}` : ''}.`,
       );
-      const progress = (line: string): void => {
-        this.deps.logger.info(line);
-      };
-      await this.deps.runner.run({
-        tool: this.docker,
-        args,
-        env: this.deps.env,
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-        onStdoutLine: progress,
-        onStderrLine: progress,
-        maxStdoutBytes: 1024 * 1024,
-      });
+      await this.runBuild(request, args, metadataFile);
       const metadata = parseBuildxMetadata(
         await readFile(metadataFile, 'utf8'),
         `metadata file ${metadataFile}`,
@@ -206,6 +233,185 @@ export class BuildxBuilder implements Builder {
     } finally {
       await secrets.cleanup();
       await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Runs the build; a push that fails on the way runs it again (see the class comment), up to
+   * {@link BuildxOptions.pushRetry}, with a warning naming the attempt and the reason. A refused
+   * push fails at once with what the registry said.
+   */
+  private async runBuild(
+    request: BuildRequest,
+    args: readonly string[],
+    metadataFile: string,
+  ): Promise<void> {
+    const { logger } = this.deps;
+    const policy = this.options.pushRetry ?? DEFAULT_PUSH_RETRY;
+    const progress = (line: string): void => {
+      logger.info(line);
+    };
+    let attempts = 0;
+    try {
+      await withRetry(
+        async () => {
+          attempts++;
+          // A metadata file left by an earlier attempt must not pass for this one's.
+          await rm(metadataFile, { force: true });
+          await this.deps.runner.run({
+            tool: this.docker,
+            args,
+            env: this.deps.env,
+            ...(request.signal === undefined ? {} : { signal: request.signal }),
+            onStdoutLine: progress,
+            onStderrLine: progress,
+            maxStdoutBytes: 1024 * 1024,
+          });
+        },
+        {
+          policy,
+          ...(this.deps.clock === undefined ? {} : { clock: this.deps.clock }),
+          ...(request.signal === undefined ? {} : { signal: request.signal }),
+          retryable: (error) =>
+            request.push &&
+            error instanceof CommandError &&
+            !error.timedOut &&
+            !error.cancelled &&
+            classifyBuildxFailure(error.stderrTail).transient,
+          onRetry: (error, attempt, delayMs) => {
+            const reason = classifyBuildxFailure((error as CommandError).stderrTail).reason;
+            logger.warning(
+              `The push of ${request.tags.join(', ')} failed on attempt ${attempt} of ${policy.attempts}: ${reason}. Running docker buildx build --push again in ${Math.round(delayMs / 1000)} s; the build itself comes from the builder's cache.`,
+            );
+          },
+        },
+      );
+    } catch (error) {
+      if (!request.push || !(error instanceof CommandError) || error.timedOut || error.cancelled) throw error;
+      const failure = classifyBuildxFailure(error.stderrTail);
+      if (!failure.push) throw error;
+      if (failure.transient)
+        throw new ActionError(
+          `The push of ${request.tags.join(', ')} failed ${attempts} time${attempts === 1 ? '' : 's'}; the last time: ${failure.reason}.`,
+          { hint: 'The registry kept failing; try again later or check its status page.', cause: error },
+        );
+      if (!failure.refused)
+        throw new ActionError(
+          `The push of ${request.tags.join(', ')} failed: ${failure.reason}. Not retried: it does not look like the passing failure of a registry or a network.`,
+          { cause: error },
+        );
+      throw new ActionError(
+        `The registry refused the push of ${request.tags.join(', ')}: ${failure.reason}. Not retried: another attempt would get the same answer.`,
+        {
+          hint: 'Check the username and password or token, and that they may push to this repository (on GHCR with the workflow token: `permissions: packages: write`, and the package giving this repository write access).',
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /** The builder instance to pass with `--builder`, undefined for the current one (see the class comment). */
+  private async chooseBuilder(request: BuildRequest): Promise<string | undefined> {
+    const { logger } = this.deps;
+    const named = this.options.builderInstance;
+    const current = await this.inspect(named);
+    const missing = driverNeeds(request).filter((need) => !current.features[need.feature]);
+    if (missing.length === 0) {
+      this.warnAboutRegistries(request, current);
+      return named;
+    }
+    const what = missing.map((m) => m.what).join('; ');
+    const why = `The buildx builder '${current.name}' uses the ${current.driver} driver, which cannot do what ${missing.length === 1 ? 'this input asks' : 'these inputs ask'}: ${what}. ${missing.length === 1 ? 'It needs' : 'They need'} the docker-container driver (or the containerd image store of the Docker daemon).`;
+    if (named !== undefined || (this.options.builder ?? 'auto') === 'current')
+      throw new ActionError(
+        `${why}${named === undefined ? " Input 'buildx-builder' is 'current', so none was created." : ''}`,
+        { hint: CREATE_HINT },
+      );
+    const spec = ownBuilderSpec(request);
+    const existing = await this.inspect(spec.name).catch((error: unknown) => {
+      if (error instanceof CommandError && /no builder .* found/.test(error.stderrTail)) return undefined;
+      throw error;
+    });
+    if (existing !== undefined && existing.driver !== 'docker-container')
+      throw new ActionError(
+        `A buildx builder named '${spec.name}' exists with the ${existing.driver} driver; this action creates that name with the docker-container driver.`,
+        { hint: `Remove it with \`docker buildx rm ${spec.name}\`.` },
+      );
+    if (existing === undefined) {
+      logger.info(`${why} Creating the docker-container builder '${spec.name}' for it.`);
+      await this.createBuilder(spec);
+    } else {
+      logger.info(
+        `${why} Building with the docker-container builder '${spec.name}' an earlier build created.`,
+      );
+    }
+    logger.info(
+      `The builder '${current.name}' stays the current one; '${spec.name}' stays for later builds to reuse its cache (\`docker buildx rm ${spec.name}\` removes it).`,
+    );
+    return spec.name;
+  }
+
+  private async inspect(name: string | undefined): Promise<BuildxInstance> {
+    const result = await this.deps.runner.run({
+      tool: this.docker,
+      args: ['buildx', 'inspect', ...(name === undefined ? [] : [name])],
+      env: this.deps.env,
+      timeoutMs: 60_000,
+    });
+    return parseBuildxInspect(result.stdout);
+  }
+
+  private async createBuilder(spec: ReturnType<typeof ownBuilderSpec>): Promise<void> {
+    const dir = await mkdtemp(join(this.deps.tempDir, 'buildx-builder-'));
+    try {
+      const args = ['buildx', 'create', '--name', spec.name, '--driver', 'docker-container'];
+      for (const opt of spec.driverOpts) args.push('--driver-opt', opt);
+      if (spec.config !== undefined) {
+        // buildx keeps the file's content with the builder: the copy here can go afterwards.
+        const file = join(dir, 'buildkitd.toml');
+        await writeFile(file, spec.config);
+        // `--buildkitd-config` since buildx 0.13; before it, the same flag was called `--config`.
+        args.push((await this.buildxBefore(0, 13)) ? '--config' : '--buildkitd-config', file);
+      }
+      args.push('--bootstrap');
+      const progress = (line: string): void => {
+        this.deps.logger.info(line);
+      };
+      await this.deps.runner.run({
+        tool: this.docker,
+        args,
+        env: this.deps.env,
+        timeoutMs: 300_000,
+        onStderrLine: progress,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Whether `docker buildx version` names a version older than `major.minor` (unknown: no). */
+  private async buildxBefore(major: number, minor: number): Promise<boolean> {
+    const found = /\bv(\d+)\.(\d+)\./.exec(await this.version());
+    if (found === null) return false;
+    const [have, haveMinor] = [Number(found[1]), Number(found[2])];
+    return have < major || (have === major && haveMinor < minor);
+  }
+
+  /**
+   * A builder this action did not create takes its registry settings from elsewhere: the Docker
+   * daemon's configuration (`docker` driver; it reaches loopback registries over plain http by
+   * itself) or its own BuildKit configuration. Say so when a registry needs one.
+   */
+  private warnAboutRegistries(request: BuildRequest, instance: BuildxInstance): void {
+    const plain = new Set(request.plainHttpRegistries ?? []);
+    for (const registry of request.insecureRegistries ?? []) {
+      if (instance.driver === 'docker' && isLoopbackRegistry(registry)) continue;
+      const how = plain.has(registry) ? 'over plain http' : 'without checking its certificate';
+      this.deps.logger.warning(
+        instance.driver === 'docker'
+          ? `${registry} is reached ${how}; the docker driver pushes as the Docker daemon is configured, so its insecure-registries (daemon.json) must list ${registry}.`
+          : `${registry} is reached ${how}; the builder '${instance.name}' pushes there only if its BuildKit configuration says so ([registry."${registry}"] ${plain.has(registry) ? 'http' : 'insecure'} = true).`,
+      );
     }
   }
 }
