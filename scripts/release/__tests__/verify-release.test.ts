@@ -104,7 +104,9 @@ describe('verifyRelease (a release tag pushed by a person)', () => {
     expect(repo.originRefs()).toEqual(before);
     expect(before['refs/tags/v1^{}']).toBe(newest);
     expect(outcome).toMatchObject({ majorTagMoved: false, pushed: [] });
-    expect(repo.logger.text()).toContain('Not pushed: leave the major tag v1 at v1.1.0, a newer release than v1.0.1.');
+    expect(repo.logger.text()).toContain(
+      'Not pushed: leave the major tag v1 at v1.1.0, a newer release than v1.0.1.',
+    );
     expect(outcome.notes).toContain('Commits since v1.0.0 that touched each part of the suite.');
     expect(existsSync(notesFile())).toBe(true);
   });
