@@ -8,7 +8,11 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
-  testMatch: ['<rootDir>/packages/*/__tests__/**/*.test.ts', '<rootDir>/action-*/__tests__/**/*.test.ts'],
+  testMatch: [
+    '<rootDir>/packages/*/__tests__/**/*.test.ts',
+    '<rootDir>/action-*/__tests__/**/*.test.ts',
+    '<rootDir>/scripts/*/__tests__/**/*.test.ts',
+  ],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/.tmp/'],
   maxWorkers: 2,

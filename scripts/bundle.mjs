@@ -27,7 +27,20 @@ for (const action of actions) {
   const started = Date.now();
   execFileSync(
     process.execPath,
-    [ncc, 'build', 'src/index.ts', '-o', out, '--minify', '--no-source-map-register', '--quiet'],
+    // --no-cache: ncc's build cache is shared by every clone of the user (~/.cache/ncc), and a
+    // cached build of the same sources elsewhere resolves the packages to that clone's files, so a
+    // bundle made (or checked) here could hold another clone's code.
+    [
+      ncc,
+      'build',
+      'src/index.ts',
+      '-o',
+      out,
+      '--minify',
+      '--no-source-map-register',
+      '--no-cache',
+      '--quiet',
+    ],
     {
       cwd: dir,
       stdio: ['ignore', 'inherit', 'inherit'],
