@@ -99,9 +99,9 @@ export class Git {
     return r.exitCode === 0;
   }
 
-  /** The commits of `range` (`a..b`, or a single commit for its whole history) that touched `path`. */
+  /** The commits of `range` (`a..b`, or a single commit for its whole history) that touched `path`; merges left out (the commits they bring are listed). */
   async log(range: string, path: string): Promise<LoggedCommit[]> {
-    const text = (await this.run(['log', '--format=%h%x09%s', range, '--', path])).stdout;
+    const text = (await this.run(['log', '--no-merges', '--format=%h%x09%s', range, '--', path])).stdout;
     return text
       .split('\n')
       .filter((l) => l !== '')
