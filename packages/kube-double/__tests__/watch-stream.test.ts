@@ -206,3 +206,121 @@ describe('watch', () => {
     expect(await open.result).toEqual({ events: [], endedBy: 'server' });
   });
 });
+
+describe('watch-list (sendInitialEvents), as kubectl 1.35 asks for it', () => {
+  const watchList =
+    'watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true';
+
+  it('sends the current state as ADDED, then the BOOKMARK that ends it, then changes', async () => {
+    double = await startKubeDouble({ bookmarkIntervalMs: 60_000 });
+    await put(double, 'POST', '/api/v1/namespaces/default/configmaps', configMap('a', { tier: 'front' }));
+    await put(double, 'POST', '/api/v1/namespaces/default/configmaps', configMap('b', { tier: 'back' }));
+    await double.settle();
+    const current = String(double.api.store.currentResourceVersion());
+    const pending = watch(
+      `${double.url}/api/v1/namespaces/default/configmaps?${watchList}&labelSelector=tier%3Dfront`,
+      3,
+    );
+    await pending.opened;
+    await put(
+      double,
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/a',
+      { data: { x: '1' } },
+      'application/merge-patch+json',
+    );
+    const { events } = await pending.result;
+    expect(events.map((e) => [e.type, e.object.metadata?.name])).toEqual([
+      ['ADDED', 'a'],
+      ['BOOKMARK', undefined],
+      ['MODIFIED', 'a'],
+    ]);
+    expect(events[1]?.object).toEqual({
+      kind: 'ConfigMap',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: current, annotations: { 'k8s.io/initial-events-end': 'true' } },
+    });
+  });
+
+  it('with a resourceVersion too: the state at least as new as it, not the changes since', async () => {
+    double = await startKubeDouble({ bookmarkIntervalMs: 60_000 });
+    const from = String(double.api.store.currentResourceVersion());
+    await put(double, 'POST', '/api/v1/namespaces/default/configmaps', configMap('a', { t: 'x' }));
+    await put(
+      double,
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/a',
+      { data: { x: '1' } },
+      'application/merge-patch+json',
+    );
+    const events = await readEvents(
+      `${double.url}/api/v1/namespaces/default/configmaps?${watchList}&resourceVersion=${from}&labelSelector=t%3Dx`,
+      2,
+    );
+    expect(events.map((e) => [e.type, e.object.metadata?.name])).toEqual([
+      ['ADDED', 'a'],
+      ['BOOKMARK', undefined],
+    ]);
+  });
+
+  it('sendInitialEvents=false sends no initial state, only what changes', async () => {
+    double = await startKubeDouble({ bookmarkIntervalMs: 60_000 });
+    await put(double, 'POST', '/api/v1/namespaces/default/configmaps', configMap('old', { t: 'x' }));
+    const pending = watch(
+      `${double.url}/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&labelSelector=t%3Dx`,
+      1,
+    );
+    await pending.opened;
+    await put(double, 'POST', '/api/v1/namespaces/default/configmaps', configMap('new', { t: 'x' }));
+    const { events } = await pending.result;
+    expect(events.map((e) => [e.type, e.object.metadata?.name])).toEqual([['ADDED', 'new']]);
+  });
+
+  it.each([
+    [
+      'sendInitialEvents without resourceVersionMatch',
+      'watch=true&sendInitialEvents=true',
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+    ],
+    [
+      'resourceVersionMatch on a watch without sendInitialEvents',
+      'watch=true&resourceVersionMatch=NotOlderThan',
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+    ],
+    [
+      'an Exact watch-list',
+      'watch=true&sendInitialEvents=true&resourceVersionMatch=Exact',
+      'ListOptions.meta.k8s.io "" is invalid: [resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan, resourceVersionMatch: Unsupported value: "Exact": supported values: "NotOlderThan"]',
+    ],
+    [
+      'sendInitialEvents on a list',
+      'sendInitialEvents=true',
+      'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list',
+    ],
+    [
+      'resourceVersionMatch on a list without a resourceVersion',
+      'resourceVersionMatch=NotOlderThan',
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+    ],
+  ])('refuses %s with 422 Invalid, as the real server does', async (_, query, message) => {
+    double = await startKubeDouble();
+    const response = await fetch(`${double.url}/api/v1/namespaces/default/configmaps?${query}`);
+    expect(response.status).toBe(422);
+    expect(await response.json()).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'Invalid',
+      code: 422,
+      message,
+      details: { group: 'meta.k8s.io', kind: 'ListOptions' },
+    });
+  });
+
+  it('still lists with resourceVersionMatch and a resourceVersion', async () => {
+    double = await startKubeDouble();
+    const response = await fetch(
+      `${double.url}/api/v1/namespaces/default/configmaps?resourceVersion=0&resourceVersionMatch=NotOlderThan`,
+    );
+    expect(response.status).toBe(200);
+  });
+});

@@ -15,11 +15,11 @@ export const SIMULATED_PROVISIONER = 'kube-double.io/simulated';
 export const DEFAULT_STORAGE_CLASS = 'standard';
 
 /**
- * What a freshly made cluster has besides namespaces: `count` Ready nodes (DaemonSets put a pod on
- * each), the two system PriorityClasses, and a default StorageClass whose simulated volumes bind
+ * What a freshly made cluster has besides namespaces: `count` Ready nodes of `kubeletVersion`
+ * (DaemonSets put a pod on each), the two system PriorityClasses, and a default StorageClass whose simulated volumes bind
  * at once.
  */
-export function createClusterObjects(api: ApiServer, count: number): void {
+export function createClusterObjects(api: ApiServer, count: number, kubeletVersion: string): void {
   const nodeType = builtInType('Node');
   const now = api.timestamp();
   for (let n = 1; n <= count; n++) {
@@ -69,8 +69,8 @@ export function createClusterObjects(api: ApiServer, count: number): void {
             bootID: '',
             containerRuntimeVersion: 'containerd://1.7.24',
             kernelVersion: '6.1.0',
-            kubeProxyVersion: 'v1.32.3',
-            kubeletVersion: 'v1.32.3',
+            kubeProxyVersion: kubeletVersion,
+            kubeletVersion,
             machineID: '',
             operatingSystem: 'linux',
             osImage: 'kube-double',

@@ -6,7 +6,10 @@ import type { ResourceType } from './resource-table.js';
 export const AGGREGATED_DISCOVERY_CONTENT_TYPE =
   'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 
-/** The version the double reports: kubectl 1.32 is what tests and runners use. */
+/** The version the double reports by default: kubectl 1.32 is what tests and runners use. */
+export const DEFAULT_SERVER_VERSION = 'v1.32.3';
+
+/** The `/version` answer of the default version. */
 export const SERVER_VERSION: JsonObject = {
   major: '1',
   minor: '32',
@@ -18,6 +21,26 @@ export const SERVER_VERSION: JsonObject = {
   compiler: 'gc',
   platform: 'linux/amd64',
 };
+
+/**
+ * The `/version` answer for a server version (`v1.35.2`): the default's exactly, or for another
+ * version its major, minor and gitVersion (build fields left empty, as no real build is claimed).
+ * Throws for a version that is not `v<major>.<minor>.<patch>`.
+ */
+export function serverVersionInfo(gitVersion: string): JsonObject {
+  if (gitVersion === DEFAULT_SERVER_VERSION) return SERVER_VERSION;
+  const m = /^v(\d+)\.(\d+)\.(\d+)$/.exec(gitVersion);
+  if (m === null) throw new Error(`serverVersion must look like v1.35.2, got ${JSON.stringify(gitVersion)}`);
+  return {
+    ...SERVER_VERSION,
+    major: m[1] ?? '',
+    minor: m[2] ?? '',
+    gitVersion,
+    gitCommit: '',
+    buildDate: '',
+    goVersion: '',
+  };
+}
 
 const SCALE_KIND = { group: 'autoscaling', version: 'v1', kind: 'Scale' };
 

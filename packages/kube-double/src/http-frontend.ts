@@ -13,7 +13,6 @@ import type { AccessRules } from './access-review.js';
 import { ApiError, badRequest, methodNotAllowed, pathNotFound } from './api-status.js';
 import {
   AGGREGATED_DISCOVERY_CONTENT_TYPE,
-  SERVER_VERSION,
   aggregatedDiscovery,
   legacyCoreVersions,
   legacyGroupDocument,
@@ -30,6 +29,7 @@ import { apiVersionOf, type ResourceType } from './resource-table.js';
 import type { ServiceProxy } from './service-proxy.js';
 import { includeObjectOf, toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch-stream.js';
+import { parseListOptions } from './list-options.js';
 
 /** A parsed request for a resource. */
 interface ResourceRequest {
@@ -59,6 +59,8 @@ export interface FrontendDependencies {
   readonly log: ActivityLog;
   readonly inspect: InspectionHandler;
   readonly bookmarkIntervalMs: number;
+  /** The `/version` answer. */
+  readonly version: JsonObject;
   readonly onError: (error: unknown) => void;
 }
 
@@ -312,7 +314,7 @@ async function handle(
   }
   if (parsed === 'not-found') throw pathNotFound();
   if (parsed === undefined) {
-    serveNonResource(deps.api.catalog, req, res, url);
+    serveNonResource(deps.api.catalog, deps.version, req, res, url);
     return;
   }
   await serveResource(deps, req, res, url, method, parsed, target.verb, decision.dropWatchAfterMs);
@@ -340,6 +342,7 @@ function cutAnswerMidBody(res: ServerResponse): void {
 
 function serveNonResource(
   catalog: ResourceCatalog,
+  version: JsonObject,
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
@@ -348,7 +351,7 @@ function serveNonResource(
   const accept = req.headers.accept ?? '';
   const aggregated = accept.includes('as=APIGroupDiscoveryList');
   if (path === '/version') {
-    sendJson(res, 200, SERVER_VERSION);
+    sendJson(res, 200, version);
     return;
   }
   if (path === '/healthz' || path === '/livez' || path === '/readyz') {
@@ -460,15 +463,17 @@ async function serveResource(
 
   if (verb === 'watch') {
     const timeout = query.get('timeoutSeconds');
+    const options = parseListOptions(query, true);
     serveWatch(
       api.store,
       {
         type: served,
         namespace: scopeNamespace,
         matches: api.matcher(type, selectors),
-        resourceVersion: query.get('resourceVersion') ?? undefined,
+        resourceVersion: options.resourceVersion,
+        ...(options.sendInitialEvents === undefined ? {} : { sendInitialEvents: options.sendInitialEvents }),
         timeoutSeconds: timeout === null ? undefined : Number(timeout),
-        allowBookmarks: query.get('allowWatchBookmarks') === 'true',
+        allowBookmarks: options.allowWatchBookmarks,
         bookmarkIntervalMs: deps.bookmarkIntervalMs,
         present: table ? (o: JsonObject) => toTable(served, [o], include, Date.now()) : shown,
         ...(dropWatchAfterMs === undefined ? {} : { dropAfterMs: dropWatchAfterMs }),
@@ -478,6 +483,7 @@ async function serveResource(
     return;
   }
   if (verb === 'list') {
+    parseListOptions(query, false);
     const { items, resourceVersion } = api.list(type, scopeNamespace, selectors);
     if (table) {
       sendJson(res, 200, toTable(served, items, include, Date.now(), resourceVersion));

@@ -23,6 +23,7 @@ import { PodLifecycle } from './pod-lifecycle.js';
 import { PodLogs } from './pod-logs.js';
 import { ReplicaSetController } from './replicaset-controller.js';
 import { createClusterObjects } from './cluster-setup.js';
+import { DEFAULT_SERVER_VERSION, serverVersionInfo } from './discovery.js';
 import { CustomResourceDefinitionController } from './crd-controller.js';
 import { DaemonSetController } from './daemonset-controller.js';
 import { JobController } from './job-controller.js';
@@ -116,6 +117,12 @@ export interface KubeDoubleOptions {
   readonly shareTolerance?: number;
   /** How many Ready nodes the cluster has (a DaemonSet runs a pod on each). Default 3. */
   readonly nodes?: number;
+  /**
+   * The Kubernetes version the double reports on `/version` and as its nodes' kubelet version
+   * (`v1.35.2`): what a kubectl of that minor expects of its server. Default `v1.32.3`. The API
+   * semantics are the same whatever it says (watch-lists are served, as from 1.32 and from 1.34).
+   */
+  readonly serverVersion?: string;
   /** Real time, for timestamps. */
   readonly clock?: Clock;
   /** Where controller errors are reported (they are always kept for {@link KubeDouble.errors}). */
@@ -207,7 +214,9 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
   const nodeCount = options.nodes ?? 3;
   if (!Number.isInteger(nodeCount) || nodeCount < 1)
     throw new Error(`nodes must be a whole number of at least 1, got ${String(nodeCount)}`);
-  createClusterObjects(api, nodeCount);
+  const serverVersion = options.serverVersion ?? DEFAULT_SERVER_VERSION;
+  const version = serverVersionInfo(serverVersion);
+  createClusterObjects(api, nodeCount, serverVersion);
 
   const events = new EventRecorder(api);
   const podLogs = new PodLogs(realClock);
@@ -254,6 +263,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
       log,
       inspect,
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
+      version,
       onError: (error) => {
         onError('http')('request', error);
       },

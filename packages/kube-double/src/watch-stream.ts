@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { statusBody } from './api-status.js';
 import type { JsonObject } from './json-value.js';
+import { INITIAL_EVENTS_END_ANNOTATION } from './list-options.js';
 import { namespaceOf, type ObjectStore, type StoreChange } from './object-store.js';
 import { apiVersionOf, storageKey, type ResourceType } from './resource-table.js';
 
@@ -12,6 +13,12 @@ export interface WatchRequest {
   readonly matches: (object: JsonObject) => boolean;
   /** Undefined or "0": start with ADDED for everything that exists now. */
   readonly resourceVersion: string | undefined;
+  /**
+   * A watch-list's `sendInitialEvents` (undefined when not sent): true starts with ADDED for
+   * everything that exists now, whatever the resourceVersion, then (with bookmarks allowed) a
+   * BOOKMARK annotated `k8s.io/initial-events-end`; false sends no initial state at all.
+   */
+  readonly sendInitialEvents?: boolean;
   readonly timeoutSeconds: number | undefined;
   readonly allowBookmarks: boolean;
   readonly bookmarkIntervalMs: number;
@@ -24,8 +31,9 @@ export interface WatchRequest {
 /**
  * Streams watch events as the real server does: one JSON object per line over a chunked 200,
  * starting after the requested resourceVersion (410 Expired as an ERROR event when the log no longer
- * reaches back that far), BOOKMARKs when asked, closing at `timeoutSeconds`. Returns a function
- * that ends the stream.
+ * reaches back that far), or with the current state for a watch-list (`sendInitialEvents=true`,
+ * ended by the annotated BOOKMARK its client waits for), BOOKMARKs when asked, closing at
+ * `timeoutSeconds`. Returns a function that ends the stream.
  */
 export function serveWatch(store: ObjectStore, request: WatchRequest, res: ServerResponse): () => void {
   const { type } = request;
@@ -66,10 +74,27 @@ export function serveWatch(store: ObjectStore, request: WatchRequest, res: Serve
     if (!res.writableEnded) res.end();
   };
 
+  const bookmarkAt = (resourceVersion: number, annotations?: Record<string, string>): JsonObject => ({
+    kind: type.kind,
+    apiVersion: apiVersionOf(type),
+    metadata: {
+      resourceVersion: String(resourceVersion),
+      ...(annotations === undefined ? {} : { annotations }),
+    },
+  });
   const rv = request.resourceVersion;
-  if (rv === undefined || rv === '' || rv === '0') {
+  const fromNow = rv === undefined || rv === '' || rv === '0';
+  if (request.sendInitialEvents === true) {
+    // NotOlderThan any resourceVersion: the double's state is always the newest, so the initial
+    // events are what exists now, and the bookmark carries the resourceVersion they show.
+    const at = store.currentResourceVersion();
     for (const object of store.view(type, request.namespace))
       if (request.matches(object)) send('ADDED', object);
+    if (request.allowBookmarks) send('BOOKMARK', bookmarkAt(at, { [INITIAL_EVENTS_END_ANNOTATION]: 'true' }));
+  } else if (fromNow) {
+    if (request.sendInitialEvents === undefined)
+      for (const object of store.view(type, request.namespace))
+        if (request.matches(object)) send('ADDED', object);
   } else {
     const since = Number(rv);
     const changes = Number.isFinite(since) ? store.changesSince(since) : 'expired';
@@ -91,11 +116,7 @@ export function serveWatch(store: ObjectStore, request: WatchRequest, res: Serve
 
   if (request.allowBookmarks) {
     const bookmark = (): void => {
-      send('BOOKMARK', {
-        kind: type.kind,
-        apiVersion: apiVersionOf(type),
-        metadata: { resourceVersion: String(store.currentResourceVersion()) },
-      });
+      send('BOOKMARK', bookmarkAt(store.currentResourceVersion()));
       bookmarkTimer = setTimeout(bookmark, request.bookmarkIntervalMs);
     };
     bookmarkTimer = setTimeout(bookmark, request.bookmarkIntervalMs);

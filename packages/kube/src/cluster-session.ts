@@ -54,7 +54,7 @@ export function runKubectl(options: Omit<ClusterSessionOptions, 'http'>): Kubect
 }
 
 /**
- * Starts one `kubectl proxy`, runs `body` with the session, and stops the proxy however `body` ends:
+ * Checks the kubectl's version (`Kubectl.requireSupportedVersion`), starts one `kubectl proxy`, runs `body` with the session, and stops the proxy however `body` ends:
  * a run's API calls take milliseconds each, not a kubectl process per call. An API server that cannot
  * be reached (kubectl proxy answers 502/503 with no Status body) becomes an error naming the
  * kubeconfig.
@@ -64,6 +64,8 @@ export async function withClusterSession<T>(
   body: (session: ClusterSession) => Promise<T>,
 ): Promise<T> {
   const kubectl = options.kubectl ?? runKubectl(options);
+  // Before the first cluster call: an unsupported kubectl is refused before anything is read or written.
+  await kubectl.requireSupportedVersion();
   const proxy = await kubectl.startProxy();
   try {
     const api = new ProxyApi({

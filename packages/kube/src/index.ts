@@ -8,6 +8,7 @@ export * from './rollout-status.js';
 export * from './rollout-history.js';
 export * from './rollout-wait.js';
 export * from './kubectl.js';
+export * from './kubectl-version.js';
 export * from './kustomize.js';
 export * from './kustomize-confinement.js';
 export * from './proxy-api.js';

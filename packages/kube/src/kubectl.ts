@@ -18,6 +18,7 @@ import { resourceForKind, resourceOf, type ObjectRef } from './resource-names.js
 import { parseRolloutHistory, type RolloutRevision } from './rollout-history.js';
 import { JsonObjectStream } from './json-stream.js';
 import { OFFLINE_RENDER_ENV } from './kustomize-confinement.js';
+import { checkKubectlVersion, SUPPORTED_KUBECTL_RANGE } from './kubectl-version.js';
 import {
   waitForRollouts,
   type RolloutOutcome,
@@ -118,6 +119,7 @@ export class Kubectl {
   private readonly retry: RetryPolicy;
   private homeReady = false;
   private callCount = 0;
+  private versionCheck: Promise<string> | undefined;
   /** The field manager server-side diffs compare as. */
   readonly fieldManager: string;
 
@@ -451,6 +453,37 @@ export class Kubectl {
     if (result.stdout.trim() !== '' || result.stderr.trim() === '')
       return { changed: true, diff: result.stdout };
     throw this.failure(args, result);
+  }
+
+  /**
+   * Checks once per instance that this kubectl is a supported version ({@link checkKubectlVersion}),
+   * with `kubectl version --client` (no cluster call), and logs the version. An older kubectl, or
+   * one whose version cannot be read, is an ActionError; a newer one, a warning. Resolves to the
+   * version reported (`v1.35.2`).
+   */
+  requireSupportedVersion(): Promise<string> {
+    this.versionCheck ??= this.checkVersion();
+    return this.versionCheck;
+  }
+
+  private async checkVersion(): Promise<string> {
+    const result = await this.exec(['version', '--client', '-o', 'json'], { requestTimeout: false });
+    let reported: string;
+    try {
+      const parsed = JSON.parse(result.stdout) as { clientVersion?: { gitVersion?: unknown } };
+      const version = parsed.clientVersion?.gitVersion;
+      reported = typeof version === 'string' ? version : '';
+    } catch {
+      reported = result.stdout;
+    }
+    const subject = this.tool === 'kubectl' ? 'the kubectl on PATH' : `the kubectl ${this.tool}`;
+    const check = checkKubectlVersion(subject, reported);
+    if (check.warning !== undefined) this.logger.warning(check.warning);
+    else
+      this.logger.info(
+        `Using kubectl ${check.version} (${subject}); supported: kubectl ${SUPPORTED_KUBECTL_RANGE}.`,
+      );
+    return check.version;
   }
 
   /** `kubectl version`: the client's version, and the server's when it answers. */

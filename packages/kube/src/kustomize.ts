@@ -208,6 +208,8 @@ export async function renderOverlay(options: RenderOverlayOptions): Promise<Rend
         if (line.trim() !== '') options.logger?.warning(`kustomize: ${line}`);
       text = result.stdout;
     } else {
+      // The kustomize built into kubectl renders: an unsupported kubectl is refused before it does.
+      await options.kubectl.requireSupportedVersion();
       text = await options.kubectl.kustomize(renderDir, { offline });
     }
   } catch (error) {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startKubeDouble, type BehaviourEntry, type KubeDouble } from '@dreamscape/kube-double';
 import { runActionBundle, type ActionRunOptions, type ActionRunResult } from './action-runner.js';
-import { runKubectl } from './kubectl.js';
+import { runKubectl, testedKubectl, type KubectlChoice } from './kubectl.js';
 import { pathWithPinnedTools } from './kubectl-path.js';
 
 /** The repository root (this file is packages/testkit/src/release-harness.ts). */
@@ -65,12 +65,23 @@ export function healthChecks(services: readonly string[] = SERVICES, extra = '')
   );
 }
 
-/** A double with the namespaces the example overlays use, and the pinned kubectl and helm on PATH. */
+/**
+ * A double with the namespaces the example overlays use, and the pinned kubectl and helm on PATH:
+ * kubectl v1.32.3, or the tested kubectl of `choice.minor` (`KUBECTL_VERSIONS`), with the double
+ * then reporting that same version as its own, as a cluster within kubectl's version skew would.
+ */
 export async function startCluster(
   behaviours: BehaviourEntry[] = [{ image: '*', ready: '1s' }],
+  choice: KubectlChoice = {},
 ): Promise<{ double: KubeDouble; path: string }> {
-  const double = await startKubeDouble({ behaviours, namespaces: [] });
-  return { double, path: await pathWithPinnedTools() };
+  // The tools first: a kubectl that cannot be had fails the test before a double is left running.
+  const path = await pathWithPinnedTools(undefined, choice);
+  const double = await startKubeDouble({
+    behaviours,
+    namespaces: [],
+    ...(choice.minor === undefined ? {} : { serverVersion: testedKubectl(choice.minor).version }),
+  });
+  return { double, path };
 }
 
 /** A double and the PATH holding the pinned kubectl. */

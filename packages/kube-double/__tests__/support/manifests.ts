@@ -60,9 +60,14 @@ export type Kubectl = (
   options?: Omit<RunKubectlOptions, 'kubeconfig'>,
 ) => Promise<KubectlResult>;
 
-/** The pinned kubectl pointed at `double`. */
-export function kubectlFor(double: KubeDouble): Kubectl {
-  return (args, options = {}) => runKubectl(args, { ...options, kubeconfig: double.kubeconfigPath });
+/** The pinned kubectl (or the tested one of `minor`) pointed at `double`. */
+export function kubectlFor(double: KubeDouble, minor?: number): Kubectl {
+  return (args, options = {}) =>
+    runKubectl(args, {
+      ...options,
+      kubeconfig: double.kubeconfigPath,
+      ...(minor === undefined ? {} : { minor }),
+    });
 }
 
 /** A failure message that shows what kubectl printed. */
