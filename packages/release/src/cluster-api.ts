@@ -10,7 +10,7 @@ export interface ClusterApi {
   get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined>;
   list<T extends KubeObject = KubeObject>(
     resource: string,
-    options: { namespace?: string; labelSelector?: string },
+    options: { namespace?: string; labelSelector?: string; fieldSelector?: string },
   ): Promise<{ items: T[]; resourceVersion: string }>;
   create<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T>;
   /** A PUT; with `metadata.resourceVersion` set it fails with reason `Conflict` when the object changed. */
