@@ -161,6 +161,20 @@ describe('provenance', () => {
     expect(one.stdout).toBe(`${RUN_URL}\n`);
   });
 
+  it("a plan's server-side diff shows what a release changes, not the annotations every release rewrites", async () => {
+    const plan = await deploy(
+      cluster,
+      { images: buildRecords('v1'), 'health-checks': healthChecks(), mode: 'plan' },
+      { runId: '105', env: RUN },
+    );
+    expect(plan.outputs.result).toBe('planned');
+    expect(plan.outputs.plan).toMatch(/Server-side diff/);
+    expect(plan.outputs.plan).toMatch(
+      /diff v1 Service dreamscape-dev\/gateway|\(no changes\)|diff apps\/v1 Deployment/,
+    );
+    expect(plan.outputs.plan).not.toMatch(/dreamscape\.io\/(run-url|commit|repository|workflow)/);
+  });
+
   it('a second identical deploy, from another run, writes nothing but its lock', async () => {
     cluster.double.clearLogs();
     const again = await release('v1', { runId: '101' });

@@ -3,7 +3,7 @@ import type { KubeObject } from '@dreamscape/kube';
 import {
   provenanceAnnotations,
   ProvenanceClusterApi,
-  withProvenance,
+  withoutProvenance,
   type ProvenanceSource,
 } from '../src/index.js';
 import { FakeClusterApi } from './support/fake-api.js';
@@ -42,51 +42,101 @@ describe('provenanceAnnotations', () => {
   });
 });
 
-describe('withProvenance', () => {
-  it("adds them to the object's metadata, keeping its own annotations and replacing look-alikes", () => {
-    const [o] = withProvenance([configMap({ team: 'shop', 'dreamscape.io/revision': '99' })], RECORD);
-    expect(o?.metadata.annotations).toMatchObject({ team: 'shop', 'dreamscape.io/revision': '7' });
-  });
-
-  it('never touches a pod template: a new run must not replace pods', () => {
-    const deployment = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web' },
-      spec: { template: { metadata: { annotations: { a: 'b' } } } },
-    } as KubeObject;
-    const [o] = withProvenance([deployment], RECORD);
-    expect((o as typeof deployment & { spec: unknown }).spec).toEqual({
-      template: { metadata: { annotations: { a: 'b' } } },
-    });
+describe('withoutProvenance', () => {
+  it("leaves a manifest's own look-alikes out of what the release applies, keeping its other annotations", () => {
+    const [o] = withoutProvenance([configMap({ team: 'shop', 'dreamscape.io/revision': '99' })]);
+    expect(o?.metadata.annotations).toEqual({ team: 'shop' });
   });
 });
 
 describe('ProvenanceClusterApi', () => {
-  it("stamps every apply with the running release's provenance, or the one named; dry runs as they are", async () => {
+  function setup() {
     const fake = new FakeClusterApi();
-    const applied: KubeObject[][] = [];
-    const spy = fake.applyServerSide.bind(fake);
+    const applies: {
+      objects: KubeObject[];
+      fieldManager: string | undefined;
+      dryRun: boolean;
+      force: boolean;
+    }[] = [];
+    const apply = fake.applyServerSide.bind(fake);
     fake.applyServerSide = (objects, options) => {
-      applied.push([...objects]);
-      return spy(objects, options);
+      applies.push({
+        objects: structuredClone([...objects]),
+        fieldManager: options?.fieldManager,
+        dryRun: options?.dryRun === true,
+        force: options?.forceConflicts === true,
+      });
+      return apply(objects, options);
     };
     let current: ProvenanceSource | undefined = undefined;
     const api = new ProvenanceClusterApi(fake, () => current);
-    // Before the record is open: nothing to name.
+    return {
+      fake,
+      applies,
+      api,
+      open: (record: ProvenanceSource) => {
+        current = record;
+      },
+    };
+  }
+
+  it('writes the annotations as a manager of their own, in a second apply of metadata alone', async () => {
+    const { fake, applies, api, open } = setup();
+    open(RECORD);
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'shop', annotations: { 'dreamscape.io/commit': 'forged' } },
+      spec: { replicas: 2, template: { metadata: { annotations: { a: 'b' } } } },
+    } as KubeObject;
+    const [result] = await api.applyServerSide([deployment]);
+    // The release's own apply holds none of them (a plan's diff, as that manager, never sees them).
+    expect(applies[0]?.fieldManager).toBeUndefined();
+    expect(applies[0]?.objects[0]?.metadata.annotations).toEqual({});
+    expect(applies[1]).toEqual({
+      fieldManager: 'dreamscape-provenance',
+      dryRun: false,
+      force: true,
+      objects: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'web', namespace: 'shop', annotations: provenanceAnnotations(RECORD) },
+        },
+      ],
+    });
+    expect(result?.metadata.annotations).toEqual(provenanceAnnotations(RECORD));
+    // Never a pod template: a new run alone must not replace pods.
+    expect(fake.peek('Deployment', 'shop', 'web')).toMatchObject({
+      spec: { replicas: 2, template: { metadata: { annotations: { a: 'b' } } } },
+    });
+  });
+
+  it('costs nothing more when the object already names the release; a dry run, or no record yet, names nothing', async () => {
+    const { applies, api, open } = setup();
     await api.applyServerSide([configMap()]);
-    current = RECORD;
-    await api.applyServerSide([configMap()]);
+    open(RECORD);
     await api.applyServerSide([configMap()], { dryRun: true });
+    await api.applyServerSide([configMap()]);
+    await api.applyServerSide([configMap()]);
+    expect(applies.map((a) => `${a.fieldManager ?? 'dreamscape'}${a.dryRun ? ' (dry run)' : ''}`)).toEqual([
+      'dreamscape',
+      'dreamscape (dry run)',
+      'dreamscape',
+      'dreamscape-provenance',
+      'dreamscape',
+    ]);
+  });
+
+  it('names the release a revert applies again, not the one running', async () => {
+    const { applies, api, open } = setup();
+    open(RECORD);
     await api.applyServerSide([configMap()], {
       release: { ...RECORD, revision: 6, runUrl: 'https://x/runs/99' },
     });
-    expect(applied.map(([o]) => o?.metadata.annotations?.['dreamscape.io/revision'])).toEqual([
-      undefined,
-      '7',
-      undefined,
-      '6',
-    ]);
-    expect(applied[3]?.[0]?.metadata.annotations?.['dreamscape.io/run-url']).toBe('https://x/runs/99');
+    expect(applies[1]?.objects[0]?.metadata.annotations).toMatchObject({
+      'dreamscape.io/revision': '6',
+      'dreamscape.io/run-url': 'https://x/runs/99',
+    });
   });
 });

@@ -31,12 +31,12 @@ export interface ClusterApi {
     options: { readonly tailLines: number; readonly limitBytes: number; readonly container?: string },
   ): Promise<string>;
   /**
-   * Server-side apply (field manager `dreamscape`); with `dryRun` nothing is stored; with
-   * `forceConflicts` fields other managers hold are taken over.
+   * Server-side apply (field manager `dreamscape`, or `fieldManager`); with `dryRun` nothing is
+   * stored; with `forceConflicts` fields other managers hold are taken over.
    */
   applyServerSide(
     objects: readonly KubeObject[],
-    options?: { dryRun?: boolean; forceConflicts?: boolean },
+    options?: { dryRun?: boolean; forceConflicts?: boolean; fieldManager?: string },
   ): Promise<KubeObject[]>;
 }
 

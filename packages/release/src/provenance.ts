@@ -41,24 +41,29 @@ export function provenanceAnnotations(record: ProvenanceSource): Record<string, 
   };
 }
 
-/**
- * The objects with a release's provenance annotations on their metadata (never on a pod template:
- * pods would be replaced for a change of run alone). The user's own annotations of the same names
- * give way.
- */
-export function withProvenance(objects: readonly KubeObject[], record: ProvenanceSource): KubeObject[] {
-  const annotations = provenanceAnnotations(record);
+/** The field manager that owns the provenance annotations (see {@link ProvenanceClusterApi}). */
+export const PROVENANCE_FIELD_MANAGER = 'dreamscape-provenance';
+
+/** The objects without annotations of the provenance names (a manifest's own look-alikes are not applied). */
+export function withoutProvenance(objects: readonly KubeObject[]): KubeObject[] {
   const ours = new Set<string>(Object.values(PROVENANCE_ANNOTATIONS));
-  return objects.map((o) => ({
-    ...o,
-    metadata: {
-      ...o.metadata,
-      annotations: {
-        ...Object.fromEntries(Object.entries(o.metadata.annotations ?? {}).filter(([k]) => !ours.has(k))),
-        ...annotations,
+  return objects.map((o) => {
+    const annotations = o.metadata.annotations;
+    if (annotations === undefined || !Object.keys(annotations).some((k) => ours.has(k))) return o;
+    return {
+      ...o,
+      metadata: {
+        ...o.metadata,
+        annotations: Object.fromEntries(Object.entries(annotations).filter(([k]) => !ours.has(k))),
       },
-    },
-  }));
+    };
+  });
+}
+
+/** Whether an object already carries exactly these provenance annotations. */
+export function hasProvenance(object: KubeObject, annotations: Readonly<Record<string, string>>): boolean {
+  const live = object.metadata.annotations ?? {};
+  return Object.values(PROVENANCE_ANNOTATIONS).every((k) => live[k] === annotations[k]);
 }
 
 /** Options of an apply through a {@link ProvenanceApi}. */
@@ -72,17 +77,22 @@ export interface ProvenanceApplyOptions {
   readonly release?: ProvenanceSource;
 }
 
-/** The {@link ClusterApi} a release writes through (see {@link provenanceApi}). */
+/** The {@link ClusterApi} a release writes through (see {@link ProvenanceClusterApi}). */
 export interface ProvenanceApi extends ClusterApi {
   applyServerSide(objects: readonly KubeObject[], options?: ProvenanceApplyOptions): Promise<KubeObject[]>;
 }
 
 /**
- * A {@link ClusterApi} whose applies stamp every object with the provenance of the release running
+ * A {@link ClusterApi} whose applies give every object the provenance of the release running
  * (`current()`, once its record is open; nothing before) or of the release named in the options.
- * Every object a release applies goes through it, so no write path can forget the annotations; the
- * switch's selector patches and the scale writes change no object's provenance. Dry runs are sent
- * as they are.
+ * Every object a release applies goes through it, so no write path can forget the annotations.
+ *
+ * They are written by a field manager of their own, {@link PROVENANCE_FIELD_MANAGER}, in a second
+ * apply of the objects whose annotations the first left different: the release's own apply (as
+ * `dreamscape`) never holds them, so a plan's server-side diff, which compares as `dreamscape`,
+ * shows what a release changes rather than annotations every release rewrites, and an object whose
+ * provenance is already right costs nothing more. The switch's selector patches and the scale
+ * writes change no object's provenance. Dry runs are sent as they are.
  */
 export class ProvenanceClusterApi implements ProvenanceApi {
   readonly podLog?: ClusterApi['podLog'];
@@ -125,12 +135,35 @@ export class ProvenanceClusterApi implements ProvenanceApi {
     return this.api.delete(ref, options);
   }
 
-  applyServerSide(
+  async applyServerSide(
     objects: readonly KubeObject[],
     options: ProvenanceApplyOptions = {},
   ): Promise<KubeObject[]> {
     const { release, ...rest } = options;
+    const applied = await this.api.applyServerSide(withoutProvenance(objects), rest);
     const source = rest.dryRun === true ? undefined : (release ?? this.current());
-    return this.api.applyServerSide(source === undefined ? objects : withProvenance(objects, source), rest);
+    if (source === undefined) return applied;
+    const annotations = provenanceAnnotations(source);
+    const stale = applied.filter((o) => !hasProvenance(o, annotations));
+    if (stale.length === 0) return applied;
+    const stamped = await this.api.applyServerSide(
+      stale.map((o) => ({
+        apiVersion: o.apiVersion,
+        kind: o.kind,
+        metadata: {
+          name: o.metadata.name,
+          ...(o.metadata.namespace === undefined ? {} : { namespace: o.metadata.namespace }),
+          annotations,
+        },
+      })),
+      // The names are ours: a person who set one by hand (`kubectl annotate`) does not block a release.
+      { fieldManager: PROVENANCE_FIELD_MANAGER, forceConflicts: true },
+    );
+    const byKey = new Map(stamped.map((o) => [objectKey(o), o]));
+    return applied.map((o) => byKey.get(objectKey(o)) ?? o);
   }
+}
+
+function objectKey(o: KubeObject): string {
+  return `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 }

@@ -220,7 +220,7 @@ export class RollingDeploy {
     this.diagnostics = (await explainFailure(this.ctx, failure)) ?? this.diagnostics;
   }
 
-  /** The Deployments the live Services that failed checks probe select (by their selectors). */
+  /** The Deployments behind the Services that the failed checks probe. */
   private workloadsBehind(failed: readonly GateResult[]): WorkloadRef[] {
     const names = new Set(failed.map((g) => g.check));
     const services = new Set(
