@@ -90,10 +90,10 @@ describe('action-deploy killed with SIGKILL after each journaled step, then run 
   it('killed mid-switch, then a different release: the half-done switch is reverted first', async () => {
     revision++;
     const killedRevision = revision;
-    // The switch's patch of one Service hangs (its dry run and apply, the first two PATCHes of it,
-    // go through), so the run is certainly caught with the switch half done.
+    // The switch's patch of one Service hangs (its dry run, apply and provenance apply, the first
+    // three PATCHes of it, go through), so the run is certainly caught with the switch half done.
     cluster.double.setFaults([
-      { verbs: ['patch'], resources: ['services'], names: ['user'], after: 2, hang: true },
+      { verbs: ['patch'], resources: ['services'], names: ['user'], after: 3, hang: true },
     ]);
     const killed = await deploy(
       cluster,

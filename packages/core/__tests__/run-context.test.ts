@@ -11,6 +11,8 @@ describe('readRunContext', () => {
       GITHUB_RUN_ID: '9001',
       GITHUB_SHA: 'c0ffee',
       GITHUB_ACTOR: 'octocat',
+      GITHUB_WORKFLOW: 'Deploy',
+      GITHUB_WORKFLOW_REF: 'dream/platform/.github/workflows/deploy.yml@refs/heads/main',
       GITHUB_SERVER_URL: 'https://ghe.example',
       GITHUB_API_URL: 'https://ghe.example/api/v3',
       RUNNER_TEMP: '/runner/_temp',
@@ -20,6 +22,7 @@ describe('readRunContext', () => {
       runId: '9001',
       sha: 'c0ffee',
       actor: 'octocat',
+      workflow: '.github/workflows/deploy.yml',
       apiUrl: 'https://ghe.example/api/v3',
       runUrl: 'https://ghe.example/dream/platform/actions/runs/9001',
       tempRoot: '/runner/_temp',
@@ -31,9 +34,26 @@ describe('readRunContext', () => {
     const run = readRunContext({});
     expect(run.runUrl).toBe('');
     expect(run.repository).toBe('');
+    expect(run.workflow).toBe('');
     expect(run.apiUrl).toBeUndefined();
     expect(run.tempRoot).toBe(tmpdir());
     expect(run.holderId).toBe(`local#${String(process.pid)}`);
+  });
+
+  it('names the workflow by its file, whatever ref it ran from, else by its name', () => {
+    const file = (ref: string): string =>
+      readRunContext({
+        GITHUB_REPOSITORY: 'dream/platform',
+        GITHUB_WORKFLOW: 'Deploy',
+        GITHUB_WORKFLOW_REF: ref,
+      }).workflow;
+    expect(file('dream/platform/.github/workflows/deploy.yml@refs/tags/v1.2.0')).toBe(
+      '.github/workflows/deploy.yml',
+    );
+    expect(file('dream/platform/.github/workflows/deploy.yml@refs/pull/7/merge')).toBe(
+      '.github/workflows/deploy.yml',
+    );
+    expect(readRunContext({ GITHUB_WORKFLOW: 'Deploy' }).workflow).toBe('Deploy');
   });
 
   it('links runs on github.com when the server URL is not set', () => {

@@ -18,6 +18,12 @@ export interface RunContext {
   readonly sha: string;
   /** `GITHUB_ACTOR`, or ''. */
   readonly actor: string;
+  /**
+   * The workflow the run belongs to: its file (`.github/workflows/deploy.yml`, from
+   * `GITHUB_WORKFLOW_REF`, the caller's file when a reusable workflow runs), else its name
+   * (`GITHUB_WORKFLOW`), or ''.
+   */
+  readonly workflow: string;
   /** `GITHUB_API_URL` when set (GitHub Enterprise), else undefined (github.com). */
   readonly apiUrl: string | undefined;
   /** The run's page, or '' when the run is not known. */
@@ -40,6 +46,7 @@ export function readRunContext(env: RunnerEnv): RunContext {
     runId: runId ?? '',
     sha: env.GITHUB_SHA ?? '',
     actor: env.GITHUB_ACTOR ?? '',
+    workflow: workflowFile(env.GITHUB_WORKFLOW_REF, repository) ?? env.GITHUB_WORKFLOW ?? '',
     apiUrl: env.GITHUB_API_URL,
     runUrl:
       runId === undefined || repository === undefined
@@ -48,6 +55,18 @@ export function readRunContext(env: RunnerEnv): RunContext {
     tempRoot: env.RUNNER_TEMP ?? tmpdir(),
     holderId: `${repository ?? 'local'}#${runId ?? String(process.pid)}`,
   };
+}
+
+/** `.github/workflows/x.yml` of `owner/repo/.github/workflows/x.yml@refs/heads/main`. */
+function workflowFile(ref: string | undefined, repository: string | undefined): string | undefined {
+  if (ref === undefined || ref === '') return undefined;
+  const at = ref.lastIndexOf('@');
+  const path = at < 0 ? ref : ref.slice(0, at);
+  const prefix = repository === undefined ? undefined : `${repository}/`;
+  if (prefix !== undefined && path.startsWith(prefix)) return path.slice(prefix.length);
+  // Another repository's form: `owner/repo/` and the path after it.
+  const parts = path.split('/');
+  return parts.length > 2 ? parts.slice(2).join('/') : path;
 }
 
 /** A directory of the run's own, removed by {@link RunTempDir.remove}. */

@@ -75,6 +75,43 @@ describe('image behaviours', () => {
     );
   });
 
+  it('reads an image that cannot be pulled: never Ready, with the runtime message given or a "not found" one', () => {
+    const failing = new BehaviourBook(
+      parseBehaviours([
+        { image: 'web:missing', pull: 'fail' },
+        { image: 'web:private', pull: { message: '403 Forbidden' }, ready: 'deadline' },
+      ]),
+    );
+    const missing = failing.forImage('web:missing');
+    expect(missing.ready).toEqual({ kind: 'never' });
+    expect(missing.pull?.message).toBe(
+      'rpc error: code = NotFound desc = failed to pull and unpack image "web:missing": failed to resolve reference "web:missing": web:missing: not found',
+    );
+    expect(failing.forImage('web:private')).toMatchObject({
+      ready: { kind: 'deadline' },
+      pull: { message: '403 Forbidden' },
+    });
+    expect(failing.forImage('web:1').pull).toBeUndefined();
+  });
+
+  it('reads a crash loop: exit code 1 after 1 s by default, and the same ending for a run-to-completion container', () => {
+    const crashing = new BehaviourBook(
+      parseBehaviours([
+        { image: 'api:1', crash: {} },
+        { image: 'api:2', crash: { exitCode: 3, message: 'DATABASE_URL is not set', after: '5s' } },
+      ]),
+    );
+    expect(crashing.forImage('api:1')).toMatchObject({
+      ready: { kind: 'never' },
+      crash: { exitCode: 1, message: undefined, afterMs: 1000 },
+      run: { exitCode: 1, durationMs: 1000 },
+    });
+    expect(crashing.forImage('api:2')).toMatchObject({
+      crash: { exitCode: 3, message: 'DATABASE_URL is not set', afterMs: 5000 },
+      run: { exitCode: 3, durationMs: 5000, message: 'DATABASE_URL is not set' },
+    });
+  });
+
   it('treats everything but * literally in globs', () => {
     expect(globToRegExp('a.b*').test('a.bc')).toBe(true);
     expect(globToRegExp('a.b*').test('axbc')).toBe(false);
@@ -149,8 +186,29 @@ describe('image behaviours', () => {
     ],
     [
       [{ image: 'x', log: ['a'] }],
-      'entry 0.log: unknown field; expected {image, ready, http, exitCode, duration, logs}',
+      'entry 0.log: unknown field; expected {image, ready, http, exitCode, duration, logs, pull, crash}',
     ],
+    [[{ image: 'x', pull: 'sometimes' }], 'entry 0.pull: expected `fail` or {message}, got "sometimes"'],
+    [[{ image: 'x', pull: { reason: 'x' } }], 'entry 0.pull.reason: unknown field'],
+    [[{ image: 'x', pull: { message: '' } }], 'entry 0.pull.message: expected a message'],
+    [
+      [{ image: 'x', pull: 'fail', crash: {} }],
+      'entry 0: expected pull or crash, not both: a container that cannot be pulled never runs',
+    ],
+    [
+      [{ image: 'x', pull: 'fail', ready: '2s' }],
+      'entry 0.ready: a container with pull is never Ready; expected never or deadline, got "2s"',
+    ],
+    [
+      [{ image: 'x', crash: { exitCode: 256 } }],
+      'entry 0.crash.exitCode: expected an exit code from 0 to 255',
+    ],
+    [[{ image: 'x', crash: { after: 'soon' } }], 'entry 0.crash.after: expected'],
+    [
+      [{ image: 'x', crash: { message: 'x'.repeat(4097) } }],
+      'entry 0.crash.message: expected at most 4096 bytes',
+    ],
+    [[{ image: 'x', crash: {}, exitCode: 2 }], 'entry 0.exitCode: crash says how the container ends'],
   ])('refuses %j naming the field', (document, message) => {
     expect(() => parseBehaviours(document)).toThrow(`image behaviours: ${message}`);
   });

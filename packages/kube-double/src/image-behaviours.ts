@@ -58,7 +58,33 @@ export interface ConcreteAnswer {
 export interface RunToCompletion {
   readonly exitCode: number;
   readonly durationMs: number;
+  /** What the container writes to its termination message path (`terminated.message`), if anything. */
+  readonly message?: string;
 }
+
+/**
+ * An image the kubelet cannot pull: its containers wait with reason `ErrImagePull`, then
+ * `ImagePullBackOff`, and the pull is tried again on the kubelet's back-off.
+ */
+export interface PullFailure {
+  /** What the container runtime answered, as the kubelet reports it. */
+  readonly message: string;
+}
+
+/**
+ * A serving container that exits after each start: the kubelet restarts it on its back-off, so the
+ * pod is in `CrashLoopBackOff` with a growing restart count.
+ */
+export interface CrashLoop {
+  readonly exitCode: number;
+  /** What the container writes to its termination message path (`lastState.terminated.message`). */
+  readonly message: string | undefined;
+  /** Simulated milliseconds each run lasts before the container exits. */
+  readonly afterMs: number;
+}
+
+/** The longest termination message a behaviour may declare: the kubelet keeps at most 4096 bytes. */
+export const MAX_TERMINATION_MESSAGE = 4096;
 
 /** The default: exit 0 after 1 s. */
 export const DEFAULT_RUN: RunToCompletion = { exitCode: 0, durationMs: 1000 };
@@ -83,6 +109,10 @@ export interface ImageBehaviour {
    * lines (when the container started, became ready, exited).
    */
   readonly logs?: readonly string[];
+  /** The image cannot be pulled. */
+  readonly pull?: PullFailure;
+  /** Each container of the image exits after a while, and is restarted on a back-off. */
+  readonly crash?: CrashLoop;
 }
 
 /** The default: Ready after 1 s, `/health` answers 200. */
@@ -205,13 +235,51 @@ function parseAnswer(value: unknown, where: string): HttpAnswer {
     : { ...answer, errors: parseErrors(value.errors, `${where}.errors`) };
 }
 
-const ENTRY_FIELDS = ['image', 'ready', 'http', 'exitCode', 'duration', 'logs'] as const;
+const ENTRY_FIELDS = ['image', 'ready', 'http', 'exitCode', 'duration', 'logs', 'pull', 'crash'] as const;
 const ENTRY_SHAPE = `{${ENTRY_FIELDS.join(', ')}}`;
+
+function parseMessage(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value === '')
+    fail(where, `expected a message (a non-empty string), got ${JSON.stringify(value)}`);
+  if (Buffer.byteLength(value) > MAX_TERMINATION_MESSAGE)
+    fail(where, `expected at most ${MAX_TERMINATION_MESSAGE} bytes, got ${Buffer.byteLength(value)}`);
+  return value;
+}
+
+function parseExitCode(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255)
+    fail(where, `expected an exit code from 0 to 255, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** The runtime's answer for an image that is not in its registry, as containerd words it. */
+export function notFoundMessage(image: string): string {
+  return `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`;
+}
+
+function parsePull(value: unknown, where: string): PullFailure {
+  const shape = '`fail` or {message}';
+  if (value === 'fail') return { message: '' };
+  if (!isJsonObject(value)) fail(where, `expected ${shape}, got ${JSON.stringify(value)}`);
+  refuseUnknownFields(value, ['message'], where, shape);
+  return { message: value.message === undefined ? '' : parseMessage(value.message, `${where}.message`) };
+}
+
+function parseCrash(value: unknown, where: string): CrashLoop {
+  const shape = '{exitCode, message, after}';
+  if (!isJsonObject(value)) fail(where, `expected ${shape}, got ${JSON.stringify(value)}`);
+  refuseUnknownFields(value, ['exitCode', 'message', 'after'], where, shape);
+  return {
+    exitCode: value.exitCode === undefined ? 1 : parseExitCode(value.exitCode, `${where}.exitCode`),
+    message: value.message === undefined ? undefined : parseMessage(value.message, `${where}.message`),
+    afterMs: value.after === undefined ? 1000 : parseDurationField(value.after, `${where}.after`),
+  };
+}
 
 /**
  * Parses the behaviours document (already decoded from YAML or JSON): a list of
- * `{image, ready?, http?, exitCode?, duration?, logs?}`. Throws an Error naming the entry and field
- * that is wrong, an unknown field among them.
+ * `{image, ready?, http?, exitCode?, duration?, logs?, pull?, crash?}`. Throws an Error naming the
+ * entry and field that is wrong, an unknown field among them.
  */
 export function parseBehaviours(document: unknown): ImageBehaviour[] {
   if (!Array.isArray(document)) fail('document', `expected a list of ${ENTRY_SHAPE} entries`);
@@ -230,22 +298,54 @@ export function parseBehaviours(document: unknown): ImageBehaviour[] {
         http[path] = parseAnswer(answer, `${where}.http.${path}`);
       }
     }
-    const exitCode = entry.exitCode ?? DEFAULT_RUN.exitCode;
-    if (typeof exitCode !== 'number' || !Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255)
-      fail(`${where}.exitCode`, `expected an exit code from 0 to 255, got ${JSON.stringify(exitCode)}`);
+    if (entry.pull !== undefined && entry.crash !== undefined)
+      fail(where, 'expected pull or crash, not both: a container that cannot be pulled never runs');
+    const failing = entry.pull !== undefined ? 'pull' : entry.crash !== undefined ? 'crash' : undefined;
+    // A container that cannot be pulled, or keeps exiting, is never Ready (or past its deadline at once).
+    if (
+      failing !== undefined &&
+      entry.ready !== undefined &&
+      entry.ready !== 'never' &&
+      entry.ready !== 'deadline'
+    )
+      fail(
+        `${where}.ready`,
+        `a container with ${failing} is never Ready; expected never or deadline, got ${JSON.stringify(entry.ready)}`,
+      );
+    if (entry.crash !== undefined)
+      for (const field of ['exitCode', 'duration'] as const)
+        if (entry[field] !== undefined)
+          fail(`${where}.${field}`, 'crash says how the container ends (exitCode and after); leave this out');
+    const exitCode =
+      entry.exitCode === undefined
+        ? DEFAULT_RUN.exitCode
+        : parseExitCode(entry.exitCode, `${where}.exitCode`);
     const durationMs =
       entry.duration === undefined
         ? DEFAULT_RUN.durationMs
         : parseDurationField(entry.duration, `${where}.duration`);
+    const crash = entry.crash === undefined ? undefined : parseCrash(entry.crash, `${where}.crash`);
     const behaviour: ImageBehaviour = {
       image: entry.image,
-      ready: parseReadiness(entry.ready, where),
-      run: { exitCode, durationMs },
+      ready:
+        failing !== undefined && entry.ready === undefined
+          ? { kind: 'never' }
+          : parseReadiness(entry.ready, where),
+      // A run-to-completion container with a crash ends as the crash says, with its message.
+      run:
+        crash === undefined
+          ? { exitCode, durationMs }
+          : {
+              exitCode: crash.exitCode,
+              durationMs: crash.afterMs,
+              ...(crash.message === undefined ? {} : { message: crash.message }),
+            },
       http,
+      ...(entry.logs === undefined ? {} : { logs: parseLogs(entry.logs, `${where}.logs`) }),
+      ...(entry.pull === undefined ? {} : { pull: parsePull(entry.pull, `${where}.pull`) }),
+      ...(crash === undefined ? {} : { crash }),
     };
-    return entry.logs === undefined
-      ? behaviour
-      : { ...behaviour, logs: parseLogs(entry.logs, `${where}.logs`) };
+    return behaviour;
   });
 }
 
@@ -260,6 +360,10 @@ export interface ResolvedBehaviour {
   readonly run: RunToCompletion;
   /** The lines a container prints; undefined: the double's own lines. */
   readonly logs: readonly string[] | undefined;
+  /** The image cannot be pulled (its message filled in with the image when none was declared). */
+  readonly pull: PullFailure | undefined;
+  /** A serving container of the image keeps exiting. */
+  readonly crash: CrashLoop | undefined;
   /**
    * The answer to one request for a path, or undefined when nothing answers it (404). Each call is
    * one request: it counts towards the error share and draws a latency.
@@ -361,6 +465,11 @@ export class BehaviourBook {
       ready: found?.ready ?? DEFAULT_READINESS,
       run: found?.run ?? DEFAULT_RUN,
       logs: found?.logs,
+      pull:
+        found?.pull === undefined
+          ? undefined
+          : { message: found.pull.message === '' ? notFoundMessage(image) : found.pull.message },
+      crash: found?.crash,
       respond: (path) => {
         const match = declared(path);
         if (match === undefined) return undefined;

@@ -85,6 +85,21 @@ export interface BehaviourEntry {
    * breaks): over its run for a run-to-completion container, at start for a serving one.
    */
   readonly logs?: readonly string[];
+  /**
+   * The image cannot be pulled: `fail` (the runtime's "not found"), or `{message}`, what the
+   * runtime answers. Its containers wait in `ErrImagePull`, then `ImagePullBackOff`.
+   */
+  readonly pull?: 'fail' | { readonly message?: string };
+  /**
+   * Each container of the image exits after `after` (default 1s) with `exitCode` (default 1),
+   * writing `message` as its termination message; a serving one is restarted on the kubelet's
+   * back-off (`CrashLoopBackOff`).
+   */
+  readonly crash?: {
+    readonly exitCode?: number;
+    readonly message?: string;
+    readonly after?: string | number;
+  };
 }
 
 /** Options for {@link startKubeDouble}. */
@@ -220,7 +235,7 @@ export async function startKubeDouble(options: KubeDoubleOptions = {}): Promise<
 
   const events = new EventRecorder(api);
   const podLogs = new PodLogs(realClock);
-  const pods = new PodLifecycle(api, clock, behaviours, podLogs, onError('pod'));
+  const pods = new PodLifecycle(api, clock, behaviours, podLogs, events, onError('pod'));
   const controllers = [
     new CustomResourceDefinitionController(api, onError('customresourcedefinition')),
     new ServiceAccountController(api, onError('serviceaccount')),

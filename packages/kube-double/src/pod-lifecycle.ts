@@ -1,5 +1,7 @@
 import type { ApiServer } from './api-server.js';
 import { nodeAddress, nodeIndex } from './cluster-setup.js';
+import { ContainerFailures } from './container-failures.js';
+import type { EventRecorder } from './event-recorder.js';
 import type { BehaviourBook, Readiness } from './image-behaviours.js';
 import { objectAt, objectsAt, stringAt, type JsonObject } from './json-value.js';
 import { nameOf, namespaceOf, uidOf, type StoreChange } from './object-store.js';
@@ -11,16 +13,17 @@ import type { SimClock } from './sim-clock.js';
 /** The node pods run on unless their controller chose one (a DaemonSet chooses each node). */
 export const NODE_NAME = 'kube-double-node-1';
 
-/** How a run-to-completion pod's containers end: each container's exit code, when the last ends. */
+/** How a run-to-completion pod's containers end: each container's exit code and message, when the last ends. */
 export function podRun(
   behaviours: BehaviourBook,
   podSpec: JsonObject | undefined,
-): { exitCodes: number[]; durationMs: number } {
+): { exitCodes: number[]; messages: (string | undefined)[]; durationMs: number } {
   const runs = objectsAt(podSpec, 'containers').map(
     (c) => behaviours.forImage(stringAt(c, 'image') ?? '').run,
   );
   return {
     exitCodes: runs.map((r) => r.exitCode),
+    messages: runs.map((r) => r.message),
     durationMs: Math.max(0, ...runs.map((r) => r.durationMs)),
   };
 }
@@ -63,6 +66,8 @@ export class PodLifecycle {
   private readonly restarts = new Map<string, number>();
   private readonly queue: ReconcileQueue;
   private readonly podType: ResourceType;
+  /** Images that cannot be pulled and containers that keep exiting. */
+  private readonly failures: ContainerFailures;
   private unsubscribe = (): void => undefined;
 
   constructor(
@@ -70,11 +75,15 @@ export class PodLifecycle {
     private readonly clock: SimClock,
     private readonly behaviours: BehaviourBook,
     private readonly logs: PodLogs,
+    events: EventRecorder,
     onError: (key: string, error: unknown) => void,
   ) {
     const podType = resourceTypeOfKind('Pod');
     if (podType === undefined) throw new Error('pods are not served');
     this.podType = podType;
+    this.failures = new ContainerFailures(api, clock, behaviours, events, logs, (pod, names, now) => {
+      this.startContainers(pod, now, names);
+    });
     this.queue = new ReconcileQueue((key) => {
       this.sync(key);
     }, onError);
@@ -110,6 +119,7 @@ export class PodLifecycle {
       this.finishing.delete(uidOf(change.object));
       this.readySince.delete(uidOf(change.object));
       this.restarts.delete(uidOf(change.object));
+      this.failures.forget(uidOf(change.object));
       this.logs.forget(uidOf(change.object));
       return;
     }
@@ -174,27 +184,30 @@ export class PodLifecycle {
       startTime: now,
       qosClass: 'BestEffort',
     };
-    const running = this.api.writeInternal(
+    const written = this.api.writeInternal(
       this.podType,
       current,
       withReadiness(started, false, now),
       'status',
     );
+    // An image that cannot be pulled keeps its container (and so the pod) from ever running.
+    const { pod: running, waitingForImage } = this.failures.start(written, runsToCompletion(written));
     this.startContainers(running, now);
-    this.schedule(running, key);
+    if (!waitingForImage) this.schedule(running, key);
   }
 
   /**
    * The containers of a pod start (again): each prints its image's `logs`, or, when the image
    * declares none, the double's remark that it started (then that it is ready, and that it exited).
    */
-  private startContainers(pod: JsonObject, now: string): void {
+  private startContainers(pod: JsonObject, now: string, only?: readonly string[]): void {
     const uid = uidOf(pod);
     const at = this.clock.real.now();
     const completes = runsToCompletion(pod);
     const statuses = objectsAt(objectAt(pod, 'status'), 'containerStatuses');
     for (const container of objectsAt(objectAt(pod, 'spec'), 'containers')) {
       const name = stringAt(container, 'name') ?? '';
+      if (only !== undefined && !only.includes(name)) continue;
       const image = stringAt(container, 'image') ?? '';
       const id = stringAt(
         statuses.find((s) => s.name === name),
@@ -258,16 +271,17 @@ export class PodLifecycle {
   private finish(pod: JsonObject, key: string): void {
     const now = this.api.timestamp();
     const uid = uidOf(pod);
-    const { exitCodes } = podRun(this.behaviours, objectAt(pod, 'spec'));
+    const { exitCodes, messages } = podRun(this.behaviours, objectAt(pod, 'spec'));
     const failed = exitCodes.some((code) => code !== 0);
     const onFailure = stringAt(objectAt(pod, 'spec'), 'restartPolicy') === 'OnFailure';
     const run = (this.restarts.get(uid) ?? 0) + 1;
     const next = withReadiness(pod, false, now);
     const status = objectAt(next, 'status') ?? {};
     const previous = objectsAt(objectAt(pod, 'status'), 'containerStatuses');
-    const terminated = (code: number, started: string): JsonObject => ({
+    const terminated = (code: number, started: string, message: string | undefined): JsonObject => ({
       exitCode: code,
       reason: code === 0 ? 'Completed' : 'Error',
+      ...(message === undefined ? {} : { message }),
       startedAt: started,
       finishedAt: now,
     });
@@ -288,12 +302,12 @@ export class PodLifecycle {
           // The restarted container is a new one: the kubelet reads the old one's log for previous=true.
           containerID: containerIdOf(uid, i, run),
           state: { running: { startedAt: now } },
-          lastState: { terminated: { ...terminated(code, started), containerID: id } },
+          lastState: { terminated: { ...terminated(code, started, messages[i]), containerID: id } },
           restartCount: code === 0 ? restarts : restarts + 1,
         };
       return {
         ...c,
-        state: { terminated: { ...terminated(code, started), containerID: id } },
+        state: { terminated: { ...terminated(code, started, messages[i]), containerID: id } },
         started: false,
         restartCount: restarts,
       };

@@ -297,15 +297,16 @@ export class ProxyApi {
   /**
    * Server-side apply of many objects at once, as kubectl sends it (`PATCH` with
    * `application/apply-patch+yaml`, a JSON body, `fieldValidation=Strict`), several requests in
-   * flight; Namespaces first. With `dryRun` the server validates and stores nothing. Every failure
-   * is collected and reported together, naming each object.
+   * flight; Namespaces first. With `dryRun` the server validates and stores nothing; `fieldManager`
+   * applies as another manager than the client's own. Every failure is collected and reported
+   * together, naming each object.
    */
   async applyServerSide(
     objects: readonly KubeObject[],
-    options: { dryRun?: boolean; forceConflicts?: boolean; concurrency?: number } = {},
+    options: { dryRun?: boolean; forceConflicts?: boolean; concurrency?: number; fieldManager?: string } = {},
   ): Promise<KubeObject[]> {
     const query = new URLSearchParams({
-      fieldManager: this.fieldManager,
+      fieldManager: options.fieldManager ?? this.fieldManager,
       fieldValidation: 'Strict',
       force: options.forceConflicts === true ? 'true' : 'false',
     });

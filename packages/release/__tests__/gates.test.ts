@@ -363,6 +363,35 @@ describe('runGate', () => {
     expect((await gate([], new ScriptedHttp())).results).toEqual([]);
   });
 
+  it("keeps a failed check's last 3 answers, status and the first 200 bytes of the body; none for a check that passed", async () => {
+    const http = new ScriptedHttp()
+      .answer('/proxy/health', { status: 500, body: 'db down' }, new Error('connect ECONNREFUSED'), {
+        status: 503,
+        body: `${'é'.repeat(150)} and more`,
+      })
+      .answer('/proxy/ready', { status: 200 });
+    const { results } = await gate(
+      checks([
+        { name: 'web', service: 'web', path: '/health', failures: 3, interval: '1s' },
+        { name: 'ready', service: 'api', path: '/ready', interval: '1s', successes: 1 },
+      ]),
+      http,
+    );
+    const [web, ready] = results;
+    expect(web?.passed).toBe(false);
+    expect(web?.attempts).toBe(4);
+    // The first answer has gone: three are kept, oldest first.
+    expect(web?.answers?.map((a) => [a.status, a.body, a.ok])).toEqual([
+      [undefined, undefined, false],
+      [503, `${'é'.repeat(100)}…`, false],
+      [503, `${'é'.repeat(100)}…`, false],
+    ]);
+    expect(web?.answers?.[0]?.detail).toBe('connect ECONNREFUSED');
+    expect(web?.answers?.[1]?.at).toMatch(/^2030-01-01T00:00:0\d\.000Z$/);
+    expect(ready?.passed).toBe(true);
+    expect(ready?.answers).toBeUndefined();
+  });
+
   it('passes after the consecutive successes needed, a failure resetting the streak', async () => {
     const http = new ScriptedHttp().answer(
       '/health',

@@ -37,6 +37,14 @@ import {
 } from './workload-rollout.js';
 import { workloadContainers } from './workload-classes.js';
 import { reportRunningHookJobs, runHookPhase, type HookJobRun, type HookPhase } from './hook-jobs.js';
+import {
+  explainFailure,
+  failedJobRefs,
+  rolloutRefs,
+  type FailureReport,
+  type StepFailure,
+  type WorkloadRef,
+} from './failure-diagnostics.js';
 
 /** What a blue-green deploy needs. */
 export interface BlueGreenOptions extends ReleaseOptions {
@@ -81,6 +89,8 @@ export class BlueGreenDeploy {
   private readonly hookRuns: HookJobRun[] = [];
   /** The environment has a promoted release (Helm's install-only hooks do not run again). */
   private installed = false;
+  /** Why a step failed, as the cluster said right after (for the outcome and the summary). */
+  private diagnostics: FailureReport | undefined;
 
   constructor(options: BlueGreenOptions) {
     this.ctx = new ReleaseContext({
@@ -229,10 +239,12 @@ export class BlueGreenDeploy {
   ): Promise<Result> {
     const { ctx } = this;
     const { logger } = ctx;
-    const failed = async (message: string): Promise<Result> => {
-      logger.error(message);
+    const failed = async (failure: StepFailure): Promise<Result> => {
+      logger.error(failure.message);
+      // Read while the candidate still runs: its pods and events say why.
+      await this.explain(failure);
       await this.abandonCandidate(active, candidate);
-      return this.finish('failed', message, before, await this.readLive());
+      return this.finish('failed', failure.message, before, await this.readLive());
     };
 
     // 4. Shared objects and the idle color only; the live color is never touched. A rollback whose
@@ -275,6 +287,14 @@ export class BlueGreenDeploy {
         );
         if (shifted.kind === 'aborted') {
           logger.error(shifted.message);
+          // No traffic to the candidate first; then why, while it still runs.
+          await this.stopRouter();
+          if (shifted.analysis !== undefined)
+            await this.explain({
+              message: shifted.message,
+              workloads: this.workloadsBehind(shifted.analysis, candidate),
+              gates: shifted.analysis,
+            });
           await this.abandonCandidate(active, candidate);
           return this.finish('rolled-back', shifted.message, before, await this.readLive());
         }
@@ -320,10 +340,16 @@ export class BlueGreenDeploy {
           )
         : [];
     if (inStep !== undefined || post.some((g) => !g.passed)) {
-      const message = inStep ?? `post-switch health gates failed: ${describeFailures(post)}`;
+      const failure: StepFailure = inStep ?? {
+        message: `post-switch health gates failed: ${describeFailures(post)}`,
+        workloads: this.workloadsBehind(post, candidate),
+        gates: post,
+      };
+      const { message } = failure;
       if (detection.at === 0) detection.at = ctx.clock.now();
       logger.error(message);
       if (active === undefined) {
+        await this.explain(failure);
         return this.finish(
           'failed',
           `${message}; this was the first deploy, so there is no previous color to return to`,
@@ -339,19 +365,25 @@ export class BlueGreenDeploy {
             to: active,
             from: candidate,
           });
-        await this.abandonCandidate(active, candidate);
       });
+      // Traffic is back; the candidate still runs, so its state says why before it is scaled down.
+      await this.explain(failure);
+      await this.abandonCandidate(active, candidate);
       return this.finish('rolled-back', message, before, await this.readLive());
     }
     await this.journal('verified');
 
     // 8b. Post-deploy Jobs, against the release now live; a failure is reported, or switches back. An
     // error while they run (the API, past its retries) is such a failure, not a reason to revert.
-    const postProblem = await this.runHooks('post-deploy').catch((error: unknown) => {
+    const postFailure = await this.runHooks('post-deploy').catch((error: unknown): StepFailure => {
       if (ctx.o.signal?.aborted === true) throw error;
-      return `post-deploy Jobs could not be run or awaited: ${error instanceof Error ? error.message : String(error)}`;
+      return {
+        message: `post-deploy Jobs could not be run or awaited: ${error instanceof Error ? error.message : String(error)}`,
+        workloads: [],
+      };
     });
-    if (postProblem !== undefined) {
+    if (postFailure !== undefined) {
+      const postProblem = postFailure.message;
       if (ctx.o.hooks?.onPostDeployFailure === 'switch-back' && active !== undefined) {
         logger.error(postProblem);
         await logger.group(`Switch back to ${active}`, async () => {
@@ -360,11 +392,13 @@ export class BlueGreenDeploy {
               to: active,
               from: candidate,
             });
-          await this.abandonCandidate(active, candidate);
         });
+        await this.explain(postFailure);
+        await this.abandonCandidate(active, candidate);
         return this.finish('rolled-back', postProblem, before, await this.readLive());
       }
       logger.warning(`${postProblem} (post-deploy-failure: report: the release stays live).`);
+      await this.explain(postFailure);
     }
 
     // 9. Record, keep or scale down the previous color.
@@ -425,7 +459,11 @@ export class BlueGreenDeploy {
     canary: CanaryRelease,
     active: Color,
     candidate: Color,
-  ): Promise<{ kind: 'aborted'; message: string } | { kind: 'paused'; weight: number } | { kind: 'done' }> {
+  ): Promise<
+    | { kind: 'aborted'; message: string; analysis?: readonly GateResult[] }
+    | { kind: 'paused'; weight: number }
+    | { kind: 'done' }
+  > {
     const { ctx } = this;
     const { logger } = ctx;
     const colors = { live: active, candidate };
@@ -498,6 +536,7 @@ export class BlueGreenDeploy {
         return {
           kind: 'aborted',
           message: `canary analysis failed at ${String(weight)} %: ${describeFailures(analysis)}`,
+          analysis,
         };
       await this.journal(`analysed-${String(weight)}`);
       if (waitsForApproval) {
@@ -623,7 +662,7 @@ export class BlueGreenDeploy {
    * Steps 4 to 6: the shared objects and the candidate applied, awaited, and gated on the preview
    * Services. Returns why it failed, or undefined.
    */
-  private async bringUp(objects: CandidateRelease, candidate: Color): Promise<string | undefined> {
+  private async bringUp(objects: CandidateRelease, candidate: Color): Promise<StepFailure | undefined> {
     const { ctx } = this;
     const { logger } = ctx;
     // Even on the fast path the configuration and the stateful workloads are applied: they are not
@@ -651,24 +690,40 @@ export class BlueGreenDeploy {
             logger.group(`Wait for ${candidate} to be fully available`, () => waitCandidate(ctx, candidate)),
           );
     const notReady = waited.filter((w) => w.state !== 'complete');
-    if (notReady.length > 0) return `${candidate} did not become available: ${describeRollouts(notReady)}`;
+    if (notReady.length > 0)
+      return {
+        message: `${candidate} did not become available: ${describeRollouts(notReady)}`,
+        workloads: rolloutRefs(notReady),
+      };
     await this.journal('ready');
 
     // 6. Pre-switch gates on the preview Services.
     await ctx.phase('preview', () => pointPreviews(ctx, candidate));
     await this.journal('preview-switched');
     const endpointsProblem = await ctx.phase('endpoints', () => checkPreviewEndpoints(ctx, candidate));
-    if (endpointsProblem !== undefined) return endpointsProblem;
+    if (endpointsProblem !== undefined)
+      return {
+        message: endpointsProblem,
+        workloads: ctx.plan.deployments.map((d) => ({
+          kind: 'Deployment',
+          name: coloredName(d.name, candidate),
+        })),
+      };
     const pre = await ctx.phase('pre-switch gates', () =>
       logger.group('Pre-switch health gates', () => this.runGates('pre-switch', undefined)),
     );
-    if (pre.some((g) => !g.passed)) return `pre-switch health gates failed: ${describeFailures(pre)}`;
+    if (pre.some((g) => !g.passed))
+      return {
+        message: `pre-switch health gates failed: ${describeFailures(pre)}`,
+        workloads: this.workloadsBehind(pre, candidate),
+        gates: pre,
+      };
     await this.journal('gates-passed');
     return undefined;
   }
 
   /** The hook Jobs of a phase (a rollback runs none); returns what failed, or undefined. */
-  private async runHooks(phase: HookPhase): Promise<string | undefined> {
+  private async runHooks(phase: HookPhase): Promise<StepFailure | undefined> {
     const { ctx } = this;
     const record = ctx.journal.record;
     if (record === undefined) return undefined;
@@ -680,7 +735,28 @@ export class BlueGreenDeploy {
     });
     this.hookRuns.push(...ran.runs);
     if (ran.runs.length > 0 && ran.problem === undefined) await this.journal(`${phase}-jobs`);
-    return ran.problem;
+    return ran.problem === undefined
+      ? undefined
+      : { message: ran.problem, workloads: failedJobRefs(ran.runs) };
+  }
+
+  /**
+   * Reads why a step failed from the cluster and says it in the log (a group of its own); kept for
+   * the outcome. Never fails the release further: the step's failure is what is reported.
+   */
+  private async explain(failure: StepFailure): Promise<void> {
+    this.diagnostics = (await explainFailure(this.ctx, failure)) ?? this.diagnostics;
+  }
+
+  /** The candidate's Deployments behind the Services that failed checks probe. */
+  private workloadsBehind(results: readonly GateResult[], candidate: Color): WorkloadRef[] {
+    const failed = new Set(results.filter((g) => !g.passed && !g.stopped).map((g) => g.check));
+    const services = new Set(
+      this.ctx.o.checks.flatMap((c) => (failed.has(c.name) && c.kind === 'service' ? [c.service] : [])),
+    );
+    return this.ctx.plan.services
+      .filter((s) => services.has(s.name))
+      .map((s) => ({ kind: 'Deployment', name: coloredName(s.deployment, candidate) }));
   }
 
   /** Sends the candidate no traffic, at once, then removes the router's objects. */
@@ -859,7 +935,11 @@ export class BlueGreenDeploy {
       after,
       path: this.path,
     });
-    return this.canarySteps.length === 0 ? outcome : { ...outcome, canary: [...this.canarySteps] };
+    return {
+      ...outcome,
+      ...(this.canarySteps.length === 0 ? {} : { canary: [...this.canarySteps] }),
+      ...(this.diagnostics === undefined ? {} : { diagnostics: this.diagnostics }),
+    };
   }
 }
 

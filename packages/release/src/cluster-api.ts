@@ -10,7 +10,7 @@ export interface ClusterApi {
   get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined>;
   list<T extends KubeObject = KubeObject>(
     resource: string,
-    options: { namespace?: string; labelSelector?: string },
+    options: { namespace?: string; labelSelector?: string; fieldSelector?: string },
   ): Promise<{ items: T[]; resourceVersion: string }>;
   create<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T>;
   /** A PUT; with `metadata.resourceVersion` set it fails with reason `Conflict` when the object changed. */
@@ -31,12 +31,12 @@ export interface ClusterApi {
     options: { readonly tailLines: number; readonly limitBytes: number; readonly container?: string },
   ): Promise<string>;
   /**
-   * Server-side apply (field manager `dreamscape`); with `dryRun` nothing is stored; with
-   * `forceConflicts` fields other managers hold are taken over.
+   * Server-side apply (field manager `dreamscape`, or `fieldManager`); with `dryRun` nothing is
+   * stored; with `forceConflicts` fields other managers hold are taken over.
    */
   applyServerSide(
     objects: readonly KubeObject[],
-    options?: { dryRun?: boolean; forceConflicts?: boolean },
+    options?: { dryRun?: boolean; forceConflicts?: boolean; fieldManager?: string },
   ): Promise<KubeObject[]>;
 }
 

@@ -25,6 +25,10 @@ export interface ProbeResult {
   readonly ok: boolean;
   readonly detail: string;
   readonly latencyMs: number;
+  /** The HTTP status, when an answer came back. */
+  readonly status?: number;
+  /** The first {@link BODY_EXCERPT_BYTES} bytes of the answer's body, when one came back. */
+  readonly body?: string;
   /**
    * Neither a pass nor a failure: the query has no data yet (NaN, as a ratio or a quantile over a
    * window without requests is). While a check's window is open it waits for data; once the window
@@ -46,6 +50,40 @@ export interface GateResult {
   readonly failures: number;
   readonly durationMs: number;
   readonly lastDetail: string;
+  /**
+   * A failed check's last answers (at most {@link KEPT_ANSWERS}, oldest first), for the report of
+   * why it failed. Absent when the check passed or was stopped.
+   */
+  readonly answers?: readonly GateAnswer[];
+}
+
+/** One answer a check got, as a failure report shows it. The body is the service's text: untrusted. */
+export interface GateAnswer {
+  /** When it was asked (ISO 8601). */
+  readonly at: string;
+  readonly ok: boolean;
+  /** Absent when no answer came back (a timeout, a refused connection: see `detail`). */
+  readonly status?: number;
+  readonly latencyMs: number;
+  /** The first {@link BODY_EXCERPT_BYTES} bytes of the body (`…` when there was more). */
+  readonly body?: string;
+  readonly detail: string;
+}
+
+/** How many of a failed check's last answers are kept. */
+export const KEPT_ANSWERS = 3;
+/** How much of an answer's body is kept. */
+export const BODY_EXCERPT_BYTES = 200;
+
+/** The first `max` bytes of a text (never a split character), with `…` when it was longer. */
+export function bodyExcerpt(text: string, max = BODY_EXCERPT_BYTES): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= max) return text;
+  // A character cut in half decodes to U+FFFD: dropped.
+  return `${bytes
+    .subarray(0, max)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '')}…`;
 }
 
 /** Options of {@link runGate}. */
@@ -93,20 +131,21 @@ export async function probe(
     });
     const latencyMs = Date.now() - started;
     const body = res.text();
-    if (check.kind === 'prometheus') return { ...prometheusVerdict(check, res.status, body), latencyMs };
+    const answer = { latencyMs, status: res.status, body: bodyExcerpt(body) };
+    if (check.kind === 'prometheus') return { ...prometheusVerdict(check, res.status, body), ...answer };
     if (!check.expectStatus.matches(res.status))
       return {
         ok: false,
-        latencyMs,
+        ...answer,
         detail: `HTTP ${res.status}, expected ${check.expectStatus.text}: ${snippet(body)}`,
       };
     if (check.expectBody !== undefined && !check.expectBody.matches(body))
       return {
         ok: false,
-        latencyMs,
+        ...answer,
         detail: `HTTP ${res.status}, body does not match ${check.expectBody.text}: ${snippet(body)}`,
       };
-    return { ok: true, latencyMs, detail: `HTTP ${res.status} in ${latencyMs}ms` };
+    return { ok: true, ...answer, detail: `HTTP ${res.status} in ${latencyMs}ms` };
   } catch (error) {
     const latencyMs = Date.now() - started;
     const reason =
@@ -184,6 +223,7 @@ async function runCheck(
   let lastDetail = 'not probed';
   let stopped = false;
   let waitingSaid = false;
+  const answers: GateAnswer[] = [];
   const result = (passed: boolean): GateResult => ({
     check: check.name,
     phase,
@@ -195,6 +235,7 @@ async function runCheck(
     failures,
     durationMs: clock.now() - started,
     lastDetail,
+    ...(passed || stopped ? {} : { answers: [...answers] }),
   });
   for (;;) {
     if (signal.aborted) {
@@ -203,6 +244,7 @@ async function runCheck(
       return result(false);
     }
     attempts++;
+    const at = new Date(clock.now()).toISOString();
     const r = await probe(check, phase, ctx, signal);
     if (isAborted(signal) && !r.ok) {
       lastDetail = `stopped: ${signal.reason instanceof Error ? signal.reason.message : 'cancelled'}`;
@@ -210,6 +252,15 @@ async function runCheck(
       return result(false);
     }
     lastDetail = r.detail;
+    answers.push({
+      at,
+      ok: r.ok,
+      ...(r.status === undefined ? {} : { status: r.status }),
+      latencyMs: r.latencyMs,
+      ...(r.body === undefined ? {} : { body: r.body }),
+      detail: r.detail,
+    });
+    if (answers.length > KEPT_ANSWERS) answers.shift();
     const waiting = r.inconclusive === true && windowEnd !== undefined && clock.now() < windowEnd;
     if (waiting) {
       // No data yet (a canary step just started): not judged, and no success either.

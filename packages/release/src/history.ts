@@ -71,6 +71,9 @@ export interface ReleaseRecord {
   readonly runId: string;
   readonly runUrl: string;
   readonly actor: string;
+  /** The repository (`owner/name`) and workflow of the run that created the release (absent outside a workflow, and in older records). */
+  readonly repository?: string;
+  readonly workflow?: string;
   readonly reason: string;
   /** For a rollback: the revision it returned to. */
   readonly rollbackTo: number | undefined;

@@ -33,3 +33,6 @@ export * from './canary.js';
 export * from './canary-pause.js';
 export * from './canary-chart.js';
 export * from './hook-jobs.js';
+export * from './provenance.js';
+export * from './failure-diagnostics.js';
+export * from './failure-report.js';

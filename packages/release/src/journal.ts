@@ -171,6 +171,8 @@ export function newRecord(
     runId: run.runId,
     runUrl: run.runUrl,
     actor: run.actor,
+    ...(run.repository === undefined || run.repository === '' ? {} : { repository: run.repository }),
+    ...(run.workflow === undefined || run.workflow === '' ? {} : { workflow: run.workflow }),
     reason: kind.kind === 'rollback' ? kind.reason : '',
     rollbackTo: kind.kind === 'rollback' ? kind.to : undefined,
     rolloutRevisions: {},

@@ -4,6 +4,7 @@ import { isTransient, type ClusterApi } from './cluster-api.js';
 import { isConflict } from './history.js';
 import { APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from './colors.js';
 import { CanaryPausedError, LockHeldError, LockLostError } from './release-errors.js';
+import { PROVENANCE_ANNOTATIONS } from './provenance.js';
 
 /** Who asks for the lock. */
 export interface LockHolder {
@@ -42,7 +43,8 @@ export interface PausedAt {
   readonly weight: number;
 }
 
-const RUN_URL_ANNOTATION = 'dreamscape.io/run-url';
+/** The holder's run, named as every object the release writes names its run. */
+const RUN_URL_ANNOTATION = PROVENANCE_ANNOTATIONS.runUrl;
 const PAUSED_ANNOTATION = 'dreamscape.io/paused-at';
 /** Set on the Lease by a run that asks the holder's canary to abort: the asking run's URL or id. */
 export const ABORT_ANNOTATION = 'dreamscape.io/abort-requested';

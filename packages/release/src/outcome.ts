@@ -1,5 +1,6 @@
 import type { CanaryStepReport } from './canary.js';
 import type { Color } from './colors.js';
+import type { FailureReport } from './failure-diagnostics.js';
 import type { GateResult } from './gates.js';
 import type { ReleaseRecord } from './history.js';
 import { imagesIn, type LiveState } from './live-state.js';
@@ -39,6 +40,8 @@ export interface ReleaseOutcome {
   readonly workloads?: readonly WorkloadRelease[];
   /** Canary: each step as it ran (weight, analysis, decision). */
   readonly canary?: readonly CanaryStepReport[];
+  /** When a step failed: why, as the cluster said right after (conditions, events, pods, answers). */
+  readonly diagnostics?: FailureReport;
 }
 
 /** A workload that is not switched by color, as the release handled it. */

@@ -7,6 +7,7 @@ import { ReleaseJournal } from './journal.js';
 import { LeaseLock, type LockHolder, type PausedAt } from './lease-lock.js';
 import type { BlueGreenPlan } from './plan.js';
 import type { HookSettings } from './hook-jobs.js';
+import { ProvenanceClusterApi, type ProvenanceApi } from './provenance.js';
 
 /** Run metadata recorded with a release. */
 export interface RunInfo {
@@ -14,6 +15,10 @@ export interface RunInfo {
   readonly runId: string;
   readonly runUrl: string;
   readonly actor: string;
+  /** `owner/name`; '' or absent outside a workflow. */
+  readonly repository?: string;
+  /** The workflow's file (or name); '' or absent outside a workflow. */
+  readonly workflow?: string;
 }
 
 /** What kind of release this is. */
@@ -65,7 +70,8 @@ export interface EngineContext {
   /** Default: the system clock. */
   readonly clock?: Clock;
   /** The workflow run doing the release: it holds the lock and is recorded with the release. */
-  readonly run: Pick<RunContext, 'holderId' | 'runId' | 'runUrl' | 'actor'>;
+  readonly run: Pick<RunContext, 'holderId' | 'runId' | 'runUrl' | 'actor'> &
+    Partial<Pick<RunContext, 'repository' | 'workflow'>>;
 }
 
 /** How long a release may wait, and the checks it runs. */
@@ -105,7 +111,14 @@ export function engineOptions(
     logger: ctx.logger,
     clock: ctx.clock ?? systemClock,
     holder: { id: ctx.run.holderId, runUrl: ctx.run.runUrl },
-    run: { commit, runId: ctx.run.runId, runUrl: ctx.run.runUrl, actor: ctx.run.actor },
+    run: {
+      commit,
+      runId: ctx.run.runId,
+      runUrl: ctx.run.runUrl,
+      actor: ctx.run.actor,
+      ...(ctx.run.repository === undefined ? {} : { repository: ctx.run.repository }),
+      ...(ctx.run.workflow === undefined ? {} : { workflow: ctx.run.workflow }),
+    },
   };
 }
 
@@ -117,7 +130,11 @@ export function engineOptions(
 export class ReleaseContext {
   readonly o: ReleaseOptions;
   readonly plan: BlueGreenPlan;
-  readonly api: ClusterApi;
+  /**
+   * Reads and writes of the release: every object it applies carries the provenance of the
+   * release's record (see {@link ProvenanceClusterApi}).
+   */
+  readonly api: ProvenanceApi;
   readonly kubectl: Kubectl;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -133,7 +150,7 @@ export class ReleaseContext {
     this.o = options;
     const { plan } = options;
     this.plan = plan;
-    this.api = options.api;
+    this.api = new ProvenanceClusterApi(options.api, () => this.journal.record);
     this.kubectl = options.kubectl;
     this.logger = options.logger;
     this.clock = options.clock;

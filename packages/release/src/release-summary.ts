@@ -1,6 +1,7 @@
 import { formatDuration } from '@dreamscape/core';
 import type { CanaryStepReport } from './canary.js';
 import { canaryCharts } from './canary-chart.js';
+import { failureReportMarkdown } from './failure-report.js';
 import type { GateResult } from './gates.js';
 import type { HookJobRun } from './hook-jobs.js';
 import type { ReleaseOutcome } from './outcome.js';
@@ -102,6 +103,8 @@ export function renderReleaseSummary(o: ReleaseOutcome, title: string): string {
     for (const step of o.canary) lines.push(canaryRow(step));
     lines.push('', ...canaryCharts(o.canary));
   }
+
+  if (o.diagnostics !== undefined) lines.push(failureReportMarkdown(o.diagnostics), '');
 
   const phases = Object.entries(o.timings).filter(([k]) => k !== 'total');
   if (phases.length > 0) {

@@ -15,6 +15,14 @@ import { ReleaseContext, type ReleaseOptions } from './release-context.js';
 import { rolloutTargets } from './workload-rollout.js';
 import { isWorkload, workloadContainers } from './workload-classes.js';
 import { runHookPhase, splitHooks, type HookJobRun, type HookPhase } from './hook-jobs.js';
+import {
+  explainFailure,
+  failedJobRefs,
+  rolloutRefs,
+  type FailureReport,
+  type StepFailure,
+  type WorkloadRef,
+} from './failure-diagnostics.js';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
@@ -56,6 +64,8 @@ export class RollingDeploy {
   private readonly ctx: ReleaseContext;
   private readonly objects: readonly KubeObject[];
   private readonly hookRuns: HookJobRun[] = [];
+  /** Why a step failed, as the cluster said right after (for the outcome and the summary). */
+  private diagnostics: FailureReport | undefined;
 
   constructor(options: RollingOptions) {
     this.ctx = new ReleaseContext(options);
@@ -104,10 +114,13 @@ export class RollingDeploy {
     const installed = lastPromoted !== undefined;
     // Pre-deploy Jobs run once the configuration they may need is in place, before any workload changes.
     let failure = '';
+    let involved: WorkloadRef[] = [];
     if (plan.hooks.some((h) => h.phase === 'pre-deploy') && ctx.kind.kind === 'deploy') {
       const config = this.labelled(this.objects).filter((o) => !isWorkload(o));
       if (config.length > 0) await ctx.api.applyServerSide(config);
-      failure = (await this.runHooks('pre-deploy', revision, installed)) ?? '';
+      const hooked = await this.runHooks('pre-deploy', revision, installed);
+      failure = hooked?.message ?? '';
+      involved = [...(hooked?.workloads ?? [])];
     }
     let waited: RolloutOutcome[] = [];
     if (failure === '') {
@@ -125,11 +138,13 @@ export class RollingDeploy {
         .filter((w) => w.state !== 'complete')
         .map((w) => `${w.name} ${w.state} (${w.reason})`)
         .join('; ');
+      involved = rolloutRefs(waited);
     }
     if (failure !== '' && waited.length === 0) {
       // A pre-deploy Job failed: no workload of the release was applied, but its configuration was;
       // the release live before gets its own back.
       logger.error(failure);
+      await this.explain({ message: failure, workloads: involved });
       const previous = lastPromoted?.record;
       let message = failure;
       if (previous !== undefined) {
@@ -147,14 +162,19 @@ export class RollingDeploy {
       await journal.step('ready');
       gates = await ctx.phase('verify', () => logger.group('Health gates', () => this.gates()));
       const failed = gates.filter((g) => !g.passed && !g.stopped);
-      if (failed.length > 0)
+      if (failed.length > 0) {
         failure = `health gates failed: ${failed.map((g) => `${g.check}: ${g.lastDetail}`).join('; ')}`;
+        involved = this.workloadsBehind(failed);
+      }
     }
 
     if (failure === '') {
       await journal.step('verified');
       const post = await this.runHooks('post-deploy', revision, installed);
-      if (post !== undefined) logger.warning(`${post} (the rolling release stays live).`);
+      if (post !== undefined) {
+        logger.warning(`${post.message} (the rolling release stays live).`);
+        await this.explain(post);
+      }
       const after = await this.readDeployments(names.deployments);
       const kind = ctx.kind;
       const message = kind.kind === 'rollback' ? `rolled back to revision ${kind.to}` : 'rolled out';
@@ -163,6 +183,8 @@ export class RollingDeploy {
     }
 
     logger.error(failure);
+    // Read before the release live before is applied again, which replaces the pods that say why.
+    await this.explain({ message: failure, workloads: involved, gates });
     const previous = lastPromoted?.record;
     if (previous === undefined) {
       const after = await this.readDeployments(names.deployments);
@@ -185,10 +207,28 @@ export class RollingDeploy {
     phase: HookPhase,
     revision: number,
     installed: boolean,
-  ): Promise<string | undefined> {
+  ): Promise<StepFailure | undefined> {
     const ran = await runHookPhase(this.ctx, phase, { revision, installed, grouped: true });
     this.hookRuns.push(...ran.runs);
-    return ran.problem;
+    return ran.problem === undefined
+      ? undefined
+      : { message: ran.problem, workloads: failedJobRefs(ran.runs) };
+  }
+
+  /** Reads why a step failed from the cluster and says it in the log; kept for the outcome. */
+  private async explain(failure: StepFailure): Promise<void> {
+    this.diagnostics = (await explainFailure(this.ctx, failure)) ?? this.diagnostics;
+  }
+
+  /** The Deployments behind the Services that the failed checks probe. */
+  private workloadsBehind(failed: readonly GateResult[]): WorkloadRef[] {
+    const names = new Set(failed.map((g) => g.check));
+    const services = new Set(
+      this.ctx.o.checks.flatMap((c) => (names.has(c.name) && c.kind === 'service' ? [c.service] : [])),
+    );
+    return this.ctx.plan.services
+      .filter((s) => services.has(s.name))
+      .map((s) => ({ kind: 'Deployment', name: s.deployment }));
   }
 
   /** Applies a recorded release's exact manifest again and waits for it: true when it rolled out. */
@@ -198,7 +238,8 @@ export class RollingDeploy {
     const objects = parseManifests(text, `revision ${previous.revision}`).map((o) =>
       o.kind === 'Namespace' ? o : { ...o, metadata: { ...o.metadata, namespace: ctx.namespace } },
     );
-    await ctx.api.applyServerSide(this.labelled(objects));
+    // With that release's provenance: its objects read again as it left them.
+    await ctx.api.applyServerSide(this.labelled(objects), { release: previous });
     ctx.logger.info(`Revision ${previous.revision}'s manifest applied again (${objects.length} objects).`);
     const again = await this.wait(objects);
     return again.every((w) => w.state === 'complete');
@@ -319,6 +360,7 @@ export class RollingDeploy {
       gates: record.gates,
       record,
       path: this.ctx.kind.kind === 'rollback' ? 're-apply' : 'rolling',
+      ...(this.diagnostics === undefined ? {} : { diagnostics: this.diagnostics }),
     };
   }
 }

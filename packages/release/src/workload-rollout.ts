@@ -5,6 +5,7 @@ import { coloredName, type Color } from './colors.js';
 import { unpackManifest, type ReleaseRecord } from './history.js';
 import { planBlueGreen, type BlueGreenPlan } from './plan.js';
 import type { ReleaseContext } from './release-context.js';
+import { rolloutRefs, type StepFailure } from './failure-diagnostics.js';
 import { applyScales } from './scaling.js';
 
 type RolloutContext = Pick<ReleaseContext, 'plan' | 'api' | 'kubectl' | 'logger' | 'waitOptions'>;
@@ -21,9 +22,9 @@ export async function applyCandidate(
     readonly colored: boolean;
     readonly candidate: Color;
     /** Runs once the configuration and stateful workloads are in place, before the candidate (pre-deploy Jobs). */
-    readonly beforeCandidate?: () => Promise<string | undefined>;
+    readonly beforeCandidate?: () => Promise<StepFailure | undefined>;
   },
-): Promise<string | undefined> {
+): Promise<StepFailure | undefined> {
   const { plan, logger, kubectl } = ctx;
   const { first } = release;
   if (first.length > 0) await ctx.api.applyServerSide(first);
@@ -36,15 +37,22 @@ export async function applyCandidate(
       ctx.waitOptions,
     );
     const failed = waited.filter((w) => w.state !== 'complete');
-    if (failed.length > 0) return `stateful workloads did not roll out: ${describeRollouts(failed)}`;
+    if (failed.length > 0)
+      return {
+        message: `stateful workloads did not roll out: ${describeRollouts(failed)}`,
+        workloads: rolloutRefs(failed),
+      };
   }
   const hooked = await what.beforeCandidate?.();
   if (hooked !== undefined) return hooked;
-  if (!what.colored) return undefined;
-  const objects = [
-    ...release.colored,
-    ...release.services.filter((s) => s.when === 'apply').map((s) => s.object),
-  ];
+  const services = release.services.filter((s) => s.when === 'apply').map((s) => s.object);
+  if (!what.colored) {
+    // The fast path writes no color, but the Services (each with the color it selects now) carry
+    // this release's provenance before it switches them.
+    if (services.length > 0) await ctx.api.applyServerSide(services);
+    return undefined;
+  }
+  const objects = [...release.colored, ...services];
   const applied = await ctx.api.applyServerSide(objects);
   logger.info(
     `Applied ${applied.length + first.length} objects (${plan.shared.length} shared, ${plan.stateful.length} stateful, ${plan.deployments.length} ${what.candidate} Deployments).`,
@@ -75,7 +83,7 @@ export async function waitCandidate(ctx: RolloutContext, candidate: Color): Prom
 export async function updateInStep(
   ctx: RolloutContext,
   release: CandidateRelease,
-): Promise<string | undefined> {
+): Promise<StepFailure | undefined> {
   const { plan, logger, kubectl } = ctx;
   if (plan.inStep.length === 0) return undefined;
   return logger.group('Update the workloads that follow the Services', async () => {
@@ -88,7 +96,10 @@ export async function updateInStep(
     const failed = waited.filter((w) => w.state !== 'complete');
     return failed.length === 0
       ? undefined
-      : `workloads did not roll out after the switch: ${describeRollouts(failed)}`;
+      : {
+          message: `workloads did not roll out after the switch: ${describeRollouts(failed)}`,
+          workloads: rolloutRefs(failed),
+        };
   });
 }
 
@@ -113,7 +124,8 @@ export async function revertWorkloads(
   );
   if (before.length === 0 && added.length === 0) return;
   if (before.length > 0) {
-    await api.applyServerSide(withReleaseLabels(plan, before));
+    // With the provenance of the release they belong to: they read again as that release left them.
+    await api.applyServerSide(withReleaseLabels(plan, before), { release: previous });
     logger.info(
       `Workloads returned to revision ${previous.revision}: ${before.map((w) => `${w.kind}/${w.metadata.name}`).join(', ')}.`,
     );

@@ -144,7 +144,10 @@ export class FakeClusterApi implements ClusterApi {
     });
   }
 
-  applyServerSide(objects: readonly KubeObject[], options: { dryRun?: boolean } = {}): Promise<KubeObject[]> {
+  applyServerSide(
+    objects: readonly KubeObject[],
+    options: { dryRun?: boolean; fieldManager?: string; forceConflicts?: boolean } = {},
+  ): Promise<KubeObject[]> {
     return this.call('apply', `(${objects.length} objects)`, undefined, () =>
       objects.map((o) => {
         if (options.dryRun === true) return structuredClone(o);
