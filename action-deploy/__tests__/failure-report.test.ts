@@ -186,8 +186,10 @@ describe('provenance', () => {
 });
 
 describe('a release that fails says why', () => {
+  // The rollout waits 15 s of real time: the pull fails and the crash loop begins well under a
+  // second after the pod starts, so a loaded machine still shows both states before the timeout.
   it('a candidate stuck in image pull: ImagePullBackOff and the kubelet events, live color untouched', async () => {
-    const r = await release('v2', { runId: '102', rolloutTimeout: '5s' });
+    const r = await release('v2', { runId: '102', rolloutTimeout: '15s' });
     expect(r.outputs.result).toBe('failed');
     expect(r.errors.join('\n')).toMatch(/voyage-green timeout/);
     const why = whySection(r);
@@ -212,7 +214,7 @@ describe('a release that fails says why', () => {
   }, 180_000);
 
   it('a candidate in a crash loop: CrashLoopBackOff with its exit code and termination message', async () => {
-    const r = await release('v3', { runId: '103', rolloutTimeout: '5s' });
+    const r = await release('v3', { runId: '103', rolloutTimeout: '15s' });
     expect(r.outputs.result).toBe('failed');
     const why = whySection(r);
     expect(why).toContain('**Deployment `payment-green`**');
