@@ -570,7 +570,7 @@ describe('the rollback dispatch (repository_dispatch from an alerting system)', 
     [
       'newlines smuggling workflow commands',
       { environment: 'prod\n::set-output name=environment::prod\n::add-mask::prod' },
-      /environment must be a lowercase name/,
+      /environment must be a lowercase name such as prod, got 'prod ::set-output name=environment::prod ::add-mask::prod'$/,
     ],
     [
       'shell metacharacters in the revision',
@@ -605,6 +605,8 @@ describe('the rollback dispatch (repository_dispatch from an alerting system)', 
       expect(check?.run?.exitCode).toBe(1);
       const errors = check?.commands.filter((c) => c.command === 'error').map((c) => c.data) ?? [];
       expect(errors).toEqual([expect.stringMatching(message)]);
+      // The refused value is shown, but never as a workflow command of its own.
+      expect(check?.commands.map((c) => c.command)).toEqual(['error']);
       expect(rollback?.result).toBe('skipped');
       expect(actionCalls(r)).toEqual([]);
       expect(kubeconfigsSeen.length).toBe(seen);
