@@ -196,10 +196,14 @@ describe('action-rollback killed with SIGKILL after each journaled step, then ru
   );
 
   it('killed half switched (the switch patch of one Service hangs): the same rollback finishes the switch', async () => {
-    // Fast path: nothing is applied, so the only patch of Service auth is the switch's.
+    // Fast path: no color is applied. Service auth is patched by the apply that gives it this
+    // rollback's provenance (the Services with the colors they select now) and by the provenance
+    // apply; the third patch, the switch's, hangs.
     await deployVersion(`h${++version}`);
     const live = serviceColors(cluster.double, CHAIN_NAMESPACE).gateway ?? '';
-    cluster.double.setFaults([{ verbs: ['patch'], resources: ['services'], names: ['auth'], hang: true }]);
+    cluster.double.setFaults([
+      { verbs: ['patch'], resources: ['services'], names: ['auth'], after: 2, hang: true },
+    ]);
     let halfSwitched = false;
     const { problems } = await killAndRerun(
       'half switched',
