@@ -179,7 +179,13 @@ describe('a container that keeps exiting', () => {
         `^back-off (10s|20s|40s|1m20s) restarting failed container=web pod=${meta(pod).name as string}_${NS}\\(${meta(pod).uid as string}\\)$`,
       ),
     );
-    const described = ok(await k(['describe', 'pod', '-n', NS, meta(pod).name as string]));
+    // The back-off may end between the read above and kubectl's: describe again until kubectl sees
+    // the container waiting (a condition, bounded), so the assertions below read one state.
+    let described = '';
+    for (let i = 0; i < 50; i++) {
+      described = ok(await k(['describe', 'pod', '-n', NS, meta(pod).name as string]));
+      if (/State:\s+Waiting\n\s+Reason:\s+CrashLoopBackOff/.test(described)) break;
+    }
     expect(described).toMatch(/State:\s+Waiting\n\s+Reason:\s+CrashLoopBackOff/);
     expect(described).toMatch(
       /Last State:\s+Terminated\n\s+Reason:\s+Error\n\s+Message:\s+DATABASE_URL is not set\n\s+Exit Code:\s+3/,
