@@ -8,6 +8,8 @@ import {
   digest,
   healthChecks,
   KUBECTL_VERSIONS,
+  kubectlAgents,
+  liveImages,
   realWrites,
   releaseRecords,
   replicasOf,
@@ -30,24 +32,6 @@ afterEach(async () => {
 function allOn(c: ExampleCluster, color: string): void {
   const colors = serviceColors(c.double);
   for (const s of SERVICES) expect([s, colors[s]]).toEqual([s, color]);
-}
-
-/** The image a live color's Deployment runs. */
-function liveImage(c: ExampleCluster, service: string): string | undefined {
-  const color = serviceColors(c.double)[service] ?? '';
-  const d = c.double
-    .objects('deployments', 'dreamscape-dev')
-    .find((o) => (o.metadata as { name: string }).name === `${service}-${color}`) as
-    { spec: { template: { spec: { containers: { image: string }[] } } } } | undefined;
-  return d?.spec.template.spec.containers[0]?.image;
-}
-
-/** The kubectl User-Agents the double saw, by version (`kubectl/v1.35.2 (linux/amd64) ...`). */
-function kubectlAgents(c: ExampleCluster): string[] {
-  const agents = new Set<string>();
-  for (const r of c.double.requests())
-    if (r.userAgent.startsWith('kubectl/')) agents.add(r.userAgent.split(' ')[0] ?? '');
-  return [...agents];
 }
 
 const smoke =
@@ -83,7 +67,9 @@ describe.each(KUBECTL_VERSIONS)('action-deploy with kubectl $version', ({ minor,
     expect(v2.errors).toEqual([]);
     expect(v2.outputs).toMatchObject({ result: 'promoted', 'active-color': 'green' });
     allOn(c, 'green');
-    expect(liveImage(c, 'gateway')).toBe(`ghcr.io/dreamscape/gateway@${digest('gateway', 'v2')}`);
+    expect(liveImages(c.double, ['gateway']).gateway).toBe(
+      `ghcr.io/dreamscape/gateway@${digest('gateway', 'v2')}`,
+    );
 
     const v3 = await deploy(c, {
       images: buildRecords('v3'),
@@ -94,7 +80,9 @@ describe.each(KUBECTL_VERSIONS)('action-deploy with kubectl $version', ({ minor,
     expect(v3.outputs).toMatchObject({ result: 'rolled-back', 'active-color': 'green' });
     expect(v3.errors.join('\n')).toMatch(/post-switch health gates failed: smoke/);
     allOn(c, 'green');
-    expect(liveImage(c, 'gateway')).toBe(`ghcr.io/dreamscape/gateway@${digest('gateway', 'v2')}`);
+    expect(liveImages(c.double, ['gateway']).gateway).toBe(
+      `ghcr.io/dreamscape/gateway@${digest('gateway', 'v2')}`,
+    );
     expect(replicasOf(c.double, 'gateway-blue')).toBe(0);
     expect(releaseRecords(c.double).map((r) => [r.revision, r.result])).toEqual([
       [3, 'rolled-back'],
@@ -102,7 +90,7 @@ describe.each(KUBECTL_VERSIONS)('action-deploy with kubectl $version', ({ minor,
       [1, 'promoted'],
     ]);
 
-    expect(kubectlAgents(c)).toEqual([`kubectl/${version}`]);
+    expect(kubectlAgents(c.double)).toEqual([`kubectl/${version}`]);
     expect(c.double.violations()).toEqual([]);
     expect(c.double.errors()).toEqual([]);
   }, 300_000);

@@ -8,6 +8,8 @@ import {
   digest,
   healthChecks,
   KUBECTL_VERSIONS,
+  kubectlAgents,
+  liveImages,
   releaseRecords,
   resolveKubectl,
   rollback,
@@ -29,20 +31,6 @@ afterEach(async () => {
 function allOn(c: ExampleCluster, color: string): void {
   const colors = serviceColors(c.double);
   for (const s of SERVICES) expect([s, colors[s]]).toEqual([s, color]);
-}
-
-/** The image each service's live color runs. */
-function liveImages(c: ExampleCluster): Record<string, string | undefined> {
-  const colors = serviceColors(c.double);
-  const images: Record<string, string | undefined> = {};
-  for (const s of SERVICES) {
-    const d = c.double
-      .objects('deployments', 'dreamscape-dev')
-      .find((o) => (o.metadata as { name: string }).name === `${s}-${colors[s] ?? ''}`) as
-      { spec: { template: { spec: { containers: { image: string }[] } } } } | undefined;
-    images[s] = d?.spec.template.spec.containers[0]?.image;
-  }
-  return images;
 }
 
 const imagesOf = (version: string): Record<string, string> =>
@@ -77,7 +65,7 @@ describe.each(KUBECTL_VERSIONS)('action-rollback with kubectl $version', ({ mino
     });
     expect(v3.outputs.result).toBe('rolled-back');
     allOn(c, 'green');
-    expect(liveImages(c)).toEqual(imagesOf('v2'));
+    expect(liveImages(c.double, SERVICES)).toEqual(imagesOf('v2'));
 
     c.double.clearLogs();
     const back = await rollback(c, { reason: 'kubectl matrix' });
@@ -94,18 +82,11 @@ describe.each(KUBECTL_VERSIONS)('action-rollback with kubectl $version', ({ mino
       `Using kubectl ${version} (the kubectl on PATH); supported: kubectl 1.32 to 1.35.`,
     );
     allOn(c, 'blue');
-    expect(liveImages(c)).toEqual(imagesOf('v1'));
+    expect(liveImages(c.double, SERVICES)).toEqual(imagesOf('v1'));
     expect(releaseRecords(c.double)[0]).toMatchObject({ revision: 4, kind: 'rollback', result: 'promoted' });
 
     // Every kubectl request of the rollback (its proxy's own included) came from that kubectl.
-    const agents = new Set(
-      c.double
-        .requests()
-        .map((r) => r.userAgent)
-        .filter((a) => a.startsWith('kubectl/'))
-        .map((a) => a.split(' ')[0]),
-    );
-    expect([...agents]).toEqual([`kubectl/${version}`]);
+    expect(kubectlAgents(c.double)).toEqual([`kubectl/${version}`]);
     expect(c.double.violations()).toEqual([]);
     expect(c.double.errors()).toEqual([]);
   }, 300_000);

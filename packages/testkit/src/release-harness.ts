@@ -165,6 +165,47 @@ export function serviceColors(
   return colors;
 }
 
+/**
+ * The image the first container of each service's live-color Deployment (`<service>-<color>`)
+ * runs, by service; undefined where the Service selects no color or the Deployment is missing.
+ */
+export function liveImages(
+  double: KubeDouble,
+  services: readonly string[],
+  namespace = 'dreamscape-dev',
+): Record<string, string | undefined> {
+  const colors = serviceColors(double, namespace);
+  const byName = new Map(
+    double
+      .objects('deployments', namespace)
+      .map(
+        (o) =>
+          o as {
+            metadata: { name: string };
+            spec?: { template?: { spec?: { containers?: { image?: string }[] } } };
+          },
+      )
+      .map((d) => [d.metadata.name, d]),
+  );
+  const images: Record<string, string | undefined> = {};
+  for (const s of services) {
+    const color = colors[s];
+    images[s] =
+      color === undefined
+        ? undefined
+        : byName.get(`${s}-${color}`)?.spec?.template?.spec?.containers?.[0]?.image;
+  }
+  return images;
+}
+
+/** The kubectl versions the double's requests came from, as User-Agents name them (`kubectl/v1.35.2`). */
+export function kubectlAgents(double: KubeDouble): string[] {
+  const agents = new Set<string>();
+  for (const r of double.requests())
+    if (r.userAgent.startsWith('kubectl/')) agents.add(r.userAgent.split(' ')[0] ?? '');
+  return [...agents];
+}
+
 /** Replicas of a Deployment as the double holds it. */
 export function replicasOf(
   double: KubeDouble,

@@ -4,11 +4,12 @@ import { triggers, type Job, type WorkflowFile } from './workflow-file.js';
 /** The contexts an expression may read (`inputs`, `github`, `needs`, `secrets`, ...), as plain JSON. */
 export type ExpressionContexts = Readonly<Record<string, unknown>>;
 
-type Part = { readonly literal: string } | { readonly expression: string };
+/** A piece of a workflow value: literal text, or the body of one `${{ }}`. */
+export type ExpressionPart = { readonly literal: string } | { readonly expression: string };
 
 /** Splits text into literal text and the bodies of its `${{ }}`; a `}}` inside a quoted string does not close one. */
-function parts(text: string): Part[] {
-  const out: Part[] = [];
+export function expressionParts(text: string): ExpressionPart[] {
+  const out: ExpressionPart[] = [];
   let at = 0;
   while (at < text.length) {
     const start = text.indexOf('${{', at);
@@ -36,7 +37,8 @@ function evaluateExpression(expression: string, contexts: ExpressionContexts): d
   return new Evaluator(parsed, context).evaluate();
 }
 
-function plain(value: data.ExpressionData): unknown {
+/** ExpressionData as plain JSON. */
+export function plain(value: data.ExpressionData): unknown {
   return JSON.parse(JSON.stringify(value, data.replacer)) as unknown;
 }
 
@@ -48,7 +50,7 @@ function plain(value: data.ExpressionData): unknown {
  */
 export function evaluateValue(value: unknown, contexts: ExpressionContexts): unknown {
   if (typeof value !== 'string') return value;
-  const split = parts(value);
+  const split = expressionParts(value);
   const [only] = split;
   if (split.length === 1 && only !== undefined && 'expression' in only)
     return plain(evaluateExpression(only.expression, contexts));

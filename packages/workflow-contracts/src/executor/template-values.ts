@@ -13,6 +13,7 @@ import {
 import type { BasicExpressionToken, TemplateToken } from '@actions/workflow-parser/templates/tokens/index';
 import { ensureStatusFunction } from '@actions/workflow-parser/model/converter/if-condition';
 import { load } from 'js-yaml';
+import { expressionParts, plain } from '../workflow-expressions.js';
 
 /** The status functions of a job or step condition: GitHub's `success()`, `failure()`, `cancelled()`. */
 export interface RunStatus {
@@ -101,44 +102,15 @@ function kindName(value: data.ExpressionData): string {
   return value.kind === data.Kind.Array ? 'an array' : 'an object';
 }
 
-/** ExpressionData as plain JSON. */
-export function plain(value: data.ExpressionData): unknown {
-  return JSON.parse(JSON.stringify(value, data.replacer)) as unknown;
-}
-
-type Part = { readonly literal: string } | { readonly expression: string };
-
-/** Splits text into literal text and the bodies of its `${{ }}`; a `}}` inside a quoted string does not close one. */
-function splitExpressions(text: string): Part[] {
-  const out: Part[] = [];
-  let at = 0;
-  while (at < text.length) {
-    const start = text.indexOf('${{', at);
-    if (start === -1) {
-      out.push({ literal: text.slice(at) });
-      break;
-    }
-    if (start > at) out.push({ literal: text.slice(at, start) });
-    let end = start + 3;
-    let quoted = false;
-    for (; end < text.length; end++) {
-      if (text[end] === "'") quoted = !quoted;
-      else if (!quoted && text.startsWith('}}', end)) break;
-    }
-    if (end >= text.length) throw new Error(`an expression is not closed in ${JSON.stringify(text)}`);
-    out.push({ expression: text.slice(start + 3, end).trim() });
-    at = end + 2;
-  }
-  return out;
-}
-
 /**
  * The expression a text with `${{ }}` stands for, as the runner reads it: the expression itself
  * when the text is one `${{ }}` and nothing else (its result keeps its type), else a `format()`
  * of the literal text around the expressions (a string, however the expressions turn out).
  */
 export function expressionOfText(text: string): string {
-  const parts = splitExpressions(text);
+  const parts = expressionParts(text).map((p) =>
+    'expression' in p ? { expression: p.expression.trim() } : p,
+  );
   const [only] = parts;
   if (parts.length === 1 && only !== undefined && 'expression' in only) return only.expression;
   let pattern = '';
