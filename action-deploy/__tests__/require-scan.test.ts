@@ -201,6 +201,100 @@ describe('require-scan', () => {
     expect(findSecretLeaks(accepted, { password: CI.password })).toEqual([]);
   }, 180_000);
 
+  describe('with a third-party image (scan-exempt)', () => {
+    // The payment chart's migration Job runs a vendor's migration tool, as real charts do, from a
+    // registry no verdict of ours can be attached to. That registry does not answer here: a verdict
+    // read from it is `unreadable`, so a deploy that goes through has read none.
+    let own: string;
+    let vendorHost: string;
+    let vendor: string;
+
+    beforeAll(async () => {
+      own = await image('with-vendor-migration');
+      await attachVerdict(store(), verdict(own, { result: 'pass', ageMs: 60_000 }));
+      vendorHost = `127.0.0.1:${String(await freePort())}`;
+      vendor = `${vendorHost}/vendor/migrate@sha256:${'4'.repeat(64)}`;
+    }, 60_000);
+
+    function withVendor(runId: string, exempt: string | undefined): Promise<ActionRunResult> {
+      return deploy(
+        cluster,
+        {
+          overlay: '',
+          chart: 'examples/dreamscape/charts/payment',
+          app: 'payment',
+          environment: 'prod',
+          namespace: NS,
+          images: `ghcr.io/dreamscape/payment=${own}\n${vendorHost}/vendor/migrate=${vendor}`,
+          set: `migration.image.repository=${vendorHost}/vendor/migrate,migration.image.tag=v4.18.1`,
+          'require-scan': 'true',
+          'scan-registry': registry.host,
+          'registry-username': CI.username,
+          'registry-password': CI.password,
+          'verify-window': '300ms',
+          ...(exempt === undefined ? {} : { 'scan-exempt': exempt }),
+        },
+        { runId },
+      );
+    }
+
+    it('is refused without an exemption, and with an entry for another digest, before any write', async () => {
+      for (const [runId, exempt] of [
+        ['vendor-none', undefined],
+        ['vendor-other-digest', `${vendorHost}/vendor/migrate@sha256:${'5'.repeat(64)}`],
+        ['vendor-other-path', `${vendorHost}/vendors/*`],
+      ] as const) {
+        const before = realWrites(cluster.double).length;
+        const r = await withVendor(runId, exempt);
+        expect([runId, r.exitCode === 0]).toEqual([runId, false]);
+        const errors = r.errors.join('\n');
+        expect(errors).toMatch(/require-scan refused 1 of 2 images; nothing was written/);
+        expect(errors).toContain(`- ${vendor}: unreadable: its verdict could not be read`);
+        expect(errors).not.toContain(`${own}:`);
+        expect(r.stdout).toContain(
+          'name an image you do not build and cannot attach a verdict to (a third-party image) in scan-exempt',
+        );
+        expect(realWrites(cluster.double).length).toBe(before);
+      }
+    }, 180_000);
+
+    it('is deployed when scan-exempt names it, listed as exempt, its verdict not read, the own image still judged', async () => {
+      const r = await withVendor('vendor-exempt', `redis\n${vendorHost}/vendor/*`);
+      expect(r.errors).toEqual([]);
+      expect(r.outputs.result).toBe('promoted');
+      expect(r.stdout).toContain(`✓ ${own}: passed (trivy 0.74.0, threshold high`);
+      expect(r.stdout).toContain(
+        `– ${vendor}: exempt: exempted by scan-exempt entry '${vendorHost}/vendor/*'; no verdict was read`,
+      );
+      expect(r.stdout).toContain(
+        'require-scan: 1 of 2 images have a passing verdict; 1 exempted by scan-exempt.',
+      );
+      const job = cluster.double
+        .objects('jobs', NS)
+        .map((j) => j as { spec: { template: { spec: { containers: { image: string }[] } } } })
+        .find((j) => j.spec.template.spec.containers[0]?.image === vendor);
+      expect(job).toBeDefined();
+      expect(findSecretLeaks(r, { password: CI.password })).toEqual([]);
+    }, 180_000);
+
+    it('refuses an entry that is a tag or would exempt everything, naming the input, before any write', async () => {
+      for (const [entry, reason] of [
+        ['redis:7', /a tag is not accepted/],
+        ['*', /it would exempt every image: set require-scan: false instead/],
+        [`${vendorHost}/vendor/mig*`, /'\*' is accepted only as the whole last component/],
+      ] as const) {
+        const before = realWrites(cluster.double).length;
+        const r = await withVendor(`bad-${entry.length}`, entry);
+        expect([entry, r.exitCode === 0]).toEqual([entry, false]);
+        expect(r.errors.join('\n')).toContain(
+          `Input 'scan-exempt' has an invalid value ${JSON.stringify(entry)}`,
+        );
+        expect(r.errors.join('\n')).toMatch(reason);
+        expect(realWrites(cluster.double).length).toBe(before);
+      }
+    }, 180_000);
+  });
+
   describe('in plan mode', () => {
     /** The example app's seven services, each image in the test registry, by digest. */
     let pins: Record<(typeof SERVICES)[number], string>;
@@ -221,7 +315,7 @@ describe('require-scan', () => {
     function plan(
       images: Record<string, string>,
       runId: string,
-      o: { requireScan?: boolean; offline?: boolean } = {},
+      o: { requireScan?: boolean; offline?: boolean; exempt?: string } = {},
     ): Promise<ActionRunResult> {
       return deploy(
         cluster,
@@ -237,6 +331,7 @@ describe('require-scan', () => {
                 'scan-registry': registry.host,
                 'registry-username': CI.username,
                 'registry-password': CI.password,
+                ...(o.exempt === undefined ? {} : { 'scan-exempt': o.exempt }),
               }),
         },
         {
@@ -297,7 +392,7 @@ describe('require-scan', () => {
         /^its newest verdict is 8d( \S+)* old, more than scan-max-age 7d \(.*\): scan it again$/,
       );
       expect(markdown).toContain(
-        'Scan each refused image with action-scan (its verdict is attached to the digest), or set require-scan: false for this environment.',
+        'Scan each refused image with action-scan (its verdict is attached to the digest); name an image you do not build and cannot attach a verdict to (a third-party image) in scan-exempt; or set require-scan: false for this environment.',
       );
       expect(r.summary).toContain(markdown);
       expect(r.stdout).toContain(
@@ -331,6 +426,25 @@ describe('require-scan', () => {
       expect([status, age, scanner, threshold]).toEqual(['❌ unreadable', '—', '—', '—']);
       expect(fix).toMatch(/^its verdict could not be read: .*127\.0\.0\.1:\d+/);
       expect(findSecretLeaks(r, { password: CI.password })).toEqual([]);
+    }, 180_000);
+
+    it('lists an image scan-exempt names as exempt, with its entry, and counts it out of the refusals', async () => {
+      const exempt = `${registry.host}/dreamscape/voyage`;
+      const r = await plan(pins, 'plan-exempt', { offline: true, exempt });
+      expect(r.errors).toEqual([]);
+      expect(r.outputs).toMatchObject({ result: 'planned', 'plan-errors': '0' });
+      const markdown = r.outputs.plan ?? '';
+      expect(markdown).toContain('**A deploy would refuse 2 of 7 images');
+      expect(markdown).toContain('1 image is exempted by scan-exempt: no verdict is asked of it.');
+      expect(row(markdown, pins.voyage).slice(1)).toEqual([
+        '➖ exempt',
+        '—',
+        '—',
+        '—',
+        `exempted by scan-exempt entry '${exempt}'; no verdict was read`,
+      ]);
+      expect(row(markdown, pins.payment)[1]).toBe('❌ failing');
+      expect(row(markdown, pins.gateway)[1]).toBe('✅ passing');
     }, 180_000);
   });
 });

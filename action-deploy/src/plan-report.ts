@@ -4,6 +4,7 @@ import { MAX_COMMENT_LENGTH } from '@dreamscape/github';
 import type { Kubectl } from '@dreamscape/kube';
 import {
   ageText,
+  isRefused,
   SCAN_REFUSAL_HINT,
   verdictTable,
   type ScanRequirement,
@@ -534,7 +535,7 @@ function notCheckedSection(notChecked: readonly NotChecked[]): string[] {
 }
 
 function refusalsOf(scan: PlannedScan | undefined): number {
-  return scan?.checks.filter((c) => c.status !== 'accepted').length ?? 0;
+  return scan?.checks.filter(isRefused).length ?? 0;
 }
 
 /** `A deploy would refuse 2 of 7 images`. */
@@ -572,6 +573,12 @@ function scanSection(scan: PlannedScan, unread: number): string[] {
     }: ${requirementText(scan.requirement)}.`,
     '',
   );
+  const exempt = scan.checks.filter((c) => c.status === 'exempt').length;
+  if (exempt > 0)
+    lines.push(
+      `${countOf(exempt, 'image')} ${exempt === 1 ? 'is' : 'are'} exempted by scan-exempt: no verdict is asked of ${exempt === 1 ? 'it' : 'them'}.`,
+      '',
+    );
   lines.push(...verdictTable(scan.checks, scan.now), '');
   if (refused > 0) lines.push(SCAN_REFUSAL_HINT, '');
   if (elsewhere !== undefined) lines.push(elsewhere, '');

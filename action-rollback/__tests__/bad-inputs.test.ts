@@ -49,6 +49,11 @@ describe('action-rollback refuses bad input before writing anything', () => {
     ],
     ['a bad environment name', { environment: 'Dev!' }, /Input 'environment'/],
     ['a bad mode', { mode: 'force' }, /Input 'mode'/],
+    [
+      'a scan-exempt entry that is a tag',
+      { 'require-scan': 'true', 'scan-exempt': 'redis:7' },
+      /Input 'scan-exempt' has an invalid value "redis:7": a tag is not accepted/,
+    ],
   ];
   it.each(cases)(
     '%s',

@@ -73,17 +73,29 @@ function parseReference(text: string, input: string): ScanTarget {
     rest = rest.slice(0, colon);
     if (!TAG.test(tag)) throw fail(`'${tag}' is not a valid tag`);
   }
-  const slash = rest.indexOf('/');
-  const first = slash < 0 ? '' : rest.slice(0, slash);
+  const { registry, repository, name } = splitRepositoryName(rest, fail);
+  return { reference: `${name}@${digest}`, registry, repository, name, tag, digest };
+}
+
+/**
+ * A repository name without tag or digest, with Docker's defaults: the first component is a
+ * registry when it has `.` or `:` or is `localhost`, else the registry is `docker.io`, where a
+ * one-component name gets `library/` (`redis` is `docker.io/library/redis`).
+ */
+export function splitRepositoryName(
+  text: string,
+  fail: (reason: string) => Error,
+): { readonly registry: string; readonly repository: string; readonly name: string } {
+  const slash = text.indexOf('/');
+  const first = slash < 0 ? '' : text.slice(0, slash);
   const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
   const registry = hasRegistry ? first : 'docker.io';
-  let repository = hasRegistry ? rest.slice(slash + 1) : rest;
+  let repository = hasRegistry ? text.slice(slash + 1) : text;
   if (registry === 'docker.io' && !repository.includes('/')) repository = `library/${repository}`;
   for (const part of repository.split('/'))
     if (!COMPONENT.test(part))
       throw fail(`'${part}' is not a valid repository name component (lowercase letters, digits, . _ -)`);
-  const name = `${registry}/${repository}`;
-  return { reference: `${name}@${digest}`, registry, repository, name, tag, digest };
+  return { registry, repository, name: `${registry}/${repository}` };
 }
 
 /** The default code scanning category (and PR comment key) for an image: one per image name. */

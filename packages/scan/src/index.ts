@@ -24,3 +24,4 @@ export * from './verdict-referrers.js';
 export * from './verdict-attachment.js';
 export * from './scan-requirement.js';
 export * from './verdict-table.js';
+export * from './scan-exemptions.js';

@@ -12,6 +12,7 @@ import { THRESHOLDS, type Threshold } from './policy.js';
 import type { ScanVerdict } from './verdict.js';
 import { readNewestVerdict, type ReferrerStore } from './verdict-referrers.js';
 import { SCANNERS } from './scan-report.js';
+import { exemptionFor, parseScanExemptions, type ScanExemption } from './scan-exemptions.js';
 
 /**
  * What a deploy with `require-scan` asks of every image it deploys (docs/adr/0012): a passing
@@ -24,10 +25,18 @@ export interface ScanRequirement {
   readonly scanners: readonly string[];
   /** The loosest threshold a verdict may have been made with (`critical` accepts critical, high, medium, low). */
   readonly threshold: Exclude<Threshold, 'none'>;
+  /** Images asked no verdict (`scan-exempt`): reported as exempt, their verdicts not read. */
+  readonly exempt?: readonly ScanExemption[];
 }
 
-/** Why an image was refused, or that it was accepted. */
-export type VerdictStatus = 'accepted' | 'missing' | 'failing' | 'too-old' | 'not-allowed' | 'unreadable';
+/** Why an image was refused, or that it was accepted, or exempted by `scan-exempt`. */
+export type VerdictStatus =
+  'accepted' | 'exempt' | 'missing' | 'failing' | 'too-old' | 'not-allowed' | 'unreadable';
+
+/** Whether a judgement stops a deploy: anything but a passing verdict or an exemption. */
+export function isRefused(check: Pick<VerdictCheck, 'status'>): boolean {
+  return check.status !== 'accepted' && check.status !== 'exempt';
+}
 
 /** The judgement of one image. */
 export interface VerdictCheck {
@@ -133,6 +142,15 @@ export async function checkScanVerdicts(
     while (next < images.length) {
       const i = next++;
       const image = images[i] as string;
+      const exemption = exemptionFor(image, requirement.exempt ?? []);
+      if (exemption !== undefined) {
+        checks[i] = {
+          image,
+          status: 'exempt',
+          detail: `exempted by scan-exempt entry '${exemption.text}'; no verdict was read`,
+        };
+        continue;
+      }
       if (!/@sha256:[0-9a-f]{64}$/.test(image)) {
         checks[i] = { image, status: 'unreadable', detail: 'the image is not pinned by digest' };
         continue;
@@ -154,11 +172,11 @@ export async function checkScanVerdicts(
 
 /** What to do about refused images, as the refusal's hint says it. */
 export const SCAN_REFUSAL_HINT =
-  'Scan each refused image with action-scan (its verdict is attached to the digest), or set require-scan: false for this environment.';
+  'Scan each refused image with action-scan (its verdict is attached to the digest); name an image you do not build and cannot attach a verdict to (a third-party image) in scan-exempt; or set require-scan: false for this environment.';
 
 /** The error that stops a deploy when an image is refused, listing every refusal; undefined when none is. */
 export function scanRefusal(checks: readonly VerdictCheck[]): ActionError | undefined {
-  const refused = checks.filter((c) => c.status !== 'accepted');
+  const refused = checks.filter(isRefused);
   if (refused.length === 0) return undefined;
   return new ActionError(
     `require-scan refused ${String(refused.length)} of ${String(checks.length)} image${checks.length === 1 ? '' : 's'}; nothing was written:\n${refused
@@ -171,7 +189,7 @@ export function scanRefusal(checks: readonly VerdictCheck[]): ActionError | unde
 /** The accepted values of `scan-threshold`. */
 export const SCAN_THRESHOLDS = THRESHOLDS.filter((t): t is Exclude<Threshold, 'none'> => t !== 'none');
 
-/** `scan-max-age`, `scan-scanners` and `scan-threshold`, as action-deploy and action-rollback take them. */
+/** `scan-max-age`, `scan-scanners`, `scan-threshold` and `scan-exempt`, as action-deploy and action-rollback take them. */
 export function readScanRequirement(src: InputSource): ScanRequirement {
   const scanners = readList(src, 'scan-scanners').map((s) => s.toLowerCase());
   for (const s of scanners)
@@ -181,6 +199,7 @@ export function readScanRequirement(src: InputSource): ScanRequirement {
     maxAgeMs: readDuration(src, 'scan-max-age', 7 * 24 * 3_600_000, { minMs: 60_000 }),
     scanners: scanners.length === 0 ? [...SCANNERS] : scanners,
     threshold: readEnum(src, 'scan-threshold', SCAN_THRESHOLDS, 'critical'),
+    exempt: parseScanExemptions(readList(src, 'scan-exempt')),
   };
 }
 
@@ -197,7 +216,7 @@ export async function judgeScannedImages(
   const checks = await checkScanVerdicts(images, store, requirement, o.now);
   for (const c of checks)
     o.logger.info(
-      `${c.status === 'accepted' ? '✓' : '✗'} ${c.image}: ${c.status === 'accepted' ? '' : `${c.status}: `}${c.detail}`,
+      `${c.status === 'accepted' ? '✓' : c.status === 'exempt' ? '–' : '✗'} ${c.image}: ${c.status === 'accepted' ? '' : `${c.status}: `}${c.detail}`,
     );
   return checks;
 }
@@ -215,5 +234,10 @@ export async function requireScannedImages(
   const checks = await judgeScannedImages(images, store, requirement, o);
   const refusal = scanRefusal(checks);
   if (refusal !== undefined) throw refusal;
-  o.logger.info(`require-scan: all ${String(checks.length)} images have a passing verdict.`);
+  const exempt = checks.filter((c) => c.status === 'exempt').length;
+  o.logger.info(
+    exempt === 0
+      ? `require-scan: all ${String(checks.length)} images have a passing verdict.`
+      : `require-scan: ${String(checks.length - exempt)} of ${String(checks.length)} images have a passing verdict; ${String(exempt)} exempted by scan-exempt.`,
+  );
 }

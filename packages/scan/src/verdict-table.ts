@@ -3,6 +3,7 @@ import { ageText, type VerdictCheck, type VerdictStatus } from './scan-requireme
 /** How each judgement reads in a report: `accepted` as `passing`, a refusal as what was found. */
 export const VERDICT_STATUS_TEXT: Readonly<Record<VerdictStatus, string>> = {
   accepted: '✅ passing',
+  exempt: '➖ exempt',
   missing: '❌ missing',
   failing: '❌ failing',
   'too-old': '❌ too-old',
