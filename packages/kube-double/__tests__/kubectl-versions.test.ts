@@ -54,27 +54,32 @@ describe.each(KUBECTL_VERSIONS)('kubectl $version against the double', ({ minor,
   });
 
   it('rollout status and wait complete, through a watch-list where kubectl asks for one', async () => {
-    ok(
-      await k(inNs(['apply', '--server-side', '-f', '-']), {
-        stdin: yaml(deployment('web', 'nginx:1.27', { replicas: 2 })),
-      }),
-    );
-    expect(ok(await k(inNs(['rollout', 'status', 'deploy/web', '--timeout=30s'])))).toContain(
-      'deployment "web" successfully rolled out',
-    );
-    expect(ok(await k(inNs(['wait', '--for=condition=Available', 'deploy/web', '--timeout=30s'])))).toContain(
-      'deployment.apps/web condition met',
-    );
-    const requests = collectionRequests('web');
-    const watches = requests.filter((p) => p.includes('watch=true'));
+    // Pods that are never Ready first, so that neither command finds the rollout done at its first
+    // read: kubectl 1.32 goes on to watch only while it still waits after its list, and whether that
+    // list came before or after the rollout completed would otherwise be a race.
+    const web = (image: string): string =>
+      yaml(deployment('web', image, { replicas: 2, spec: { progressDeadlineSeconds: 3600 } }));
+    ok(await k(inNs(['apply', '--server-side', '-f', '-']), { stdin: web('nginx:never') }));
+    const status = k(inNs(['rollout', 'status', 'deploy/web', '--timeout=60s']));
+    const wait = k(inNs(['wait', '--for=condition=Available', 'deploy/web', '--timeout=60s']));
+    // 1.32 lists, then watches until the condition is met: once both lists are answered, both watch.
+    // 1.35 sends its watch-list alone, whenever it starts.
+    const requests = (): string[] => collectionRequests('web');
+    if (!watchList) await until(() => requests().filter((p) => !p.includes('watch=true')).length >= 2);
+    ok(await k(inNs(['apply', '--server-side', '-f', '-']), { stdin: web('nginx:1.27') }));
+    expect(ok(await status)).toContain('deployment "web" successfully rolled out');
+    expect(ok(await wait)).toContain('deployment.apps/web condition met');
+    // A request is logged when its connection closes, which kubectl's exit may be seen before.
+    const watches = (): string[] => requests().filter((p) => p.includes('watch=true'));
+    await until(() => watches().length >= 2);
     // One watch for rollout status, one for wait.
-    expect(watches).toHaveLength(2);
-    for (const w of watches) {
+    expect(watches()).toHaveLength(2);
+    for (const w of watches()) {
       expect(w.includes('sendInitialEvents=true')).toBe(watchList);
       expect(w.includes('resourceVersionMatch=NotOlderThan')).toBe(watchList);
     }
     // The list before each watch is gone with a watch-list.
-    expect(requests.filter((p) => !p.includes('watch=true'))).toHaveLength(watchList ? 0 : 2);
+    expect(requests().filter((p) => !p.includes('watch=true'))).toHaveLength(watchList ? 0 : 2);
   });
 
   it('rollout status fails at once on ProgressDeadlineExceeded and times out on pods never Ready', async () => {
@@ -91,7 +96,9 @@ describe.each(KUBECTL_VERSIONS)('kubectl $version against the double', ({ minor,
         stdin: yaml(deployment('stuck', 'nginx:never', { replicas: 1 })),
       }),
     );
-    const stuck = await k(inNs(['rollout', 'status', 'deploy/stuck', '--timeout=2s']));
+    // The timeout is the wait being tested: long enough for kubectl to read the Deployment and say
+    // what it waits for on a loaded machine, short of the progress deadline (600 s, 30 s here).
+    const stuck = await k(inNs(['rollout', 'status', 'deploy/stuck', '--timeout=5s']));
     expect(failed(stuck)).toContain('timed out waiting for the condition');
     expect(stuck.stdout).toContain(
       'Waiting for deployment "stuck" rollout to finish: 0 of 1 updated replicas are available...',
@@ -128,3 +135,12 @@ describe('serverVersion', () => {
     );
   });
 });
+
+/**
+ * Polls `done` every 20 ms until it holds or `limitMs` (default 30 s) passed, without failing: the
+ * assertions after it say what was missing.
+ */
+async function until(done: () => boolean, limitMs = 30_000): Promise<void> {
+  for (let waited = 0; waited < limitMs && !done(); waited += 20)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+}

@@ -332,6 +332,8 @@ const at = (event: string, starter: Starter): WorkflowRunRecord => {
   return found;
 };
 
+// 32 runs one after the other, some with action-changes' real bundle in a child process: about 30 s
+// on a loaded 2-core machine, too close to jest's 60 s for a hook. The limit is a safety net only.
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'ds-workflow-runs-'));
   marker = join(work, 'payload-ran-as-code');
@@ -340,7 +342,7 @@ beforeAll(async () => {
   for (const e of EVENTS)
     for (const s of STARTERS)
       matrix.set(`${e.name}|${s}`, await run(s, e.event(s), e.runId === s ? { runId: PUSH_RUN_ID } : {}));
-});
+}, 300_000);
 
 afterAll(async () => {
   await api.close();
