@@ -234,10 +234,15 @@ function standIns(over: Readonly<Record<string, ActionStandIn>> = {}): Record<st
 async function run(
   starter: Starter,
   event: GitHubEvent,
-  o: { actions?: Readonly<Record<string, ActionStandIn>>; runId?: number } = {},
+  o: {
+    actions?: Readonly<Record<string, ActionStandIn>>;
+    runId?: number;
+    /** A consumer's own workflow file run instead of the starter's. */
+    workflow?: { readonly path: string; readonly content: string };
+  } = {},
 ): Promise<WorkflowRunRecord> {
   const record = await executeWorkflow({
-    workflow: { path: starterPath(starter), content: starterText(starter) },
+    workflow: o.workflow ?? { path: starterPath(starter), content: starterText(starter) },
     repository: REPO,
     event,
     resolver: localRepositories({ 'dreamscape/actions': root }),
@@ -839,5 +844,90 @@ describe('a deploy by hand (dreamscape-deploy.yml)', () => {
     expect(job?.result).toBe('failure');
     expect(job?.error).toMatch(/not allowed to deploy to prod/);
     expect(job?.steps).toEqual([]);
+  });
+});
+
+describe('a Helm chart deployed through deploy.yml', () => {
+  /** A consumer's workflow calling deploy.yml on a push to main with `with`, as YAML lines. */
+  const caller = (environment: string, withLines: string[]): { path: string; content: string } => ({
+    path: '.github/workflows/payment.yml',
+    content: [
+      'name: payment',
+      'on:',
+      '  push:',
+      '    branches: [main]',
+      'permissions: {}',
+      'jobs:',
+      '  deploy:',
+      '    uses: dreamscape/actions/.github/workflows/deploy.yml@v1',
+      '    permissions: { contents: read, deployments: write, packages: read }',
+      '    with:',
+      `      environment: ${environment}`,
+      `      images: gateway=${pinned('gateway')}`,
+      ...withLines.map((l) => `      ${l}`),
+      '',
+    ].join('\n'),
+  });
+  const deployStep = (r: WorkflowRunRecord): string[] =>
+    (allJobs(r).find((j) => j.path === 'deploy/deploy')?.steps ?? []).map(
+      (st) => `${st.id === 'deploy' ? 'deploy' : st.name}:${st.outcome}`,
+    );
+  const helmCalls = (r: WorkflowRunRecord): ActionCall[] =>
+    actionCalls(r).filter((c) => c.action === 'azure/setup-helm');
+
+  it('an oci:// chart in staging: helm v3.17.2 set up first, the chart inputs passed, no overlay, the registry credentials given', async () => {
+    const r = await run('pipeline', pushMain(), {
+      workflow: caller('staging', [
+        'namespace: payment',
+        'chart: oci://ghcr.io/dreamscape/charts/payment',
+        'chart-version: 1.4.0',
+        'values: |',
+        '  deploy/values.yaml',
+        '  deploy/values-staging.yaml',
+        'set: replicaCount=2',
+      ]),
+    });
+    expect(allJobs(r).find((j) => j.path === 'deploy/deploy')?.result).toBe('success');
+    const steps = deployStep(r);
+    expect(steps.indexOf('Helm:success')).toBeGreaterThanOrEqual(0);
+    expect(steps.indexOf('Helm:success')).toBeLessThan(steps.findIndex((st) => st.startsWith('deploy:')));
+    expect(helmCalls(r).map((c) => [c.ref, c.with.version])).toEqual([
+      ['9bc31f4ebc9c6b171d7bfbaa5d006ae7abdb4310', 'v3.17.2'],
+    ]);
+    const [deploy] = calls(r, 'action-deploy');
+    expect(deploy?.with).toMatchObject({
+      overlay: '',
+      chart: 'oci://ghcr.io/dreamscape/charts/payment',
+      'chart-version': '1.4.0',
+      values: 'deploy/values.yaml\ndeploy/values-staging.yaml\n',
+      set: 'replicaCount=2',
+      namespace: 'payment',
+      'require-scan': 'true',
+      'registry-username': 'octocat',
+    });
+    expect(deploy?.with['registry-password']).not.toBe('');
+  });
+
+  it('a chart folder in dev: helm set up, no credentials (no verdicts, no oci:// registry)', async () => {
+    const r = await run('pipeline', pushMain(), {
+      workflow: caller('dev', ['namespace: payment', 'chart: charts/payment']),
+    });
+    expect(helmCalls(r)).toHaveLength(1);
+    const [deploy] = calls(r, 'action-deploy');
+    expect(deploy?.with).toMatchObject({
+      overlay: '',
+      chart: 'charts/payment',
+      'require-scan': 'false',
+      'registry-username': '',
+      'registry-password': '',
+    });
+  });
+
+  it('an overlay, as before: no helm set up, the default overlay of the environment', async () => {
+    const r = await run('pipeline', pushMain(), { workflow: caller('dev', []) });
+    expect(deployStep(r)).toContain('Helm:skipped');
+    expect(helmCalls(r)).toEqual([]);
+    const [deploy] = calls(r, 'action-deploy');
+    expect(deploy?.with).toMatchObject({ overlay: 'k8s/overlays/dev', chart: '', 'registry-username': '' });
   });
 });

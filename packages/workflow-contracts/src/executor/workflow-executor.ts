@@ -681,6 +681,15 @@ class WorkflowExecution {
         toolCalls: [] as StepRecord['toolCalls'],
       } as const;
       if (cond.error !== undefined || !cond.value) {
+        // A step that does not run is still shown by its name, as GitHub shows it; a name that
+        // cannot be evaluated without the step running keeps the default.
+        const nameToken = field(rawStep, 'name');
+        if (nameToken !== undefined)
+          try {
+            stepName = new ExpressionScope({ ...baseContexts, secrets }).text(nameToken, `${stepWhere}.name`);
+          } catch {
+            // the default name
+          }
         const outcome: Conclusion = cond.error === undefined ? 'skipped' : 'failure';
         if (outcome === 'failure') jobStatus = 'failure';
         steps.push({
