@@ -931,3 +931,82 @@ describe('a Helm chart deployed through deploy.yml', () => {
     expect(deploy?.with).toMatchObject({ overlay: 'k8s/overlays/dev', chart: '', 'registry-username': '' });
   });
 });
+
+describe('a Helm chart planned by pr-checks.yml', () => {
+  const checks = (withLines: string[]): { path: string; content: string } => ({
+    path: '.github/workflows/checks.yml',
+    content: [
+      'name: checks',
+      'on: pull_request',
+      'permissions: {}',
+      'jobs:',
+      '  checks:',
+      '    uses: dreamscape/actions/.github/workflows/pr-checks.yml@v1',
+      '    permissions: { contents: read, packages: write, pull-requests: write, security-events: write, actions: read }',
+      '    with:',
+      '      context: .',
+      '      image: ghcr.io/dreamscape/payment',
+      `      environments: '["dev", "prod"]'`,
+      ...withLines.map((l) => `      ${l}`),
+      '',
+    ].join('\n'),
+  });
+  const plans = (r: WorkflowRunRecord): ActionCall[] =>
+    calls(r, 'action-deploy').filter((c) => c.with.mode === 'plan');
+
+  it("plans the chart in every environment with that environment's values files, helm set up first, no overlay", async () => {
+    const r = await run('pipeline', branchPullRequest(), {
+      workflow: checks([
+        'chart: charts/payment',
+        'namespace: payment',
+        'values: |',
+        '  charts/payment/values.yaml',
+        '  deploy/values-{environment}.yaml',
+        'set: migration.enabled=false',
+      ]),
+    });
+    const planned = plans(r).map((c) => ({
+      environment: c.with.environment,
+      overlay: c.with.overlay,
+      chart: c.with.chart,
+      namespace: c.with.namespace,
+      values: (c.with.values ?? '').split('\n').filter((l) => l !== ''),
+      set: c.with.set,
+    }));
+    expect(planned).toEqual(
+      ['dev', 'prod'].map((environment) => ({
+        environment,
+        overlay: '',
+        chart: 'charts/payment',
+        namespace: 'payment',
+        values: ['charts/payment/values.yaml', `deploy/values-${environment}.yaml`],
+        set: 'migration.enabled=false',
+      })),
+    );
+    const planJobs = allJobs(r).filter((j) => j.path.startsWith('checks/plan'));
+    expect(planJobs).toHaveLength(2);
+    for (const job of planJobs) {
+      const names = job.steps.map((st) => `${st.name}:${st.outcome}`);
+      expect(names.indexOf('Helm:success')).toBeGreaterThan(-1);
+      expect(names.indexOf('Helm:success')).toBeLessThan(job.steps.findIndex((st) => st.id === 'plan'));
+    }
+    expect(secretsIn(r)).toEqual([]);
+  });
+
+  it('without a chart plans the overlays as before, with no helm and no values step', async () => {
+    const r = await run('pipeline', branchPullRequest(), { workflow: checks([]) });
+    expect(plans(r).map((c) => [c.with.environment, c.with.overlay, c.with.chart, c.with.values])).toEqual([
+      ['dev', 'k8s/overlays/dev', '', ''],
+      ['prod', 'k8s/overlays/prod', '', ''],
+    ]);
+    const steps = allJobs(r)
+      .filter((j) => j.path.startsWith('checks/plan'))
+      .flatMap((j) => j.steps.map((st) => `${st.name}:${st.outcome}`));
+    expect(steps.filter((st) => st.startsWith('Helm:') || st.startsWith('Values files'))).toEqual([
+      'Values files of dev:skipped',
+      'Helm:skipped',
+      'Values files of prod:skipped',
+      'Helm:skipped',
+    ]);
+  });
+});
