@@ -599,6 +599,26 @@ describe('the rollback dispatch (repository_dispatch from an alerting system)', 
       { environment: 7e300 },
       /environment must be a lowercase name such as prod, got '7/,
     ],
+    [
+      'an environment the caller does not list (GitHub would create it unprotected)',
+      { environment: 'qa' },
+      /environment 'qa' is not one this workflow may roll back \(dev, staging, prod\); add it to the environments input of the calling workflow$/,
+    ],
+    [
+      'a number that reads as a name',
+      { environment: 12 },
+      /environment '12' is not one this workflow may roll back/,
+    ],
+    [
+      'a boolean that reads as a name',
+      { environment: true },
+      /environment 'true' is not one this workflow may roll back/,
+    ],
+    [
+      'a listed name inside a longer one',
+      { environment: 'prod-eu' },
+      /environment 'prod-eu' is not one this workflow may roll back/,
+    ],
   ])(
     '%s: the check step fails with its message, and no action runs after it',
     async (_name, payload, message) => {
