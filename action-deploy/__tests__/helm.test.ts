@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,20 +40,35 @@ let workspace: string;
 let helmHome: string;
 let helm: string;
 
+function helmEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: helmHome,
+    HELM_CONFIG_HOME: join(helmHome, 'config'),
+    HELM_CACHE_HOME: join(helmHome, 'cache'),
+    HELM_DATA_HOME: join(helmHome, 'data'),
+    DOCKER_CONFIG: join(helmHome, 'docker'),
+  };
+}
+
 function helmTool(args: string[], input?: string): string {
   return execFileSync(helm, args, {
     cwd: workspace,
     encoding: 'utf8',
     stdio: ['pipe', 'pipe', 'pipe'],
     ...(input === undefined ? {} : { input }),
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: helmHome,
-      HELM_CONFIG_HOME: join(helmHome, 'config'),
-      HELM_CACHE_HOME: join(helmHome, 'cache'),
-      HELM_DATA_HOME: join(helmHome, 'data'),
-      DOCKER_CONFIG: join(helmHome, 'docker'),
-    },
+    env: helmEnv(),
+  });
+}
+
+/** helm without blocking this process: for a registry whose token service runs in this process. */
+function helmAsync(args: string[], input?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(helm, args, { cwd: workspace, env: helmEnv() }, (error, _out, stderr) => {
+      if (error === null) resolve();
+      else reject(new Error(`helm ${args[0] ?? ''} failed: ${stderr}`));
+    });
+    child.stdin?.end(input ?? '');
   });
 }
 
@@ -340,4 +355,50 @@ describe('chart inputs refused before any write', () => {
     },
     120_000,
   );
+});
+
+describe('an oci:// chart beside require-scan', () => {
+  // The credentials are scan-registry's: with require-scan, an oci:// chart of another registry is
+  // pulled anonymously, never handed them (a public chart registry must not see a workflow token).
+  let charts: RunningRegistry;
+  beforeAll(async () => {
+    charts = await startRegistry({
+      auth: { mode: 'token', users: { publisher: 'publisher-secret-7c1d' }, anonymousPull: true },
+    });
+    await helmAsync(
+      ['registry', 'login', charts.host, '--username', 'publisher', '--password-stdin'],
+      'publisher-secret-7c1d',
+    );
+    await helmAsync(['push', 'dist/payment-1.4.0.tgz', `oci://${charts.host}/public`]);
+    await helmAsync(['registry', 'logout', charts.host]);
+  }, 60_000);
+  afterAll(async () => {
+    await charts.close();
+  });
+
+  it("plans a public chart of another registry, pulled anonymously, scan-registry's credentials kept from it", async () => {
+    const before = realWrites(cluster.double).length;
+    const r = await release(
+      {
+        mode: 'plan',
+        chart: `oci://${charts.host}/public/payment`,
+        'chart-version': '1.4.0',
+        images: pin('v9'),
+        'require-scan': 'true',
+        'scan-registry': registry.host,
+        // The images are ghcr.io's: asked no verdict here, so no registry outside the test is read.
+        'scan-exempt': 'ghcr.io/dreamscape/*',
+        'registry-username': 'deployer',
+        'registry-password': PASSWORD,
+      },
+      'plan-public-chart',
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.outputs.result).toBe('planned');
+    expect(r.stdout).toContain(
+      `– ghcr.io/dreamscape/payment@${digest('payment', 'v9')}: exempt: exempted by scan-exempt entry 'ghcr.io/dreamscape/*'`,
+    );
+    expect(realWrites(cluster.double).length).toBe(before);
+    expect(findSecretLeaks(r, { password: PASSWORD })).toEqual([]);
+  }, 180_000);
 });

@@ -282,9 +282,17 @@ describe('require-scan', () => {
         ['redis:7', /a tag is not accepted/],
         ['*', /it would exempt every image: set require-scan: false instead/],
         [`${vendorHost}/vendor/mig*`, /'\*' is accepted only as the whole last component/],
+        [
+          `${registry.host}/*`,
+          /it covers every image under 127\.0\.0\.1:\d+, where your own images and their verdicts are \(scan-registry\)/,
+        ],
+        [
+          `${registry.host}/dreamscape/*`,
+          /it covers every image under 127\.0\.0\.1:\d+\/dreamscape, where your own images and their verdicts are \(scan-registry and the repository's owner\)/,
+        ],
       ] as const) {
         const before = realWrites(cluster.double).length;
-        const r = await withVendor(`bad-${entry.length}`, entry);
+        const r = await withVendor(`bad-${String(entry.length)}-${entry.slice(-3)}`, entry);
         expect([entry, r.exitCode === 0]).toEqual([entry, false]);
         expect(r.errors.join('\n')).toContain(
           `Input 'scan-exempt' has an invalid value ${JSON.stringify(entry)}`,
@@ -435,7 +443,9 @@ describe('require-scan', () => {
       expect(r.outputs).toMatchObject({ result: 'planned', 'plan-errors': '0' });
       const markdown = r.outputs.plan ?? '';
       expect(markdown).toContain('**A deploy would refuse 2 of 7 images');
-      expect(markdown).toContain('1 image is exempted by scan-exempt: no verdict is asked of it.');
+      expect(markdown).toContain(
+        "**A deploy would refuse 2 of 7 images.** Apart from the 1 exempted by scan-exempt, each image's newest verdict is judged as a deploy judges it: passing, at most 7d old,",
+      );
       expect(row(markdown, pins.voyage).slice(1)).toEqual([
         '➖ exempt',
         '—',

@@ -17,7 +17,12 @@ import {
 } from '@dreamscape/core';
 import { findOnPath, RENDERERS, type HelmChoice, type ImagePin, type Renderer } from '@dreamscape/kube';
 import { parseImagesInput } from '@dreamscape/image';
-import { readScanRequirement, type ScanRequirement } from '@dreamscape/scan';
+import {
+  exemptionCoveringAll,
+  readScanRequirement,
+  SCAN_EXEMPT_FORMAT,
+  type ScanRequirement,
+} from '@dreamscape/scan';
 import { parseAllowedClusterObjects, type AllowedClusterObject } from '@dreamscape/release';
 
 const NAME = RELEASE_NAME;
@@ -102,9 +107,10 @@ export function readInputs(
       { reason: overlayInput === '' ? 'neither is given' : 'both are given' },
     );
   const overlay = overlayInput === '' ? '' : readOverlay(overlayInput, workspace);
-  const scan = readBoolean(src, 'require-scan', false) ? readScanSettings(src) : undefined;
+  const scan = readBoolean(src, 'require-scan', false) ? readScanSettings(src, env) : undefined;
   const registryCredentials = readCredentials(src, chartInput.startsWith('oci://') || scan !== undefined);
-  const chart = chartInput === '' ? undefined : readChart(src, chartInput, registryCredentials);
+  const chart =
+    chartInput === '' ? undefined : readChart(src, chartInput, registryCredentials, scan?.registry);
   if (chart === undefined)
     for (const name of ['chart-version', 'values', 'set'])
       if (readString(src, name) !== '')
@@ -206,13 +212,17 @@ function readOverlay(value: string, workspace: string): string {
 
 /**
  * `chart` and what goes with it. Paths are checked (inside the workspace, links followed) and the
- * values parsed when the chart is rendered, before helm runs.
+ * values parsed when the chart is rendered, before helm runs. An `oci://` chart gets the
+ * credentials only when they are not `scan-registry`'s, or it lives there: credentials meant for
+ * the verdicts' registry never go to another host.
  */
 function readChart(
   src: InputSource,
   chart: string,
   credentials: { readonly username: string; readonly password: string } | undefined,
+  scanRegistry: string | undefined,
 ): ChartInputs {
+  const host = /^oci:\/\/([^/]+)\//.exec(chart)?.[1]?.toLowerCase();
   const helm = readEnum(src, 'helm', ['pinned', 'path'] as const, 'pinned');
   return {
     chart,
@@ -220,7 +230,10 @@ function readChart(
     values: readList(src, 'values'),
     set: readList(src, 'set', { commas: false }),
     helm,
-    registry: chart.startsWith('oci://') ? credentials : undefined,
+    registry:
+      chart.startsWith('oci://') && (scanRegistry === undefined || host === scanRegistry)
+        ? credentials
+        : undefined,
   };
 }
 
@@ -247,8 +260,15 @@ function readCredentials(
   return username === '' ? undefined : { username, password };
 }
 
-/** `require-scan`'s settings, and `scan-registry`, where the credentials go when verdicts are read. */
-function readScanSettings(src: InputSource): ScanRequirement & { readonly registry: string } {
+/**
+ * `require-scan`'s settings, and `scan-registry`, where the credentials go when verdicts are read.
+ * A `scan-exempt` entry covering all of `scan-registry`, or the repository owner's namespace in it,
+ * is refused: it would exempt the team's own images, which is `require-scan: false` by another name.
+ */
+function readScanSettings(
+  src: InputSource,
+  env: Readonly<Record<string, string | undefined>>,
+): ScanRequirement & { readonly registry: string } {
   const registry = readString(src, 'scan-registry', { default: 'ghcr.io' }).toLowerCase();
   if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$/.test(registry))
     throw new InputError(
@@ -256,7 +276,16 @@ function readScanSettings(src: InputSource): ScanRequirement & { readonly regist
       registry,
       'a registry host, such as ghcr.io or registry.example.com:5000',
     );
-  return { ...readScanRequirement(src), registry };
+  const requirement = readScanRequirement(src);
+  const owner = (env.GITHUB_REPOSITORY_OWNER ?? env.GITHUB_REPOSITORY?.split('/')[0] ?? '').toLowerCase();
+  for (const own of owner === '' ? [registry] : [registry, `${registry}/${owner}`]) {
+    const entry = exemptionCoveringAll(own, requirement.exempt ?? []);
+    if (entry !== undefined)
+      throw new InputError('scan-exempt', entry.text, SCAN_EXEMPT_FORMAT, {
+        reason: `it covers every image under ${own}, where your own images and their verdicts are (scan-registry${own === registry ? '' : " and the repository's owner"}): name the third-party repositories, or set require-scan: false`,
+      });
+  }
+  return { ...requirement, registry };
 }
 
 const MODE_ACCEPTED =

@@ -563,22 +563,19 @@ function scanSection(scan: PlannedScan, unread: number): string[] {
       : `The verdicts of ${countOf(unread, 'image')} given no digest were not read (a verdict is attached to a digest): see Not checked.`;
   if (all === 0)
     return [...lines, elsewhere ?? 'The release runs no image: require-scan has nothing to judge.', ''];
+  const exempt = scan.checks.filter((c) => c.status === 'exempt').length;
+  // `(1 exempted by scan-exempt; the others: passing, ...)`: an exempt image is asked no verdict.
+  const others = exempt === 0 ? '' : ` (${String(exempt)} exempted by scan-exempt, asked no verdict)`;
   lines.push(
     `${
       refused === 0
         ? unread === 0
-          ? `A deploy would accept all ${countOf(all, 'image')}`
-          : `A deploy would accept the ${countOf(all, 'image')} pinned by digest`
-        : `**${refusalText(refused, all)}.** Each image's newest verdict is judged as a deploy judges it`
+          ? `A deploy would accept all ${countOf(all, 'image')}${others}`
+          : `A deploy would accept the ${countOf(all, 'image')} pinned by digest${others}`
+        : `**${refusalText(refused, all)}.** ${exempt === 0 ? "Each image's" : `Apart from the ${String(exempt)} exempted by scan-exempt, each image's`} newest verdict is judged as a deploy judges it`
     }: ${requirementText(scan.requirement)}.`,
     '',
   );
-  const exempt = scan.checks.filter((c) => c.status === 'exempt').length;
-  if (exempt > 0)
-    lines.push(
-      `${countOf(exempt, 'image')} ${exempt === 1 ? 'is' : 'are'} exempted by scan-exempt: no verdict is asked of ${exempt === 1 ? 'it' : 'them'}.`,
-      '',
-    );
   lines.push(...verdictTable(scan.checks, scan.now), '');
   if (refused > 0) lines.push(SCAN_REFUSAL_HINT, '');
   if (elsewhere !== undefined) lines.push(elsewhere, '');

@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { InputError } from '@dreamscape/core';
-import { exemptionFor, parseScanExemptions, SCAN_EXEMPT_LIMIT } from '../src/scan-exemptions.js';
+import {
+  exemptionCoveringAll,
+  exemptionFor,
+  parseScanExemptions,
+  SCAN_EXEMPT_LIMIT,
+} from '../src/scan-exemptions.js';
 import { checkScanVerdicts, isRefused, scanRefusal, type ScanRequirement } from '../src/scan-requirement.js';
 import type { ReferrerStore } from '../src/verdict-referrers.js';
 
@@ -39,7 +44,14 @@ describe('parseScanExemptions', () => {
 
   it.each([
     ['redis:7', /a tag is not accepted: a deployed image is pinned by digest/],
-    [`redis:7@${A}`, /a tag is not accepted/],
+    [
+      'quay.io',
+      /'quay\.io' is a registry host, not a repository: write 'quay\.io\/\*' for every image it holds/,
+    ],
+    ['localhost:5000', /'localhost:5000' is a registry host, not a repository: write 'localhost:5000\/\*'/],
+    ['localhost', /'localhost' is a registry host/],
+    [`ghcr.io@${A}`, /'ghcr\.io' is a registry host/],
+    ['quay.io:99999/*', /'quay\.io:99999' is not a registry host/],
     ['*', /it would exempt every image: set require-scan: false instead/],
     ['/*', /it would exempt every image/],
     ['*/*', /it would exempt every image/],
@@ -64,6 +76,22 @@ describe('parseScanExemptions', () => {
     expect(message).toContain(`Input 'scan-exempt' has an invalid value ${JSON.stringify(entry)}`);
     expect(message).toMatch(reason);
     expect(message).toContain("Accepted: one entry per line or comma-separated: a repository ('redis'");
+  });
+
+  it('takes a reference with a tag and a digest, as manifests write it: the digest decides', () => {
+    expect(parseScanExemptions([`redis:7.2@${A}`])).toEqual([
+      { text: `redis:7.2@${A}`, name: 'docker.io/library/redis', under: false, digest: A },
+    ]);
+  });
+
+  it("reads a host as Docker does: lowercase, and Docker Hub's other names as docker.io", () => {
+    expect(
+      parseScanExemptions(['QUAY.IO/prometheus/node-exporter', 'Quay.io/*', 'index.docker.io/library/redis']),
+    ).toEqual([
+      { text: 'QUAY.IO/prometheus/node-exporter', name: 'quay.io/prometheus/node-exporter', under: false },
+      { text: 'Quay.io/*', name: 'quay.io', under: true },
+      { text: 'index.docker.io/library/redis', name: 'docker.io/library/redis', under: false },
+    ]);
   });
 
   it(`refuses more than ${String(SCAN_EXEMPT_LIMIT)} entries`, () => {
@@ -103,9 +131,30 @@ describe('exemptionFor', () => {
     expect(exempting(`postgres@${A}`, 'bitnami/*')).toBeUndefined();
   });
 
+  it("matches hosts as Docker does, on either side: case, and Docker Hub's aliases", () => {
+    expect(exempting(`quay.io/prometheus/node@${A}`, 'QUAY.IO/prometheus/*')).toBe('QUAY.IO/prometheus/*');
+    expect(exempting(`index.docker.io/library/redis@${A}`, 'redis')).toBe('redis');
+    expect(exempting(`registry-1.docker.io/bitnami/redis@${A}`, 'bitnami/*')).toBe('bitnami/*');
+    expect(exempting(`quay.io.evil.example/prometheus/node@${A}`, 'quay.io/*')).toBeUndefined();
+    expect(exempting(`localhost:5000/tools/x@${A}`, 'localhost/*')).toBeUndefined();
+  });
+
   it('takes the first entry that covers an image, and exempts nothing with no entries', () => {
     expect(exempting(`redis@${A}`, 'postgres', 'library/*', 'redis')).toBe('library/*');
     expect(exemptionFor(`redis@${A}`, [])).toBeUndefined();
+  });
+});
+
+describe('exemptionCoveringAll', () => {
+  it('finds an entry that covers every repository of a registry or a namespace, and no narrower one', () => {
+    const entries = (...e: string[]): ReturnType<typeof parseScanExemptions> => parseScanExemptions(e);
+    expect(exemptionCoveringAll('ghcr.io', entries('redis', 'ghcr.io/*'))?.text).toBe('ghcr.io/*');
+    expect(exemptionCoveringAll('ghcr.io/acme', entries('ghcr.io/*'))?.text).toBe('ghcr.io/*');
+    expect(exemptionCoveringAll('ghcr.io/acme', entries('GHCR.io/acme/*'))?.text).toBe('GHCR.io/acme/*');
+    expect(
+      exemptionCoveringAll('ghcr.io/acme', entries('ghcr.io/acme/tools/*', 'ghcr.io/acme')),
+    ).toBeUndefined();
+    expect(exemptionCoveringAll('ghcr.io', entries('ghcr.io/acme/*', 'quay.io/*'))).toBeUndefined();
   });
 });
 

@@ -45,36 +45,72 @@ function parseExemption(text: string, input: string): ScanExemption {
       throw fail('it would exempt every image: set require-scan: false instead');
     if (path.includes('*')) throw fail("'*' is accepted only as the whole last component");
     if (path.includes('@')) throw fail("a path ending in '/*' has no digest");
-    if (isRegistryOnly(path)) {
-      if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$/.test(path)) throw fail(`'${path}' is not a registry host`);
-      return { text, name: path, under: true };
-    }
+    if (isRegistryOnly(path)) return { text, name: registryHost(path, fail), under: true };
     if (path.lastIndexOf(':') > path.lastIndexOf('/')) throw fail("a path ending in '/*' has no tag");
     // `bitnami/*` is every repository under docker.io/bitnami (Docker's `library/` is only for a
     // one-component name): the path is read as the registry and path of a name one level deeper.
     const first = path.split('/')[0] ?? '';
     const prefix = isRegistryOnly(first) ? path : `docker.io/${path}`;
     const { name } = splitRepositoryName(`${prefix}/x`, fail);
-    return { text, name: name.slice(0, -2), under: true };
+    return { text, name: canonicalName(name.slice(0, -2)), under: true };
   }
   const at = text.indexOf('@');
-  const rest = at < 0 ? text : text.slice(0, at);
+  let rest = at < 0 ? text : text.slice(0, at);
   const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/'))
-    throw fail(
-      'a tag is not accepted: a deployed image is pinned by digest, and a tag may name another image tomorrow; name the repository, or the repository and one digest',
-    );
+  if (!rest.includes('/') && isRegistryOnly(colon < 0 ? rest : rest.slice(0, colon)))
+    throw fail(`'${rest}' is a registry host, not a repository: write '${rest}/*' for every image it holds`);
+  if (colon > rest.lastIndexOf('/')) {
+    // `redis:7@sha256:…`, as manifests write it: the digest decides, the tag is dropped.
+    if (at < 0)
+      throw fail(
+        'a tag is not accepted: a deployed image is pinned by digest, and a tag may name another image tomorrow; name the repository, or the repository and one digest',
+      );
+    rest = rest.slice(0, colon);
+  }
   if (at >= 0) {
     const digest = text.slice(at + 1);
     if (!DIGEST.test(digest)) throw fail(`'${digest}' is not a sha256 digest`);
-    return { text, name: splitRepositoryName(rest, fail).name, under: false, digest };
+    return { text, name: canonicalName(splitRepositoryName(rest, fail).name), under: false, digest };
   }
-  return { text, name: splitRepositoryName(rest, fail).name, under: false };
+  return { text, name: canonicalName(splitRepositoryName(rest, fail).name), under: false };
 }
 
 /** `quay.io`, `registry.example:5000`, `localhost`: a first component that is a registry and nothing more. */
 function isRegistryOnly(path: string): boolean {
   return !path.includes('/') && (path.includes('.') || path.includes(':') || path === 'localhost');
+}
+
+/** A registry host as an entry names it, lowercase, its port in range; Docker Hub's aliases as `docker.io`. */
+function registryHost(text: string, fail: (reason: string) => Error): string {
+  const host = text.toLowerCase();
+  const port = /:([0-9]{1,5})$/.exec(host)?.[1];
+  if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$/.test(host) || (port !== undefined && Number(port) > 65_535))
+    throw fail(`'${text}' is not a registry host`);
+  return canonicalName(host);
+}
+
+/** Docker Hub's other host names. */
+const DOCKER_HUB_ALIASES = ['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'];
+
+/** `registry/path` compared as Docker compares it: the host lowercase, Docker Hub's aliases as `docker.io`. */
+function canonicalName(name: string): string {
+  const slash = name.indexOf('/');
+  const host = (slash < 0 ? name : name.slice(0, slash)).toLowerCase();
+  const path = slash < 0 ? '' : name.slice(slash);
+  return `${DOCKER_HUB_ALIASES.includes(host) ? 'docker.io' : host}${path}`;
+}
+
+/**
+ * The `/*` entry that covers every repository under `name` (a registry, or a registry and a
+ * namespace), or undefined: what action-deploy refuses for `scan-registry` and the repository
+ * owner's namespace, since such an entry would turn `require-scan` off for the team's own images.
+ */
+export function exemptionCoveringAll(
+  name: string,
+  exemptions: readonly ScanExemption[],
+): ScanExemption | undefined {
+  const wanted = canonicalName(name);
+  return exemptions.find((e) => e.under && (wanted === e.name || wanted.startsWith(`${e.name}/`)));
 }
 
 /**
@@ -90,9 +126,10 @@ export function exemptionFor(image: string, exemptions: readonly ScanExemption[]
   } catch {
     return undefined;
   }
+  const name = canonicalName(target.name);
   return exemptions.find((e) =>
     e.under
-      ? target.name.startsWith(`${e.name}/`)
-      : e.name === target.name && (e.digest === undefined || e.digest === target.digest),
+      ? name.startsWith(`${e.name}/`)
+      : e.name === name && (e.digest === undefined || e.digest === target.digest),
   );
 }

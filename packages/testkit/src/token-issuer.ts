@@ -96,18 +96,25 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Run
   const lifetime = options.expiresInSeconds ?? 300;
   const requests: TokenRequestRecord[] = [];
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  // GET with Basic credentials (the token spec), or POST of an OAuth2 password grant (the form
+  // `grant_type=password&username=…&password=…&scope=…`, which helm's OCI client sends).
+  const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname !== '/token') {
       res.writeHead(404).end();
       return;
     }
-    const scopes = url.searchParams
+    const form = req.method === 'POST' ? new URLSearchParams(body) : undefined;
+    const params = form ?? url.searchParams;
+    const scopes = params
       .getAll('scope')
       .flatMap((s) => s.split(' '))
       .filter((s) => s !== '');
-    const requestedService = url.searchParams.get('service') ?? '';
-    const credentials = parseBasic(req.headers.authorization);
+    const requestedService = params.get('service') ?? '';
+    const credentials =
+      form?.get('grant_type') === 'password'
+        ? { username: form.get('username') ?? '', password: form.get('password') ?? '' }
+        : parseBasic(req.headers.authorization);
     let account: string | undefined;
     if (credentials !== undefined) {
       if (options.users[credentials.username] !== credentials.password) {
@@ -162,7 +169,13 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Run
     );
   };
 
-  const server = createServer(handle);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      handle(req, res, Buffer.concat(chunks).toString('utf8'));
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {

@@ -943,6 +943,21 @@ describe('a Helm chart deployed through deploy.yml', () => {
     });
   });
 
+  it("gives the registry credentials (the workflow token by default) to an oci:// chart of scan-registry only, never to another registry's", async () => {
+    const credentialsFor = async (chart: string): Promise<[string, boolean]> => {
+      const r = await run('pipeline', pushMain(), {
+        workflow: caller('dev', ['namespace: cache', `chart: ${chart}`, 'chart-version: 21.2.0']),
+      });
+      const [deploy] = calls(r, 'action-deploy');
+      expect([deploy?.with.chart, deploy?.with['require-scan']]).toEqual([chart, 'false']);
+      return [deploy?.with['registry-username'] ?? '', (deploy?.with['registry-password'] ?? '') !== ''];
+    };
+    expect(await credentialsFor('oci://ghcr.io/dreamscape/charts/cache')).toEqual(['octocat', true]);
+    expect(await credentialsFor('oci://registry-1.docker.io/bitnamicharts/redis')).toEqual(['', false]);
+    // A host that only begins like scan-registry's is another registry.
+    expect(await credentialsFor('oci://ghcr.io.example.net/charts/cache')).toEqual(['', false]);
+  });
+
   it('an overlay, as before: no helm set up, the default overlay of the environment', async () => {
     const r = await run('pipeline', pushMain(), { workflow: caller('dev', []) });
     expect(deployStep(r)).toContain('Helm:skipped');
