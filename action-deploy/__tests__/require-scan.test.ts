@@ -164,6 +164,8 @@ describe('require-scan', () => {
     expect(r.outputs.result).toBe('promoted');
     expect(r.stdout).toContain(`✓ ${ref}: passed (trivy 0.74.0, threshold high`);
     expect(r.stdout).toContain('require-scan: all 1 images have a passing verdict.');
+    expect(r.summary).toContain('require-scan: 1 image, each with a passing verdict.');
+    expect(r.summary).toContain(`| \`${ref}\` | ✅ passing |`);
     expect(findSecretLeaks(r, { password: CI.password })).toEqual([]);
   }, 120_000);
 
@@ -268,6 +270,15 @@ describe('require-scan', () => {
       );
       expect(r.stdout).toContain(
         'require-scan: 1 of 2 images have a passing verdict; 1 exempted by scan-exempt.',
+      );
+      // The job summary lists both, the exempted one with its entry, for whoever reviews the run.
+      expect(r.summary).toContain('#### 🔍 Scan verdicts');
+      expect(r.summary).toContain(
+        'require-scan: 1 image with a passing verdict; 1 image exempted by scan-exempt, asked no verdict.',
+      );
+      expect(r.summary).toContain(`| \`${own}\` | ✅ passing |`);
+      expect(r.summary).toContain(
+        `| \`${vendor}\` | ➖ exempt | — | — | — | exempted by scan-exempt entry '${vendorHost}/vendor/*'; no verdict was read |`,
       );
       const job = cluster.double
         .objects('jobs', NS)

@@ -2,7 +2,12 @@ import { runAction, withResultOnFailure, type ActionRuntime } from '@dreamscape/
 import { ActionError, FetchHttpClient, makeRunTempDir, ProcessCommandRunner } from '@dreamscape/core';
 import { runDeployments, trackDeployment } from '@dreamscape/github';
 import { RegistryClient, registryReferrers } from '@dreamscape/image';
-import { judgeScannedImages, requireScannedImages, type ReferrerStore } from '@dreamscape/scan';
+import {
+  acceptedVerdictsSection,
+  judgeScannedImages,
+  requireScannedImages,
+  type ReferrerStore,
+} from '@dreamscape/scan';
 import { hasKubeconfig, kubeconfigSource, runKubectl, withClusterSession } from '@dreamscape/kube';
 import {
   canaryRelease,
@@ -88,13 +93,21 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
     const release = await settleRelease(rendered, source, { ...tools, api, mode });
     // Every image the release would run (pinned now, kept ones included), judged before any write.
     const scan = inputs.scan;
-    if (scan !== undefined && mode === 'deploy' && continuation !== 'abort')
-      await logger.group('Scan verdicts', () =>
-        requireScannedImages(release.rendered.images, verdictStore(inputs, scan, { http, logger }), scan, {
-          now: Date.now(),
-          logger,
-        }),
-      );
+    const scanNow = Date.now();
+    const accepted =
+      scan !== undefined && mode === 'deploy' && continuation !== 'abort'
+        ? await logger.group('Scan verdicts', () =>
+            requireScannedImages(
+              release.rendered.images,
+              verdictStore(inputs, scan, { http, logger }),
+              scan,
+              {
+                now: scanNow,
+                logger,
+              },
+            ),
+          )
+        : undefined;
     const scanned =
       mode === 'plan' ? await planScan(inputs, release.rendered.images, { http, logger }) : undefined;
     const services = release.plan.services.map((s) => s.name);
@@ -181,7 +194,13 @@ async function deploy(rt: ActionRuntime, inputs: DeployInputs, tempDir: string):
           },
         ),
     );
-    await reportOutcome(rt, outcome, url, continuation);
+    await reportOutcome(
+      rt,
+      outcome,
+      url,
+      continuation,
+      accepted === undefined ? undefined : acceptedVerdictsSection(accepted, scanNow).join('\n'),
+    );
   });
 }
 
@@ -226,6 +245,8 @@ async function reportOutcome(
   outcome: ReleaseOutcome,
   url: string,
   continuation: 'promote' | 'abort' | undefined,
+  /** More of the summary, after the release's: the scan verdicts a deploy accepted. */
+  more?: string,
 ): Promise<void> {
   rt.setOutput('result', outcome.result);
   rt.setOutput('revision', String(outcome.revision));
@@ -234,6 +255,7 @@ async function reportOutcome(
   rt.setOutput('release', releaseJson(outcome));
   rt.setOutput('url', url);
   await rt.appendSummary(renderReleaseSummary(outcome, 'Deploy'));
+  if (more !== undefined) await rt.appendSummary(more);
   if (outcome.result === 'paused') {
     rt.logger.notice(
       `Revision ${outcome.revision} waits for approval: run this deploy again with \`mode: promote\` to go on, or \`mode: abort\` to stop it.`,

@@ -223,14 +223,14 @@ export async function judgeScannedImages(
 
 /**
  * `require-scan`: every image's newest verdict read and judged, each judgement logged; throws the
- * refusal listing every image refused.
+ * refusal listing every image refused, and returns the judgements when none is.
  */
 export async function requireScannedImages(
   images: readonly string[],
   store: ReferrerStore,
   requirement: ScanRequirement,
   o: { readonly now: number; readonly logger: Logger },
-): Promise<void> {
+): Promise<VerdictCheck[]> {
   const checks = await judgeScannedImages(images, store, requirement, o);
   const refusal = scanRefusal(checks);
   if (refusal !== undefined) throw refusal;
@@ -240,4 +240,5 @@ export async function requireScannedImages(
       ? `require-scan: all ${String(checks.length)} images have a passing verdict.`
       : `require-scan: ${String(checks.length - exempt)} of ${String(checks.length)} images have a passing verdict; ${String(exempt)} exempted by scan-exempt.`,
   );
+  return checks;
 }

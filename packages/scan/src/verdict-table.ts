@@ -41,3 +41,23 @@ export function verdictTable(checks: readonly VerdictCheck[], now: number): stri
     ...rows,
   ];
 }
+
+/**
+ * The job summary's section for the verdicts a deploy accepted: how many passed and how many
+ * `scan-exempt` exempted (with their entries), then the table.
+ */
+export function acceptedVerdictsSection(checks: readonly VerdictCheck[], now: number): string[] {
+  const exempt = checks.filter((c) => c.status === 'exempt').length;
+  const passing = checks.length - exempt;
+  const images = (n: number): string => `${String(n)} image${n === 1 ? '' : 's'}`;
+  return [
+    '#### 🔍 Scan verdicts',
+    '',
+    exempt === 0
+      ? `require-scan: ${images(checks.length)}, each with a passing verdict.`
+      : `require-scan: ${images(passing)} with a passing verdict; ${images(exempt)} exempted by scan-exempt, asked no verdict.`,
+    '',
+    ...verdictTable(checks, now),
+    '',
+  ];
+}
