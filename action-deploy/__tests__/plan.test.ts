@@ -427,7 +427,7 @@ describe('the plan report with require-scan', () => {
         `| \`${WEB}\` | ✅ passing | 3h | trivy 0.74.0 | high |  |`,
         `| \`${API}\` | ❌ missing | — | — | — | no scan verdict is attached to this digest: scan it with action-scan (attach-verdict) before deploying |`,
         '',
-        'Scan each refused image with action-scan (its verdict is attached to the digest), or set require-scan: false for this environment.',
+        'Scan each refused image with action-scan (its verdict is attached to the digest); name an image you do not build and cannot attach a verdict to (a third-party image) in scan-exempt; or set require-scan: false for this environment.',
         '',
       ].join('\n'),
     );
