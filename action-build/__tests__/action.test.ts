@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -492,4 +493,66 @@ describe('action-build and a registry on this machine that speaks TLS (a self-ho
     expect(result.stdout).not.toContain(`http://${registry.host}`);
     expect(result.stdout).not.toMatch(/STEP \d/);
   }, 60_000);
+});
+
+describe("action-build and a base image from a registry on this machine without TLS (a runner's local mirror)", () => {
+  let mirror: RunningRegistry;
+  let workspace: string;
+  beforeAll(async () => {
+    mirror = await startRegistry({ auth: { mode: 'none' } });
+    // The base image goes to the mirror over plain http, as a mirror on a self-hosted runner holds it.
+    const buildah = requireTool('buildah');
+    const pushed = await new Promise<number | null>((resolve) => {
+      const child = spawn(
+        buildah,
+        [
+          '--root',
+          storage.root,
+          '--runroot',
+          storage.runroot,
+          '--storage-driver',
+          storage.storageDriver,
+          'push',
+          '--tls-verify=false',
+          baseImage,
+          `docker://${mirror.host}/library/base:1`,
+        ],
+        { stdio: 'ignore' },
+      );
+      child.on('close', resolve);
+    });
+    expect(pushed).toBe(0);
+    workspace = mkdtempSync(join(tmpdir(), 'ds-build-mirror-'));
+    writeFileSync(join(workspace, 'Dockerfile'), `FROM ${mirror.host}/library/base:1\nLABEL stage=mirror\n`);
+  }, 120_000);
+  afterAll(async () => {
+    await mirror.close();
+  });
+
+  it('pulls the base image over plain http, as it pushes there, and builds', async () => {
+    const result = await runActionBundle(actionDir, {
+      inputs: {
+        image: `${mirror.host}/dreamscape/from-mirror`,
+        context: '.',
+        tags: 'type=raw,value=mirror',
+        builder: 'buildah',
+        push: 'true',
+      },
+      env: { ...githubEnv(), GITHUB_WORKSPACE: workspace },
+      event: { name: 'push', payload: pushEvent },
+      cwd: workspace,
+      timeoutMs: 180_000,
+    });
+    expect(result.errors).toEqual([]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(
+      `Base images come from ${mirror.host} without TLS checks (plain http on a loopback address): the builder pulls them the same way.`,
+    );
+    expect(result.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const held = await fetch(`${mirror.url}/v2/dreamscape/from-mirror/manifests/mirror`, {
+      method: 'HEAD',
+      headers: { Accept: MANIFEST_ACCEPT },
+    });
+    expect(held.headers.get('docker-content-digest')).toBe(result.outputs.digest);
+  }, 240_000);
 });

@@ -156,6 +156,27 @@ describe('buildahBuildArgs', () => {
   });
 });
 
+describe('buildahBuildArgs and base images without TLS', () => {
+  it('pulls with --tls-verify=false only when a base image comes from a registry without TLS', () => {
+    const args = (insecurePulls: string[]): string[] =>
+      buildahBuildArgs(
+        request({ insecureRegistries: ['127.0.0.1:5000'], insecurePulls }),
+        { secretSpecs: [], iidFile: '/tmp/run/iid' },
+        {
+          layers: false,
+        },
+      );
+    expect(args(['127.0.0.1:5000']).slice(0, 4)).toEqual([
+      'bud',
+      '--tls-verify=false',
+      '--file',
+      '/src/app/Dockerfile',
+    ]);
+    // A push to an insecure registry alone does not turn the checks off for the build's pulls.
+    expect(args([])).not.toContain('--tls-verify=false');
+  });
+});
+
 describe('buildahPushArgs', () => {
   it('pushes an image by ID with a digest file, over plain HTTP when the registry is insecure', () => {
     expect(

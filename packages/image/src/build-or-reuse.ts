@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { ActionError, type CommandRunner, type Logger } from '@dreamscape/core';
 import { resolveBaseImage } from './base-image-resolver.js';
 import type { ImageBuildPlan } from './build-plan.js';
@@ -6,7 +7,9 @@ import type { BuildRecord } from './build-record.js';
 import type { Builder, BuildRequest } from './builders/builder.js';
 import { findReusableImage, tagManifest, type ReusableImage } from './image-reuse.js';
 import type { ImageManifest } from './manifest.js';
+import { baseImagesOf } from './dockerfile-base-images.js';
 import { formatName, parseReference } from './reference.js';
+import { mayFallBackToHttp } from './registry-transport.js';
 import type { RegistryClient } from './registry-client.js';
 
 /** What is built: the builder's request without the names, labels and push the plan decides. */
@@ -146,7 +149,18 @@ async function build(
   fingerprint: BuildFingerprint | undefined,
 ): Promise<Built> {
   const { source, plan, builder, logger } = options;
-  const access = plan.push ? await builderAccess(options.registry, plan) : undefined;
+  const pushes = plan.push ? await builderAccess(options.registry, plan) : undefined;
+  const pulls = await baseImageAccess(options.registry, source, plan, logger);
+  const access =
+    pushes === undefined && pulls.insecureRegistries.length === 0
+      ? undefined
+      : {
+          insecureRegistries: unique([
+            ...(pushes?.insecureRegistries ?? plan.insecureRegistries),
+            ...pulls.insecureRegistries,
+          ]),
+          plainHttpRegistries: unique([...(pushes?.plainHttpRegistries ?? []), ...pulls.plainHttpRegistries]),
+        };
   const login = plan.logins[0];
   if (plan.push && login !== undefined)
     await builder.login(login, { insecure: access?.insecureRegistries.includes(login.registry) ?? false });
@@ -168,6 +182,7 @@ async function build(
       sbom: source.sbom,
       insecureRegistries: access?.insecureRegistries ?? plan.insecureRegistries,
       plainHttpRegistries: access?.plainHttpRegistries ?? [],
+      insecurePulls: pulls.insecureRegistries,
     }),
   );
 }
@@ -191,6 +206,63 @@ async function builderAccess(
     if (transport.scheme === 'http' || !transport.verifyTls) insecureRegistries.push(name);
   }
   return { insecureRegistries, plainHttpRegistries };
+}
+
+/**
+ * The registries of the Dockerfile's base images that the builder must reach without TLS checks:
+ * a loopback registry answering plain http (a runner's local mirror), or one the user listed as
+ * insecure, as the registry client reached them. Other registries are not asked anything here: the
+ * builder pulls from them over https with the certificate checked.
+ */
+async function baseImageAccess(
+  registry: RegistryClient,
+  source: BuildSource,
+  plan: ImageBuildPlan,
+  logger: Logger,
+): Promise<{ insecureRegistries: string[]; plainHttpRegistries: string[] }> {
+  const none = { insecureRegistries: [], plainHttpRegistries: [] };
+  let text: string;
+  try {
+    text = await readFile(source.dockerfile, 'utf8');
+  } catch {
+    return none; // the builder says why it cannot read it
+  }
+  const bases = baseImagesOf(text, {
+    target: source.target,
+    buildArgs: source.buildArgs,
+    includeSyntax: false,
+  });
+  if (!bases.pinnable) return none;
+  const registries = new Set<string>();
+  for (const image of bases.images) {
+    try {
+      registries.add(parseReference(image).registry);
+    } catch {
+      // a reference the builder will refuse with its own message
+    }
+  }
+  const insecureRegistries: string[] = [];
+  const plainHttpRegistries: string[] = [];
+  for (const name of registries) {
+    if (!mayFallBackToHttp(name, plan.insecureRegistries)) continue;
+    let transport;
+    try {
+      transport = await registry.transport(name);
+    } catch {
+      continue; // unreachable: the builder's pull reports it
+    }
+    if (transport.scheme === 'http') plainHttpRegistries.push(name);
+    if (transport.scheme === 'http' || !transport.verifyTls) insecureRegistries.push(name);
+  }
+  if (insecureRegistries.length > 0)
+    logger.info(
+      `Base images come from ${insecureRegistries.join(', ')} without TLS checks (${plainHttpRegistries.length > 0 ? 'plain http on a loopback address' : 'listed in insecure-registries'}): the builder pulls them the same way.`,
+    );
+  return { insecureRegistries, plainHttpRegistries };
+}
+
+function unique(items: readonly string[]): string[] {
+  return [...new Set(items)];
 }
 
 /**

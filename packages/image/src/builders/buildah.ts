@@ -114,6 +114,9 @@ export function buildahBuildArgs(
   if (options.isolation !== undefined) args.push('--isolation', options.isolation);
   if (options.layers !== false) args.push('--layers');
   if (options.format !== undefined) args.push('--format', options.format);
+  // buildah has no per-registry switch: a base image from a registry without TLS (a local mirror)
+  // turns the checks off for this build's pulls, as `buildah bud --tls-verify=false` does.
+  if ((request.insecurePulls ?? []).length > 0) args.push('--tls-verify=false');
   args.push('--file', request.dockerfile);
   if (request.target !== undefined && request.target !== '') args.push('--target', request.target);
   for (const [name, value] of request.buildArgs) args.push('--build-arg', `${name}=${value}`);

@@ -43,6 +43,11 @@ export interface BuildRequest {
   readonly insecureRegistries?: readonly string[];
   /** Of {@link insecureRegistries}, those reached over plain http (the others: https, certificate unchecked). */
   readonly plainHttpRegistries?: readonly string[];
+  /**
+   * Of {@link insecureRegistries}, those the build pulls a base image from (a local mirror without
+   * TLS): buildah pulls with `--tls-verify=false` for them; a builder buildx creates is told them.
+   */
+  readonly insecurePulls?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
