@@ -90,7 +90,12 @@ function verdict(ref: string, o: { result: 'pass' | 'fail'; ageMs: number; criti
   };
 }
 
-function release(ref: string, runId: string, requireScan = true): Promise<ActionRunResult> {
+function release(
+  ref: string,
+  runId: string,
+  requireScan = true,
+  more: Record<string, string> = {},
+): Promise<ActionRunResult> {
   return deploy(
     cluster,
     {
@@ -110,6 +115,7 @@ function release(ref: string, runId: string, requireScan = true): Promise<Action
           }
         : {}),
       'verify-window': '300ms',
+      ...more,
     },
     { runId },
   );
@@ -219,25 +225,11 @@ describe('require-scan', () => {
     }, 60_000);
 
     function withVendor(runId: string, exempt: string | undefined): Promise<ActionRunResult> {
-      return deploy(
-        cluster,
-        {
-          overlay: '',
-          chart: 'examples/dreamscape/charts/payment',
-          app: 'payment',
-          environment: 'prod',
-          namespace: NS,
-          images: `ghcr.io/dreamscape/payment=${own}\n${vendorHost}/vendor/migrate=${vendor}`,
-          set: `migration.image.repository=${vendorHost}/vendor/migrate,migration.image.tag=v4.18.1`,
-          'require-scan': 'true',
-          'scan-registry': registry.host,
-          'registry-username': CI.username,
-          'registry-password': CI.password,
-          'verify-window': '300ms',
-          ...(exempt === undefined ? {} : { 'scan-exempt': exempt }),
-        },
-        { runId },
-      );
+      return release(own, runId, true, {
+        images: `ghcr.io/dreamscape/payment=${own}\n${vendorHost}/vendor/migrate=${vendor}`,
+        set: `migration.image.repository=${vendorHost}/vendor/migrate,migration.image.tag=v4.18.1`,
+        ...(exempt === undefined ? {} : { 'scan-exempt': exempt }),
+      });
     }
 
     it('is refused without an exemption, and with an entry for another digest, before any write', async () => {
