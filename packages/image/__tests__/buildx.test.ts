@@ -852,7 +852,7 @@ describe('BuildxBuilder with a stand-in docker that answers as docker and buildx
     );
     // The Docker daemon reaches loopback registries over plain http by itself; anything else it must be told.
     expect(warnings(logger)).toEqual([
-      'registry.internal:5000 is reached over plain http; the docker driver pushes as the Docker daemon is configured, so its insecure-registries (daemon.json) must list registry.internal:5000.',
+      'registry.internal:5000 is reached over plain http; the docker driver pushes and pulls as the Docker daemon is configured, so its insecure-registries (daemon.json) must list registry.internal:5000.',
     ]);
   });
 });

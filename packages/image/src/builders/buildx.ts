@@ -409,8 +409,8 @@ export class BuildxBuilder implements Builder {
       const how = plain.has(registry) ? 'over plain http' : 'without checking its certificate';
       this.deps.logger.warning(
         instance.driver === 'docker'
-          ? `${registry} is reached ${how}; the docker driver pushes as the Docker daemon is configured, so its insecure-registries (daemon.json) must list ${registry}.`
-          : `${registry} is reached ${how}; the builder '${instance.name}' pushes there only if its BuildKit configuration says so ([registry."${registry}"] ${plain.has(registry) ? 'http' : 'insecure'} = true).`,
+          ? `${registry} is reached ${how}; the docker driver pushes and pulls as the Docker daemon is configured, so its insecure-registries (daemon.json) must list ${registry}.`
+          : `${registry} is reached ${how}; the builder '${instance.name}' pushes or pulls there only if its BuildKit configuration says so ([registry."${registry}"] ${plain.has(registry) ? 'http' : 'insecure'} = true).`,
       );
     }
   }
